@@ -1,0 +1,225 @@
+"""The one list-page pattern every staff list reuses.
+
+A list page is a django-tables2 table, a django-filter filter form with a search box, sorting by
+column, pagination, and "Export CSV" of exactly the filtered rows. It is built to stay fast on a
+million rows:
+
+- the count is exact only up to LIST_COUNT_LIMIT rows (a bounded `COUNT(*)` over a `LIMIT`ed
+  subquery); beyond it the page says "more than N" and pages on by looking one row ahead,
+  so no page ever counts the whole table;
+- the ordering always ends with the primary key, so paging is stable when sorted by a column
+  with equal values;
+- the page size is capped, so no request can ask for every row at once;
+- the export streams the same filtered queryset with `.iterator()`, never loading it whole.
+
+A page declares its model's table, filter set and permission:
+
+    class MediaList(ListPageView):
+        permission_required = "subscriptions.view_media"
+        table_class = MediaTable
+        filterset_class = MediaFilter
+        export_name = "media"
+"""
+
+import math
+from datetime import date
+
+import django_filters
+import django_tables2 as tables
+from django.conf import settings
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import Q, QuerySet
+from django.utils.functional import cached_property
+from django_filters.views import FilterView
+from django_tables2.data import TableQuerysetData
+from django_tables2.rows import BoundRow
+
+from .csv_export import csv_download
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 25
+
+
+class CappedCountPaginator(Paginator):
+    """Counts matching rows exactly up to a limit; past it, pages on by looking one row ahead."""
+
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
+        self.count_limit = kwargs.pop("count_limit", None) or settings.LIST_COUNT_LIMIT
+        per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        super().__init__(object_list, per_page, orphans, allow_empty_first_page, **kwargs)
+
+    def _queryset(self):
+        data = self.object_list
+        if hasattr(data, "data") and isinstance(data.data, TableQuerysetData):
+            return data.data.data  # django-tables2 rows -> table data -> queryset
+        return data if isinstance(data, QuerySet) else None
+
+    @cached_property
+    def count(self):
+        queryset = self._queryset()
+        if queryset is None:
+            return len(self.object_list)
+        return queryset.order_by()[: self.count_limit + 1].count()
+
+    @property
+    def count_is_exact(self):
+        return self.count <= self.count_limit
+
+    @cached_property
+    def num_pages(self):
+        if self.count == 0 and not self.allow_empty_first_page:
+            return 0
+        return max(1, math.ceil(self.count / self.per_page))
+
+    def validate_number(self, number):
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        if number > self.num_pages and self.count_is_exact:
+            raise EmptyPage("That page contains no results")
+        return number
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if self.count_is_exact:
+            return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+        # Past the counted rows: fetch one row more than a page to know whether a next page exists.
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        return CappedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
+
+    def _get_page(self, *args, **kwargs):
+        return CappedPage(*args, **kwargs, has_more=None)
+
+
+class CappedPage(Page):
+    def __init__(self, object_list, number, paginator, has_more):
+        super().__init__(object_list, number, paginator)
+        self.has_more = has_more
+
+    def has_next(self):
+        if self.has_more is None:
+            return super().has_next()
+        return self.has_more
+
+    def page_links(self):
+        """Page numbers to show around this one, `None` for a gap: 1 … 4 5 [6] 7 8 … 40."""
+        last = self.paginator.num_pages if self.paginator.count_is_exact else None
+        around = range(max(1, self.number - 2), self.number + 3)
+        numbers = {1, *around}
+        if last is not None:
+            numbers = {n for n in numbers if n <= last} | {last}
+        else:
+            numbers = {
+                n for n in numbers if n <= self.number or (n == self.number + 1 and self.has_next())
+            }
+        links, previous = [], 0
+        for n in sorted(numbers):
+            if n - previous > 1:
+                links.append(None)
+            links.append(n)
+            previous = n
+        return links
+
+
+class ListTable(tables.Table):
+    """A table whose ordering always ends with the primary key, so pages never overlap."""
+
+    class Meta:
+        attrs = {"class": "table table-sm table-hover align-middle mb-0"}
+        per_page = DEFAULT_PER_PAGE
+
+    @tables.Table.order_by.setter
+    def order_by(self, value):
+        tables.Table.order_by.fset(self, value)
+        if isinstance(self.data, TableQuerysetData):
+            queryset = self.data.data
+            ordering = list(queryset.query.order_by or queryset.model._meta.ordering or [])
+            if not any(field.lstrip("-") in ("pk", "id") for field in map(str, ordering)):
+                descending = bool(ordering) and str(ordering[0]).startswith("-")
+                tiebreak = "-pk" if descending or not ordering else "pk"
+                self.data.data = queryset.order_by(*ordering, tiebreak)
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """A filter set with a search box `q` over `search_fields` (case-insensitive contains)."""
+
+    search_fields: tuple[str, ...] = ()
+
+    q = django_filters.CharFilter(label="Search", method="filter_search")
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value or not self.search_fields:
+            return queryset
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+
+class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView):
+    """Table, filters, search, sorting, capped-count pages, CSV export of the filtered rows."""
+
+    template_name = "partials/list_page.html"
+    paginator_class = CappedCountPaginator
+    table_pagination = {"per_page": DEFAULT_PER_PAGE}
+    title = ""
+    export_name = ""  # set to offer "Export CSV"; the file is <export_name>-<date>.csv
+    create_url = ""  # a URL name, shown as the page's main button when the user may add
+    create_permission = ""
+    # An invalid filter shows its errors and the full list, rather than hiding every row.
+    strict = False
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export") == "csv" and self.export_name:
+            return self.export_csv()
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        query["export"] = "csv"
+        title = self.title or self.model._meta.verbose_name_plural.capitalize()
+        context.update(
+            title=title,
+            export_query=query.urlencode() if self.export_name else "",
+            create_url=self.create_url
+            if self.create_url and self.request.user.has_perm(self.create_permission)
+            else "",
+            breadcrumbs=[(title, None)],
+        )
+        return context
+
+    def filtered_queryset(self):
+        filterset = self.get_filterset(self.get_filterset_class())
+        return (
+            filterset.qs if filterset.is_valid() or not self.strict else filterset.queryset.none()
+        )
+
+    def export_csv(self):
+        """Stream exactly the rows the list shows for these filters and this sort, every page."""
+        table = self.get_table_class()(data=self.filtered_queryset())
+        table.order_by = self.request.GET.get(table.order_by_field) or table.order_by
+        columns = [
+            column
+            for column in table.columns.iterall()
+            if not column.column.exclude_from_export and column.name != "actions"
+        ]
+        header = [str(column.header) for column in columns]
+        queryset = table.data.data
+
+        def rows():
+            for record in queryset.iterator(chunk_size=2000):
+                row = BoundRow(record, table=table)
+                yield [row.get_cell_value(column.name) for column in columns]
+
+        filename = f"{self.export_name}-{date.today().isoformat()}.csv"
+        return csv_download(filename, header, rows(), excel=self.request.GET.get("excel") == "1")

@@ -1,0 +1,54 @@
+"""The top navigation: areas in a fixed order, each link shown only to users who may open it.
+
+Apps add their pages to AREAS. A link names a URL and the permission its view checks, so the
+menu never offers a page that would answer 403.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavLink:
+    title: str
+    url_name: str
+    permission: str = ""  # "app_label.codename"; empty means staff status (the Django admin)
+
+    def visible_to(self, user) -> bool:
+        if self.permission:
+            return user.has_perm(self.permission)
+        return user.is_staff
+
+
+AREAS: dict[str, list[NavLink]] = {
+    "Catalog": [],
+    "Buyers": [],
+    "Purchases": [],
+    "Renewals": [],
+    "Reports": [],
+    "Admin": [
+        NavLink("Team", "team", "auth.view_user"),
+        NavLink("Django admin", "admin:index"),
+    ],
+}
+
+
+def navigation_for(user, current_path: str = "") -> list[dict]:
+    """The areas and links `user` may open, marking the ones `current_path` is in."""
+    if not user.is_authenticated:
+        return []
+    areas = []
+    for title, links in AREAS.items():
+        visible = []
+        for link in links:
+            if link.visible_to(user):
+                url = reverse(link.url_name)
+                visible.append(
+                    {"title": link.title, "url": url, "active": current_path.startswith(url)}
+                )
+        if visible:
+            areas.append(
+                {"title": title, "links": visible, "active": any(v["active"] for v in visible)}
+            )
+    return areas

@@ -1,0 +1,39 @@
+"""The roles a shop's people have, as Django groups, and what each may do.
+
+Admins are superusers. The groups and their permissions are written by data migrations that call
+`apply_role_permissions`: each app whose models bring new permissions adds one such migration
+after its models, so a new database and an upgraded one end with the same groups.
+"""
+
+SHOP_STAFF = "Shop staff"
+FINANCE = "Finance"
+
+# "app_label.codename" for each role. Names of models that do not exist yet are skipped and
+# granted by the migration that creates them.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    SHOP_STAFF: [],
+    FINANCE: [],
+}
+
+
+def apply_role_permissions(apps, schema_editor):
+    """Create the role groups and grant each the permissions listed for it (adds, never removes)."""
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after all migrations; a data migration needs them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for name in names:
+            app_label, codename = name.split(".", 1)
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                group.permissions.add(permission)

@@ -1,0 +1,89 @@
+"""Site-wide pages: home, the team list, and the health check for load balancers."""
+
+import django_filters
+import django_tables2 as tables
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from .listing import ListFilterSet, ListPageView, ListTable
+
+User = get_user_model()
+
+
+class HomeView(TemplateView):
+    """The landing page after sign-in: the areas this user may open. Needs only a signed-in user."""
+
+    template_name = "site/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["roles"] = [group.name for group in self.request.user.groups.all()]
+        return context
+
+
+class TeamTable(ListTable):
+    username = tables.Column(verbose_name="User name")
+    full_name = tables.Column(
+        verbose_name="Name", accessor="get_full_name", order_by=("first_name", "last_name")
+    )
+    email = tables.EmailColumn(verbose_name="E-mail")
+    roles = tables.Column(verbose_name="Roles", accessor="pk", orderable=False, empty_values=())
+    is_active = tables.BooleanColumn(verbose_name="Active")
+    is_superuser = tables.BooleanColumn(verbose_name="Admin")
+    last_login = tables.DateTimeColumn(verbose_name="Last sign-in", format="Y-m-d H:i")
+    date_joined = tables.DateTimeColumn(verbose_name="Joined", format="Y-m-d")
+
+    class Meta(ListTable.Meta):
+        model = User
+        fields = ()
+        order_by = ("username",)
+
+    def render_roles(self, record):
+        return ", ".join(group.name for group in record.groups.all()) or "—"
+
+    value_roles = render_roles
+
+
+class TeamFilter(ListFilterSet):
+    search_fields = ("username", "first_name", "last_name", "email")
+
+    role = django_filters.ModelChoiceFilter(
+        label="Role", field_name="groups", queryset=Group.objects.order_by("name")
+    )
+    is_active = django_filters.BooleanFilter(label="Active")
+    is_superuser = django_filters.BooleanFilter(label="Admin")
+
+    class Meta:
+        model = User
+        fields = ("q", "role", "is_active", "is_superuser")
+
+
+class TeamListView(ListPageView):
+    """The people who can sign in, with their roles: admins review who has access to what."""
+
+    permission_required = "auth.view_user"
+    model = User
+    title = "Team"
+    table_class = TeamTable
+    filterset_class = TeamFilter
+    export_name = "team"
+
+    def get_queryset(self):
+        return User.objects.prefetch_related("groups")
+
+
+@login_not_required
+@never_cache
+def healthz(request):
+    """For load balancers: 200 when the database answers, else 503. Reveals nothing more."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok"})
+    except Exception:
+        return JsonResponse({"status": "database unavailable"}, status=503)

@@ -1,0 +1,158 @@
+"""The shared list-page pattern, shown on the Team page (the one list the site itself owns)."""
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from config.listing import MAX_PER_PAGE
+from config.roles import FINANCE, SHOP_STAFF
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def viewer(client, user_with_perms):
+    user = user_with_perms("auth.view_user", username="viewer")
+    client.force_login(user)
+    return user
+
+
+def usernames_on(response):
+    return [row.record.username for row in response.context["table"].page.object_list]
+
+
+def read_csv(response):
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.reader(io.StringIO(body)))
+
+
+def test_list_shows_rows_and_the_result_count(client, viewer):
+    UserFactory.create_batch(3)
+    response = client.get(reverse("team"))
+    assert response.status_code == 200
+    assert len(usernames_on(response)) == 4
+    assert b"4 results" in response.content
+
+
+def test_search_matches_name_and_email_case_insensitively(client, viewer):
+    UserFactory(username="olga", first_name="Ольга", email="olga@shop.example")
+    UserFactory(username="piet", first_name="Piet")
+    assert usernames_on(client.get(reverse("team"), {"q": "ОЛЬГА"})) == ["olga"]
+    assert usernames_on(client.get(reverse("team"), {"q": "SHOP.EXAMPLE"})) == ["olga"]
+
+
+def test_filter_by_role(client, viewer):
+    UserFactory(username="sam").groups.add(Group.objects.get(name=SHOP_STAFF))
+    UserFactory(username="fran").groups.add(Group.objects.get(name=FINANCE))
+    finance = Group.objects.get(name=FINANCE)
+    assert usernames_on(client.get(reverse("team"), {"role": finance.pk})) == ["fran"]
+
+
+def test_an_invalid_filter_value_shows_a_message_and_the_unfiltered_list(client, viewer):
+    response = client.get(reverse("team"), {"role": "not-a-role"})
+    assert response.status_code == 200
+    assert b"Select a valid choice" in response.content
+    assert "viewer" in usernames_on(response)
+
+
+def test_sorting_by_a_column_both_ways(client, viewer):
+    UserFactory(username="aaa")
+    UserFactory(username="zzz")
+    assert usernames_on(client.get(reverse("team"), {"sort": "username"}))[0] == "aaa"
+    assert usernames_on(client.get(reverse("team"), {"sort": "-username"}))[0] == "zzz"
+
+
+def test_pages_sorted_by_a_column_with_equal_values_never_overlap(client, viewer):
+    UserFactory.create_batch(30, first_name="Same", last_name="Name")
+    first = usernames_on(client.get(reverse("team"), {"sort": "full_name", "per_page": 10}))
+    second = usernames_on(
+        client.get(reverse("team"), {"sort": "full_name", "per_page": 10, "page": 2})
+    )
+    third = usernames_on(
+        client.get(reverse("team"), {"sort": "full_name", "per_page": 10, "page": 3})
+    )
+    assert len(set(first + second + third)) == 30
+
+
+def test_page_size_is_capped(client, viewer):
+    UserFactory.create_batch(MAX_PER_PAGE + 5)
+    response = client.get(reverse("team"), {"per_page": 1_000_000})
+    assert len(usernames_on(response)) == MAX_PER_PAGE
+
+
+def test_a_page_past_the_end_shows_the_last_page(client, viewer):
+    UserFactory.create_batch(30)
+    response = client.get(reverse("team"), {"page": 99})
+    assert response.status_code == 200
+    assert response.context["table"].page.number == 2
+
+
+def test_beyond_the_count_limit_the_page_says_more_than_and_still_pages_on(
+    client, viewer, settings
+):
+    settings.LIST_COUNT_LIMIT = 20
+    UserFactory.create_batch(60)  # 61 with the viewer
+    response = client.get(reverse("team"), {"per_page": 25})
+    assert b"More than 20 results" in response.content
+    page3 = client.get(reverse("team"), {"per_page": 25, "page": 3})
+    assert len(usernames_on(page3)) == 11
+    assert not page3.context["table"].page.has_next()
+    assert client.get(reverse("team"), {"per_page": 25, "page": 2}).context["table"].page.has_next()
+
+
+def test_the_query_count_does_not_grow_with_the_page_size(
+    client, viewer, django_assert_max_num_queries
+):
+    for index in range(50):
+        UserFactory().groups.add(Group.objects.get(name=SHOP_STAFF if index % 2 else FINANCE))
+    with django_assert_max_num_queries(8) as five:
+        client.get(reverse("team"), {"per_page": 5})
+    with django_assert_max_num_queries(8) as fifty:
+        client.get(reverse("team"), {"per_page": 50})
+    assert len(five.captured_queries) == len(fifty.captured_queries)
+
+
+def test_export_downloads_exactly_the_filtered_rows_on_every_page(client, viewer):
+    UserFactory.create_batch(40, last_name="Match")
+    UserFactory.create_batch(5, last_name="Other")
+    response = client.get(
+        reverse("team"), {"q": "match", "export": "csv", "page": 2, "per_page": 10}
+    )
+    rows = read_csv(response)
+    assert rows[0][:3] == ["User name", "Name", "E-mail"]
+    assert len(rows) == 41
+    assert all(row[1].endswith("Match") for row in rows[1:])
+    assert 'filename="team-' in response["Content-Disposition"]
+
+
+def test_export_follows_the_lists_sort(client, viewer):
+    UserFactory(username="aaa")
+    UserFactory(username="zzz")
+    rows = read_csv(client.get(reverse("team"), {"export": "csv", "sort": "-username"}))
+    assert rows[1][0] == "zzz"
+
+
+def test_exported_cells_that_could_run_as_formulas_are_neutralised(client, viewer):
+    UserFactory(username="evil", first_name='=HYPERLINK("http://x")', last_name="-2+3")
+    rows = read_csv(client.get(reverse("team"), {"export": "csv", "q": "evil"}))
+    assert rows[1][1].startswith("'=HYPERLINK")
+
+
+def test_export_with_excel_option_starts_with_a_bom(client, viewer):
+    response = client.get(reverse("team"), {"export": "csv", "excel": "1"})
+    assert b"".join(response.streaming_content).startswith("\ufeff".encode())
+
+
+def test_export_shows_the_roles_without_a_query_per_row(
+    client, viewer, django_assert_max_num_queries
+):
+    for _ in range(30):
+        UserFactory().groups.add(Group.objects.get(name=SHOP_STAFF))
+    with django_assert_max_num_queries(6):
+        rows = read_csv(client.get(reverse("team"), {"export": "csv"}))
+    assert sum(1 for row in rows if row[3] == SHOP_STAFF) == 30
