@@ -30,6 +30,7 @@ from django.conf import settings
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Q, QuerySet
+from django.forms import NullBooleanSelect
 from django.utils.functional import cached_property
 from django_filters.views import FilterView
 from django_tables2.data import TableQuerysetData
@@ -134,6 +135,7 @@ class ListTable(tables.Table):
     class Meta:
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
         per_page = DEFAULT_PER_PAGE
+        empty_text = "Nothing matches these filters."
 
     @tables.Table.order_by.setter
     def order_by(self, value):
@@ -147,12 +149,29 @@ class ListTable(tables.Table):
                 self.data.data = queryset.order_by(*ordering, tiebreak)
 
 
+class AnyYesNoSelect(NullBooleanSelect):
+    """A yes/no filter whose empty choice reads "Any", not Django's "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
+
+
 class ListFilterSet(django_filters.FilterSet):
-    """A filter set with a search box `q` over `search_fields` (case-insensitive contains)."""
+    """A filter set with a search box `q` over `search_fields` (case-insensitive contains).
+
+    Yes/no filters read Any/Yes/No (choice filters say "Any" through FILTERS_EMPTY_CHOICE_LABEL).
+    """
 
     search_fields: tuple[str, ...] = ()
 
     q = django_filters.CharFilter(label="Search", method="filter_search")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for filter_ in self.filters.values():
+            if isinstance(filter_, django_filters.BooleanFilter):
+                filter_.extra.setdefault("widget", AnyYesNoSelect())
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

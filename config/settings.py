@@ -219,6 +219,7 @@ DJANGO_TABLES2_TEMPLATE = "partials/table.html"
 # List pages count matching rows exactly up to this many, then say "more than"; counting a
 # million rows on every page view is what makes big admin pages slow.
 LIST_COUNT_LIMIT = env.int("LIST_COUNT_LIMIT", default=10_000)
+FILTERS_EMPTY_CHOICE_LABEL = "Any"
 
 LOGGING = {
     "version": 1,

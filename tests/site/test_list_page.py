@@ -156,3 +156,17 @@ def test_export_shows_the_roles_without_a_query_per_row(
     with django_assert_max_num_queries(6):
         rows = read_csv(client.get(reverse("team"), {"export": "csv"}))
     assert sum(1 for row in rows if row[3] == SHOP_STAFF) == 30
+
+
+def test_an_empty_result_says_so(client, viewer):
+    response = client.get(reverse("team"), {"q": "nobody-matches-this"})
+    assert b"0 results" in response.content
+    assert b"Nothing matches these filters." in response.content
+
+
+def test_yes_no_filters_offer_any_yes_and_no(client, viewer):
+    UserFactory(username="gone", is_active=False)
+    response = client.get(reverse("team"), {"is_active": "false"})
+    assert usernames_on(response) == ["gone"]
+    assert b">Any</option>" in response.content
+    assert b"Unknown" not in response.content and b"---------" not in response.content
