@@ -1,0 +1,10 @@
+"""A task the integration tests load into a real worker (`celery -I tests.integration.celery_probe`)."""
+
+from pathlib import Path
+
+from celery import shared_task
+
+
+@shared_task(name="tests.write_marker")
+def write_marker(path: str, text: str) -> None:
+    Path(path).write_text(text)
