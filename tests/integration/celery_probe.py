@@ -1,4 +1,4 @@
-"""A task the integration tests load into a real worker (`celery -I tests.integration.celery_probe`)."""
+"""A task that integration tests load into a real worker with `celery -I <this module>`."""
 
 from pathlib import Path
 
