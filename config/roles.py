@@ -10,9 +10,23 @@ FINANCE = "Finance"
 
 # "app_label.codename" for each role. Names of models that do not exist yet are skipped and
 # granted by the migration that creates them.
+CATALOG_MODELS = (
+    "subscription",
+    "media",
+    "subscriptionmedia",
+    "pricingmodel",
+    "subscriptionpricingmodel",
+    "coupon",
+    "shopcontacts",
+)
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    SHOP_STAFF: [],
-    FINANCE: [],
+    SHOP_STAFF: [
+        f"subscriptions.{action}_{model}"
+        for model in CATALOG_MODELS
+        for action in ("view", "add", "change", "delete")
+    ],
+    FINANCE: [f"subscriptions.view_{model}" for model in CATALOG_MODELS],
 }
 
 

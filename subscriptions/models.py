@@ -1,4 +1,465 @@
-"""The catalog: what a shop sells (Subscription, Media, PricingModel, Coupon, ShopContacts).
+"""The catalog: what a shop sells and how.
 
-The models arrive with the catalog issue; the app exists so the layout is whole from the start.
+- Subscription: the pay-per-view product (reference 004 `create`): its kind, scope, access window
+  or period, sale window, options and DRM options. It holds Media and offers PricingModels, one
+  of them the default.
+- Media: a video or audio file a subscription gives access to.
+- PricingModel: a price in a currency, one-time (with rental hours) or recurring.
+- Coupon: a discount code, percent or fixed amount, for some or all subscriptions.
+- ShopContacts: the seller's contacts shown to buyers (reference 004 `contacts`), one row.
+
+Rules that span rows or need a clear message live in `services.py`; the constraints below guard
+what must never be stored even if some code forgets a rule.
 """
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from config.codes import PublicCodeModel, new_public_code
+
+from .money import STORED_DECIMAL_PLACES, currency_choices
+
+MONEY_DIGITS = 14
+
+
+class Media(PublicCodeModel):
+    """A video or audio file (reference 004 `listmedia` item)."""
+
+    class Kind(models.TextChoices):
+        VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    title = models.CharField("title", max_length=255)
+    kind = models.CharField("kind", max_length=10, choices=Kind.choices, default=Kind.VIDEO)
+    width = models.PositiveIntegerField("width (px)", null=True, blank=True)
+    height = models.PositiveIntegerField("height (px)", null=True, blank=True)
+    duration = models.PositiveIntegerField("duration (seconds)", null=True, blank=True)
+    status = models.CharField(
+        "status", max_length=12, choices=Status.choices, default=Status.PROCESSING
+    )
+    poster_url = models.URLField("poster URL", max_length=500, blank=True)
+    hls_url = models.URLField("HLS URL", max_length=500, blank=True)
+    download_url = models.URLField("download link", max_length=500, blank=True)
+    created_at = models.DateTimeField("created", default=timezone.now)
+
+    class Meta:
+        verbose_name = "media"
+        verbose_name_plural = "media"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["video", "audio"]), name="media_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["processing", "done", "failed"]),
+                name="media_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.code})"
+
+
+class PricingModel(PublicCodeModel):
+    """How a subscription is sold (reference 002 `PricingModel`): price, currency, recurrence."""
+
+    class RecurrenceUnit(models.TextChoices):
+        DAYS = "days", "Days"
+        WEEKS = "weeks", "Weeks"
+        MONTHS = "months", "Months"
+        YEARS = "years", "Years"
+
+    class Quality(models.TextChoices):
+        SD = "SD", "SD"
+        HD = "HD", "HD"
+        UHD = "UHD", "UHD"
+
+    class DeviceType(models.TextChoices):
+        WEB = "web", "Web browser"
+        MOBILE = "mobile", "Phone"
+        TABLET = "tablet", "Tablet"
+        SMART_TV = "smart_tv", "Smart TV"
+        SET_TOP_BOX = "set_top_box", "Set-top box"
+        CONSOLE = "console", "Game console"
+
+    title = models.CharField("title", max_length=255)
+    price = models.DecimalField(
+        "price", max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES
+    )
+    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    is_recurring = models.BooleanField("recurring", default=False)
+    recurrence_unit = models.CharField(
+        "renews every (unit)", max_length=6, choices=RecurrenceUnit.choices, blank=True
+    )
+    recurrence_count = models.PositiveSmallIntegerField(
+        "renews every (count)", null=True, blank=True
+    )
+    rental_hours = models.PositiveIntegerField(
+        "rental hours", null=True, blank=True, help_text="One-time access only; empty: no limit."
+    )
+    quality = models.CharField("quality", max_length=3, choices=Quality.choices, default="HD")
+    grant_all_devices = models.BooleanField("grants all devices", default=True)
+    device_types = models.JSONField("device types", default=list, blank=True)
+    trial_days = models.PositiveSmallIntegerField("trial days", default=0)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "pricing model"
+        ordering = ["title", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="pricing_model_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    is_recurring=True,
+                    recurrence_unit__in=["days", "weeks", "months", "years"],
+                    recurrence_count__gte=1,
+                    rental_hours__isnull=True,
+                )
+                | Q(
+                    is_recurring=False,
+                    recurrence_unit="",
+                    recurrence_count__isnull=True,
+                    trial_days=0,
+                ),
+                name="pricing_model_recurrence_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(quality__in=["SD", "HD", "UHD"]), name="pricing_model_quality_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} · {self.price_display}"
+
+    @property
+    def price_display(self) -> str:
+        from .money import quantize
+
+        return f"{quantize(self.price, self.currency)} {self.currency}"
+
+    @property
+    def recurrence_display(self) -> str:
+        if not self.is_recurring:
+            return "one-time"
+        unit = self.get_recurrence_unit_display().lower()
+        if self.recurrence_count == 1:
+            return f"every {unit.rstrip('s')}"
+        return f"every {self.recurrence_count} {unit}"
+
+
+class Subscription(PublicCodeModel):
+    """The product a buyer gets access to (reference 004 `create`)."""
+
+    class Kind(models.TextChoices):
+        SUBSCRIPTION = "subscription", "Pay-per-view access"
+        PASSWORD = "password", "Password access"
+        COLLECTION = "collection", "Registration form"
+
+    class CollectionType(models.TextChoices):
+        COLLECT = "collect", "Collect: access after filling in the form"
+        PROTECT = "protect", "Protect: access only for listed customers"
+
+    class Scope(models.TextChoices):
+        SINGLE = "single", "Single media"
+        GROUP = "group", "Group of media"
+
+    name = models.CharField("name", max_length=255)
+    kind = models.CharField("kind", max_length=12, choices=Kind.choices, default=Kind.SUBSCRIPTION)
+    collection_type = models.CharField(
+        "collection type", max_length=7, choices=CollectionType.choices, blank=True
+    )
+    scope = models.CharField("scope", max_length=6, choices=Scope.choices, default=Scope.SINGLE)
+    description = models.TextField("description", blank=True)
+    materials = models.TextField("additional materials", blank=True)
+
+    period = models.PositiveIntegerField("period (days)", null=True, blank=True)
+    access_start = models.DateTimeField("access start", null=True, blank=True)
+    access_expire = models.DateTimeField("access expires", null=True, blank=True)
+    activation = models.PositiveIntegerField("activation limit", null=True, blank=True)
+
+    buy_redirect_url = models.URLField("redirect after purchase", max_length=500, blank=True)
+    custom_url = models.URLField("link for e-mails", max_length=500, blank=True)
+    ip_recovery = models.BooleanField("recover session by IP", default=False)
+    device_ban = models.BooleanField("ban concurrent devices", default=False)
+    buyer_commission = models.BooleanField("buyer pays gateway commission", default=False)
+
+    drm = models.BooleanField("DRM", default=False)
+    downloadable_origin = models.BooleanField("downloadable original", default=False)
+    preview = models.PositiveIntegerField("preview (seconds)", null=True, blank=True)
+    watermark = models.BooleanField("watermark", default=False)
+    watermark_email = models.BooleanField("watermark: e-mail", default=False)
+    watermark_name = models.BooleanField("watermark: name", default=False)
+    watermark_ip = models.BooleanField("watermark: IP address", default=False)
+
+    sale_start = models.DateTimeField("on sale from", null=True, blank=True)
+    sale_end = models.DateTimeField("on sale until", null=True, blank=True)
+    stock = models.PositiveIntegerField(
+        "stock", null=True, blank=True, help_text="Most accesses to grant; empty: no limit."
+    )
+    provisioning_only = models.BooleanField(
+        "provisioning only", default=False, help_text="Granted by staff, never sold."
+    )
+    mandatory = models.BooleanField(
+        "mandatory", default=False, help_text="Buyers must hold it to buy anything else."
+    )
+    archived_at = models.DateTimeField("archived", null=True, blank=True, editable=False)
+
+    media = models.ManyToManyField(
+        Media, through="SubscriptionMedia", related_name="subscriptions", blank=True
+    )
+    pricing_models = models.ManyToManyField(
+        PricingModel, through="SubscriptionPricingModel", related_name="subscriptions", blank=True
+    )
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["subscription", "password", "collection"]),
+                name="subscription_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope__in=["single", "group"]), name="subscription_scope_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(period__isnull=False) | Q(access_expire__isnull=False),
+                name="subscription_period_or_access_expire",
+            ),
+            models.CheckConstraint(
+                condition=Q(period__isnull=True) | Q(period__gte=1),
+                name="subscription_period_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(access_start__isnull=True)
+                | Q(access_expire__isnull=True)
+                | Q(access_start__lt=models.F("access_expire")),
+                name="subscription_access_start_before_expire",
+            ),
+            models.CheckConstraint(
+                condition=Q(sale_start__isnull=True)
+                | Q(sale_end__isnull=True)
+                | Q(sale_start__lt=models.F("sale_end")),
+                name="subscription_sale_start_before_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(collection_type="")
+                | Q(kind="collection", collection_type__in=["collect", "protect"]),
+                name="subscription_collection_type_only_for_collections",
+            ),
+            models.CheckConstraint(
+                condition=Q(drm=True)
+                | Q(
+                    downloadable_origin=False,
+                    preview__isnull=True,
+                    watermark=False,
+                    watermark_email=False,
+                    watermark_name=False,
+                    watermark_ip=False,
+                ),
+                name="subscription_drm_options_need_drm",
+            ),
+            models.UniqueConstraint(
+                fields=["mandatory"],
+                condition=Q(mandatory=True),
+                name="subscription_at_most_one_mandatory",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def status_at(self, when) -> str:
+        """archived, upcoming (sale not started), expired (sale or access over) or active."""
+        if self.archived_at is not None:
+            return "archived"
+        if self.sale_start and when < self.sale_start:
+            return "upcoming"
+        if (self.sale_end and when >= self.sale_end) or (
+            self.access_expire and when >= self.access_expire
+        ):
+            return "expired"
+        return "active"
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+
+class SubscriptionMedia(models.Model):
+    """A media held by a subscription; a media cannot be deleted while one holds it."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="media_links"
+    )
+    media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="subscription_links")
+    added_at = models.DateTimeField("added", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "media of a subscription"
+        verbose_name_plural = "media of subscriptions"
+        ordering = ["added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "media"], name="subscription_media_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.media} in {self.subscription}"
+
+
+class SubscriptionPricingModel(models.Model):
+    """A pricing model a subscription offers; exactly one offer of a subscription is its default."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="offers")
+    pricing_model = models.ForeignKey(PricingModel, on_delete=models.PROTECT, related_name="offers")
+    is_default = models.BooleanField("default", default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "pricing model offered"
+        verbose_name_plural = "pricing models offered"
+        ordering = ["-is_default", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "pricing_model"], name="subscription_pricing_model_once"
+            ),
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=Q(is_default=True),
+                name="subscription_one_default_pricing_model",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pricing_model} for {self.subscription}"
+
+
+class Coupon(PublicCodeModel):
+    """A discount code a buyer types; unique whatever its letter case."""
+
+    class DiscountType(models.TextChoices):
+        PERCENT = "percent", "Percent off"
+        FIXED = "fixed", "Fixed amount off"
+
+    # The coupon's code is its public code: staff choose it (SUMMER25) or leave it generated.
+    code = models.CharField("code", max_length=32, default=new_public_code)
+    description = models.CharField("description", max_length=255, blank=True)
+    discount_type = models.CharField(
+        "discount", max_length=7, choices=DiscountType.choices, default=DiscountType.PERCENT
+    )
+    percent = models.DecimalField(
+        "percent off", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    amount = models.DecimalField(
+        "amount off",
+        max_digits=MONEY_DIGITS,
+        decimal_places=STORED_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    currency = models.CharField(
+        "currency of the amount", max_length=3, choices=currency_choices, blank=True
+    )
+    valid_from = models.DateTimeField("valid from", null=True, blank=True)
+    valid_until = models.DateTimeField("valid until", null=True, blank=True)
+    use_limit = models.PositiveIntegerField(
+        "use limit", null=True, blank=True, help_text="Empty: no limit."
+    )
+    uses = models.PositiveIntegerField("uses so far", default=0)
+    applies_to_all = models.BooleanField("applies to every subscription", default=True)
+    subscriptions = models.ManyToManyField(
+        Subscription, related_name="coupons", blank=True, verbose_name="subscriptions"
+    )
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("code"), name="coupon_code_unique_any_case"),
+            models.CheckConstraint(
+                condition=Q(
+                    discount_type="percent",
+                    percent__gt=0,
+                    percent__lte=100,
+                    amount__isnull=True,
+                    currency="",
+                )
+                | Q(discount_type="fixed", amount__gt=0, percent__isnull=True) & ~Q(currency=""),
+                name="coupon_discount_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_from__lt=models.F("valid_until")),
+                name="coupon_valid_from_before_until",
+            ),
+            models.CheckConstraint(
+                condition=Q(use_limit__isnull=True) | Q(uses__lte=models.F("use_limit")),
+                name="coupon_uses_within_limit",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def discount_display(self) -> str:
+        if self.discount_type == self.DiscountType.PERCENT:
+            return f"{self.percent.normalize():f}% off"
+        from .money import quantize
+
+        return f"{quantize(self.amount, self.currency)} {self.currency} off"
+
+    def is_valid_at(self, when) -> bool:
+        if self.valid_from and when < self.valid_from:
+            return False
+        if self.valid_until and when >= self.valid_until:
+            return False
+        return self.use_limit is None or self.uses < self.use_limit
+
+
+class ShopContacts(models.Model):
+    """The seller's contacts (reference 004 `contacts`): one row per shop, id 1."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    name = models.CharField("seller's name", max_length=255)
+    phone = models.CharField("phone", max_length=40, blank=True)
+    email = models.EmailField("e-mail", blank=True)
+    site = models.URLField("site", max_length=500, blank=True)
+    description = models.TextField("description", blank=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+
+    class Meta:
+        verbose_name = "shop contacts"
+        verbose_name_plural = "shop contacts"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="shop_contacts_single_row"),
+            models.CheckConstraint(
+                condition=~Q(name="") & (~Q(phone="") | ~Q(email="")),
+                name="shop_contacts_name_and_phone_or_email",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or "Shop contacts"
