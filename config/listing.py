@@ -37,16 +37,25 @@ from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
 
 from .csv_export import csv_download
+from .keyset import Keyset
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
 
 
 class CappedCountPaginator(Paginator):
-    """Counts matching rows exactly up to a limit; past it, pages on by looking one row ahead."""
+    """Counts matching rows exactly up to a limit; past it, pages on by sort key (keyset).
+
+    Numbered pages cover the counted rows (their OFFSET is at most the limit, so they are cheap).
+    Past them, "Next" and "Previous" carry a cursor (`after=` / `before=`) that names the row a
+    page starts from, and the page is read from the index however deep it is. A list whose
+    ordering cannot be keyed (an expression, no unique last key) pages on by OFFSET instead.
+    """
 
     def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
         self.count_limit = kwargs.pop("count_limit", None) or settings.LIST_COUNT_LIMIT
+        self.after = kwargs.pop("after", None) or None
+        self.before = kwargs.pop("before", None) or None
         per_page = max(1, min(int(per_page), MAX_PER_PAGE))
         super().__init__(object_list, per_page, orphans, allow_empty_first_page, **kwargs)
 
@@ -55,6 +64,12 @@ class CappedCountPaginator(Paginator):
         if hasattr(data, "data") and isinstance(data.data, TableQuerysetData):
             return data.data.data  # django-tables2 rows -> table data -> queryset
         return data if isinstance(data, QuerySet) else None
+
+    @cached_property
+    def keyset(self):
+        queryset = self._queryset()
+        keyset = Keyset(queryset) if queryset is not None else None
+        return keyset if keyset is not None and keyset.usable else None
 
     @cached_property
     def count(self):
@@ -73,6 +88,10 @@ class CappedCountPaginator(Paginator):
             return 0
         return max(1, math.ceil(self.count / self.per_page))
 
+    def is_counted(self, number):
+        """Whether page `number` lies within the counted rows (reachable by its number)."""
+        return self.count_is_exact or (number - 1) * self.per_page < self.count_limit
+
     def validate_number(self, number):
         try:
             number = int(number)
@@ -86,6 +105,11 @@ class CappedCountPaginator(Paginator):
 
     def page(self, number):
         number = self.validate_number(number)
+        cursor_page = self._cursor_page(number)
+        if cursor_page is not None:
+            return cursor_page
+        if number > 1 and not self.is_counted(number) and self.keyset is not None:
+            number = 1  # deep pages are reached by cursor; a bare deep number starts over
         bottom = (number - 1) * self.per_page
         if self.count_is_exact:
             return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
@@ -94,6 +118,28 @@ class CappedCountPaginator(Paginator):
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         return CappedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
+
+    def _cursor_page(self, number):
+        token = self.after or self.before
+        if token is None or self.keyset is None or number < 2:
+            return None
+        values = self.keyset.values_from(token)
+        if values is None:
+            return None
+        queryset, table = self._queryset(), self.object_list.table
+        if self.after:
+            records = list(queryset.filter(self.keyset.after(values))[: self.per_page + 1])
+            has_more = len(records) > self.per_page
+            records = records[: self.per_page]
+        else:
+            records = list(
+                queryset.filter(self.keyset.before(values)).order_by(
+                    *self.keyset.reversed_ordering()
+                )[: self.per_page]
+            )[::-1]
+            has_more = True  # the page this cursor came from follows
+        rows = [BoundRow(record, table=table) for record in records]
+        return CappedPage(rows, number, self, has_more=has_more)
 
     def _get_page(self, *args, **kwargs):
         return CappedPage(*args, **kwargs, has_more=None)
@@ -109,16 +155,46 @@ class CappedPage(Page):
             return super().has_next()
         return self.has_more
 
+    def _record(self, index):
+        row = self.object_list[index]
+        return getattr(row, "record", row)
+
+    @cached_property
+    def next_cursor(self):
+        """The `after=` cursor for the next page when that page lies past the counted rows."""
+        paginator = self.paginator
+        if not self.has_next() or paginator.keyset is None or not len(self.object_list):
+            return None
+        if paginator.is_counted(self.number + 1):
+            return None
+        return paginator.keyset.token_for(self._record(-1))
+
+    @cached_property
+    def previous_cursor(self):
+        """The `before=` cursor for the previous page when it lies past the counted rows."""
+        paginator = self.paginator
+        if not self.has_previous() or paginator.keyset is None or not len(self.object_list):
+            return None
+        if paginator.is_counted(self.number - 1):
+            return None
+        return paginator.keyset.token_for(self._record(0))
+
     def page_links(self):
-        """Page numbers to show around this one, `None` for a gap: 1 … 4 5 [6] 7 8 … 40."""
-        last = self.paginator.num_pages if self.paginator.count_is_exact else None
-        around = range(max(1, self.number - 2), self.number + 3)
-        numbers = {1, *around}
-        if last is not None:
-            numbers = {n for n in numbers if n <= last} | {last}
+        """Page numbers to show around this one, `None` for a gap: 1 … 4 5 [6] 7 8 … 40.
+
+        Past the counted rows only the first page and this one are numbered: the rest are
+        reached by Previous and Next.
+        """
+        paginator = self.paginator
+        if paginator.count_is_exact:
+            last = paginator.num_pages
+            numbers = {1, last, *range(max(1, self.number - 2), min(last, self.number + 2) + 1)}
         else:
-            numbers = {
-                n for n in numbers if n <= self.number or (n == self.number + 1 and self.has_next())
+            numbers = {1, self.number}
+            numbers |= {
+                n
+                for n in range(max(1, self.number - 2), self.number + 3)
+                if paginator.is_counted(n) and (n <= self.number or self.has_next())
             }
         links, previous = [], 0
         for n in sorted(numbers):
@@ -196,6 +272,13 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
     # An invalid filter shows its errors and the full list, rather than hiding every row.
     strict = False
 
+    def get_table_pagination(self, table):
+        paginate = super().get_table_pagination(table)
+        if isinstance(paginate, dict):
+            query = self.request.GET
+            paginate.update(after=query.get("after"), before=query.get("before"))
+        return paginate
+
     def get(self, request, *args, **kwargs):
         if request.GET.get("export") == "csv" and self.export_name:
             return self.export_csv()
@@ -204,7 +287,8 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
-        query.pop("page", None)
+        for paging in ("page", "after", "before"):
+            query.pop(paging, None)
         query["export"] = "csv"
         title = self.title or self.model._meta.verbose_name_plural.capitalize()
         context.update(

@@ -1,11 +1,16 @@
 """The shared list-page pattern, shown on the Team page (the one list the site itself owns)."""
 
 import csv
+import html
 import io
+import re
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from config.listing import MAX_PER_PAGE
 from config.roles import FINANCE, SHOP_STAFF
@@ -92,17 +97,78 @@ def test_a_page_past_the_end_shows_the_last_page(client, viewer):
     assert response.context["table"].page.number == 2
 
 
-def test_beyond_the_count_limit_the_page_says_more_than_and_still_pages_on(
+def follow(client, response, rel):
+    match = re.search(rf'rel="{rel}" href="([^"]+)"', response.content.decode())
+    return client.get(reverse("team") + html.unescape(match.group(1))) if match else None
+
+
+def walk_pages(client, first, rel="next"):
+    pages, response = [], first
+    while response is not None:
+        pages.append(usernames_on(response))
+        response = follow(client, response, rel)
+    return pages
+
+
+def test_beyond_the_count_limit_the_page_says_more_than_and_next_reaches_every_row(
     client, viewer, settings
 ):
     settings.LIST_COUNT_LIMIT = 20
     UserFactory.create_batch(60)  # 61 with the viewer
-    response = client.get(reverse("team"), {"per_page": 25})
-    assert b"More than 20 results" in response.content
-    page3 = client.get(reverse("team"), {"per_page": 25, "page": 3})
-    assert len(usernames_on(page3)) == 11
-    assert not page3.context["table"].page.has_next()
-    assert client.get(reverse("team"), {"per_page": 25, "page": 2}).context["table"].page.has_next()
+    first = client.get(reverse("team"), {"per_page": 7})
+    assert b"More than 20 results" in first.content
+    pages = walk_pages(client, first)
+    seen = [name for page in pages for name in page]
+    assert seen == sorted(get_user_model().objects.values_list("username", flat=True))
+    assert [len(page) for page in pages] == [7] * 8 + [5]
+
+
+@pytest.mark.parametrize("sort", ["full_name", "-last_login", "last_login", "-date_joined"])
+def test_paging_by_cursor_matches_the_full_ordering_both_ways(client, viewer, settings, sort):
+    settings.LIST_COUNT_LIMIT = 10
+    for index in range(40):
+        UserFactory(
+            first_name=["Ann", "Bob"][index % 2],
+            last_name="Same",
+            last_login=None if index % 3 else timezone.now() - timedelta(days=index % 5),
+        )
+    first = client.get(reverse("team"), {"per_page": 6, "sort": sort})
+    forward = walk_pages(client, first)
+    expected = [
+        row.record.username
+        for row in client.get(reverse("team"), {"per_page": 100, "sort": sort})
+        .context["table"]
+        .page.object_list
+    ]
+    assert [name for page in forward for name in page] == expected
+
+    last = client.get(reverse("team"), {"per_page": 6, "sort": sort})
+    while (following := follow(client, last, "next")) is not None:
+        last = following
+    backward = walk_pages(client, last, rel="prev")
+    assert backward == forward[::-1]
+
+
+def test_deep_pages_link_by_cursor_not_by_number(client, viewer, settings):
+    settings.LIST_COUNT_LIMIT = 20
+    UserFactory.create_batch(60)
+    page = client.get(reverse("team"), {"per_page": 10})
+    for _ in range(3):
+        page = follow(client, page, "next")
+    html_text = page.content.decode()
+    assert "after=" in html_text and page.context["table"].page.number == 4
+    assert 'href="?page=6' not in html_text and 'href="?per_page=10&amp;page=6' not in html_text
+
+
+def test_a_bare_deep_page_number_or_a_damaged_cursor_shows_the_first_page(client, viewer, settings):
+    settings.LIST_COUNT_LIMIT = 20
+    UserFactory.create_batch(60)
+    deep = client.get(reverse("team"), {"per_page": 10, "page": 50})
+    assert deep.context["table"].page.number == 1
+    for cursor in ["garbage", "eyJ4Ijo=", "W1siLXVzZXJuYW1lIl0sWzFdXQ"]:
+        response = client.get(reverse("team"), {"per_page": 10, "page": 5, "after": cursor})
+        assert response.status_code == 200
+        assert response.context["table"].page.number == 1
 
 
 def test_the_query_count_does_not_grow_with_the_page_size(
