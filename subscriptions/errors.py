@@ -1,0 +1,264 @@
+"""Refusals of the catalog's rules: a stable `code`, a human `message` and the `field` concerned.
+
+A form shows the message beside `field` (or above the form when it is None); an API returns the
+code. Codes never change once published; messages may be reworded.
+"""
+
+
+class CatalogError(Exception):
+    code = "catalog_error"
+    message = "The catalog refused this change."
+    field: str | None = None
+
+    def __init__(self, message: str | None = None, *, field: str | None = None):
+        self.message = message or self.message
+        if field is not None:
+            self.field = field
+        super().__init__(self.message)
+
+    def __str__(self):
+        return self.message
+
+
+class FieldRequired(CatalogError):
+    code = "required"
+    message = "This field is required."
+
+
+# --- Subscriptions ------------------------------------------------------------------------------
+
+
+class PeriodOrAccessExpireRequired(CatalogError):
+    code = "period_or_access_expire_required"
+    message = "Give a period in days or an access expiry date (one of the two is required)."
+    field = "period"
+
+
+class AccessStartNotBeforeExpire(CatalogError):
+    code = "access_start_not_before_expire"
+    message = "Access must start before it expires."
+    field = "access_expire"
+
+
+class SaleStartNotBeforeEnd(CatalogError):
+    code = "sale_start_not_before_end"
+    message = "The sale must start before it ends."
+    field = "sale_end"
+
+
+class DrmOptionWithoutDrm(CatalogError):
+    code = "drm_option_without_drm"
+    message = "This option is allowed only with DRM: turn DRM on or clear the option."
+
+
+class CollectionTypeOnlyForCollections(CatalogError):
+    code = "collection_type_only_for_collections"
+    message = "A collection type is only for subscriptions of the registration-form kind."
+    field = "collection_type"
+
+
+class MandatorySubscriptionExists(CatalogError):
+    code = "mandatory_subscription_exists"
+    message = "Another subscription is already mandatory; a shop may have only one."
+    field = "mandatory"
+
+
+class InvalidUrl(CatalogError):
+    code = "invalid_url"
+    message = "Enter a full web address starting with http:// or https://."
+
+
+class InvalidChoice(CatalogError):
+    code = "invalid_choice"
+    message = "This is not one of the available choices."
+
+
+class NotANumberInRange(CatalogError):
+    code = "not_a_number_in_range"
+    message = "Enter a whole number of at least 0."
+
+
+class DefaultPricingModelNotOffered(CatalogError):
+    code = "default_pricing_model_not_offered"
+    message = "The default pricing model must be one of the pricing models offered."
+    field = "default_pricing_model"
+
+
+class SingleSubscriptionHoldsOneMedia(CatalogError):
+    code = "single_subscription_holds_one_media"
+    message = (
+        "A single-media subscription holds at most one media; remove it first or make it a group."
+    )
+    field = "media"
+
+
+class MediaAlreadyAttached(CatalogError):
+    code = "media_already_attached"
+    message = "This media is already in the subscription."
+    field = "media"
+
+
+class MediaNotAttached(CatalogError):
+    code = "media_not_attached"
+    message = "This media is not in the subscription."
+    field = "media"
+
+
+class SubscriptionArchived(CatalogError):
+    code = "subscription_archived"
+    message = "This subscription is archived and can no longer be changed."
+
+
+# --- Media --------------------------------------------------------------------------------------
+
+
+class MediaInUse(CatalogError):
+    code = "media_in_use"
+    message = "This media is held by a subscription; remove it from every subscription first."
+
+
+# --- Pricing models -----------------------------------------------------------------------------
+
+
+class NegativeAmount(CatalogError):
+    code = "negative_amount"
+    message = "The amount cannot be negative."
+    field = "price"
+
+
+class AmountTooPrecise(CatalogError):
+    code = "amount_too_precise"
+    message = "This currency has fewer decimal places than this amount."
+    field = "price"
+
+
+class RecurrenceRequired(CatalogError):
+    code = "recurrence_required"
+    message = (
+        "A recurring pricing model needs how often it renews (a unit and a count of 1 or more)."
+    )
+    field = "recurrence_unit"
+
+
+class RecurrenceOnlyForRecurring(CatalogError):
+    code = "recurrence_only_for_recurring"
+    message = "Only a recurring pricing model renews: clear the renewal or make it recurring."
+    field = "recurrence_unit"
+
+
+class RentalHoursOnlyForOneTime(CatalogError):
+    code = "rental_hours_only_for_one_time"
+    message = "Rental hours are for one-time access; a recurring model renews instead."
+    field = "rental_hours"
+
+
+class TrialOnlyForRecurring(CatalogError):
+    code = "trial_only_for_recurring"
+    message = "Trial days are only for recurring pricing models."
+    field = "trial_days"
+
+
+class DeviceTypesRequired(CatalogError):
+    code = "device_types_required"
+    message = "Choose the device types it grants, or grant all devices."
+    field = "device_types"
+
+
+class PricingModelInUse(CatalogError):
+    code = "pricing_model_in_use"
+    message = "This pricing model is offered by a subscription or was used in a purchase."
+
+
+# --- Coupons ------------------------------------------------------------------------------------
+
+
+class CouponCodeTaken(CatalogError):
+    code = "coupon_code_taken"
+    message = "A coupon with this code already exists (codes ignore letter case)."
+    field = "code"
+
+
+class InvalidCouponCode(CatalogError):
+    code = "invalid_coupon_code"
+    message = "Use 3 to 32 letters, digits, dashes or underscores."
+    field = "code"
+
+
+class InvalidDiscount(CatalogError):
+    code = "invalid_discount"
+    message = "Give a percent above 0 and at most 100."
+    field = "percent"
+
+
+class ValidFromNotBeforeUntil(CatalogError):
+    code = "valid_from_not_before_until"
+    message = "The coupon must become valid before it stops being valid."
+    field = "valid_until"
+
+
+class UseLimitBelowUses(CatalogError):
+    code = "use_limit_below_uses"
+    message = "The use limit cannot be lower than the uses so far."
+    field = "use_limit"
+
+
+class CouponNeedsSubscriptions(CatalogError):
+    code = "coupon_needs_subscriptions"
+    message = "Choose the subscriptions it applies to, or make it apply to every subscription."
+    field = "subscriptions"
+
+
+class CouponInUse(CatalogError):
+    code = "coupon_in_use"
+    message = "This coupon was used in a purchase and cannot be deleted."
+
+
+class CouponNotValidYet(CatalogError):
+    code = "coupon_not_valid_yet"
+    message = "This coupon is not valid yet."
+    field = "coupon"
+
+
+class CouponExpired(CatalogError):
+    code = "coupon_expired"
+    message = "This coupon has expired."
+    field = "coupon"
+
+
+class CouponUsedUp(CatalogError):
+    code = "coupon_used_up"
+    message = "This coupon has been used as many times as it may be."
+    field = "coupon"
+
+
+class CouponNotApplicable(CatalogError):
+    code = "coupon_not_applicable"
+    message = "This coupon does not apply to this subscription."
+    field = "coupon"
+
+
+class CouponCurrencyMismatch(CatalogError):
+    code = "coupon_currency_mismatch"
+    message = "This coupon takes off an amount in another currency than the price."
+    field = "coupon"
+
+
+# --- Shop contacts ------------------------------------------------------------------------------
+
+
+class ShopNameRequired(CatalogError):
+    code = "shop_name_required"
+    message = "The seller's name is required."
+    field = "name"
+
+
+class PhoneOrEmailRequired(CatalogError):
+    code = "phone_or_email_required"
+    message = "Give a phone number or an e-mail address (at least one)."
+    field = "phone"
+
+
+class InvalidEmail(CatalogError):
+    code = "invalid_email"
+    message = "Enter a valid e-mail address."
+    field = "email"
