@@ -1,4 +1,313 @@
 """Buyers, their access to subscriptions, the e-wallet ledger and buyer e-mails.
 
-The models arrive with the buyers issue; the app exists so the layout is whole from the start.
+- Buyer: a person who buys (e-mail and/or phone), with a hashed purchase PIN.
+- Access: a buyer's grant to a subscription (reference 004 `addbuyer`): the access password
+  (`hash`), activation limit and count, access window, who or what granted it, revocation.
+- AccessActivation: a device that used an access; an activation is counted once per device.
+- WalletEntry: the append-only e-wallet ledger; WalletBalance: its running total per currency,
+  kept in the same transaction, which the database keeps from going negative.
+- SentEmail: what was e-mailed to buyers, one row per event, so no event is mailed twice.
+
+Rules that span rows or need a clear message live in `services.py`.
 """
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from config.codes import PublicCodeModel
+from subscriptions.models import MONEY_DIGITS, Subscription
+from subscriptions.money import STORED_DECIMAL_PLACES, currency_choices
+
+# The access password (`hash`): 12 characters drawn by `secrets` from 32 unambiguous lower-case
+# letters and digits (no 0/o, 1/l): 2**60 values, so it cannot be guessed, and it reads out
+# clearly on the phone.
+ACCESS_HASH_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyz"
+ACCESS_HASH_LENGTH = 12
+
+
+def new_access_password() -> str:
+    return "".join(secrets.choice(ACCESS_HASH_ALPHABET) for _ in range(ACCESS_HASH_LENGTH))
+
+
+class Buyer(PublicCodeModel):
+    """A person who buys: reached by e-mail and/or phone (one is required)."""
+
+    email = models.EmailField("e-mail", blank=True)
+    phone = models.CharField("phone", max_length=40, blank=True)
+    name = models.CharField("name", max_length=255, blank=True)
+    created_at = models.DateTimeField("created", default=timezone.now)
+    # The purchase PIN, hashed with Django's password hashers; empty until staff set one.
+    pin_hash = models.CharField("purchase PIN (hashed)", max_length=128, blank=True, editable=False)
+    pin_failed_attempts = models.PositiveSmallIntegerField("wrong PINs in a row", default=0)
+    pin_locked_at = models.DateTimeField("PIN locked", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("set_pin", "Can set or reset a buyer's purchase PIN"),
+            ("import_buyers", "Can import buyers from a CSV file"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(email="") | ~Q(phone=""), name="buyer_email_or_phone"
+            ),
+            models.UniqueConstraint(
+                Lower("email"), condition=~Q(email=""), name="buyer_email_unique_any_case"
+            ),
+        ]
+        indexes = [models.Index(fields=["phone"], name="buyer_phone_idx")]
+
+    def __str__(self):
+        return self.name or self.email or self.phone or self.code
+
+    @property
+    def contact(self) -> str:
+        return self.email or self.phone
+
+    @property
+    def has_pin(self) -> bool:
+        return bool(self.pin_hash)
+
+    @property
+    def pin_is_locked(self) -> bool:
+        return self.pin_locked_at is not None
+
+
+class Access(PublicCodeModel):
+    """A buyer's grant to a subscription (reference 004 `addbuyer`); revoked rows are kept."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="accesses")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="accesses"
+    )
+    hash = models.CharField(
+        "access password",
+        max_length=32,
+        unique=True,
+        editable=False,
+        default=new_access_password,
+    )
+    activation_limit = models.PositiveIntegerField(
+        "activation limit", null=True, blank=True, help_text="Empty: no limit."
+    )
+    activations_used = models.PositiveIntegerField("activations used", default=0)
+    access_start = models.DateTimeField("access start", null=True, blank=True)
+    access_expire = models.DateTimeField("access expires", null=True, blank=True)
+    purchased_at = models.DateTimeField("purchase date", default=timezone.now)
+    # The purchases app adds the purchase that created an access; until then staff grant them.
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="granted by",
+    )
+    custom_url = models.URLField("link for e-mails", max_length=500, blank=True)
+    use_subscription_custom_url = models.BooleanField("use the subscription's link", default=False)
+    revoked_at = models.DateTimeField("revoked", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="revoked by",
+    )
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "access"
+        verbose_name_plural = "accesses"
+        ordering = ["-purchased_at"]
+        permissions = [("revoke_access", "Can revoke a buyer's access")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(activation_limit__isnull=True)
+                | Q(activations_used__lte=F("activation_limit")),
+                name="access_activations_within_limit",
+            ),
+            models.CheckConstraint(
+                condition=Q(access_start__isnull=True)
+                | Q(access_expire__isnull=True)
+                | Q(access_start__lt=F("access_expire")),
+                name="access_start_before_expire",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["subscription", "-purchased_at"], name="access_subscription_idx"),
+            models.Index(fields=["access_expire"], name="access_expire_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscription.name} for {self.buyer}"
+
+    def status_at(self, when) -> str:
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.access_expire is not None and when >= self.access_expire:
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+    @property
+    def email_link(self) -> str:
+        """The link e-mails carry: the access's own URL, else the subscription's when asked."""
+        if self.custom_url:
+            return self.custom_url
+        if self.use_subscription_custom_url:
+            return self.subscription.custom_url
+        return ""
+
+
+class AccessActivation(models.Model):
+    """A device that used an access: the activation counted the first time it did."""
+
+    access = models.ForeignKey(Access, on_delete=models.CASCADE, related_name="activations")
+    device_id = models.CharField("device", max_length=255)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    first_seen_at = models.DateTimeField("first seen", default=timezone.now)
+
+    class Meta:
+        verbose_name = "device activation"
+        ordering = ["first_seen_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["access", "device_id"], name="activation_once_per_device"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.device_id} on {self.access_id}"
+
+
+class WalletEntry(models.Model):
+    """A line of the e-wallet ledger: never changed or deleted; corrections are new lines."""
+
+    class Kind(models.TextChoices):
+        TOP_UP = "top_up", "Top-up"
+        PURCHASE = "purchase", "Purchase"
+        REFUND = "refund", "Refund"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="wallet_entries")
+    kind = models.CharField("kind", max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(
+        "amount",
+        max_digits=MONEY_DIGITS,
+        decimal_places=STORED_DECIMAL_PLACES,
+        help_text="Positive adds to the balance, negative takes from it.",
+    )
+    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    balance_after = models.DecimalField(
+        "balance after", max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES
+    )
+    reason = models.CharField("reason", max_length=255, blank=True)
+    reference = models.CharField(
+        "reference", max_length=64, blank=True, help_text="The purchase or refund it belongs to."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="by",
+    )
+    created_at = models.DateTimeField("date", default=timezone.now)
+
+    class Meta:
+        verbose_name = "wallet entry"
+        verbose_name_plural = "wallet entries"
+        ordering = ["-created_at", "-pk"]
+        permissions = [("adjust_wallet", "Can top up or adjust a buyer's e-wallet")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="wallet_entry_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="wallet_entry_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["top_up", "purchase", "refund", "adjustment"])
+                & (
+                    Q(kind="adjustment")
+                    | Q(kind__in=["top_up", "refund"], amount__gt=0)
+                    | Q(kind="purchase", amount__lt=0)
+                ),
+                name="wallet_entry_kind_sign",
+            ),
+        ]
+        indexes = [models.Index(fields=["buyer", "-created_at"], name="wallet_entry_buyer_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Wallet entries are never changed: add a correcting entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Wallet entries are never deleted: add a correcting entry instead.")
+
+
+class WalletBalance(models.Model):
+    """The running total of a buyer's ledger in one currency, written with each entry."""
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="wallet_balances")
+    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    balance = models.DecimalField(
+        "balance", max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES, default=0
+    )
+    updated_at = models.DateTimeField("updated", auto_now=True)
+
+    class Meta:
+        verbose_name = "wallet balance"
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["buyer", "currency"], name="wallet_balance_once"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.balance} {self.currency}"
+
+
+class SentEmail(models.Model):
+    """An e-mail sent to a buyer for one event; `key` names the event, so it is sent once."""
+
+    class Kind(models.TextChoices):
+        ACCESS_GRANTED = "access_granted", "Access granted"
+        ACCESS_REVOKED = "access_revoked", "Access revoked"
+        ACCESS_EXPIRING = "access_expiring", "Access expiring"
+
+    key = models.CharField("event", max_length=100, unique=True)
+    kind = models.CharField("kind", max_length=20, choices=Kind.choices)
+    access = models.ForeignKey(
+        Access, on_delete=models.CASCADE, null=True, blank=True, related_name="sent_emails"
+    )
+    to = models.EmailField("to")
+    subject = models.CharField("subject", max_length=255)
+    sent_at = models.DateTimeField("sent", default=timezone.now)
+
+    class Meta:
+        verbose_name = "sent e-mail"
+        ordering = ["-sent_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.to}"

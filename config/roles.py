@@ -29,6 +29,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     FINANCE: [f"subscriptions.view_{model}" for model in CATALOG_MODELS],
 }
 
+# Buyers: staff look after buyers, their accesses and wallets; finance reads them.
+BUYER_MODELS = ("buyer", "access", "accessactivation", "walletentry", "walletbalance", "sentemail")
+ROLE_PERMISSIONS[SHOP_STAFF] += [
+    *(f"buyers.view_{model}" for model in BUYER_MODELS),
+    *(f"buyers.{action}_{model}" for model in ("buyer", "access") for action in ("add", "change")),
+    "buyers.add_walletentry",
+    "buyers.revoke_access",
+    "buyers.import_buyers",
+    "buyers.adjust_wallet",
+    "buyers.set_pin",
+]
+ROLE_PERMISSIONS[FINANCE] += [
+    f"buyers.view_{model}" for model in ("buyer", "access", "walletentry", "walletbalance")
+]
+
 
 def apply_role_permissions(apps, schema_editor):
     """Create the role groups and grant each the permissions listed for it (adds, never removes)."""

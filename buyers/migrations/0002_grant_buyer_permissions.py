@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from config.roles import apply_role_permissions
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("site", "0001_create_roles"),
+        ("buyers", "0001_buyers_accesses_wallet_emails"),
+    ]
+
+    operations = [migrations.RunPython(apply_role_permissions, migrations.RunPython.noop)]
