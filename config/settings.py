@@ -162,6 +162,13 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
+# --- Payments -------------------------------------------------------------------------------
+# The payment gateways this shop accepts (purchases/gateways.py); the wallet is always offered.
+PAYMENT_GATEWAYS = env.list(
+    "PAYMENT_GATEWAYS",
+    default=["sandbox_card", "sandbox_paypal", "sandbox_webpay", "sandbox_worldpay"],
+)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

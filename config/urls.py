@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from purchases import views as purchase_views
+
 from . import views
 
 admin.site.site_header = admin.site.site_title = "Back office admin"
@@ -22,5 +24,6 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("healthz/", views.healthz, name="healthz"),
+    path("sandbox/pay/<str:pnref>/", purchase_views.sandbox_checkout, name="sandbox_checkout"),
     path("admin/", admin.site.urls),
 ]

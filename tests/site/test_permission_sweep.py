@@ -9,8 +9,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, PathConverter, SlugConverter, UUIDConverter
 
-# Pages anyone may open: signing in, and the load balancer's health check.
-PUBLIC = {"login", "healthz"}
+# Pages anyone may open: signing in, the load balancer's health check, and the sandbox payment
+# provider's page (a buyer's, not staff's; 404 unless a sandbox gateway is enabled).
+PUBLIC = {"login", "healthz", "sandbox_checkout"}
 # Pages every signed-in user may open whatever their role: their own account and the home page.
 SIGNED_IN_ONLY = {"home", "password_change", "password_change_done", "logout"}
 # The Django admin guards itself (staff status and model permissions), tested separately.
