@@ -190,7 +190,19 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Reminds buyers whose access expires within ACCESS_EXPIRING_NOTICE_DAYS (once per access).
+    "buyers-access-expiring-emails": {
+        "task": "buyers.tasks.queue_access_expiring_emails",
+        "schedule": timedelta(hours=1),
+    },
+}
+
+# --- Buyers ---------------------------------------------------------------------------------
+# Wrong purchase PINs in a row before the PIN is locked (staff unlock it by setting a new one).
+PURCHASE_PIN_FAILURE_LIMIT = env.int("PURCHASE_PIN_FAILURE_LIMIT", default=5)
+# How many days before an access expires its buyer is reminded by e-mail.
+ACCESS_EXPIRING_NOTICE_DAYS = env.int("ACCESS_EXPIRING_NOTICE_DAYS", default=3)
 
 # --- Security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

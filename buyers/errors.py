@@ -1,0 +1,178 @@
+"""Refusals of the buyers' rules: a stable `code`, a human `message` and the `field` concerned.
+
+A form shows the message beside `field` (or above the form when it is None); an API returns the
+code. Codes never change once published; messages may be reworded. Names follow the reference
+documents where they name the refusal (UserPurchasePinValueNoMatch, InsufficientBalance).
+"""
+
+
+class BuyerError(Exception):
+    code = "buyer_error"
+    message = "This change was refused."
+    field: str | None = None
+
+    def __init__(self, message: str | None = None, *, field: str | None = None):
+        self.message = message or self.message
+        if field is not None:
+            self.field = field
+        super().__init__(self.message)
+
+    def __str__(self):
+        return self.message
+
+
+# --- Buyers -------------------------------------------------------------------------------------
+
+
+class EmailOrPhoneRequired(BuyerError):
+    code = "email_or_phone_required"
+    message = "Give an e-mail address or a phone number (one of the two is required)."
+    field = "email"
+
+
+class InvalidEmail(BuyerError):
+    code = "invalid_email"
+    message = "Enter a valid e-mail address."
+    field = "email"
+
+
+class InvalidPhone(BuyerError):
+    code = "invalid_phone"
+    message = "Enter a phone number: digits, spaces, dashes, dots, brackets and a leading +."
+    field = "phone"
+
+
+class EmailTaken(BuyerError):
+    code = "email_taken"
+    message = "Another buyer already has this e-mail address."
+    field = "email"
+
+
+class FieldTooLong(BuyerError):
+    code = "too_long"
+    message = "This value is too long."
+
+
+# --- Purchase PIN -------------------------------------------------------------------------------
+
+
+class InvalidPin(BuyerError):
+    code = "invalid_pin"
+    message = "A purchase PIN is 4 to 8 digits."
+    field = "pin"
+
+
+class UserPurchasePinValueNoMatch(BuyerError):
+    code = "user_purchase_pin_value_no_match"
+    message = "The purchase PIN does not match."
+    field = "pin"
+
+
+class PurchasePinLocked(BuyerError):
+    code = "purchase_pin_locked"
+    message = "Too many wrong PINs: the purchase PIN is locked until staff reset it."
+    field = "pin"
+
+
+# --- Accesses -----------------------------------------------------------------------------------
+
+
+class SubscriptionArchived(BuyerError):
+    code = "subscription_archived"
+    message = "This subscription is archived: no new access can be granted to it."
+    field = "subscription"
+
+
+class SubscriptionOutOfStock(BuyerError):
+    code = "subscription_out_of_stock"
+    message = "This subscription's stock is used up: every access it may grant is granted."
+    field = "subscription"
+
+
+class AccessStartNotBeforeExpire(BuyerError):
+    code = "access_start_not_before_expire"
+    message = "Access must start before it expires."
+    field = "access_expire"
+
+
+class ActivationLimitBelowUsed(BuyerError):
+    code = "activation_limit_below_used"
+    message = "The activation limit cannot be lower than the activations already used."
+    field = "activation_limit"
+
+
+class InvalidActivationLimit(BuyerError):
+    code = "invalid_activation_limit"
+    message = "Enter a whole number of at least 1, or leave empty for no limit."
+    field = "activation_limit"
+
+
+class InvalidUrl(BuyerError):
+    code = "invalid_url"
+    message = "Enter a valid http or https address."
+    field = "custom_url"
+
+
+class AccessRevoked(BuyerError):
+    code = "access_revoked"
+    message = "This access is revoked and can no longer be changed."
+
+
+class AccessNotFound(BuyerError):
+    code = "access_not_found"
+    message = "No access with this password exists for this subscription."
+    field = "hash"
+
+
+# --- E-wallet -----------------------------------------------------------------------------------
+
+
+class InvalidAmount(BuyerError):
+    code = "invalid_amount"
+    message = "Enter an amount greater than zero."
+    field = "amount"
+
+
+class AmountTooPrecise(BuyerError):
+    code = "amount_too_precise"
+    message = "This currency has fewer decimal places."
+    field = "amount"
+
+
+class InvalidCurrency(BuyerError):
+    code = "invalid_currency"
+    message = "Choose a currency from the list."
+    field = "currency"
+
+
+class ReasonRequired(BuyerError):
+    code = "reason_required"
+    message = "Say why: an adjustment needs a reason."
+    field = "reason"
+
+
+class InsufficientBalance(BuyerError):
+    code = "insufficient_balance"
+    message = "The e-wallet balance is too low for this."
+    field = "amount"
+
+
+# --- Import -------------------------------------------------------------------------------------
+
+
+class ImportFileInvalid(BuyerError):
+    code = "import_file_invalid"
+    message = "This is not a CSV file with an email or phone column."
+    field = "file"
+
+
+class NotifyNeedsEmail(BuyerError):
+    code = "notify_needs_email"
+    message = "This buyer has no e-mail address to notify: add one or untick the box."
+    field = "notify"
+
+
+class BuyerNotFound(BuyerError):
+    code = "buyer_not_found"
+    message = "Choose a buyer, or give the e-mail or phone of a new one."
+    field = "email"

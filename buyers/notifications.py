@@ -1,0 +1,144 @@
+"""E-mails to buyers about their accesses: granted, revoked, expiring soon.
+
+`queue_*` functions are called inside a service's transaction and hand the e-mail to Celery only
+once that transaction commits, so a rolled-back grant never mails a password. `send_*` functions
+run in the worker: each event has a key recorded in SentEmail in the same transaction as the
+send, so a retried or duplicated task never mails the same event twice.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from subscriptions.services import get_shop_contacts
+
+from .models import Access, SentEmail
+
+
+def expiry_notice_days() -> int:
+    return getattr(settings, "ACCESS_EXPIRING_NOTICE_DAYS", 3)
+
+
+def queue_access_granted_email(access: Access) -> None:
+    from .tasks import send_access_granted_email
+
+    transaction.on_commit(lambda: send_access_granted_email.delay(access.pk))
+
+
+def queue_access_revoked_email(access: Access) -> None:
+    from .tasks import send_access_revoked_email
+
+    transaction.on_commit(lambda: send_access_revoked_email.delay(access.pk))
+
+
+def _send_once(*, key: str, kind: str, access: Access, template: str, subject: str) -> bool:
+    """Render and send one e-mail for event `key` unless it was sent already; True when sent.
+
+    The SentEmail row is written in the transaction that sends: a failed send (SMTP error) rolls
+    it back so a retry sends again, and a second worker with the same key waits on the unique
+    row, then finds it sent."""
+    to = access.buyer.email
+    if not to:
+        return False
+    with transaction.atomic():
+        record, created = SentEmail.objects.select_for_update().get_or_create(
+            key=key, defaults={"kind": kind, "access": access, "to": to, "subject": subject}
+        )
+        if not created:
+            return False
+        contacts = get_shop_contacts()
+        context = {
+            "access": access,
+            "buyer": access.buyer,
+            "subscription": access.subscription,
+            "link": access.email_link,
+            "contacts": contacts if contacts.pk else None,
+            "shop_name": contacts.name or settings.SHOP_NAME,
+            "subject": subject,
+        }
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=render_to_string(f"buyers/email/{template}.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[to],
+            reply_to=[contacts.email] if contacts.email else None,
+        )
+        message.attach_alternative(
+            render_to_string(f"buyers/email/{template}.html", context), "text/html"
+        )
+        message.send()
+    return True
+
+
+def _load(access_id: int) -> Access | None:
+    return Access.objects.select_related("buyer", "subscription").filter(pk=access_id).first()
+
+
+def send_access_granted_email(access_id: int) -> bool:
+    """E-mail the buyer the access password and link, once per access."""
+    access = _load(access_id)
+    if access is None or access.revoked_at is not None:
+        return False
+    return _send_once(
+        key=f"access_granted:{access.pk}",
+        kind=SentEmail.Kind.ACCESS_GRANTED,
+        access=access,
+        template="access_granted",
+        subject=f"Your access to {access.subscription.name}",
+    )
+
+
+def send_access_revoked_email(access_id: int) -> bool:
+    """Tell the buyer their access was revoked, once per access."""
+    access = _load(access_id)
+    if access is None or access.revoked_at is None:
+        return False
+    return _send_once(
+        key=f"access_revoked:{access.pk}",
+        kind=SentEmail.Kind.ACCESS_REVOKED,
+        access=access,
+        template="access_revoked",
+        subject=f"Your access to {access.subscription.name} has ended",
+    )
+
+
+def send_access_expiring_email(access_id: int) -> bool:
+    """Remind the buyer that their access expires soon, once per access."""
+    access = _load(access_id)
+    now = timezone.now()
+    if (
+        access is None
+        or access.revoked_at is not None
+        or access.access_expire is None
+        or access.access_expire <= now
+    ):
+        return False
+    return _send_once(
+        key=f"access_expiring:{access.pk}",
+        kind=SentEmail.Kind.ACCESS_EXPIRING,
+        access=access,
+        template="access_expiring",
+        subject=f"Your access to {access.subscription.name} expires soon",
+    )
+
+
+def accesses_expiring_soon(*, now=None, days: int | None = None):
+    """Ids of live accesses expiring within `days` whose buyer has an e-mail and was not yet
+    reminded."""
+    now = now or timezone.now()
+    days = expiry_notice_days() if days is None else days
+    reminded = SentEmail.objects.filter(kind=SentEmail.Kind.ACCESS_EXPIRING).values("access_id")
+    return (
+        Access.objects.filter(
+            revoked_at__isnull=True,
+            access_expire__gt=now,
+            access_expire__lte=now + timedelta(days=days),
+        )
+        .exclude(buyer__email="")
+        .exclude(pk__in=reminded)
+        .values_list("pk", flat=True)
+    )

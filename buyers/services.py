@@ -1,0 +1,494 @@
+"""Every write to buyers, accesses and e-wallets, with its rules: pages, the admin, tasks and
+(later) the API and the purchases app call these.
+
+Each function takes keyword arguments, runs in one transaction and returns what it wrote, or raises
+a `BuyerError` (see errors.py) before anything is written. Rows that concurrent requests could
+both change (a buyer's wallet and PIN counter, an access's activations, a subscription's stock)
+are locked with SELECT ... FOR UPDATE first, so the rules hold under concurrency on PostgreSQL.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from subscriptions.models import Subscription
+from subscriptions.money import (
+    currency_codes,
+    has_more_digits_than_currency,
+    minor_digits,
+    quantize,
+)
+from subscriptions.services import shop_datetime
+
+from . import errors
+from .models import Access, AccessActivation, Buyer, WalletBalance, WalletEntry
+
+# Omitted keyword arguments: "take the default", as opposed to an explicit None ("no limit").
+UNSET = object()
+
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{5,40}$")
+PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
+_validate_url = URLValidator(schemes=["http", "https"])
+
+
+# --- Buyers -------------------------------------------------------------------------------------
+
+
+def normalise_email(email: str | None) -> str:
+    return (email or "").strip()
+
+
+def normalise_phone(phone: str | None) -> str:
+    return " ".join((phone or "").split())
+
+
+def find_buyer(*, email: str = "", phone: str = "") -> Buyer | None:
+    """The buyer with this e-mail (any letter case), else with this phone, or None."""
+    email, phone = normalise_email(email), normalise_phone(phone)
+    if email:
+        return Buyer.objects.filter(email__iexact=email).first()
+    if phone:
+        return Buyer.objects.filter(phone=phone).order_by("created_at", "pk").first()
+    return None
+
+
+def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None) -> None:
+    """Raise the first rule a buyer with these contacts breaks (shared with the CSV import)."""
+    if not email and not phone:
+        raise errors.EmailOrPhoneRequired()
+    if email:
+        if len(email) > Buyer._meta.get_field("email").max_length:
+            raise errors.FieldTooLong(field="email")
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise errors.InvalidEmail() from None
+        taken = Buyer.objects.filter(email__iexact=email)
+        if exclude_pk is not None:
+            taken = taken.exclude(pk=exclude_pk)
+        if taken.exists():
+            raise errors.EmailTaken()
+    if phone and not PHONE_PATTERN.match(phone):
+        raise errors.InvalidPhone()
+    if len(name) > Buyer._meta.get_field("name").max_length:
+        raise errors.FieldTooLong(field="name")
+
+
+@transaction.atomic
+def create_buyer(*, email: str = "", phone: str = "", name: str = "") -> Buyer:
+    """A new buyer; an e-mail or a phone is required and an e-mail belongs to one buyer only."""
+    email, phone, name = normalise_email(email), normalise_phone(phone), (name or "").strip()
+    check_buyer_fields(email=email, phone=phone, name=name)
+    return Buyer.objects.create(email=email, phone=phone, name=name)
+
+
+@transaction.atomic
+def update_buyer(*, buyer: Buyer, email: str = "", phone: str = "", name: str = "") -> Buyer:
+    """Change a buyer's contacts and name under the same rules as `create_buyer`."""
+    email, phone, name = normalise_email(email), normalise_phone(phone), (name or "").strip()
+    check_buyer_fields(email=email, phone=phone, name=name, exclude_pk=buyer.pk)
+    buyer = Buyer.objects.select_for_update().get(pk=buyer.pk)
+    buyer.email, buyer.phone, buyer.name = email, phone, name
+    buyer.save(update_fields=["email", "phone", "name"])
+    return buyer
+
+
+# --- Purchase PIN -------------------------------------------------------------------------------
+
+
+def pin_failure_limit() -> int:
+    return getattr(settings, "PURCHASE_PIN_FAILURE_LIMIT", 5)
+
+
+@transaction.atomic
+def set_purchase_pin(*, buyer: Buyer, pin: str) -> Buyer:
+    """Set or reset the buyer's purchase PIN (stored hashed) and unlock it."""
+    pin = (pin or "").strip()
+    if not PIN_PATTERN.match(pin):
+        raise errors.InvalidPin()
+    buyer = Buyer.objects.select_for_update().get(pk=buyer.pk)
+    buyer.pin_hash = make_password(pin)
+    buyer.pin_failed_attempts = 0
+    buyer.pin_locked_at = None
+    buyer.save(update_fields=["pin_hash", "pin_failed_attempts", "pin_locked_at"])
+    return buyer
+
+
+def verify_purchase_pin(*, buyer: Buyer, pin: str) -> None:
+    """Return when `pin` is the buyer's purchase PIN; else count the failure and raise
+    UserPurchasePinValueNoMatch, or PurchasePinLocked once the failures reach the limit.
+
+    A right PIN clears the count. The count is written even though the call raises."""
+    refusal = None
+    with transaction.atomic():
+        locked = Buyer.objects.select_for_update().get(pk=buyer.pk)
+        if locked.pin_locked_at is not None:
+            refusal = errors.PurchasePinLocked()
+        elif not pin or not locked.pin_hash:
+            refusal = errors.UserPurchasePinValueNoMatch()
+        elif check_password(str(pin), locked.pin_hash):
+            if locked.pin_failed_attempts:
+                locked.pin_failed_attempts = 0
+                locked.save(update_fields=["pin_failed_attempts"])
+        else:
+            locked.pin_failed_attempts += 1
+            refusal = errors.UserPurchasePinValueNoMatch()
+            if locked.pin_failed_attempts >= pin_failure_limit():
+                locked.pin_locked_at = timezone.now()
+                refusal = errors.PurchasePinLocked()
+            locked.save(update_fields=["pin_failed_attempts", "pin_locked_at"])
+    buyer.pin_failed_attempts = locked.pin_failed_attempts
+    buyer.pin_locked_at = locked.pin_locked_at
+    if refusal is not None:
+        raise refusal
+
+
+# --- Accesses -----------------------------------------------------------------------------------
+
+
+def _as_datetime(value, *, end_of_day: bool) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (date, datetime)):
+        return shop_datetime(value, end_of_day=end_of_day)
+    raise TypeError(f"expected a date or datetime, got {type(value).__name__}")
+
+
+def _check_activation_limit(value) -> None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise errors.InvalidActivationLimit()
+
+
+def _check_custom_url(value: str) -> str:
+    value = (value or "").strip()
+    if value:
+        try:
+            _validate_url(value)
+        except ValidationError:
+            raise errors.InvalidUrl() from None
+    return value
+
+
+def default_access_window(
+    subscription: Subscription, *, start: datetime | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """Start and expiry from the subscription: its access window, else `start` + its period."""
+    start = start or subscription.access_start or now
+    if subscription.access_expire is not None:
+        return start, subscription.access_expire
+    if subscription.period:
+        return start, start + timedelta(days=subscription.period)
+    return start, None
+
+
+def _resolve_buyer(*, buyer, email, phone, name) -> Buyer:
+    if buyer is not None:
+        return buyer
+    email, phone = normalise_email(email), normalise_phone(phone)
+    if not email and not phone:
+        raise errors.BuyerNotFound()
+    found = find_buyer(email=email, phone=phone)
+    if found is not None:
+        return found
+    return create_buyer(email=email, phone=phone, name=name)
+
+
+@transaction.atomic
+def grant_access(
+    *,
+    subscription: Subscription,
+    buyer: Buyer | None = None,
+    email: str = "",
+    phone: str = "",
+    name: str = "",
+    activation_limit=UNSET,
+    access_start: date | datetime | None = None,
+    access_expire: date | datetime | None = None,
+    custom_url: str = "",
+    use_subscription_custom_url: bool = False,
+    notify: bool = False,
+    granted_by=None,
+    purchased_at: datetime | None = None,
+) -> Access:
+    """Grant `buyer` (or the buyer with this e-mail/phone, created if new) access to
+    `subscription` (reference 004 `addbuyer`): refused on an archived subscription or beyond its
+    stock. Limits and dates default from the subscription. With `notify`, the buyer is e-mailed
+    the access password after the transaction commits."""
+    now = timezone.now()
+    # Locking the subscription serialises grants, so two at once cannot both take the last stock.
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if subscription.archived_at is not None:
+        raise errors.SubscriptionArchived()
+    if subscription.stock is not None:
+        granted = subscription.accesses.filter(revoked_at__isnull=True).count()
+        if granted >= subscription.stock:
+            raise errors.SubscriptionOutOfStock()
+    if activation_limit is UNSET:
+        activation_limit = subscription.activation
+    _check_activation_limit(activation_limit)
+    custom_url = _check_custom_url(custom_url)
+    start = _as_datetime(access_start, end_of_day=False)
+    expire = _as_datetime(access_expire, end_of_day=True)
+    default_start, default_expire = default_access_window(subscription, start=start, now=now)
+    start, expire = start or default_start, expire or default_expire
+    if start and expire and start >= expire:
+        raise errors.AccessStartNotBeforeExpire()
+    buyer = _resolve_buyer(buyer=buyer, email=email, phone=phone, name=name)
+    if notify and not buyer.email:
+        raise errors.NotifyNeedsEmail()
+    access = Access.objects.create(
+        buyer=buyer,
+        subscription=subscription,
+        activation_limit=activation_limit,
+        access_start=start,
+        access_expire=expire,
+        purchased_at=purchased_at or now,
+        granted_by=granted_by,
+        custom_url=custom_url,
+        use_subscription_custom_url=bool(use_subscription_custom_url),
+    )
+    if notify:
+        from .notifications import queue_access_granted_email
+
+        queue_access_granted_email(access)
+    return access
+
+
+@transaction.atomic
+def update_access(
+    *,
+    access: Access,
+    activation_limit=UNSET,
+    access_start=UNSET,
+    access_expire=UNSET,
+    custom_url=UNSET,
+    use_subscription_custom_url=UNSET,
+) -> Access:
+    """Change an access's dates, activation limit or e-mail link (reference 004 `updatebuyer`).
+    A revoked access stays as it was; the limit never drops below the activations used."""
+    access = Access.objects.select_for_update().get(pk=access.pk)
+    if access.revoked_at is not None:
+        raise errors.AccessRevoked()
+    if activation_limit is not UNSET:
+        _check_activation_limit(activation_limit)
+        if activation_limit is not None and activation_limit < access.activations_used:
+            raise errors.ActivationLimitBelowUsed(
+                f"{access.activations_used} activations are already used: the limit cannot be "
+                "lower.",
+            )
+        access.activation_limit = activation_limit
+    if access_start is not UNSET:
+        access.access_start = _as_datetime(access_start, end_of_day=False)
+    if access_expire is not UNSET:
+        access.access_expire = _as_datetime(access_expire, end_of_day=True)
+    if access.access_start and access.access_expire and access.access_start >= access.access_expire:
+        raise errors.AccessStartNotBeforeExpire()
+    if custom_url is not UNSET:
+        access.custom_url = _check_custom_url(custom_url)
+    if use_subscription_custom_url is not UNSET:
+        access.use_subscription_custom_url = bool(use_subscription_custom_url)
+    access.save()
+    return access
+
+
+@transaction.atomic
+def revoke_access(*, access: Access, revoked_by=None, notify: bool = False) -> Access:
+    """Revoke an access (reference 004 `deletebuyer`): the row stays, marked with who and when.
+    Revoking twice changes nothing. With `notify`, the buyer is e-mailed after commit."""
+    access = Access.objects.select_for_update().select_related("buyer").get(pk=access.pk)
+    if access.revoked_at is not None:
+        return access
+    if notify and not access.buyer.email:
+        raise errors.NotifyNeedsEmail()
+    access.revoked_at = timezone.now()
+    access.revoked_by = revoked_by
+    access.save(update_fields=["revoked_at", "revoked_by"])
+    if notify:
+        from .notifications import queue_access_revoked_email
+
+        queue_access_revoked_email(access)
+    return access
+
+
+class AccessRefusal:
+    """Why an access check refused; the values are stable codes for the API."""
+
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    NOT_STARTED = "not_started"
+    EXPIRED = "expired"
+    ACTIVATION_LIMIT_REACHED = "activation_limit_reached"
+
+
+@dataclass
+class AccessCheck:
+    granted: bool
+    reason: str = ""
+    access: Access | None = field(default=None, repr=False)
+    new_activation: bool = False
+
+
+def check_access(
+    *,
+    subscription_code: str,
+    access_password: str,
+    device_id: str = "",
+    ip_address: str | None = None,
+    now: datetime | None = None,
+) -> AccessCheck:
+    """Whether this access password opens this subscription now, or why not. The first use
+    from a device counts one activation; concurrent checks never exceed the activation limit
+    (the access row is locked while its activations are counted). A device without an id is
+    known by its IP address."""
+    now = now or timezone.now()
+    device = (device_id or "").strip()[:200] or f"ip:{ip_address or 'unknown'}"
+    with transaction.atomic():
+        access = (
+            Access.objects.select_for_update()
+            .filter(subscription__code=subscription_code, hash=(access_password or "").strip())
+            .first()
+            if subscription_code and access_password
+            else None
+        )
+        if access is None:
+            return AccessCheck(False, AccessRefusal.UNKNOWN)
+        if access.revoked_at is not None:
+            return AccessCheck(False, AccessRefusal.REVOKED, access)
+        if access.access_start and now < access.access_start:
+            return AccessCheck(False, AccessRefusal.NOT_STARTED, access)
+        if access.access_expire and now >= access.access_expire:
+            return AccessCheck(False, AccessRefusal.EXPIRED, access)
+        if access.activations.filter(device_id=device).exists():
+            return AccessCheck(True, "", access)
+        if access.activation_limit is not None and (
+            access.activations_used >= access.activation_limit
+        ):
+            return AccessCheck(False, AccessRefusal.ACTIVATION_LIMIT_REACHED, access)
+        AccessActivation.objects.create(
+            access=access, device_id=device, ip_address=ip_address or None, first_seen_at=now
+        )
+        access.activations_used += 1
+        access.save(update_fields=["activations_used"])
+        return AccessCheck(True, "", access, new_activation=True)
+
+
+# --- E-wallet -----------------------------------------------------------------------------------
+
+
+def _check_amount(amount, currency: str) -> Decimal:
+    if currency not in currency_codes():
+        raise errors.InvalidCurrency()
+    try:
+        amount = Decimal(amount)
+    except (InvalidOperation, TypeError, ValueError):
+        raise errors.InvalidAmount() from None
+    if not amount.is_finite() or amount == 0:
+        raise errors.InvalidAmount()
+    if has_more_digits_than_currency(amount, currency):
+        digits = minor_digits(currency)
+        raise errors.AmountTooPrecise(
+            f"{currency} amounts have {digits} decimal place{'s' if digits != 1 else ''} at most."
+        )
+    if abs(amount) >= Decimal(10) ** (14 - 4):
+        raise errors.InvalidAmount("This amount is too large.")
+    return amount
+
+
+def _post_wallet_entry(
+    *, buyer: Buyer, kind: str, amount: Decimal, currency: str, reason="", reference="", by=None
+) -> WalletEntry:
+    # The buyer row is the wallet's lock: concurrent postings to one wallet queue here, so each
+    # reads the balance the previous one wrote. The CHECK constraints refuse a negative balance
+    # even if some code skipped this lock.
+    Buyer.objects.select_for_update().only("pk").get(pk=buyer.pk)
+    balance, _ = WalletBalance.objects.get_or_create(buyer_id=buyer.pk, currency=currency)
+    new_balance = balance.balance + amount
+    if new_balance < 0:
+        raise errors.InsufficientBalance(
+            f"The e-wallet holds {quantize(balance.balance, currency)} {currency}: "
+            f"not enough for {quantize(abs(amount), currency)} {currency}."
+        )
+    balance.balance = Decimal(new_balance)
+    balance.save(update_fields=["balance", "updated_at"])
+    return WalletEntry.objects.create(
+        buyer_id=buyer.pk,
+        kind=kind,
+        amount=amount,
+        currency=currency,
+        balance_after=new_balance,
+        reason=(reason or "").strip(),
+        reference=reference,
+        created_by=by,
+    )
+
+
+@transaction.atomic
+def top_up_wallet(
+    *, buyer: Buyer, amount, currency: str, created_by=None, reason: str = ""
+) -> WalletEntry:
+    """Add money to the buyer's e-wallet."""
+    amount = _check_amount(amount, currency)
+    if amount < 0:
+        raise errors.InvalidAmount()
+    return _post_wallet_entry(
+        buyer=buyer,
+        kind=WalletEntry.Kind.TOP_UP,
+        amount=amount,
+        currency=currency,
+        reason=reason,
+        by=created_by,
+    )
+
+
+@transaction.atomic
+def adjust_wallet(*, buyer: Buyer, amount, currency: str, reason: str, created_by) -> WalletEntry:
+    """A manual correction by staff, up or down, with a reason; never below zero."""
+    amount = _check_amount(amount, currency)
+    if not (reason or "").strip():
+        raise errors.ReasonRequired()
+    return _post_wallet_entry(
+        buyer=buyer,
+        kind=WalletEntry.Kind.ADJUSTMENT,
+        amount=amount,
+        currency=currency,
+        reason=reason,
+        by=created_by,
+    )
+
+
+@transaction.atomic
+def debit_wallet(*, buyer: Buyer, amount, currency: str, reference: str = "") -> WalletEntry:
+    """Pay for a purchase from the e-wallet; InsufficientBalance when it holds too little."""
+    amount = _check_amount(amount, currency)
+    if amount < 0:
+        raise errors.InvalidAmount()
+    return _post_wallet_entry(
+        buyer=buyer,
+        kind=WalletEntry.Kind.PURCHASE,
+        amount=-amount,
+        currency=currency,
+        reference=reference,
+    )
+
+
+@transaction.atomic
+def refund_to_wallet(*, buyer: Buyer, amount, currency: str, reference: str = "") -> WalletEntry:
+    """Credit a refund to the e-wallet."""
+    amount = _check_amount(amount, currency)
+    if amount < 0:
+        raise errors.InvalidAmount()
+    return _post_wallet_entry(
+        buyer=buyer,
+        kind=WalletEntry.Kind.REFUND,
+        amount=amount,
+        currency=currency,
+        reference=reference,
+    )
