@@ -1,14 +1,262 @@
 """Purchase sessions, purchases, refunds, recurring contracts, gateways and finance reports.
 
-So far: the sandbox payment gateways' own ledger. Purchases arrive with the purchases issue.
+- PurchaseSession (reference 000): opened before paying; answers a numeric id and a status;
+  expires; consumed by at most one purchase.
+- Purchase (reference 001): what a buyer bought, at the price, currency, coupon and discount
+  of that moment; its status moves pending -> completed | failed, completed -> cancelling |
+  cancelled | refunded. Amounts are never edited.
+- Refund: money given back, a new row that reverses (part of) a purchase.
+- Cancellation (reference 002): who stopped a purchase, when, and how (at the period's end or now).
+- SandboxCharge: the sandbox gateways' own ledger (the provider's side of a payment).
+Rules live in `services.py`; every entry point (staff pages, the API) calls them.
 """
 
 import secrets
 
+from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
-from subscriptions.money import STORED_DECIMAL_PLACES
+from buyers.models import Access, Buyer
+from config.codes import PublicCodeModel
+from subscriptions.models import MONEY_DIGITS, Coupon, Media, PricingModel, Subscription
+from subscriptions.money import STORED_DECIMAL_PLACES, currency_choices
+
+WALLET = "wallet"  # the payment type that pays from the buyer's e-wallet
+
+
+def money_field(verbose_name, **kwargs):
+    return models.DecimalField(
+        verbose_name, max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES, **kwargs
+    )
+
+
+class PurchaseSession(models.Model):
+    """A purchase session (reference 000 GetPurchaseSessionID); its numeric id is its handle."""
+
+    class TransactionType(models.TextChoices):
+        PPV = "PPV", "PPV"
+        SUBSCRIPTION = "Subscription", "Subscription"
+        COLLECTION = "Collection", "Collection"
+        PROGRAM_ASSET_GROUP_OFFER = "ProgramAssetGroupOffer", "Program asset group offer"
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="purchase_sessions")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="+", verbose_name="product"
+    )
+    pricing_model = models.ForeignKey(
+        PricingModel, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    media = models.ForeignKey(
+        Media,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="content",
+    )
+    transaction_type = models.CharField(
+        "transaction type", max_length=22, choices=TransactionType.choices
+    )
+    price = money_field("price")
+    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    user_ip = models.GenericIPAddressField("user IP", null=True, blank=True)
+    udid = models.CharField("device id (udid)", max_length=255, blank=True)
+    preview_module = models.CharField("preview module", max_length=64, blank=True)
+    created_at = models.DateTimeField("opened", default=timezone.now)
+    expires_at = models.DateTimeField("expires")
+    consumed_at = models.DateTimeField("used", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "purchase session"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="session_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="session_expires_after_opening"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Session {self.pk}"
+
+    def is_expired_at(self, when) -> bool:
+        return when >= self.expires_at
+
+    def status_at(self, when) -> str:
+        if self.consumed_at is not None:
+            return "used"
+        return "expired" if self.is_expired_at(when) else "open"
+
+
+class Purchase(PublicCodeModel):
+    """A purchase (reference 001): the price, currency, coupon and discount as they were."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        CANCELLING = "cancelling", "Cancelling at period end"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="purchases")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="purchases"
+    )
+    pricing_model = models.ForeignKey(
+        PricingModel, on_delete=models.PROTECT, related_name="purchases"
+    )
+    session = models.OneToOneField(
+        PurchaseSession, on_delete=models.PROTECT, null=True, blank=True, related_name="purchase"
+    )
+    list_price = money_field("list price")
+    discount = money_field("discount", default=0)
+    amount = money_field("amount charged")
+    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="purchases"
+    )
+    coupon_code = models.CharField("coupon code", max_length=32, blank=True)
+    is_recurring = models.BooleanField("recurring", default=False)
+    payment_type = models.CharField("payment type", max_length=40)
+    instrument = models.CharField(
+        "payment instrument", max_length=80, blank=True, help_text="The stored card's token."
+    )
+    status = models.CharField(
+        "status", max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    gateway_reference = models.CharField("gateway reference (PNRef)", max_length=40, blank=True)
+    auth_code = models.CharField("auth code", max_length=12, blank=True)
+    result_code = models.CharField("result code", max_length=8, blank=True)
+    response_message = models.CharField("gateway message", max_length=200, blank=True)
+    redirect_url = models.CharField("payment page", max_length=500, blank=True)
+    return_url = models.URLField("return URL", max_length=500, blank=True)
+    cancel_url = models.URLField("cancel URL", max_length=500, blank=True)
+    access = models.OneToOneField(
+        Access, on_delete=models.PROTECT, null=True, blank=True, related_name="purchase"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="entered by",
+    )
+    created_at = models.DateTimeField("created", default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField("completed", null=True, blank=True)
+    expires_at = models.DateTimeField("pending until", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("refund_purchase", "Can refund a purchase"),
+            ("cancel_purchase", "Can cancel a purchase"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(list_price__gte=0)
+                & Q(discount__gte=0)
+                & Q(amount__gte=0)
+                & Q(amount=F("list_price") - F("discount")),
+                name="purchase_amount_is_list_price_less_discount",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "pending",
+                        "completed",
+                        "failed",
+                        "cancelling",
+                        "cancelled",
+                        "refunded",
+                    ]
+                ),
+                name="purchase_status_valid",
+            ),
+            # PendingProductCanNotBePurchased: one purchase of a product waits for payment.
+            models.UniqueConstraint(
+                fields=["buyer", "subscription"],
+                condition=Q(status="pending"),
+                name="purchase_one_pending_per_product",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["buyer", "subscription", "status"], name="purchase_buyer_idx"),
+            models.Index(fields=["status", "-created_at"], name="purchase_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} · {self.subscription.name}"
+
+    @property
+    def refunded_amount(self):
+        return sum((refund.amount for refund in self.refunds.all()), 0)
+
+
+class Refund(PublicCodeModel):
+    """Money given back for a purchase: a new row that reverses it, never an edit of it."""
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field("amount")
+    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    method = models.CharField("refunded to", max_length=40)
+    gateway_reference = models.CharField("gateway reference (PNRef)", max_length=40, blank=True)
+    reason = models.CharField("reason", max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="by",
+    )
+    created_at = models.DateTimeField("date", default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"Refund {self.code} of {self.purchase.code}"
+
+
+class Cancellation(models.Model):
+    """A purchase stopped by the buyer or staff (reference 002 CancelProduct)."""
+
+    class Mode(models.TextChoices):
+        PERIOD_END = "period_end", "Stop renewing at the period's end"
+        NOW = "now", "End now"
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="cancellations")
+    mode = models.CharField("how", max_length=10, choices=Mode.choices)
+    refund = models.OneToOneField(
+        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="cancellation"
+    )
+    by_buyer = models.BooleanField("by the buyer", default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="by",
+    )
+    created_at = models.DateTimeField("date", default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_mode_display()} for {self.purchase.code}"
 
 
 def new_pnref() -> str:

@@ -1,0 +1,738 @@
+"""The purchase service: every purchase, from any entry point, goes through `create_purchase`.
+
+A purchase is made in three steps, so that no lock is held while a gateway is called:
+1. check every rule of reference 001 with the buyer's row locked (purchases of one buyer queue
+   there) and write the purchase as pending; a refusal raises a named error and writes nothing;
+2. charge the gateway with the purchase's idempotency key, or start its redirect payment;
+3. complete it (debit the wallet, use the coupon, grant the access, mark the session used, queue
+   the receipt) or mark it failed, in one transaction.
+The pending row and the database's "one pending purchase per product" constraint make
+concurrent attempts end with exactly one purchase.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from buyers import errors as buyer_errors
+from buyers import services as buyer_services
+from buyers.models import Access, Buyer, WalletBalance
+from subscriptions import errors as catalog_errors
+from subscriptions.models import Coupon, PricingModel, Subscription
+from subscriptions.services import price_with_coupon
+
+from . import errors
+from .gateways import GatewayError, GatewayTimeout, get_gateway
+from .models import WALLET, Cancellation, Purchase, PurchaseSession, Refund
+
+LIVE_STATUSES = (Purchase.Status.COMPLETED, Purchase.Status.CANCELLING)
+
+
+def pending_minutes() -> int:
+    return getattr(settings, "PENDING_PURCHASE_MINUTES", 30)
+
+
+def session_minutes() -> int:
+    return getattr(settings, "PURCHASE_SESSION_MINUTES", 30)
+
+
+def payment_type_choices() -> list[tuple[str, str]]:
+    """The payment types this shop accepts: the e-wallet and the enabled gateways."""
+    from .gateways import enabled_gateways
+
+    return [(WALLET, "E-wallet")] + [(name, g.label) for name, g in enabled_gateways().items()]
+
+
+# --- Checks shared by sessions and purchases ---------------------------------------------------
+
+
+def _offered_pricing_model(subscription: Subscription, pricing_model) -> PricingModel:
+    if pricing_model is None:
+        offer = subscription.offers.filter(is_default=True).select_related("pricing_model").first()
+        if offer is None:
+            raise errors.InvalidPricingModel()
+        return offer.pricing_model
+    if not subscription.offers.filter(pricing_model=pricing_model).exists():
+        raise errors.InvalidPricingModelForThisProduct()
+    return pricing_model
+
+
+def _check_product(subscription, now) -> Subscription:
+    if subscription is None or subscription.archived_at is not None:
+        raise errors.ProductDoesNotExist()
+    if subscription.provisioning_only:
+        raise errors.SubscriptionNotAvailableForPurchaseType()
+    if subscription.sale_start and now < subscription.sale_start:
+        raise errors.ProductNotAvailableYet()
+    if subscription.sale_end and now >= subscription.sale_end:
+        raise errors.ProductExpired()
+    return subscription
+
+
+def _find_coupon(code: str) -> Coupon | None:
+    code = (code or "").strip()
+    if not code:
+        return None
+    coupon = Coupon.objects.filter(code__iexact=code).first()
+    if coupon is None:
+        raise errors.InvalidCoupon("There is no coupon with this code.")
+    return coupon
+
+
+def _quote(pricing_model, coupon, subscription, now):
+    try:
+        return price_with_coupon(
+            pricing_model=pricing_model, coupon=coupon, subscription=subscription, at=now
+        )
+    except catalog_errors.CatalogError as refusal:
+        raise errors.InvalidCoupon(refusal.message) from None
+
+
+def _active_access(buyer: Buyer, subscription: Subscription, now) -> Access | None:
+    for access in Access.objects.filter(
+        buyer=buyer, subscription=subscription, revoked_at__isnull=True
+    ):
+        if access.status_at(now) == Access.Status.ACTIVE:
+            return access
+    return None
+
+
+def _check_mandatory(buyer: Buyer, subscription: Subscription, now) -> None:
+    mandatory = Subscription.objects.filter(mandatory=True, archived_at__isnull=True).first()
+    if mandatory is None or mandatory.pk == subscription.pk:
+        return
+    if _active_access(buyer, mandatory, now) is None:
+        raise errors.UserDoesNotHaveMandatorySubscription(
+            f"The buyer must first hold the mandatory subscription “{mandatory.name}”."
+        )
+
+
+def _check_can_acquire(subscription, pricing_model, device_type: str) -> None:
+    if subscription.stock is not None:
+        granted = subscription.accesses.filter(revoked_at__isnull=True).count()
+        if granted >= subscription.stock:
+            raise errors.UserCantAcquire("This subscription is out of stock.")
+    if (
+        device_type
+        and not pricing_model.grant_all_devices
+        and device_type not in (pricing_model.device_types or [])
+    ):
+        raise errors.UserCantAcquire("This pricing model does not cover the buyer's device type.")
+
+
+def _check_url(value: str) -> bool:
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        return False
+    return True
+
+
+# --- Purchase sessions (reference 000) ---------------------------------------------------------
+
+
+@transaction.atomic
+def open_purchase_session(
+    *,
+    buyer: Buyer | None,
+    subscription: Subscription | None,
+    transaction_type: str = PurchaseSession.TransactionType.SUBSCRIPTION,
+    pricing_model: PricingModel | None = None,
+    media=None,
+    coupon_code: str = "",
+    user_ip: str | None = None,
+    udid: str = "",
+    preview_module: str = "",
+) -> PurchaseSession:
+    """Open a purchase session at today's price (with the coupon), valid for
+    PURCHASE_SESSION_MINUTES. Refuses what a purchase of it would refuse for the product."""
+    now = timezone.now()
+    if buyer is None:
+        raise errors.AuthenticationRequired()
+    if transaction_type not in PurchaseSession.TransactionType.values:
+        raise errors.PurchaseError("Unknown transaction type.", field="transaction_type")
+    subscription = _check_product(subscription, now)
+    pricing_model = _offered_pricing_model(subscription, pricing_model)
+    if media is not None and not subscription.media.filter(pk=media.pk).exists():
+        raise errors.ProductDoesNotExist("This content is not part of the subscription.")
+    coupon = _find_coupon(coupon_code)
+    quote = _quote(pricing_model, coupon, subscription, now)
+    return PurchaseSession.objects.create(
+        buyer=buyer,
+        subscription=subscription,
+        pricing_model=pricing_model,
+        media=media,
+        transaction_type=transaction_type,
+        price=quote.final_amount,
+        currency=quote.currency,
+        coupon=coupon,
+        user_ip=user_ip or None,
+        udid=(udid or "")[:255],
+        preview_module=str(preview_module or "")[:64],
+        created_at=now,
+        expires_at=now + timedelta(minutes=session_minutes()),
+    )
+
+
+def session_status(session: PurchaseSession | None = None, error=None) -> dict:
+    """The status a session call answers (reference 000): {code, message, args}; 0 is OK."""
+    if error is not None:
+        return {"code": 1, "message": error.message, "args": {"error": error.code}}
+    return {
+        "code": 0,
+        "message": "OK",
+        "args": {
+            "id": session.pk,
+            "price": str(session.price),
+            "currency": session.currency,
+            "expires_at": session.expires_at.isoformat(),
+        },
+    }
+
+
+# --- Purchases (reference 001) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurchaseRequest:
+    buyer: Buyer | None
+    subscription: Subscription | None
+    pricing_model: PricingModel | None
+    payment_type: str
+    pin: str = ""
+    staff_user: object = None
+    coupon_code: str = ""
+    instrument: str = ""
+    return_url: str = ""
+    cancel_url: str = ""
+    device_type: str = ""
+    session: PurchaseSession | None = None
+
+
+def create_purchase(
+    *,
+    buyer: Buyer | None,
+    subscription: Subscription | None,
+    pricing_model: PricingModel | None,
+    payment_type: str,
+    pin: str = "",
+    staff_user=None,
+    coupon_code: str = "",
+    instrument: str = "",
+    return_url: str = "",
+    cancel_url: str = "",
+    device_type: str = "",
+    session: PurchaseSession | None = None,
+) -> Purchase:
+    """Buy `subscription` with `pricing_model` for `buyer`, enforcing every rule of reference 001.
+
+    A refusal raises its named PurchaseError and writes nothing. Otherwise answers the purchase:
+    completed; failed (declined, with the gateway's result code and message); or pending with a
+    `redirect_url` for redirect payment types (confirmed later by `confirm_purchase`). Staff
+    buying on a buyer's behalf (`staff_user`) skip the buyer's PIN."""
+    request = PurchaseRequest(
+        buyer,
+        subscription,
+        pricing_model,
+        payment_type,
+        pin or "",
+        staff_user,
+        coupon_code or "",
+        instrument or "",
+        return_url or "",
+        cancel_url or "",
+        device_type or "",
+        session,
+    )
+    purchase = _check_and_reserve(request)
+    if purchase.payment_type == WALLET:
+        return _complete(purchase)
+    gateway = get_gateway(purchase.payment_type)
+    if gateway.is_redirect:
+        try:
+            result = gateway.start(
+                idempotency_key=_gateway_key(purchase),
+                amount=purchase.amount,
+                currency=purchase.currency,
+                return_url=purchase.return_url,
+                cancel_url=purchase.cancel_url,
+                description=str(purchase.subscription.name),
+            )
+        except GatewayError as failure:
+            return _fail(purchase, "", str(failure))
+        Purchase.objects.filter(pk=purchase.pk).update(
+            redirect_url=result.redirect_url, gateway_reference=result.pnref
+        )
+        purchase.redirect_url, purchase.gateway_reference = result.redirect_url, result.pnref
+        return purchase
+    return _charge_and_settle(purchase, gateway)
+
+
+def _has_pin(buyer: Buyer) -> bool:
+    """Whether the buyer has a purchase PIN now (read afresh: staff may have just set it)."""
+    return Buyer.objects.filter(pk=buyer.pk).exclude(pin_hash="").exists()
+
+
+def _gateway_key(purchase: Purchase) -> str:
+    return f"purchase:{purchase.code}"
+
+
+def _check_and_reserve(request: PurchaseRequest) -> Purchase:
+    now = timezone.now()
+    if request.buyer is None:
+        raise errors.AuthenticationRequired()
+    # The PIN is checked first and on its own: a wrong PIN is counted even though we refuse.
+    if request.staff_user is None and _has_pin(request.buyer):
+        try:
+            buyer_services.verify_purchase_pin(buyer=request.buyer, pin=request.pin)
+        except buyer_errors.PurchasePinLocked:
+            raise errors.PurchasePinLocked() from None
+        except buyer_errors.UserPurchasePinValueNoMatch:
+            raise errors.UserPurchasePinValueNoMatch() from None
+    try:
+        with transaction.atomic():
+            return _reserve(request, now)
+    except IntegrityError:
+        # Another attempt reserved the same product between our check and our insert.
+        raise errors.PendingProductCanNotBePurchased() from None
+
+
+def _reserve(request: PurchaseRequest, now) -> Purchase:
+    buyer = Buyer.objects.select_for_update().get(pk=request.buyer.pk)
+    subscription = _check_product(request.subscription, now)
+    if request.pricing_model is None:
+        raise errors.InvalidPricingModel()
+    pricing_model = _offered_pricing_model(subscription, request.pricing_model)
+
+    payment_type = request.payment_type
+    gateway = get_gateway(payment_type) if payment_type != WALLET else None
+    if payment_type != WALLET and gateway is None:
+        raise errors.InvalidPaymentType()
+    if gateway is not None and pricing_model.is_recurring and not gateway.supports_recurring:
+        raise errors.WebpayIsntAvailableForRecurringPayment()
+    redirect = gateway is not None and gateway.is_redirect
+    if redirect and not (_check_url(request.return_url) and _check_url(request.cancel_url)):
+        raise errors.InvalidReturnOrCancelURL()
+    if gateway is not None and not gateway.is_redirect and not request.instrument.strip():
+        raise errors.InvalidPaymentType("Give the card to charge.", field="instrument")
+
+    _check_mandatory(buyer, subscription, now)
+    if Purchase.objects.filter(
+        buyer=buyer, subscription=subscription, status=Purchase.Status.PENDING
+    ).exists():
+        raise errors.PendingProductCanNotBePurchased()
+    if _active_access(buyer, subscription, now) is not None:
+        raise errors.UserAlreadyHasProduct()
+    _check_can_acquire(subscription, pricing_model, request.device_type)
+
+    session = request.session
+    if session is not None:
+        session = PurchaseSession.objects.select_for_update().filter(pk=session.pk).first()
+        if (
+            session is None
+            or session.consumed_at is not None
+            or session.is_expired_at(now)
+            or session.buyer_id != buyer.pk
+            or session.subscription_id != subscription.pk
+            or (session.pricing_model_id and session.pricing_model_id != pricing_model.pk)
+        ):
+            raise errors.InvalidPurchaseSession()
+    coupon_code = request.coupon_code or (session.coupon.code if session and session.coupon else "")
+    coupon = _find_coupon(coupon_code)
+    quote = _quote(pricing_model, coupon, subscription, now)
+    amount = quote.final_amount
+    if payment_type == WALLET:
+        balance = WalletBalance.objects.filter(buyer=buyer, currency=quote.currency).first()
+        if balance is None or balance.balance < amount:
+            raise errors.InsufficientBalance()
+
+    return Purchase.objects.create(
+        buyer=buyer,
+        subscription=subscription,
+        pricing_model=pricing_model,
+        session=session,
+        list_price=quote.as_decimal(quote.list_price),
+        discount=quote.as_decimal(quote.discount),
+        amount=amount,
+        currency=quote.currency,
+        coupon=coupon,
+        coupon_code=coupon.code if coupon else "",
+        is_recurring=pricing_model.is_recurring,
+        payment_type=payment_type,
+        instrument=request.instrument.strip(),
+        return_url=request.return_url,
+        cancel_url=request.cancel_url,
+        status=Purchase.Status.PENDING,
+        created_by=request.staff_user,
+        created_at=now,
+        expires_at=now + timedelta(minutes=pending_minutes()),
+    )
+
+
+def _charge_and_settle(purchase: Purchase, gateway) -> Purchase:
+    key = _gateway_key(purchase)
+    try:
+        result = gateway.charge(
+            idempotency_key=key,
+            amount=purchase.amount,
+            currency=purchase.currency,
+            instrument=purchase.instrument,
+            description=str(purchase.subscription.name),
+        )
+    except GatewayTimeout:
+        result = gateway.lookup(idempotency_key=key)
+        if result is None:
+            return _fail(purchase, "", "The card gateway did not answer; nothing was charged.")
+    except GatewayError as failure:
+        return _fail(purchase, "", str(failure))
+    _record_gateway_answer(purchase, result)
+    if not result.approved:
+        return _fail(purchase, result.result_code, result.response_message)
+    return _complete(purchase)
+
+
+def _record_gateway_answer(purchase: Purchase, result) -> None:
+    purchase.gateway_reference, purchase.auth_code = result.pnref, result.auth_code
+    purchase.result_code, purchase.response_message = result.result_code, result.response_message
+    Purchase.objects.filter(pk=purchase.pk).update(
+        gateway_reference=result.pnref,
+        auth_code=result.auth_code,
+        result_code=result.result_code,
+        response_message=result.response_message,
+    )
+
+
+def _fail(purchase: Purchase, result_code: str, message: str) -> Purchase:
+    Purchase.objects.filter(pk=purchase.pk, status=Purchase.Status.PENDING).update(
+        status=Purchase.Status.FAILED, result_code=result_code, response_message=message[:200]
+    )
+    purchase.refresh_from_db()
+    return purchase
+
+
+def _complete(purchase: Purchase) -> Purchase:
+    """Settle a paid (or wallet) pending purchase: money, coupon, access, session, receipt."""
+    try:
+        with transaction.atomic():
+            purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+            if purchase.status != Purchase.Status.PENDING:
+                return purchase
+            now = timezone.now()
+            if purchase.payment_type == WALLET:
+                if purchase.amount > 0:
+                    buyer_services.debit_wallet(
+                        buyer=purchase.buyer,
+                        amount=purchase.amount,
+                        currency=purchase.currency,
+                        reference=purchase.code,
+                    )
+                purchase.result_code, purchase.response_message = "0", "Paid from the e-wallet"
+            if purchase.coupon_id:
+                coupon_left = Q(use_limit__isnull=True) | Q(uses__lt=F("use_limit"))
+                used = Coupon.objects.filter(coupon_left, pk=purchase.coupon_id)
+                if not used.update(uses=F("uses") + 1):
+                    raise errors.InvalidCoupon("This coupon has been used up.")
+            purchase.access = buyer_services.grant_access(
+                subscription=purchase.subscription,
+                buyer=purchase.buyer,
+                purchased_at=now,
+                granted_by=purchase.created_by,
+                **_access_window(purchase, now),
+            )
+            if purchase.session_id:
+                PurchaseSession.objects.filter(pk=purchase.session_id).update(consumed_at=now)
+            purchase.status, purchase.completed_at = Purchase.Status.COMPLETED, now
+            purchase.save()
+            from .notifications import queue_purchase_receipt
+
+            queue_purchase_receipt(purchase)
+            return purchase
+    except (errors.PurchaseError, buyer_errors.BuyerError) as refusal:
+        # Paid but not grantable after all (stock taken, wallet emptied, coupon used up by a
+        # concurrent purchase): the attempt is kept as failed and a card payment is given back.
+        failed = _fail(purchase, "", refusal.message)
+        if failed.gateway_reference and failed.payment_type != WALLET:
+            _refund_gateway(failed, failed.amount, "Purchase could not be completed", None)
+        return failed
+
+
+def _access_window(purchase: Purchase, now) -> dict:
+    """A one-time rental lasts its rental hours; a recurring purchase one period (renewals extend
+    it); otherwise the subscription's own window applies."""
+    pricing_model = purchase.pricing_model
+    if pricing_model.is_recurring:
+        from .recurrence import next_period_end
+
+        return {"access_start": now, "access_expire": next_period_end(pricing_model, now)}
+    if pricing_model.rental_hours:
+        return {
+            "access_start": now,
+            "access_expire": now + timedelta(hours=pricing_model.rental_hours),
+        }
+    return {}
+
+
+def confirm_purchase(*, purchase: Purchase) -> Purchase:
+    """After a redirect payment: ask the gateway, then complete, fail or leave it pending."""
+    if purchase.status != Purchase.Status.PENDING:
+        return purchase
+    gateway = get_gateway(purchase.payment_type)
+    if gateway is None or not gateway.is_redirect:
+        return purchase
+    result = gateway.confirm(idempotency_key=_gateway_key(purchase))
+    if result is None or result.status == "pending":
+        return purchase
+    _record_gateway_answer(purchase, result)
+    if result.approved:
+        return _complete(purchase)
+    return _fail(purchase, result.result_code, result.response_message)
+
+
+def expire_pending_purchases(*, now=None) -> int:
+    """Pending purchases past their time fail (the buyer never paid); answers how many."""
+    now = now or timezone.now()
+    expired = 0
+    for purchase in Purchase.objects.filter(status=Purchase.Status.PENDING, expires_at__lte=now):
+        confirmed = confirm_purchase(purchase=purchase)
+        if confirmed.status == Purchase.Status.PENDING:
+            _fail(confirmed, "", "The buyer did not complete the payment in time.")
+            expired += 1
+    return expired
+
+
+# --- Refunds and cancellations (reference 002) --------------------------------------------------
+
+
+def _refund_gateway(purchase: Purchase, amount: Decimal, reason: str, staff_user) -> Refund:
+    number = purchase.refunds.count() + 1
+    key = f"refund:{purchase.code}:{number}"
+    if purchase.payment_type == WALLET:
+        buyer_services.refund_to_wallet(
+            buyer=purchase.buyer,
+            amount=amount,
+            currency=purchase.currency,
+            reference=purchase.code,
+        )
+        reference = ""
+    else:
+        gateway = get_gateway(purchase.payment_type)
+        if gateway is None:
+            raise errors.RefundRefused("This purchase's payment type is no longer enabled.")
+        result = gateway.refund(
+            idempotency_key=key,
+            pnref=purchase.gateway_reference,
+            amount=amount,
+            currency=purchase.currency,
+        )
+        if not result.approved:
+            raise errors.RefundRefused(
+                f"The gateway refused the refund: {result.response_message}."
+            )
+        reference = result.pnref
+    return Refund.objects.create(
+        purchase=purchase,
+        amount=amount,
+        currency=purchase.currency,
+        method=purchase.payment_type,
+        gateway_reference=reference,
+        reason=reason,
+        created_by=staff_user,
+    )
+
+
+@transaction.atomic
+def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> Refund:
+    """Give back (part of) a completed purchase to where it was paid from, as a new Refund row.
+    The whole amount refunded ends the access and marks the purchase refunded."""
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    if purchase.status not in (*LIVE_STATUSES, Purchase.Status.CANCELLED):
+        raise errors.RefundRefused("Only a paid purchase can be refunded.")
+    try:
+        amount = Decimal(str(amount))
+    except ArithmeticError:
+        raise errors.RefundRefused("Enter an amount.") from None
+    from subscriptions.money import has_more_digits_than_currency
+
+    if not amount.is_finite() or amount <= 0:
+        raise errors.RefundRefused("Enter an amount above zero.")
+    if has_more_digits_than_currency(amount, purchase.currency):
+        raise errors.RefundRefused(f"{purchase.currency} has fewer decimal places.")
+    already = sum((refund.amount for refund in purchase.refunds.all()), Decimal(0))
+    if already + amount > purchase.amount:
+        raise errors.RefundRefused(
+            f"At most {purchase.amount - already} {purchase.currency} is left to refund."
+        )
+    if not (reason or "").strip():
+        raise errors.RefundRefused("Say why.", field="reason")
+    refund = _refund_gateway(purchase, amount, reason.strip(), staff_user)
+    if already + amount == purchase.amount:
+        purchase.status = Purchase.Status.REFUNDED
+        purchase.save(update_fields=["status"])
+        if purchase.access and purchase.access.revoked_at is None:
+            buyer_services.revoke_access(access=purchase.access, revoked_by=staff_user)
+    return refund
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """The buyer's view of a product after a purchase or a cancellation (reference 002 Example2)."""
+
+    can_watch: bool
+    access_reason: str
+    rental_hours_left: int | None
+    expiration: object
+    pricing_model: PricingModel
+    purchase_status: str
+
+    def as_dict(self) -> dict:
+        return {
+            "can_watch": self.can_watch,
+            "access_reason": self.access_reason,
+            "rental_hours_left": self.rental_hours_left,
+            "expiration": self.expiration.isoformat() if self.expiration else None,
+            "pricing_model": {
+                "code": self.pricing_model.code,
+                "title": self.pricing_model.title,
+                "price": str(self.pricing_model.price),
+                "currency": self.pricing_model.currency,
+                "is_recurring": self.pricing_model.is_recurring,
+            },
+            "purchase_status": self.purchase_status,
+        }
+
+
+def product_view(purchase: Purchase, *, now=None) -> ProductView:
+    now = now or timezone.now()
+    access = purchase.access
+    status = access.status_at(now) if access else None
+    can_watch = status == Access.Status.ACTIVE and (
+        access.access_start is None or access.access_start <= now
+    )
+    if access is None:
+        reason = "no access"
+    elif status == Access.Status.REVOKED:
+        reason = "revoked"
+    elif status == Access.Status.EXPIRED:
+        reason = "expired"
+    elif not can_watch:
+        reason = "not started"
+    else:
+        reason = "purchased"
+    hours_left = None
+    if can_watch and access.access_expire is not None and not purchase.is_recurring:
+        hours_left = max(0, int((access.access_expire - now).total_seconds() // 3600))
+    return ProductView(
+        can_watch=can_watch,
+        access_reason=reason,
+        rental_hours_left=hours_left,
+        expiration=access.access_expire if access else None,
+        pricing_model=purchase.pricing_model,
+        purchase_status=purchase.status,
+    )
+
+
+def find_purchase_for_cancel(*, buyer: Buyer | None, subscription: Subscription | None) -> Purchase:
+    """The buyer's purchase of a product that a CancelProduct call names (reference 002)."""
+    if buyer is None or subscription is None:
+        raise errors.PurchaseNotFound()
+    purchase = (
+        Purchase.objects.filter(buyer=buyer, subscription=subscription)
+        .exclude(status=Purchase.Status.FAILED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if purchase is None:
+        raise errors.UserHasNoRightsToThisProduct()
+    return purchase
+
+
+@transaction.atomic
+def cancel_purchase(
+    *,
+    purchase: Purchase | None,
+    mode: str,
+    refund: str = "none",
+    pin: str = "",
+    by_buyer: bool = False,
+    staff_user=None,
+) -> ProductView:
+    """Cancel a recurring purchase (reference 002 CancelProduct): stop renewing at the period's
+    end (the access lasts until then) or end now, with no, a full or a prorated refund as a new
+    Refund row. A buyer cancelling gives their PIN. Answers the buyer's product view."""
+    if purchase is None:
+        raise errors.PurchaseNotFound()
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    if purchase.status == Purchase.Status.PENDING:
+        raise errors.PurchaseAlreadyInPendingOBCancellation()
+    if purchase.status in (Purchase.Status.CANCELLED, Purchase.Status.REFUNDED):
+        raise errors.PurchaseAlreadyCancelled()
+    if purchase.status == Purchase.Status.FAILED:
+        raise errors.UserHasNoRightsToThisProduct()
+    if not purchase.is_recurring:
+        raise errors.NonRenewableUserRight()
+    if purchase.status == Purchase.Status.CANCELLING and mode == Cancellation.Mode.PERIOD_END:
+        raise errors.PurchaseAlreadyInCancelling()
+    if mode not in Cancellation.Mode.values:
+        raise errors.PurchaseError("Choose how to cancel.", field="mode")
+    if refund not in ("none", "full", "prorated") or (
+        mode == Cancellation.Mode.PERIOD_END and refund != "none"
+    ):
+        raise errors.PurchaseError("A refund goes with ending the purchase now.", field="refund")
+    if by_buyer and _has_pin(purchase.buyer):
+        try:
+            buyer_services.verify_purchase_pin(buyer=purchase.buyer, pin=pin)
+        except buyer_errors.BuyerError as refusal:
+            raise errors.UserPurchasePinValueNoMatch(refusal.message) from None
+
+    now = timezone.now()
+    refund_row = None
+    if mode == Cancellation.Mode.PERIOD_END:
+        purchase.status = Purchase.Status.CANCELLING
+    else:
+        purchase.status = Purchase.Status.CANCELLED
+        amount = _refund_amount(purchase, refund, now)
+        if amount > 0:
+            refund_row = _refund_gateway(
+                purchase, amount, f"Cancelled: {refund} refund", staff_user
+            )
+        access = purchase.access
+        if access is not None and access.revoked_at is None:
+            buyer_services.revoke_access(access=access, revoked_by=staff_user)
+    purchase.save(update_fields=["status"])
+    Cancellation.objects.create(
+        purchase=purchase,
+        mode=mode,
+        refund=refund_row,
+        by_buyer=by_buyer,
+        created_by=staff_user,
+        created_at=now,
+    )
+    purchase.refresh_from_db()
+    return product_view(purchase, now=now)
+
+
+def _refund_amount(purchase: Purchase, refund: str, now) -> Decimal:
+    """What a cancellation gives back: nothing, all that is left, or the unused share of the
+    current period (rounded down to the currency's minor unit, never more than is left)."""
+    from subscriptions.money import minor_digits
+
+    left = purchase.amount - sum((r.amount for r in purchase.refunds.all()), Decimal(0))
+    if refund == "none" or left <= 0:
+        return Decimal(0)
+    if refund == "full":
+        return left
+    access = purchase.access
+    if access is None or access.access_expire is None or access.access_start is None:
+        return Decimal(0)
+    total = (access.access_expire - access.access_start).total_seconds()
+    unused = max(0.0, (access.access_expire - now).total_seconds())
+    share = Decimal(unused / total) if total > 0 else Decimal(0)
+    step = Decimal(1).scaleb(-minor_digits(purchase.currency))
+    return min(left, (purchase.amount * share).quantize(step, rounding="ROUND_DOWN"))

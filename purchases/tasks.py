@@ -1,0 +1,26 @@
+"""Purchase jobs run by Celery workers. Thin: each calls a service."""
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+from . import notifications, services
+
+
+@shared_task(
+    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=8,
+    acks_late=True,
+)
+def send_purchase_receipt(purchase_id: int) -> bool:
+    """E-mail the receipt of a completed purchase (once per purchase)."""
+    return notifications.send_purchase_receipt(purchase_id)
+
+
+@shared_task
+def expire_pending_purchases() -> int:
+    """Fail purchases whose redirect payment the buyer never completed."""
+    return services.expire_pending_purchases()

@@ -1,0 +1,150 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from buyers import services as buyer_services
+from buyers.models import Access, WalletBalance
+from purchases import errors
+from purchases.models import Cancellation, Purchase, Refund, SandboxCharge
+from purchases.services import (
+    cancel_purchase,
+    create_purchase,
+    find_purchase_for_cancel,
+    refund_purchase,
+)
+from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
+
+pytestmark = pytest.mark.django_db
+
+
+def bought(recurring=True, payment_type="wallet", price="30.00", **kwargs):
+    subscription, pricing_model = offer_for_sale(price=price, recurring=recurring)
+    buyer = wallet_buyer("100.00") if payment_type == "wallet" else BuyerFactory()
+    return create_purchase(
+        buyer=buyer,
+        subscription=subscription,
+        pricing_model=pricing_model,
+        payment_type=payment_type,
+        **kwargs,
+    )
+
+
+def test_stop_renewing_at_period_end_keeps_the_access_until_then(staff_user):
+    purchase = bought()
+    view = cancel_purchase(purchase=purchase, mode="period_end", staff_user=staff_user)
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.CANCELLING
+    assert view.can_watch and view.purchase_status == "cancelling"
+    assert view.expiration == purchase.access.access_expire
+    assert Refund.objects.count() == 0
+
+
+def test_a_second_stop_at_period_end_is_refused():
+    purchase = bought()
+    cancel_purchase(purchase=purchase, mode="period_end")
+    with pytest.raises(errors.PurchaseAlreadyInCancelling):
+        cancel_purchase(purchase=purchase, mode="period_end")
+
+
+def test_end_now_with_full_refund_credits_the_wallet_and_revokes_the_access(staff_user):
+    purchase = bought()
+    view = cancel_purchase(purchase=purchase, mode="now", refund="full", staff_user=staff_user)
+    assert not view.can_watch and view.access_reason == "revoked"
+    assert WalletBalance.objects.get(buyer=purchase.buyer).balance == Decimal("100.00")
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.method) == (Decimal("30.00"), "wallet")
+    assert Cancellation.objects.get().refund == refund
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.CANCELLED and purchase.amount == Decimal("30.00")
+    with pytest.raises(errors.PurchaseAlreadyCancelled):
+        cancel_purchase(purchase=purchase, mode="now")
+
+
+def test_end_now_with_prorated_refund_gives_back_the_unused_share():
+    purchase = bought()
+    access = purchase.access
+    # Two thirds of the period remain.
+    start = timezone.now() - timedelta(days=10)
+    Access.objects.filter(pk=access.pk).update(
+        access_start=start, access_expire=start + timedelta(days=30)
+    )
+    purchase.refresh_from_db()
+    cancel_purchase(purchase=purchase, mode="now", refund="prorated")
+    refund = Refund.objects.get()
+    assert Decimal("19.99") <= refund.amount <= Decimal("20.00")
+
+
+def test_a_card_refund_goes_back_through_the_gateway():
+    purchase = bought(payment_type="sandbox_card", instrument="tok_approve")
+    cancel_purchase(purchase=purchase, mode="now", refund="full")
+    refund = Refund.objects.get()
+    assert refund.gateway_reference.startswith("SB")
+    assert SandboxCharge.objects.get(pnref=refund.gateway_reference).refund_of.pnref == (
+        purchase.gateway_reference
+    )
+
+
+def test_a_one_time_purchase_cannot_be_cancelled():
+    with pytest.raises(errors.NonRenewableUserRight):
+        cancel_purchase(purchase=bought(recurring=False), mode="now")
+
+
+def test_a_pending_purchase_cannot_be_cancelled():
+    purchase = bought(
+        payment_type="sandbox_paypal",
+        return_url="https://s.example/r",
+        cancel_url="https://s.example/c",
+    )
+    with pytest.raises(errors.PurchaseAlreadyInPendingOBCancellation):
+        cancel_purchase(purchase=purchase, mode="now")
+
+
+def test_a_buyer_cancelling_needs_their_pin():
+    purchase = bought()
+    buyer_services.set_purchase_pin(buyer=purchase.buyer, pin="4321")
+    with pytest.raises(errors.UserPurchasePinValueNoMatch):
+        cancel_purchase(purchase=purchase, mode="period_end", by_buyer=True, pin="0000")
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.COMPLETED
+    cancel_purchase(purchase=purchase, mode="period_end", by_buyer=True, pin="4321")
+
+
+def test_cancel_names_missing_purchases():
+    with pytest.raises(errors.PurchaseNotFound):
+        cancel_purchase(purchase=None, mode="now")
+    subscription, _ = offer_for_sale()
+    with pytest.raises(errors.UserHasNoRightsToThisProduct):
+        find_purchase_for_cancel(buyer=BuyerFactory(), subscription=subscription)
+
+
+def test_partial_refunds_add_up_to_the_amount_and_no_further(finance_user):
+    purchase = bought(recurring=False)
+    refund_purchase(
+        purchase=purchase, amount="10.00", reason="Late stream", staff_user=finance_user
+    )
+    with pytest.raises(errors.RefundRefused):
+        refund_purchase(
+            purchase=purchase, amount="20.01", reason="Too much", staff_user=finance_user
+        )
+    refund_purchase(purchase=purchase, amount="20.00", reason="Rest", staff_user=finance_user)
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.REFUNDED
+    assert purchase.access.revoked_at is not None
+    assert sum(r.amount for r in purchase.refunds.all()) == purchase.amount
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "abc", "1.234", "NaN"])
+def test_a_bad_refund_amount_is_refused_and_changes_nothing(amount, finance_user):
+    purchase = bought(recurring=False)
+    with pytest.raises(errors.RefundRefused):
+        refund_purchase(purchase=purchase, amount=amount, reason="x", staff_user=finance_user)
+    assert Refund.objects.count() == 0
+
+
+def test_a_refund_needs_a_reason(finance_user):
+    with pytest.raises(errors.RefundRefused):
+        refund_purchase(
+            purchase=bought(recurring=False), amount="1", reason=" ", staff_user=finance_user
+        )
