@@ -22,9 +22,19 @@ class NavLink:
 
 
 AREAS: dict[str, list[NavLink]] = {
-    "Catalog": [],
+    "Catalog": [
+        NavLink("Subscriptions", "subscriptions:list", "subscriptions.view_subscription"),
+        NavLink("Media", "media:list", "subscriptions.view_media"),
+        NavLink("Pricing models", "pricing_models:list", "subscriptions.view_pricingmodel"),
+        NavLink("Coupons", "coupons:list", "subscriptions.view_coupon"),
+        NavLink("Shop contacts", "contacts:detail", "subscriptions.view_shopcontacts"),
+    ],
     "Buyers": [],
-    "Purchases": [],
+    "Purchases": [
+        NavLink("Purchases", "purchases:list", "purchases.view_purchase"),
+        NavLink("New purchase", "purchases:create", "purchases.add_purchase"),
+        NavLink("Purchase sessions", "purchases:sessions", "purchases.view_purchasesession"),
+    ],
     "Renewals": [],
     "Reports": [],
     "Admin": [

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from purchases import views as purchase_views
+from subscriptions import urls as catalog_urls
 
 from . import views
 
@@ -11,6 +12,12 @@ admin.site.site_header = admin.site.site_title = "Back office admin"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("team/", views.TeamListView.as_view(), name="team"),
+    path("subscriptions/", include(catalog_urls.subscription_patterns)),
+    path("media/", include(catalog_urls.media_patterns)),
+    path("pricing-models/", include(catalog_urls.pricing_model_patterns)),
+    path("coupons/", include(catalog_urls.coupon_patterns)),
+    path("contacts/", include(catalog_urls.contacts_patterns)),
+    path("purchases/", include("purchases.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

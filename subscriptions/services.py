@@ -173,7 +173,9 @@ def _normalise_subscription_dates(subscription: Subscription) -> None:
         setattr(subscription, field, value)
 
 
-def _check_subscription(subscription: Subscription) -> None:
+def check_subscription(subscription: Subscription) -> None:
+    """Raise the first rule an unsaved subscription breaks (also used by the admin's form)."""
+    _normalise_subscription_dates(subscription)
     _check_required_text(subscription, "name")
     _check_choices(
         subscription, "kind", "scope", "collection_type", allow_blank=["collection_type"]
@@ -272,8 +274,7 @@ def create_subscription(
     named), after every rule of reference 004 `create` holds."""
     subscription = Subscription()
     _apply(subscription, SUBSCRIPTION_FIELDS, {"name": name, "kind": kind, **fields})
-    _normalise_subscription_dates(subscription)
-    _check_subscription(subscription)
+    check_subscription(subscription)
     pricing_models = list(pricing_models)
     if default_pricing_model is not None and default_pricing_model not in pricing_models:
         raise errors.DefaultPricingModelNotOffered()
@@ -296,8 +297,7 @@ def update_subscription(
     if subscription.archived_at is not None:
         raise errors.SubscriptionArchived()
     _apply(subscription, SUBSCRIPTION_FIELDS, changes)
-    _normalise_subscription_dates(subscription)
-    _check_subscription(subscription)
+    check_subscription(subscription)
     _save_subscription(subscription)
     if pricing_models is not None:
         _set_offers(subscription, pricing_models, default_pricing_model)
@@ -388,7 +388,8 @@ MEDIA_FIELDS = (
 )
 
 
-def _check_media(media: Media) -> None:
+def check_media(media: Media) -> None:
+    """Raise the first rule an unsaved media breaks (also used by the admin's form)."""
     _check_required_text(media, "title")
     _check_choices(media, "kind", "status")
     _check_whole_numbers(media, {"width": 1, "height": 1, "duration": 0})
@@ -400,7 +401,7 @@ def create_media(*, title: str, **fields) -> Media:
     """A new media in the library."""
     media = Media()
     _apply(media, MEDIA_FIELDS, {"title": title, **fields})
-    _check_media(media)
+    check_media(media)
     media.save()
     return media
 
@@ -409,7 +410,7 @@ def create_media(*, title: str, **fields) -> Media:
 def update_media(*, media: Media, **changes) -> Media:
     """Change the given fields of a media."""
     _apply(media, MEDIA_FIELDS, changes)
-    _check_media(media)
+    check_media(media)
     media.save()
     return media
 
@@ -448,7 +449,8 @@ PRICING_MODEL_FIELDS = (
 )
 
 
-def _check_pricing_model(pricing_model: PricingModel) -> None:
+def check_pricing_model(pricing_model: PricingModel) -> None:
+    """Raise the first rule an unsaved pricing model breaks (also used by the admin's form)."""
     _check_required_text(pricing_model, "title")
     if pricing_model.currency not in currency_codes():
         raise errors.InvalidChoice(field="currency")
@@ -489,7 +491,7 @@ def create_pricing_model(*, title: str, price: Decimal, currency: str, **fields)
         PRICING_MODEL_FIELDS,
         {"title": title, "price": price, "currency": currency, **fields},
     )
-    _check_pricing_model(pricing_model)
+    check_pricing_model(pricing_model)
     pricing_model.save()
     return pricing_model
 
@@ -498,7 +500,7 @@ def create_pricing_model(*, title: str, price: Decimal, currency: str, **fields)
 def update_pricing_model(*, pricing_model: PricingModel, **changes) -> PricingModel:
     """Change a pricing model; the history keeps the old price and who changed it."""
     _apply(pricing_model, PRICING_MODEL_FIELDS, changes)
-    _check_pricing_model(pricing_model)
+    check_pricing_model(pricing_model)
     pricing_model.save()
     return pricing_model
 
@@ -539,7 +541,8 @@ COUPON_FIELDS = (
 COUPON_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,32}")
 
 
-def _check_coupon(coupon: Coupon) -> None:
+def check_coupon(coupon: Coupon) -> None:
+    """Raise the first rule an unsaved coupon breaks (also used by the admin's form)."""
     coupon.code = (coupon.code or "").strip() or new_public_code()
     if not COUPON_CODE_PATTERN.fullmatch(coupon.code):
         raise errors.InvalidCouponCode()
@@ -606,7 +609,7 @@ def create_coupon(
     """A new coupon; its code is unique whatever the letter case (generated when left empty)."""
     coupon = Coupon()
     _apply(coupon, COUPON_FIELDS, {"code": code, **fields})
-    _check_coupon(coupon)
+    check_coupon(coupon)
     return _save_coupon(coupon, subscriptions)
 
 
@@ -616,7 +619,7 @@ def update_coupon(
 ) -> Coupon:
     """Change a coupon; the uses so far stay as counted."""
     _apply(coupon, COUPON_FIELDS, changes)
-    _check_coupon(coupon)
+    check_coupon(coupon)
     return _save_coupon(coupon, subscriptions)
 
 

@@ -280,3 +280,20 @@ def test_status_reads_the_sale_and_access_windows():
     assert SubscriptionFactory(sale_end=now - day).status_at(now) == "expired"
     assert SubscriptionFactory(access_expire=now - day).status_at(now) == "expired"
     assert SubscriptionFactory(archived_at=now).status_at(now) == "archived"
+
+
+def test_a_subscription_a_buyer_has_access_to_is_archived_not_deleted():
+    from tests.buyers.factories import AccessFactory
+
+    access = AccessFactory()
+    subscription = access.subscription
+    assert services.records_keeping_subscription(subscription) == ["accesses"]
+    outcome = services.delete_or_archive_subscription(subscription=subscription)
+    assert outcome == services.DeletionOutcome.ARCHIVED
+    subscription.refresh_from_db()
+    assert subscription.archived_at is not None
+    # Archiving twice changes nothing.
+    archived_at = subscription.archived_at
+    services.delete_or_archive_subscription(subscription=subscription)
+    subscription.refresh_from_db()
+    assert subscription.archived_at == archived_at

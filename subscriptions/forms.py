@@ -1,0 +1,308 @@
+"""Forms check the shape of input (types, required, ranges); the rules are the services'.
+
+A service's CatalogError is shown beside the field it names (`show_catalog_error`).
+"""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .errors import CatalogError
+from .models import Coupon, Media, PricingModel, ShopContacts, Subscription
+from .money import currency_choices
+
+DATE_FORMAT = "%Y-%m-%d"
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+
+
+def show_catalog_error(form: forms.Form, error: CatalogError) -> None:
+    """Put the service's message beside its field, or above the form if the form lacks it."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+class DateOrDateTimeField(forms.CharField):
+    """`2030-12-31` (a date: the service picks the time of day) or `2030-12-31 14:01:55`."""
+
+    default_error_messages = {
+        "invalid": "Enter a date as YYYY-MM-DD, or a date and time as YYYY-MM-DD HH:MM[:SS]."
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.update(placeholder="YYYY-MM-DD or YYYY-MM-DD HH:MM", maxlength="19")
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime):
+            if timezone.is_aware(value):
+                value = value.astimezone(ZoneInfo(settings.TIME_ZONE))
+            return value.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(value, date):
+            return value.strftime(DATE_FORMAT)
+        return value
+
+    def to_python(self, value):
+        value = super().to_python(value).strip()
+        if not value:
+            return None
+        try:
+            return datetime.strptime(value, DATE_FORMAT).date()
+        except ValueError:
+            pass
+        for pattern in DATETIME_FORMATS:
+            try:
+                return datetime.strptime(value, pattern)
+            except ValueError:
+                continue
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+def https_by_default(model_field, **kwargs):
+    """Form fields from model fields; a web address typed without a scheme is read as https."""
+    if isinstance(model_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return model_field.formfield(**kwargs)
+
+
+class ServiceModelForm(forms.ModelForm):
+    """Fields typed from the model; the service, not the model, decides what may be saved."""
+
+    def _post_clean(self):
+        # ModelForm would validate the model's constraints here with generic messages; the
+        # service checks the same rules and names the field, so nothing is done twice.
+        pass
+
+    def service_arguments(self) -> dict:
+        """The cleaned data as keyword arguments of the service."""
+        return dict(self.cleaned_data)
+
+    def fieldsets(self):
+        """[(legend, [bound fields])] from `fieldset_layout`, else all fields in one group."""
+        layout = getattr(self, "fieldset_layout", None) or [("", list(self.fields))]
+        return [(legend, [self[name] for name in names]) for legend, names in layout]
+
+
+class SubscriptionForm(ServiceModelForm):
+    access_start = DateOrDateTimeField(
+        label="Access start",
+        help_text="A date alone means 00:00:01 in the shop's time zone.",
+    )
+    access_expire = DateOrDateTimeField(
+        label="Access expires", help_text="A date alone means 23:59:59 in the shop's time zone."
+    )
+    sale_start = DateOrDateTimeField(label="On sale from")
+    sale_end = DateOrDateTimeField(label="On sale until")
+    pricing_models = forms.ModelMultipleChoiceField(
+        label="Pricing models offered",
+        queryset=PricingModel.objects.order_by("title", "pk"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+    default_pricing_model = forms.ModelChoiceField(
+        label="Default pricing model",
+        queryset=PricingModel.objects.order_by("title", "pk"),
+        required=False,
+        help_text="Empty: the first one offered.",
+    )
+
+    fieldset_layout = [
+        ("What it is", ["name", "kind", "collection_type", "scope", "description", "materials"]),
+        ("Price", ["pricing_models", "default_pricing_model"]),
+        (
+            "Access",
+            ["period", "access_start", "access_expire", "activation"],
+        ),
+        ("Sale", ["sale_start", "sale_end", "stock", "provisioning_only", "mandatory"]),
+        (
+            "Options",
+            ["buy_redirect_url", "custom_url", "ip_recovery", "device_ban", "buyer_commission"],
+        ),
+        (
+            "DRM",
+            [
+                "drm",
+                "downloadable_origin",
+                "preview",
+                "watermark",
+                "watermark_email",
+                "watermark_name",
+                "watermark_ip",
+            ],
+        ),
+    ]
+
+    class Meta:
+        model = Subscription
+        formfield_callback = https_by_default
+        fields = [
+            "name",
+            "kind",
+            "collection_type",
+            "scope",
+            "description",
+            "materials",
+            "period",
+            "activation",
+            "buy_redirect_url",
+            "custom_url",
+            "ip_recovery",
+            "device_ban",
+            "buyer_commission",
+            "drm",
+            "downloadable_origin",
+            "preview",
+            "watermark",
+            "watermark_email",
+            "watermark_name",
+            "watermark_ip",
+            "stock",
+            "provisioning_only",
+            "mandatory",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "materials": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        if instance.pk:
+            for field in ("access_start", "access_expire", "sale_start", "sale_end"):
+                self.initial.setdefault(field, getattr(instance, field))
+            offers = list(instance.offers.all())
+            self.initial.setdefault("pricing_models", [offer.pricing_model_id for offer in offers])
+            default = next((offer for offer in offers if offer.is_default), None)
+            if default:
+                self.initial.setdefault("default_pricing_model", default.pricing_model_id)
+
+
+class MediaForm(ServiceModelForm):
+    class Meta:
+        model = Media
+        formfield_callback = https_by_default
+        fields = [
+            "title",
+            "kind",
+            "status",
+            "width",
+            "height",
+            "duration",
+            "poster_url",
+            "hls_url",
+            "download_url",
+        ]
+
+
+class PricingModelForm(ServiceModelForm):
+    device_types = forms.MultipleChoiceField(
+        label="Device types",
+        choices=PricingModel.DeviceType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only when it does not grant all devices.",
+    )
+
+    fieldset_layout = [
+        ("Price", ["title", "price", "currency", "quality"]),
+        (
+            "One-time or recurring",
+            ["is_recurring", "recurrence_unit", "recurrence_count", "trial_days", "rental_hours"],
+        ),
+        ("Devices", ["grant_all_devices", "device_types"]),
+    ]
+
+    class Meta:
+        model = PricingModel
+        fields = [
+            "title",
+            "price",
+            "currency",
+            "is_recurring",
+            "recurrence_unit",
+            "recurrence_count",
+            "rental_hours",
+            "quality",
+            "grant_all_devices",
+            "device_types",
+            "trial_days",
+        ]
+        help_texts = {"price": "In the currency's units, like 9.99 EUR or 1000 JPY."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [("", "---------"), *currency_choices()]
+
+
+class CouponForm(ServiceModelForm):
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        required=False,
+        help_text="What buyers type, like SUMMER25; letter case does not matter. "
+        "Empty: a code is generated.",
+    )
+    valid_from = DateOrDateTimeField(label="Valid from")
+    valid_until = DateOrDateTimeField(
+        label="Valid until", help_text="A date alone means until 23:59:59 that day."
+    )
+    subscriptions = forms.ModelMultipleChoiceField(
+        label="Subscriptions",
+        queryset=Subscription.objects.filter(archived_at__isnull=True).order_by("name", "pk"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="Only when it does not apply to every subscription.",
+    )
+
+    fieldset_layout = [
+        ("Coupon", ["code", "description"]),
+        ("Discount", ["discount_type", "percent", "amount", "currency"]),
+        ("Validity", ["valid_from", "valid_until", "use_limit"]),
+        ("Applies to", ["applies_to_all", "subscriptions"]),
+    ]
+
+    class Meta:
+        model = Coupon
+        fields = [
+            "code",
+            "description",
+            "discount_type",
+            "percent",
+            "amount",
+            "currency",
+            "use_limit",
+            "applies_to_all",
+            "subscriptions",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [("", "---------"), *currency_choices()]
+        if self.instance.pk:
+            self.initial.setdefault("valid_from", self.instance.valid_from)
+            self.initial.setdefault("valid_until", self.instance.valid_until)
+
+
+class ShopContactsForm(ServiceModelForm):
+    class Meta:
+        model = ShopContacts
+        formfield_callback = https_by_default
+        fields = ["name", "phone", "email", "site", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"phone": "A phone number or an e-mail address is required."}
+
+
+class AttachMediaForm(forms.Form):
+    media = forms.CharField(label="Media code", max_length=32)
+
+    def clean_media(self):
+        code = self.cleaned_data["media"].strip()
+        media = Media.objects.filter(code=code).first()
+        if media is None:
+            raise forms.ValidationError("No media has this code.")
+        return media

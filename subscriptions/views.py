@@ -1,0 +1,642 @@
+"""Staff pages of the catalog: lists, details, forms and confirmations. Each calls a service."""
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import DetailView, FormView, TemplateView
+
+from config.listing import ListPageView
+
+from . import selectors, services
+from .errors import CatalogError
+from .filters import CouponFilter, MediaFilter, PricingModelFilter, SubscriptionFilter
+from .forms import (
+    AttachMediaForm,
+    CouponForm,
+    MediaForm,
+    PricingModelForm,
+    ShopContactsForm,
+    SubscriptionForm,
+    show_catalog_error,
+)
+from .models import Coupon, Media, PricingModel, Subscription
+from .tables import CouponTable, MediaTable, PricingModelTable, SubscriptionTable
+
+MEDIA_PER_PAGE = 10
+
+
+def shown(value):
+    """A value as a detail page shows it: Yes/No, a dash for nothing, times in the shop's zone."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def field_rows(instance, names):
+    """(label, value) pairs for a detail page, with choices shown by their labels."""
+    rows = []
+    for name in names:
+        field = instance._meta.get_field(name)
+        value = getattr(instance, name)
+        display = getattr(instance, f"get_{name}_display", None)
+        if display and value:
+            value = display()
+        rows.append((str(field.verbose_name).capitalize(), shown(value)))
+    return rows
+
+
+# --- Shared page machinery ---------------------------------------------------------------------
+
+
+class CatalogPageMixin(PermissionRequiredMixin):
+    """Breadcrumbs back to the list; the object, when the URL names one, found by its code."""
+
+    model = None
+    list_url = ""
+    list_title = ""
+    title = ""
+
+    def get_object(self, queryset=None):
+        if not hasattr(self, "_object"):
+            self._object = get_object_or_404(self.model, code=self.kwargs["code"])
+        return self._object
+
+    def get_title(self):
+        return self.title
+
+    def get_breadcrumbs(self):
+        crumbs = [(self.list_title, reverse(self.list_url))]
+        if "code" in self.kwargs:
+            crumbs.append((self.get_object().code, self.detail_url_of(self.get_object())))
+        return [*crumbs, (self.get_title(), None)]
+
+    def detail_url_of(self, instance):
+        namespace = self.list_url.split(":")[0]
+        return reverse(f"{namespace}:detail", kwargs={"code": instance.code})
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(title=self.get_title(), breadcrumbs=self.get_breadcrumbs())
+        return context
+
+
+class CatalogDetailView(CatalogPageMixin, DetailView):
+    def get_title(self):
+        return str(self.object)
+
+    def get_breadcrumbs(self):
+        return [(self.list_title, reverse(self.list_url)), (self.object.code, None)]
+
+
+class ServiceFormView(CatalogPageMixin, FormView):
+    """A form whose data goes to a service; a refusal is shown beside its field, nothing saved."""
+
+    template_name = "subscriptions/form_page.html"
+    success_message = "Saved."
+    edits_object = False
+
+    def perform(self, **arguments):
+        raise NotImplementedError
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if self.edits_object:
+            kwargs["instance"] = self.get_object()
+        return kwargs
+
+    def form_valid(self, form):
+        try:
+            saved = self.perform(**form.service_arguments())
+        except CatalogError as error:
+            show_catalog_error(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, self.success_message.format(object=saved))
+        return redirect(self.detail_url_of(saved))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["cancel_url"] = (
+            self.detail_url_of(self.get_object()) if self.edits_object else reverse(self.list_url)
+        )
+        return context
+
+
+class DeleteConfirmView(CatalogPageMixin, TemplateView):
+    """GET asks for confirmation (saying what will happen); POST calls the service."""
+
+    template_name = "subscriptions/object_confirm_delete.html"
+
+    def get_title(self):
+        return "Delete"
+
+    def consequence(self):
+        return f"{self.get_object()} will be deleted. This cannot be undone."
+
+    def perform(self):
+        raise NotImplementedError
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            object=self.get_object(),
+            consequence=self.consequence(),
+            cancel_url=self.detail_url_of(self.get_object()),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        instance = self.get_object()
+        try:
+            message = self.perform()
+        except CatalogError as error:
+            messages.error(request, error.message)
+            return redirect(self.detail_url_of(instance))
+        messages.success(request, message)
+        return redirect(self.list_url)
+
+
+# --- Subscriptions -----------------------------------------------------------------------------
+
+
+class SubscriptionPages:
+    model = Subscription
+    list_url = "subscriptions:list"
+    list_title = "Subscriptions"
+
+
+class SubscriptionListView(ListPageView):
+    """Every subscription with its status, default price and media count; filters and export."""
+
+    permission_required = "subscriptions.view_subscription"
+    model = Subscription
+    title = "Subscriptions"
+    table_class = SubscriptionTable
+    filterset_class = SubscriptionFilter
+    export_name = "subscriptions"
+    create_url = "subscriptions:create"
+    create_permission = "subscriptions.add_subscription"
+
+    def get_queryset(self):
+        return selectors.subscriptions_for_list()
+
+
+SUBSCRIPTION_DETAIL_FIELDS = (
+    "kind",
+    "collection_type",
+    "scope",
+    "description",
+    "materials",
+    "period",
+    "access_start",
+    "access_expire",
+    "activation",
+    "sale_start",
+    "sale_end",
+    "stock",
+    "provisioning_only",
+    "mandatory",
+    "buy_redirect_url",
+    "custom_url",
+    "ip_recovery",
+    "device_ban",
+    "buyer_commission",
+    "drm",
+    "downloadable_origin",
+    "preview",
+    "watermark",
+    "watermark_email",
+    "watermark_name",
+    "watermark_ip",
+    "created_at",
+    "archived_at",
+)
+
+
+class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
+    """The subscription's fields, offers, media (paged, with add/remove) and history."""
+
+    permission_required = "subscriptions.view_subscription"
+    template_name = "subscriptions/subscription_detail.html"
+    slug_field = slug_url_kwarg = "code"
+
+    def get_context_data(self, attach_form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        subscription = self.object
+        may_change = self.request.user.has_perm("subscriptions.change_subscription")
+        editable = may_change and subscription.archived_at is None
+        search = self.request.GET.get("media_q", "").strip()
+        context.update(
+            fields=field_rows(subscription, SUBSCRIPTION_DETAIL_FIELDS),
+            offers=selectors.offers_of(subscription),
+            media_page=Paginator(selectors.media_of(subscription), MEDIA_PER_PAGE).get_page(
+                self.request.GET.get("media_page")
+            ),
+            editable=editable,
+            may_delete=self.request.user.has_perm("subscriptions.delete_subscription"),
+            attach_form=attach_form or AttachMediaForm(),
+            media_search=search,
+            media_candidates=selectors.media_to_attach(subscription, search)
+            if editable and search
+            else [],
+            history=selectors.history_of(subscription),
+            offer_history=selectors.offer_history_of(subscription),
+        )
+        return context
+
+
+class SubscriptionCreateView(SubscriptionPages, ServiceFormView):
+    permission_required = "subscriptions.add_subscription"
+    form_class = SubscriptionForm
+    template_name = "subscriptions/subscription_form.html"
+    title = "New subscription"
+    success_message = "Subscription {object.code} created."
+
+    def perform(self, **arguments):
+        return services.create_subscription(**arguments)
+
+
+class SubscriptionEditView(SubscriptionPages, ServiceFormView):
+    permission_required = "subscriptions.change_subscription"
+    form_class = SubscriptionForm
+    template_name = "subscriptions/subscription_form.html"
+    title = "Edit"
+    edits_object = True
+    success_message = "Subscription {object.code} saved."
+
+    def perform(self, **arguments):
+        return services.update_subscription(subscription=self.get_object(), **arguments)
+
+
+class SubscriptionDeleteView(SubscriptionPages, DeleteConfirmView):
+    permission_required = "subscriptions.delete_subscription"
+
+    def get_title(self):
+        if services.records_keeping_subscription(self.get_object()):
+            return "Archive"
+        return "Delete"
+
+    def consequence(self):
+        subscription = self.get_object()
+        records = services.records_keeping_subscription(subscription)
+        if records:
+            return (
+                f"{subscription} has {', '.join(records)}, so it will be archived, not deleted: "
+                "it stays readable with its history, can no longer be changed or sold, and is "
+                "no longer mandatory."
+            )
+        return (
+            f"{subscription} has no purchases or accesses, so it will be deleted with its "
+            "media list and pricing offers (the media and pricing models themselves stay). "
+            "This cannot be undone."
+        )
+
+    def perform(self):
+        subscription = self.get_object()
+        outcome = services.delete_or_archive_subscription(subscription=subscription)
+        return f"Subscription {subscription.code} {outcome}."
+
+
+class AttachMediaView(SubscriptionDetailView):
+    """POST a media code to add it to the subscription; a refusal shows beside the field."""
+
+    permission_required = "subscriptions.change_subscription"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        self.object = subscription = self.get_object()
+        form = AttachMediaForm(request.POST)
+        if form.is_valid():
+            try:
+                services.attach_media(subscription=subscription, media=form.cleaned_data["media"])
+            except CatalogError as error:
+                show_catalog_error(form, error)
+            else:
+                media = form.cleaned_data["media"]
+                messages.success(request, f"“{media.title}” added.")
+                return redirect(self.detail_url_of(subscription) + "#media")
+        return self.render_to_response(self.get_context_data(attach_form=form))
+
+
+class DetachMediaView(SubscriptionPages, CatalogPageMixin, TemplateView):
+    permission_required = "subscriptions.change_subscription"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        subscription = self.get_object()
+        media = get_object_or_404(Media, code=kwargs["media_code"])
+        try:
+            services.detach_media(subscription=subscription, media=media)
+        except CatalogError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"“{media.title}” removed from this subscription.")
+        return redirect(self.detail_url_of(subscription) + "#media")
+
+
+# --- Media -------------------------------------------------------------------------------------
+
+
+class MediaPages:
+    model = Media
+    list_url = "media:list"
+    list_title = "Media"
+
+
+class MediaListView(ListPageView):
+    permission_required = "subscriptions.view_media"
+    model = Media
+    title = "Media"
+    table_class = MediaTable
+    filterset_class = MediaFilter
+    export_name = "media"
+    create_url = "media:create"
+    create_permission = "subscriptions.add_media"
+
+    def get_queryset(self):
+        return selectors.media_for_list()
+
+
+class MediaDetailView(MediaPages, CatalogDetailView):
+    permission_required = "subscriptions.view_media"
+    template_name = "subscriptions/media_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        holders = Subscription.objects.filter(media_links__media=self.object).order_by("name", "pk")
+        context.update(
+            fields=field_rows(
+                self.object,
+                (
+                    "kind",
+                    "status",
+                    "width",
+                    "height",
+                    "duration",
+                    "poster_url",
+                    "hls_url",
+                    "download_url",
+                    "created_at",
+                ),
+            ),
+            holders=Paginator(holders, 20).get_page(self.request.GET.get("page")),
+        )
+        return context
+
+
+class MediaCreateView(MediaPages, ServiceFormView):
+    permission_required = "subscriptions.add_media"
+    form_class = MediaForm
+    template_name = "subscriptions/media_form.html"
+    title = "New media"
+    success_message = "Media {object.code} created."
+
+    def perform(self, **arguments):
+        return services.create_media(**arguments)
+
+
+class MediaEditView(MediaPages, ServiceFormView):
+    permission_required = "subscriptions.change_media"
+    form_class = MediaForm
+    template_name = "subscriptions/media_form.html"
+    title = "Edit"
+    edits_object = True
+    success_message = "Media {object.code} saved."
+
+    def perform(self, **arguments):
+        return services.update_media(media=self.get_object(), **arguments)
+
+
+class MediaDeleteView(MediaPages, DeleteConfirmView):
+    permission_required = "subscriptions.delete_media"
+
+    def perform(self):
+        media = self.get_object()
+        services.delete_media(media=media)
+        return f"Media {media.code} deleted."
+
+
+# --- Pricing models ----------------------------------------------------------------------------
+
+
+class PricingModelPages:
+    model = PricingModel
+    list_url = "pricing_models:list"
+    list_title = "Pricing models"
+
+
+class PricingModelListView(ListPageView):
+    permission_required = "subscriptions.view_pricingmodel"
+    model = PricingModel
+    title = "Pricing models"
+    table_class = PricingModelTable
+    filterset_class = PricingModelFilter
+    export_name = "pricing-models"
+    create_url = "pricing_models:create"
+    create_permission = "subscriptions.add_pricingmodel"
+
+    def get_queryset(self):
+        return selectors.pricing_models_for_list()
+
+
+class PricingModelDetailView(PricingModelPages, CatalogDetailView):
+    permission_required = "subscriptions.view_pricingmodel"
+    template_name = "subscriptions/pricingmodel_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        pricing_model = self.object
+        context.update(
+            fields=[
+                ("Price", pricing_model.price_display),
+                ("Renewal", pricing_model.recurrence_display),
+                *field_rows(
+                    pricing_model,
+                    ("rental_hours", "trial_days", "quality", "grant_all_devices"),
+                ),
+                (
+                    "Device types",
+                    ", ".join(
+                        str(PricingModel.DeviceType(device).label)
+                        for device in pricing_model.device_types
+                    )
+                    or "—",
+                ),
+            ],
+            offers=pricing_model.offers.select_related("subscription").order_by(
+                "subscription__name", "pk"
+            )[:50],
+            history=selectors.history_of(pricing_model),
+        )
+        return context
+
+
+class PricingModelCreateView(PricingModelPages, ServiceFormView):
+    permission_required = "subscriptions.add_pricingmodel"
+    form_class = PricingModelForm
+    template_name = "subscriptions/pricingmodel_form.html"
+    title = "New pricing model"
+    success_message = "Pricing model {object.code} created."
+
+    def perform(self, **arguments):
+        return services.create_pricing_model(**arguments)
+
+
+class PricingModelEditView(PricingModelPages, ServiceFormView):
+    permission_required = "subscriptions.change_pricingmodel"
+    form_class = PricingModelForm
+    template_name = "subscriptions/pricingmodel_form.html"
+    title = "Edit"
+    edits_object = True
+    success_message = "Pricing model {object.code} saved."
+
+    def perform(self, **arguments):
+        return services.update_pricing_model(pricing_model=self.get_object(), **arguments)
+
+
+class PricingModelDeleteView(PricingModelPages, DeleteConfirmView):
+    permission_required = "subscriptions.delete_pricingmodel"
+
+    def perform(self):
+        pricing_model = self.get_object()
+        services.delete_pricing_model(pricing_model=pricing_model)
+        return f"Pricing model {pricing_model.code} deleted."
+
+
+# --- Coupons -----------------------------------------------------------------------------------
+
+
+class CouponPages:
+    model = Coupon
+    list_url = "coupons:list"
+    list_title = "Coupons"
+
+
+class CouponListView(ListPageView):
+    permission_required = "subscriptions.view_coupon"
+    model = Coupon
+    title = "Coupons"
+    table_class = CouponTable
+    filterset_class = CouponFilter
+    export_name = "coupons"
+    create_url = "coupons:create"
+    create_permission = "subscriptions.add_coupon"
+
+    def get_queryset(self):
+        return selectors.coupons_for_list()
+
+
+class CouponDetailView(CouponPages, CatalogDetailView):
+    permission_required = "subscriptions.view_coupon"
+    template_name = "subscriptions/coupon_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        coupon = self.object
+        context.update(
+            fields=[
+                ("Discount", coupon.discount_display),
+                *field_rows(
+                    coupon,
+                    (
+                        "description",
+                        "valid_from",
+                        "valid_until",
+                        "use_limit",
+                        "uses",
+                        "applies_to_all",
+                        "created_at",
+                    ),
+                ),
+            ],
+            subscriptions=coupon.subscriptions.order_by("name", "pk")[:100],
+        )
+        return context
+
+
+class CouponCreateView(CouponPages, ServiceFormView):
+    permission_required = "subscriptions.add_coupon"
+    form_class = CouponForm
+    template_name = "subscriptions/coupon_form.html"
+    title = "New coupon"
+    success_message = "Coupon {object.code} created."
+
+    def perform(self, **arguments):
+        return services.create_coupon(**arguments)
+
+
+class CouponEditView(CouponPages, ServiceFormView):
+    permission_required = "subscriptions.change_coupon"
+    form_class = CouponForm
+    template_name = "subscriptions/coupon_form.html"
+    title = "Edit"
+    edits_object = True
+    success_message = "Coupon {object.code} saved."
+
+    def perform(self, **arguments):
+        return services.update_coupon(coupon=self.get_object(), **arguments)
+
+
+class CouponDeleteView(CouponPages, DeleteConfirmView):
+    permission_required = "subscriptions.delete_coupon"
+
+    def perform(self):
+        coupon = self.get_object()
+        services.delete_coupon(coupon=coupon)
+        return f"Coupon {coupon.code} deleted."
+
+
+# --- Shop contacts -----------------------------------------------------------------------------
+
+
+class ShopContactsView(PermissionRequiredMixin, TemplateView):
+    """The seller's contacts as buyers see them (reference 004 `contacts`)."""
+
+    permission_required = "subscriptions.view_shopcontacts"
+    template_name = "subscriptions/shopcontacts_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        contacts = services.get_shop_contacts()
+        context.update(
+            title="Shop contacts",
+            breadcrumbs=[("Shop contacts", None)],
+            entered=not contacts._state.adding,
+            fields=field_rows(contacts, ("name", "phone", "email", "site", "description")),
+        )
+        return context
+
+
+class ShopContactsEditView(PermissionRequiredMixin, FormView):
+    permission_required = "subscriptions.change_shopcontacts"
+    form_class = ShopContactsForm
+    template_name = "subscriptions/shopcontacts_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": services.get_shop_contacts()}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title="Edit",
+            breadcrumbs=[("Shop contacts", reverse("contacts:detail")), ("Edit", None)],
+            cancel_url=reverse("contacts:detail"),
+        )
+        return context
+
+    def form_valid(self, form):
+        try:
+            services.update_shop_contacts(**form.service_arguments())
+        except CatalogError as error:
+            show_catalog_error(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Shop contacts saved.")
+        return redirect("contacts:detail")
