@@ -30,11 +30,7 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink("Shop contacts", "contacts:detail", "subscriptions.view_shopcontacts"),
     ],
     "Buyers": [],
-    "Purchases": [
-        NavLink("Purchases", "purchases:list", "purchases.view_purchase"),
-        NavLink("New purchase", "purchases:create", "purchases.add_purchase"),
-        NavLink("Purchase sessions", "purchases:sessions", "purchases.view_purchasesession"),
-    ],
+    "Purchases": [],
     "Renewals": [],
     "Reports": [],
     "Admin": [

@@ -17,7 +17,6 @@ urlpatterns = [
     path("pricing-models/", include(catalog_urls.pricing_model_patterns)),
     path("coupons/", include(catalog_urls.coupon_patterns)),
     path("contacts/", include(catalog_urls.contacts_patterns)),
-    path("purchases/", include("purchases.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
