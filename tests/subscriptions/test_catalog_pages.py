@@ -247,3 +247,26 @@ def test_contacts_without_phone_or_email_show_the_message_beside_the_phone(staff
     response = staff.post(reverse("contacts:edit"), {"name": "Bob", "phone": "", "email": ""})
     assert "phone number or an e-mail" in response.context["form"].errors["phone"][0]
     assert ShopContacts.objects.get().name == "Alex"
+
+
+def test_the_demo_catalog_loads_twice_and_fills_every_page(staff):
+    from io import StringIO
+
+    from subscriptions import demo
+    from subscriptions.models import Subscription
+
+    demo.load(StringIO())
+    counts = (Subscription.objects.count(), Media.objects.count(), Coupon.objects.count())
+    demo.load(StringIO())
+    assert (Subscription.objects.count(), Media.objects.count(), Coupon.objects.count()) == counts
+    kinds = set(Subscription.objects.values_list("kind", "scope"))
+    assert {kind for kind, _ in kinds} == {"subscription", "password", "collection"}
+    assert {scope for _, scope in kinds} == {"single", "group"}
+    assert set(PricingModel.objects.values_list("currency", flat=True)) >= {"EUR", "USD", "JPY"}
+    for name in ("subscriptions:list", "media:list", "pricing_models:list", "coupons:list"):
+        response = staff.get(reverse(name))
+        assert len(response.context["table"].page.object_list) >= 2, name
+    for subscription in Subscription.objects.all():
+        assert (
+            staff.get(reverse("subscriptions:detail", args=[subscription.code])).status_code == 200
+        )
