@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.codes import PublicCodeModel
 from subscriptions.models import MONEY_DIGITS, Subscription
-from subscriptions.money import STORED_DECIMAL_PLACES, currency_choices
+from subscriptions.money import STORED_DECIMAL_PLACES, currency_choices, quantize
 
 # The access password (`hash`): 12 characters drawn by `secrets` from 32 unambiguous lower-case
 # letters and digits (no 0/o, 1/l): 2**60 values, so it cannot be guessed, and it reads out
@@ -265,6 +265,14 @@ class WalletEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise ValueError("Wallet entries are never deleted: add a correcting entry instead.")
 
+    @property
+    def amount_display(self) -> str:
+        return f"{quantize(self.amount, self.currency)} {self.currency}"
+
+    @property
+    def balance_after_display(self) -> str:
+        return f"{quantize(self.balance_after, self.currency)} {self.currency}"
+
 
 class WalletBalance(models.Model):
     """The running total of a buyer's ledger in one currency, written with each entry."""
@@ -285,7 +293,7 @@ class WalletBalance(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.balance} {self.currency}"
+        return f"{quantize(self.balance, self.currency)} {self.currency}"
 
 
 class SentEmail(models.Model):

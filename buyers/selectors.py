@@ -109,3 +109,25 @@ def ledger_balance(*, buyer: Buyer, currency: str) -> Decimal:
         total=Sum("amount")
     )["total"]
     return total if total is not None else Decimal(0)
+
+
+PANEL_ROWS = 20
+
+
+def subscription_accesses_panel(subscription, *, email: str = "", user=None) -> dict:
+    """The context `buyers/partials/subscription_accesses.html` needs for one subscription: its
+    latest accesses (or those of the buyers with `email`, `listbuyers`), in two queries."""
+    accesses = accesses_for_list().filter(subscription=subscription)
+    email = (email or "").strip()
+    if email:
+        accesses = accesses.filter(buyer__email__iexact=email)
+    rows = list(accesses[: PANEL_ROWS + 1])
+    return {
+        "subscription_accesses": rows[:PANEL_ROWS],
+        "subscription_accesses_more": len(rows) > PANEL_ROWS,
+        "subscription_accesses_email": email,
+        "subscription_buyer_count": buyer_counts_by_subscription([subscription.pk]).get(
+            subscription.pk, 0
+        ),
+        "may_grant_access": bool(user and user.has_perm("buyers.add_access")),
+    }

@@ -492,3 +492,23 @@ def refund_to_wallet(*, buyer: Buyer, amount, currency: str, reference: str = ""
         currency=currency,
         reference=reference,
     )
+
+
+# --- Bulk import --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def import_buyers(*, rows) -> list[Buyer]:
+    """Create a buyer for each row (email, phone, name) in one transaction: if any row breaks a
+    rule now (someone added the same e-mail since the preview), none is written."""
+    buyers = []
+    seen = set()
+    for row in rows:
+        email, phone, name = normalise_email(row.email), normalise_phone(row.phone), row.name
+        check_buyer_fields(email=email, phone=phone, name=name)
+        if email:
+            if email.lower() in seen:
+                raise errors.EmailTaken(f"Line {row.line}: the same e-mail appears twice.")
+            seen.add(email.lower())
+        buyers.append(Buyer(email=email, phone=phone, name=name))
+    return Buyer.objects.bulk_create(buyers, batch_size=1000)

@@ -29,7 +29,12 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink("Coupons", "coupons:list", "subscriptions.view_coupon"),
         NavLink("Shop contacts", "contacts:detail", "subscriptions.view_shopcontacts"),
     ],
-    "Buyers": [],
+    "Buyers": [
+        NavLink("Buyers", "buyers:list", "buyers.view_buyer"),
+        NavLink("Accesses", "accesses:list", "buyers.view_access"),
+        NavLink("E-wallet ledger", "buyers:wallet_ledger", "buyers.view_walletentry"),
+        NavLink("Import buyers", "buyers:import", "buyers.import_buyers"),
+    ],
     "Purchases": [],
     "Renewals": [],
     "Reports": [],

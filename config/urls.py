@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from buyers import urls as buyer_urls
 from purchases import views as purchase_views
 from subscriptions import urls as catalog_urls
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("pricing-models/", include(catalog_urls.pricing_model_patterns)),
     path("coupons/", include(catalog_urls.coupon_patterns)),
     path("contacts/", include(catalog_urls.contacts_patterns)),
+    path("buyers/", include((buyer_urls.buyer_patterns, "buyers"))),
+    path("accesses/", include((buyer_urls.access_patterns, "accesses"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,0 +1,75 @@
+import django_filters
+
+from config.listing import ListFilterSet
+from subscriptions.models import Subscription
+
+from .models import Access, Buyer, WalletEntry
+from .selectors import access_status_q
+
+
+class BuyerFilter(ListFilterSet):
+    search_fields = ("email", "phone", "name", "code")
+
+    has_active_access = django_filters.BooleanFilter(
+        label="Has an active access", method="filter_has_active_access"
+    )
+    has_wallet_balance = django_filters.BooleanFilter(
+        label="Has e-wallet money", field_name="has_wallet_balance"
+    )
+    created = django_filters.DateFromToRangeFilter(
+        label="Created (from – to)",
+        field_name="created_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Buyer
+        fields = ("q", "has_active_access", "has_wallet_balance", "created")
+
+    def filter_has_active_access(self, queryset, name, value):
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(live_access_count__gt=0)
+        return queryset.filter(live_access_count=0)
+
+
+class AccessFilter(ListFilterSet):
+    search_fields = ("code", "buyer__email", "buyer__phone", "buyer__name", "subscription__name")
+
+    subscription = django_filters.ModelChoiceFilter(
+        label="Subscription",
+        to_field_name="code",
+        queryset=Subscription.objects.order_by("name"),
+    )
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=Access.Status.choices, method="filter_status"
+    )
+    email = django_filters.CharFilter(
+        label="Buyer's e-mail (exact)", field_name="buyer__email", lookup_expr="iexact"
+    )
+    buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
+
+    class Meta:
+        model = Access
+        fields = ("q", "subscription", "status", "email", "buyer")
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(access_status_q(value)) if value else queryset
+
+
+class WalletEntryFilter(ListFilterSet):
+    search_fields = ("buyer__code", "buyer__email", "reason", "reference")
+
+    kind = django_filters.ChoiceFilter(label="Kind", choices=WalletEntry.Kind.choices)
+    currency = django_filters.CharFilter(label="Currency", lookup_expr="iexact")
+    created = django_filters.DateFromToRangeFilter(
+        label="Date (from – to)",
+        field_name="created_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+    buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
+
+    class Meta:
+        model = WalletEntry
+        fields = ("q", "kind", "currency", "created", "buyer")

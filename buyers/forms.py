@@ -1,0 +1,200 @@
+"""Forms check the shape of input (types, required, ranges); the rules are the services'.
+
+A service's BuyerError is shown beside the field it names (`show_error`).
+"""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from subscriptions.models import Subscription
+from subscriptions.money import currency_choices
+
+from .errors import BuyerError
+from .models import WalletEntry
+
+DATE_FORMAT = "%Y-%m-%d"
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+
+
+def show_error(form: forms.Form, error: BuyerError) -> None:
+    """Put the service's message beside its field, or above the form if the form lacks it."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+class DateOrDateTimeField(forms.CharField):
+    """`2030-12-31` (a date: the service picks 00:00:01 or 23:59:59) or `2030-12-31 14:01:55`."""
+
+    default_error_messages = {
+        "invalid": "Enter a date as YYYY-MM-DD, or a date and time as YYYY-MM-DD HH:MM[:SS]."
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.update(placeholder="YYYY-MM-DD or YYYY-MM-DD HH:MM", maxlength="19")
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime):
+            if timezone.is_aware(value):
+                value = value.astimezone(ZoneInfo(settings.TIME_ZONE))
+            return value.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(value, date):
+            return value.strftime(DATE_FORMAT)
+        return value
+
+    def to_python(self, value):
+        value = (super().to_python(value) or "").strip()
+        if not value:
+            return None
+        try:
+            return datetime.strptime(value, DATE_FORMAT).date()
+        except ValueError:
+            pass
+        for pattern in DATETIME_FORMATS:
+            try:
+                return datetime.strptime(value, pattern)
+            except ValueError:
+                continue
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class BuyerForm(forms.Form):
+    email = forms.CharField(label="E-mail", required=False, max_length=254)
+    phone = forms.CharField(label="Phone", required=False, max_length=40)
+    name = forms.CharField(label="Name", required=False, max_length=255)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = "An e-mail address or a phone number is required."
+
+
+class PinForm(forms.Form):
+    pin = forms.CharField(
+        label="New purchase PIN",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="4 to 8 digits. It is stored hashed: nobody can read it back.",
+        max_length=8,
+    )
+    pin_again = forms.CharField(
+        label="The PIN again",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        max_length=8,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("pin")
+            and cleaned.get("pin_again")
+            and cleaned["pin"] != cleaned["pin_again"]
+        ):
+            self.add_error("pin_again", "The two PINs differ.")
+        return cleaned
+
+
+def default_wallet_currency() -> str:
+    return getattr(settings, "WALLET_DEFAULT_CURRENCY", "EUR")
+
+
+class WalletForm(forms.Form):
+    KIND_CHOICES = [
+        (WalletEntry.Kind.TOP_UP, "Top-up (adds money)"),
+        (WalletEntry.Kind.ADJUSTMENT, "Adjustment (up or down, with a reason)"),
+    ]
+    kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES, initial=WalletEntry.Kind.TOP_UP)
+    amount = forms.DecimalField(
+        label="Amount",
+        max_digits=14,
+        help_text="An adjustment may be negative (-5.00) to take money off.",
+    )
+    currency = forms.ChoiceField(label="Currency", choices=currency_choices)
+    reason = forms.CharField(label="Reason", required=False, max_length=255)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].initial = default_wallet_currency()
+
+
+class GrantAccessForm(forms.Form):
+    """Grant access: from a buyer's page (pick the subscription) or from a subscription's page
+    (an existing or new buyer, by e-mail or phone)."""
+
+    subscription = forms.ModelChoiceField(
+        label="Subscription", queryset=Subscription.objects.none(), to_field_name="code"
+    )
+    email = forms.CharField(label="Buyer's e-mail", required=False, max_length=254)
+    phone = forms.CharField(label="Buyer's phone", required=False, max_length=40)
+    name = forms.CharField(label="Buyer's name (for a new buyer)", required=False, max_length=255)
+    activation_limit = forms.IntegerField(
+        label="Activation limit",
+        required=False,
+        min_value=1,
+        help_text="Devices that may use the access password. Empty: the subscription's limit.",
+    )
+    access_start = DateOrDateTimeField(
+        label="Access starts", help_text="Empty: from the subscription. A date alone: 00:00:01."
+    )
+    access_expire = DateOrDateTimeField(
+        label="Access expires",
+        help_text="Empty: the subscription's expiry or period. A date alone: 23:59:59.",
+    )
+    custom_url = forms.URLField(
+        label="Link for the e-mail", required=False, max_length=500, assume_scheme="https"
+    )
+    use_subscription_custom_url = forms.BooleanField(
+        label="Else use the subscription's link", required=False
+    )
+    notify = forms.BooleanField(label="Notify the buyer by e-mail", required=False, initial=True)
+
+    def __init__(self, *args, for_subscription: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if for_subscription:
+            del self.fields["subscription"]
+        else:
+            for name in ("email", "phone", "name"):
+                del self.fields[name]
+            self.fields["subscription"].queryset = Subscription.objects.filter(
+                archived_at__isnull=True
+            ).order_by("name")
+
+    def clean(self):
+        cleaned = super().clean()
+        missing = not cleaned.get("email") and not cleaned.get("phone")
+        if "email" in self.fields and missing and not self.errors:
+            self.add_error("email", "Give the buyer's e-mail or phone.")
+        return cleaned
+
+
+class AccessForm(forms.Form):
+    """Change an access (reference 004 `updatebuyer`)."""
+
+    activation_limit = forms.IntegerField(
+        label="Activation limit", required=False, min_value=1, help_text="Empty: no limit."
+    )
+    access_start = DateOrDateTimeField(label="Access starts", help_text="A date alone: 00:00:01.")
+    access_expire = DateOrDateTimeField(
+        label="Access expires", help_text="Empty: never. A date alone: 23:59:59."
+    )
+    custom_url = forms.URLField(
+        label="Link for e-mails", required=False, max_length=500, assume_scheme="https"
+    )
+    use_subscription_custom_url = forms.BooleanField(
+        label="Else use the subscription's link", required=False
+    )
+
+
+class RevokeForm(forms.Form):
+    notify = forms.BooleanField(label="Tell the buyer by e-mail", required=False, initial=True)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8, with a header row naming the columns email, phone and name "
+        "(email or phone required on each row).",
+    )

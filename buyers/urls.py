@@ -1,0 +1,37 @@
+"""Buyers under /buyers/ (namespace `buyers`), accesses under /accesses/ (namespace `accesses`).
+
+config/urls.py includes both lists. Every URL names objects by their public code, never an id.
+"""
+
+from django.urls import path
+
+from . import views
+
+buyer_patterns = [
+    path("", views.BuyerListView.as_view(), name="list"),
+    path("add/", views.BuyerCreateView.as_view(), name="create"),
+    path("import/", views.BuyerImportView.as_view(), name="import"),
+    path("wallet-ledger/", views.WalletEntryListView.as_view(), name="wallet_ledger"),
+    path("<str:code>/", views.BuyerDetailView.as_view(), name="detail"),
+    path("<str:code>/edit/", views.BuyerEditView.as_view(), name="edit"),
+    path("<str:code>/pin/", views.BuyerPinView.as_view(), name="set_pin"),
+    path("<str:code>/wallet/", views.WalletEntryCreateView.as_view(), name="wallet_entry"),
+    path("<str:code>/grant/", views.GrantAccessForBuyerView.as_view(), name="grant_access"),
+]
+
+access_patterns = [
+    path("", views.AccessListView.as_view(), name="list"),
+    path(
+        "subscription/<str:code>/",
+        views.SubscriptionAccessesView.as_view(),
+        name="subscription",
+    ),
+    path(
+        "subscription/<str:code>/grant/",
+        views.GrantAccessForSubscriptionView.as_view(),
+        name="grant_for_subscription",
+    ),
+    path("<str:code>/", views.AccessDetailView.as_view(), name="detail"),
+    path("<str:code>/edit/", views.AccessEditView.as_view(), name="edit"),
+    path("<str:code>/revoke/", views.AccessRevokeView.as_view(), name="revoke"),
+]

@@ -1,0 +1,514 @@
+"""Staff pages for buyers, their accesses and e-wallets. Each view parses input, calls a service
+or selector and renders; a refusal is shown beside the field it concerns."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.generic import DetailView, FormView
+
+from config.listing import ListPageView
+from subscriptions.models import Subscription
+
+from . import imports, selectors, services
+from .errors import BuyerError
+from .filters import AccessFilter, BuyerFilter, WalletEntryFilter
+from .forms import (
+    AccessForm,
+    BuyerForm,
+    GrantAccessForm,
+    ImportForm,
+    PinForm,
+    RevokeForm,
+    WalletForm,
+    show_error,
+)
+from .models import Access, Buyer, WalletEntry
+from .tables import AccessTable, BuyerTable, WalletEntryTable
+
+DETAIL_ROWS = 50
+IMPORT_SESSION_KEY = "buyers_import_csv"
+
+
+def buyers_crumb():
+    return ("Buyers", reverse("buyers:list"))
+
+
+def accesses_crumb():
+    return ("Accesses", reverse("accesses:list"))
+
+
+# --- Lists --------------------------------------------------------------------------------------
+
+
+class BuyerListView(ListPageView):
+    """Buyers, searchable by e-mail, phone and name; active accesses and balances per row."""
+
+    permission_required = "buyers.view_buyer"
+    model = Buyer
+    title = "Buyers"
+    table_class = BuyerTable
+    filterset_class = BuyerFilter
+    export_name = "buyers"
+    create_url = "buyers:create"
+    create_permission = "buyers.add_buyer"
+
+    def get_queryset(self):
+        return selectors.buyers_for_list()
+
+
+class AccessListView(ListPageView):
+    """Every access; filter by subscription, status and e-mail (`listbuyers`)."""
+
+    permission_required = "buyers.view_access"
+    model = Access
+    title = "Accesses"
+    table_class = AccessTable
+    filterset_class = AccessFilter
+    export_name = "accesses"
+
+    def get_queryset(self):
+        return selectors.accesses_for_list()
+
+
+class WalletEntryListView(ListPageView):
+    """The e-wallet ledger of every buyer, for finance: filter, sort, export."""
+
+    permission_required = "buyers.view_walletentry"
+    model = WalletEntry
+    title = "E-wallet ledger"
+    table_class = WalletEntryTable
+    filterset_class = WalletEntryFilter
+    export_name = "wallet-ledger"
+
+    def get_queryset(self):
+        return WalletEntry.objects.select_related("buyer", "created_by")
+
+
+# --- Detail pages -------------------------------------------------------------------------------
+
+
+class BuyerDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = "buyers.view_buyer"
+    model = Buyer
+    slug_field = slug_url_kwarg = "code"
+    template_name = "buyers/buyer_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        buyer, user = self.object, self.request.user
+        accesses = list(
+            buyer.accesses.select_related("subscription", "granted_by", "revoked_by")[
+                : DETAIL_ROWS + 1
+            ]
+        )
+        ledger = list(buyer.wallet_entries.select_related("created_by")[: DETAIL_ROWS + 1])
+        context.update(
+            title=str(buyer),
+            breadcrumbs=[buyers_crumb(), (buyer.code, None)],
+            accesses=accesses[:DETAIL_ROWS],
+            more_accesses=len(accesses) > DETAIL_ROWS,
+            ledger=ledger[:DETAIL_ROWS],
+            more_ledger=len(ledger) > DETAIL_ROWS,
+            balances=selectors.wallet_balances(buyer),
+            may_view_accesses=user.has_perm("buyers.view_access"),
+            may_view_ledger=user.has_perm("buyers.view_walletentry"),
+            may_edit=user.has_perm("buyers.change_buyer"),
+            may_set_pin=user.has_perm("buyers.set_pin"),
+            may_adjust_wallet=user.has_perm("buyers.adjust_wallet"),
+            may_grant=user.has_perm("buyers.add_access"),
+        )
+        return context
+
+
+class AccessDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = "buyers.view_access"
+    slug_field = slug_url_kwarg = "code"
+    template_name = "buyers/access_detail.html"
+
+    def get_queryset(self):
+        return selectors.accesses_for_list()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        access, user = self.object, self.request.user
+        context.update(
+            title=f"Access {access.code}",
+            breadcrumbs=[accesses_crumb(), (access.code, None)],
+            activations=access.activations.all()[:DETAIL_ROWS],
+            sent_emails=access.sent_emails.all()[:DETAIL_ROWS],
+            # The access password is a credential: shown to those who manage accesses.
+            may_see_password=user.has_perm("buyers.change_access"),
+            may_edit=user.has_perm("buyers.change_access") and access.revoked_at is None,
+            may_revoke=user.has_perm("buyers.revoke_access") and access.revoked_at is None,
+        )
+        return context
+
+
+class SubscriptionAccessesView(PermissionRequiredMixin, DetailView):
+    """A subscription's accesses, filtered by e-mail (`listbuyers`), with "Grant access"."""
+
+    permission_required = "buyers.view_access"
+    model = Subscription
+    slug_field = slug_url_kwarg = "code"
+    template_name = "buyers/subscription_accesses.html"
+    context_object_name = "subscription"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title=f"Accesses to {self.object.name}",
+            breadcrumbs=[accesses_crumb(), (self.object.name, None)],
+            **selectors.subscription_accesses_panel(
+                self.object, email=self.request.GET.get("email", ""), user=self.request.user
+            ),
+        )
+        return context
+
+
+# --- Forms --------------------------------------------------------------------------------------
+
+
+class ServiceFormView(PermissionRequiredMixin, FormView):
+    """A form whose valid input goes to one service call; a BuyerError goes beside its field.
+
+    The permission is checked before anything is looked up (`load`), so a user without it gets
+    403 whatever the URL names."""
+
+    template_name = "buyers/form_page.html"
+    title = ""
+    submit_label = "Save"
+    success_message = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.load()
+        return FormView.dispatch(self, request, *args, **kwargs)
+
+    def load(self):
+        pass
+
+    def perform(self, data):
+        raise NotImplementedError
+
+    def get_title(self):
+        return self.title
+
+    def breadcrumbs(self):
+        return [(self.get_title(), None)]
+
+    def cancel_url(self):
+        return reverse("buyers:list")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title=self.get_title(),
+            breadcrumbs=self.breadcrumbs(),
+            cancel_url=self.cancel_url(),
+            submit_label=self.submit_label,
+        )
+        return context
+
+    def form_valid(self, form):
+        try:
+            self.result = self.perform(form.cleaned_data)
+        except BuyerError as error:
+            show_error(form, error)
+            return self.form_invalid(form)
+        if self.success_message:
+            messages.success(self.request, self.success_message.format(result=self.result))
+        return redirect(self.get_success_url())
+
+
+class BuyerObjectMixin:
+    def load(self):
+        self.buyer = get_object_or_404(Buyer, code=self.kwargs["code"])
+
+    def breadcrumbs(self):
+        return [
+            buyers_crumb(),
+            (self.buyer.code, reverse("buyers:detail", args=[self.buyer.code])),
+            (self.get_title(), None),
+        ]
+
+    def cancel_url(self):
+        return reverse("buyers:detail", args=[self.buyer.code])
+
+    def get_success_url(self):
+        return reverse("buyers:detail", args=[self.buyer.code])
+
+
+class BuyerCreateView(ServiceFormView):
+    permission_required = "buyers.add_buyer"
+    form_class = BuyerForm
+    template_name = "buyers/buyer_form.html"
+    title = "New buyer"
+    success_message = "Buyer {result.code} added."
+
+    def breadcrumbs(self):
+        return [buyers_crumb(), (self.title, None)]
+
+    def perform(self, data):
+        return services.create_buyer(**data)
+
+    def get_success_url(self):
+        return reverse("buyers:detail", args=[self.result.code])
+
+
+class BuyerEditView(BuyerObjectMixin, ServiceFormView):
+    permission_required = "buyers.change_buyer"
+    form_class = BuyerForm
+    template_name = "buyers/buyer_form.html"
+    title = "Edit buyer"
+    success_message = "Buyer saved."
+
+    def get_initial(self):
+        return {"email": self.buyer.email, "phone": self.buyer.phone, "name": self.buyer.name}
+
+    def perform(self, data):
+        return services.update_buyer(buyer=self.buyer, **data)
+
+
+class BuyerPinView(BuyerObjectMixin, ServiceFormView):
+    permission_required = "buyers.set_pin"
+    form_class = PinForm
+    template_name = "buyers/buyer_pin_form.html"
+    title = "Set the purchase PIN"
+    submit_label = "Set PIN"
+    success_message = "Purchase PIN set; it is unlocked."
+
+    def perform(self, data):
+        return services.set_purchase_pin(buyer=self.buyer, pin=data["pin"])
+
+
+class WalletEntryCreateView(BuyerObjectMixin, ServiceFormView):
+    permission_required = "buyers.adjust_wallet"
+    form_class = WalletForm
+    template_name = "buyers/walletentry_form.html"
+    title = "Top up or adjust the e-wallet"
+    submit_label = "Add to the ledger"
+    success_message = (
+        "E-wallet entry added: the balance is {result.balance_after} {result.currency}."
+    )
+
+    def perform(self, data):
+        if data["kind"] == WalletEntry.Kind.ADJUSTMENT:
+            return services.adjust_wallet(
+                buyer=self.buyer,
+                amount=data["amount"],
+                currency=data["currency"],
+                reason=data["reason"],
+                created_by=self.request.user,
+            )
+        return services.top_up_wallet(
+            buyer=self.buyer,
+            amount=data["amount"],
+            currency=data["currency"],
+            reason=data["reason"],
+            created_by=self.request.user,
+        )
+
+
+def _grant_arguments(data) -> dict:
+    arguments = {
+        key: data[key]
+        for key in (
+            "access_start",
+            "access_expire",
+            "custom_url",
+            "use_subscription_custom_url",
+            "notify",
+        )
+    }
+    if data.get("activation_limit") is not None:
+        arguments["activation_limit"] = data["activation_limit"]
+    return arguments
+
+
+class GrantAccessMixin:
+    permission_required = "buyers.add_access"
+    form_class = GrantAccessForm
+    template_name = "buyers/access_form.html"
+    submit_label = "Grant access"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if not form.errors:
+            messages.success(
+                self.request,
+                f"Access granted to {self.result.buyer}: give them the access password below"
+                + (" (it is being e-mailed to them)." if form.cleaned_data["notify"] else "."),
+            )
+        return response
+
+    def get_success_url(self):
+        return reverse("accesses:detail", args=[self.result.code])
+
+
+class GrantAccessForBuyerView(GrantAccessMixin, BuyerObjectMixin, ServiceFormView):
+    title = "Grant access"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "for_subscription": False}
+
+    def perform(self, data):
+        return services.grant_access(
+            subscription=data["subscription"],
+            buyer=self.buyer,
+            granted_by=self.request.user,
+            **_grant_arguments(data),
+        )
+
+    def get_success_url(self):
+        return GrantAccessMixin.get_success_url(self)
+
+
+class GrantAccessForSubscriptionView(GrantAccessMixin, ServiceFormView):
+    def load(self):
+        self.subscription = get_object_or_404(Subscription, code=self.kwargs["code"])
+
+    def get_title(self):
+        return f"Grant access to {self.subscription.name}"
+
+    def breadcrumbs(self):
+        return [
+            accesses_crumb(),
+            (self.subscription.name, self.cancel_url()),
+            ("Grant access", None),
+        ]
+
+    def cancel_url(self):
+        return reverse("accesses:subscription", args=[self.subscription.code])
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "for_subscription": True}
+
+    def perform(self, data):
+        return services.grant_access(
+            subscription=self.subscription,
+            email=data["email"],
+            phone=data["phone"],
+            name=data["name"],
+            granted_by=self.request.user,
+            **_grant_arguments(data),
+        )
+
+
+class AccessObjectMixin:
+    def load(self):
+        self.access = get_object_or_404(
+            Access.objects.select_related("buyer", "subscription"), code=self.kwargs["code"]
+        )
+
+    def breadcrumbs(self):
+        return [
+            accesses_crumb(),
+            (self.access.code, reverse("accesses:detail", args=[self.access.code])),
+            (self.get_title(), None),
+        ]
+
+    def cancel_url(self):
+        return reverse("accesses:detail", args=[self.access.code])
+
+    def get_success_url(self):
+        return reverse("accesses:detail", args=[self.access.code])
+
+
+class AccessEditView(AccessObjectMixin, ServiceFormView):
+    permission_required = "buyers.change_access"
+    form_class = AccessForm
+    template_name = "buyers/access_form.html"
+    title = "Change access"
+    success_message = "Access saved."
+
+    def get_initial(self):
+        access = self.access
+        return {
+            "activation_limit": access.activation_limit,
+            "access_start": access.access_start,
+            "access_expire": access.access_expire,
+            "custom_url": access.custom_url,
+            "use_subscription_custom_url": access.use_subscription_custom_url,
+        }
+
+    def perform(self, data):
+        return services.update_access(access=self.access, **data)
+
+
+class AccessRevokeView(AccessObjectMixin, ServiceFormView):
+    permission_required = "buyers.revoke_access"
+    form_class = RevokeForm
+    template_name = "buyers/access_confirm_revoke.html"
+    title = "Revoke access"
+    submit_label = "Revoke"
+    success_message = "Access revoked. The row is kept, marked revoked."
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if not self.access.buyer.email:
+            kwargs["initial"] = {"notify": False}
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "access": self.access}
+
+    def perform(self, data):
+        return services.revoke_access(
+            access=self.access, revoked_by=self.request.user, notify=data["notify"]
+        )
+
+
+# --- Import -------------------------------------------------------------------------------------
+
+
+class BuyerImportView(PermissionRequiredMixin, FormView):
+    """Upload a CSV file, see the good and bad rows, then import the good ones in one go."""
+
+    permission_required = "buyers.import_buyers"
+    form_class = ImportForm
+    template_name = "buyers/buyer_import.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title="Import buyers",
+            breadcrumbs=[buyers_crumb(), ("Import", None)],
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if "confirm" in request.POST:
+            return self.confirm()
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            text = imports.decode_upload(form.cleaned_data["file"].read())
+            preview = imports.read_buyers_csv(text)
+        except BuyerError as error:
+            show_error(form, error)
+            return self.form_invalid(form)
+        self.request.session[IMPORT_SESSION_KEY] = text
+        return self.render_to_response(self.get_context_data(form=form, preview=preview))
+
+    def confirm(self):
+        text = self.request.session.get(IMPORT_SESSION_KEY)
+        if text is None:
+            messages.error(self.request, "Upload the file again: the preview has expired.")
+            return redirect("buyers:import")
+        try:
+            preview = imports.read_buyers_csv(text)
+            created = services.import_buyers(rows=preview.good)
+        except BuyerError as error:
+            messages.error(self.request, f"Nothing was imported: {error.message}")
+            return redirect("buyers:import")
+        del self.request.session[IMPORT_SESSION_KEY]
+        skipped = len(preview.bad)
+        messages.success(
+            self.request,
+            f"{len(created)} buyer{'s' if len(created) != 1 else ''} imported"
+            + (f"; {skipped} bad row{'s' if skipped != 1 else ''} left out." if skipped else "."),
+        )
+        return redirect("buyers:list")
