@@ -3,6 +3,7 @@ or selector and renders; a refusal is shown beside the field it concerns."""
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView
@@ -490,19 +491,34 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
         except BuyerError as error:
             show_error(form, error)
             return self.form_invalid(form)
-        self.request.session[IMPORT_SESSION_KEY] = text
+        self.request.session[IMPORT_SESSION_KEY] = {
+            "text": text,
+            "good_lines": [row.line for row in preview.good],
+        }
         return self.render_to_response(self.get_context_data(form=form, preview=preview))
 
     def confirm(self):
-        text = self.request.session.get(IMPORT_SESSION_KEY)
-        if text is None:
+        stored = self.request.session.get(IMPORT_SESSION_KEY)
+        if not stored:
             messages.error(self.request, "Upload the file again: the preview has expired.")
             return redirect("buyers:import")
         try:
-            preview = imports.read_buyers_csv(text)
+            preview = imports.read_buyers_csv(stored["text"])
+            if [row.line for row in preview.good] != stored["good_lines"]:
+                raise BuyerError(
+                    "buyers were added since the preview, so some rows are no longer good. "
+                    "Upload the file again to see a new preview."
+                )
             created = services.import_buyers(rows=preview.good)
         except BuyerError as error:
             messages.error(self.request, f"Nothing was imported: {error.message}")
+            return redirect("buyers:import")
+        except IntegrityError:
+            messages.error(
+                self.request,
+                "Nothing was imported: buyers with the same e-mail were added meanwhile. "
+                "Upload the file again to see a new preview.",
+            )
             return redirect("buyers:import")
         del self.request.session[IMPORT_SESSION_KEY]
         skipped = len(preview.bad)

@@ -1,0 +1,119 @@
+"""Bulk import of buyers from CSV: preview with bad rows by line, then all good rows at once."""
+
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from buyers import errors, imports, services
+from buyers.models import Buyer
+
+from .factories import BuyerFactory
+
+pytestmark = pytest.mark.django_db
+
+CSV = (
+    "Email,Phone,Name\n"  # line 1
+    "ann@example.com,,Ann\n"  # 2 good
+    ",+44 20 7946 0958,Bob\n"  # 3 good
+    "not-an-email,,Carl\n"  # 4 bad e-mail
+    ",,Nobody\n"  # 5 no contact
+    "ANN@example.com,,Ann again\n"  # 6 duplicate of line 2
+    "taken@example.com,,Taken\n"  # 7 already a buyer
+    "\n"
+    "dora@example.com,+1 555 0100,Dora\n"  # 9 good
+)
+
+
+def upload(client, text, name="buyers.csv"):
+    return client.post(
+        reverse("buyers:import"),
+        {"file": SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")},
+    )
+
+
+def test_preview_lists_bad_rows_by_line_with_the_reason():
+    BuyerFactory(email="taken@example.com")
+    preview = imports.read_buyers_csv(CSV)
+    assert [row.line for row in preview.good] == [2, 3, 9]
+    reasons = {row.line: row.error for row in preview.bad}
+    assert reasons == {
+        4: "Enter a valid e-mail address.",
+        5: "Give an e-mail address or a phone number (one of the two is required).",
+        6: "The same e-mail as line 2.",
+        7: "Another buyer already has this e-mail address.",
+    }
+
+
+def test_semicolon_files_and_a_byte_order_mark_are_read():
+    text = imports.decode_upload("\ufeffemail;name\nann@example.com;Ann\n".encode())
+    preview = imports.read_buyers_csv(text)
+    assert [(row.email, row.name) for row in preview.good] == [("ann@example.com", "Ann")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"first,last\nAnn,Lee\n", "email\nann@example.com\n".encode("utf-16")],
+)
+def test_unreadable_files_are_refused(data):
+    with pytest.raises(errors.ImportFileInvalid):
+        imports.read_buyers_csv(imports.decode_upload(data))
+
+
+def test_preview_then_import_writes_the_good_rows(client, staff_user):
+    BuyerFactory(email="taken@example.com")
+    client.force_login(staff_user)
+    response = upload(client, CSV)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "3 good rows" in page and "4 bad rows" in page
+    assert "The same e-mail as line 2." in page
+    assert Buyer.objects.count() == 1  # a preview writes nothing
+
+    response = client.post(reverse("buyers:import"), {"confirm": "1"}, follow=True)
+    assert "3 buyers imported; 4 bad rows left out." in response.content.decode()
+    assert set(Buyer.objects.values_list("email", flat=True)) == {
+        "taken@example.com",
+        "ann@example.com",
+        "",
+        "dora@example.com",
+    }
+
+
+def test_a_bad_file_is_shown_beside_the_field(client, staff_user):
+    client.force_login(staff_user)
+    response = upload(client, "first,last\nAnn,Lee\n")
+    assert "must name the columns" in response.context["form"].errors["file"][0]
+
+
+def test_confirm_without_a_preview_asks_for_the_file_again(client, staff_user):
+    client.force_login(staff_user)
+    response = client.post(reverse("buyers:import"), {"confirm": "1"}, follow=True)
+    assert b"Upload the file again" in response.content
+
+
+def test_import_is_all_or_nothing(client, staff_user):
+    client.force_login(staff_user)
+    upload(client, "email\na@example.com\nb@example.com\n")
+    # Someone adds b@example.com between the preview and the import: nothing is imported.
+    BuyerFactory(email="B@example.com")
+    response = client.post(reverse("buyers:import"), {"confirm": "1"}, follow=True)
+    assert b"Nothing was imported" in response.content
+    assert not Buyer.objects.filter(email="a@example.com").exists()
+
+
+def test_a_database_failure_half_way_leaves_nothing_written():
+    rows = imports.read_buyers_csv("email\na@example.com\nb@example.com\n").good
+    real_bulk_create = Buyer.objects.bulk_create
+
+    def fail_after_first_batch(objs, batch_size=None):
+        real_bulk_create(objs[:1])
+        raise RuntimeError("connection lost")
+
+    with (
+        mock.patch.object(Buyer.objects, "bulk_create", side_effect=fail_after_first_batch),
+        pytest.raises(RuntimeError),
+    ):
+        services.import_buyers(rows=rows)
+    assert not Buyer.objects.exists()
