@@ -35,7 +35,11 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink("E-wallet ledger", "buyers:wallet_ledger", "buyers.view_walletentry"),
         NavLink("Import buyers", "buyers:import", "buyers.import_buyers"),
     ],
-    "Purchases": [],
+    "Purchases": [
+        NavLink("Purchases", "purchases:list", "purchases.view_purchase"),
+        NavLink("New purchase", "purchases:create", "purchases.add_purchase"),
+        NavLink("Purchase sessions", "purchases:sessions", "purchases.view_purchasesession"),
+    ],
     "Renewals": [],
     "Reports": [],
     "Admin": [

@@ -44,6 +44,20 @@ ROLE_PERMISSIONS[FINANCE] += [
     f"buyers.view_{model}" for model in ("buyer", "access", "walletentry", "walletbalance")
 ]
 
+# Purchases: staff sell on a buyer's behalf and cancel; finance reviews, cancels and refunds.
+PURCHASE_MODELS = ("purchase", "purchasesession", "refund", "cancellation")
+ROLE_PERMISSIONS[SHOP_STAFF] += [
+    *(f"purchases.view_{model}" for model in PURCHASE_MODELS),
+    "purchases.add_purchase",
+    "purchases.change_purchase",
+    "purchases.cancel_purchase",
+]
+ROLE_PERMISSIONS[FINANCE] += [
+    *(f"purchases.view_{model}" for model in PURCHASE_MODELS),
+    "purchases.cancel_purchase",
+    "purchases.refund_purchase",
+]
+
 
 def apply_role_permissions(apps, schema_editor):
     """Create the role groups and grant each the permissions listed for it (adds, never removes)."""

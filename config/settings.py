@@ -169,6 +169,10 @@ PAYMENT_GATEWAYS = env.list(
     default=["sandbox_card", "sandbox_paypal", "sandbox_webpay", "sandbox_worldpay"],
 )
 
+# Minutes a purchase session stays open, and a purchase waits for its payment page.
+PURCHASE_SESSION_MINUTES = env.int("PURCHASE_SESSION_MINUTES", default=30)
+PENDING_PURCHASE_MINUTES = env.int("PENDING_PURCHASE_MINUTES", default=30)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -195,6 +199,11 @@ CELERY_BEAT_SCHEDULE = {
     "buyers-access-expiring-emails": {
         "task": "buyers.tasks.queue_access_expiring_emails",
         "schedule": timedelta(hours=1),
+    },
+    # Fails purchases whose payment page the buyer left without paying (PENDING_PURCHASE_MINUTES).
+    "purchases-expire-pending": {
+        "task": "purchases.tasks.expire_pending_purchases",
+        "schedule": timedelta(minutes=5),
     },
 }
 

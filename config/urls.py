@@ -20,6 +20,7 @@ urlpatterns = [
     path("contacts/", include(catalog_urls.contacts_patterns)),
     path("buyers/", include((buyer_urls.buyer_patterns, "buyers"))),
     path("accesses/", include((buyer_urls.access_patterns, "accesses"))),
+    path("purchases/", include("purchases.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

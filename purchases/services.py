@@ -26,6 +26,7 @@ from buyers import services as buyer_services
 from buyers.models import Access, Buyer, WalletBalance
 from subscriptions import errors as catalog_errors
 from subscriptions.models import Coupon, PricingModel, Subscription
+from subscriptions.money import has_more_digits_than_currency, minor_digits, quantize
 from subscriptions.services import price_with_coupon
 
 from . import errors
@@ -558,17 +559,14 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
         amount = Decimal(str(amount))
     except ArithmeticError:
         raise errors.RefundRefused("Enter an amount.") from None
-    from subscriptions.money import has_more_digits_than_currency
-
     if not amount.is_finite() or amount <= 0:
         raise errors.RefundRefused("Enter an amount above zero.")
     if has_more_digits_than_currency(amount, purchase.currency):
         raise errors.RefundRefused(f"{purchase.currency} has fewer decimal places.")
     already = sum((refund.amount for refund in purchase.refunds.all()), Decimal(0))
     if already + amount > purchase.amount:
-        raise errors.RefundRefused(
-            f"At most {purchase.amount - already} {purchase.currency} is left to refund."
-        )
+        left = quantize(purchase.amount - already, purchase.currency)
+        raise errors.RefundRefused(f"At most {left} {purchase.currency} is left to refund.")
     if not (reason or "").strip():
         raise errors.RefundRefused("Say why.", field="reason")
     refund = _refund_gateway(purchase, amount, reason.strip(), staff_user)
@@ -721,8 +719,6 @@ def cancel_purchase(
 def _refund_amount(purchase: Purchase, refund: str, now) -> Decimal:
     """What a cancellation gives back: nothing, all that is left, or the unused share of the
     current period (rounded down to the currency's minor unit, never more than is left)."""
-    from subscriptions.money import minor_digits
-
     left = purchase.amount - sum((r.amount for r in purchase.refunds.all()), Decimal(0))
     if refund == "none" or left <= 0:
         return Decimal(0)

@@ -1,10 +1,242 @@
-from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_http_methods
+"""Staff pages of purchases: lists with totals, a purchase's timeline, buying for a buyer,
+cancelling and refunding. Each calls a service; a refusal shows beside its field."""
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import Count, Sum
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django.views.generic import DetailView, FormView
+
+from config.errors import DomainError
+from config.listing import ListPageView
+from subscriptions.money import quantize
+
+from . import services
+from .filters import PurchaseFilter, PurchaseSessionFilter
+from .forms import CancelPurchaseForm, NewPurchaseForm, RefundPurchaseForm, show_domain_error
 from .gateways import get_gateway, pay_on_sandbox_page
-from .models import SandboxCharge
+from .models import Purchase, PurchaseSession, SandboxCharge
+from .tables import PurchaseSessionTable, PurchaseTable
+
+
+class PurchaseListView(ListPageView):
+    """Purchases, with the totals per currency of exactly the filtered rows."""
+
+    permission_required = "purchases.view_purchase"
+    model = Purchase
+    title = "Purchases"
+    table_class = PurchaseTable
+    filterset_class = PurchaseFilter
+    template_name = "purchases/purchase_list.html"
+    export_name = "purchases"
+    create_url = "purchases:create"
+    create_permission = "purchases.add_purchase"
+
+    def get_queryset(self):
+        return Purchase.objects.select_related("buyer", "subscription", "pricing_model")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["totals"] = (
+            self.object_list.order_by()
+            .values("currency")
+            .annotate(count=Count("pk"), total=Sum("amount"))
+            .order_by("currency")
+        )
+        return context
+
+
+class PurchaseSessionListView(ListPageView):
+    permission_required = "purchases.view_purchasesession"
+    model = PurchaseSession
+    title = "Purchase sessions"
+    table_class = PurchaseSessionTable
+    filterset_class = PurchaseSessionFilter
+    export_name = "purchase-sessions"
+
+    def get_queryset(self):
+        return PurchaseSession.objects.select_related("buyer", "subscription")
+
+
+class PurchasePageMixin(PermissionRequiredMixin):
+    """The purchase named by the URL's code, and breadcrumbs back to the list."""
+
+    def get_purchase(self):
+        if not hasattr(self, "_purchase"):
+            self._purchase = get_object_or_404(
+                Purchase.objects.select_related(
+                    "buyer", "subscription", "pricing_model", "access", "session", "created_by"
+                ),
+                code=self.kwargs["code"],
+            )
+        return self._purchase
+
+    def breadcrumbs(self, *trail):
+        return [("Purchases", reverse("purchases:list")), *trail]
+
+
+class PurchaseDetailView(PurchasePageMixin, DetailView):
+    permission_required = "purchases.view_purchase"
+    template_name = "purchases/purchase_detail.html"
+    context_object_name = "purchase"
+
+    def get_object(self, queryset=None):
+        return self.get_purchase()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        purchase = self.object
+        user = self.request.user
+        context.update(
+            title=f"Purchase {purchase.code}",
+            breadcrumbs=self.breadcrumbs((purchase.code, None)),
+            view=services.product_view(purchase),
+            refunds=purchase.refunds.select_related("created_by"),
+            cancellations=purchase.cancellations.select_related("created_by", "refund"),
+            refunded=sum((r.amount for r in purchase.refunds.all()), 0),
+            can_cancel=user.has_perm("purchases.cancel_purchase")
+            and purchase.is_recurring
+            and purchase.status in services.LIVE_STATUSES,
+            can_refund=user.has_perm("purchases.refund_purchase")
+            and purchase.status in (*services.LIVE_STATUSES, Purchase.Status.CANCELLED),
+            can_check=user.has_perm("purchases.change_purchase")
+            and purchase.status == Purchase.Status.PENDING,
+        )
+        return context
+
+
+class ServiceFormView(PurchasePageMixin, FormView):
+    """A form whose data goes to a service; a refusal shows beside its field, nothing changes."""
+
+    template_name = "purchases/purchase_form.html"
+    title = ""
+
+    def perform(self, form):
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            return self.perform(form)
+        except DomainError as refusal:
+            show_domain_error(form, refusal)
+            return self.form_invalid(form)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if "code" in self.kwargs:
+            purchase = self.get_purchase()
+            context.update(
+                purchase=purchase,
+                cancel_url=reverse("purchases:detail", kwargs={"code": purchase.code}),
+                breadcrumbs=self.breadcrumbs(
+                    (purchase.code, reverse("purchases:detail", kwargs={"code": purchase.code})),
+                    (self.title, None),
+                ),
+            )
+        else:
+            context.update(
+                cancel_url=reverse("purchases:list"),
+                breadcrumbs=self.breadcrumbs((self.title, None)),
+            )
+        context["title"] = self.title
+        return context
+
+
+class NewPurchaseView(ServiceFormView):
+    permission_required = "purchases.add_purchase"
+    form_class = NewPurchaseForm
+    title = "New purchase for a buyer"
+
+    def get_initial(self):
+        return {
+            key: self.request.GET[key]
+            for key in ("buyer", "subscription")
+            if key in self.request.GET
+        }
+
+    def perform(self, form):
+        data = form.cleaned_data
+        purchase = services.create_purchase(
+            buyer=data["buyer"],
+            subscription=data["subscription"],
+            pricing_model=data["pricing_model"],
+            payment_type=data["payment_type"],
+            staff_user=self.request.user,
+            coupon_code=data["coupon_code"],
+            instrument=data["instrument"],
+            return_url=data["return_url"],
+            cancel_url=data["cancel_url"],
+        )
+        if purchase.status == Purchase.Status.COMPLETED:
+            messages.success(self.request, f"Purchase {purchase.code} completed.")
+        elif purchase.status == Purchase.Status.PENDING:
+            messages.info(
+                self.request,
+                f"Purchase {purchase.code} waits for the buyer to pay on the payment page.",
+            )
+        else:
+            messages.error(
+                self.request, f"The payment failed: {purchase.response_message or 'declined'}."
+            )
+        return redirect("purchases:detail", code=purchase.code)
+
+
+class CancelPurchaseView(ServiceFormView):
+    permission_required = "purchases.cancel_purchase"
+    form_class = CancelPurchaseForm
+    title = "Cancel"
+
+    def perform(self, form):
+        purchase = self.get_purchase()
+        services.cancel_purchase(
+            purchase=purchase,
+            mode=form.cleaned_data["mode"],
+            refund=form.cleaned_data["refund"],
+            staff_user=self.request.user,
+        )
+        messages.success(self.request, f"Purchase {purchase.code} cancelled.")
+        return redirect("purchases:detail", code=purchase.code)
+
+
+class RefundPurchaseView(ServiceFormView):
+    permission_required = "purchases.refund_purchase"
+    form_class = RefundPurchaseForm
+    title = "Refund"
+
+    def get_initial(self):
+        purchase = self.get_purchase()
+        left = purchase.amount - sum((r.amount for r in purchase.refunds.all()), 0)
+        return {"amount": quantize(left, purchase.currency)}
+
+    def perform(self, form):
+        purchase = self.get_purchase()
+        refund = services.refund_purchase(
+            purchase=purchase,
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            staff_user=self.request.user,
+        )
+        amount = quantize(refund.amount, refund.currency)
+        messages.success(self.request, f"Refunded {amount:f} {refund.currency}.")
+        return redirect("purchases:detail", code=purchase.code)
+
+
+class CheckPaymentView(PurchasePageMixin, DetailView):
+    """POST: ask the payment page's gateway whether a pending purchase was paid."""
+
+    permission_required = "purchases.change_purchase"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        purchase = services.confirm_purchase(purchase=self.get_purchase())
+        messages.info(
+            request, f"Purchase {purchase.code} is {purchase.get_status_display().lower()}."
+        )
+        return redirect("purchases:detail", code=purchase.code)
 
 
 @login_not_required

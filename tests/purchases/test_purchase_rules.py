@@ -420,3 +420,30 @@ def test_an_expired_session_cannot_be_used(product):
         payment_type="wallet",
         session=session,
     )
+
+
+def test_pending_purchases_expire_when_the_buyer_never_pays(product):
+    from purchases.services import expire_pending_purchases
+
+    pending = buy(
+        BuyerFactory(),
+        product,
+        "sandbox_paypal",
+        return_url="https://s.example/r",
+        cancel_url="https://s.example/c",
+    )
+    assert expire_pending_purchases() == 0
+    assert expire_pending_purchases(now=timezone.now() + timedelta(hours=1)) == 1
+    pending.refresh_from_db()
+    assert pending.status == Purchase.Status.FAILED
+    assert pending.response_message == "The buyer did not complete the payment in time."
+
+
+def test_demo_data_has_purchases_in_every_status():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("load_demo_data", stdout=StringIO())
+    assert set(Purchase.objects.values_list("status", flat=True)) == set(Purchase.Status.values)
+    call_command("load_demo_data", stdout=StringIO())  # a second run adds nothing

@@ -1,0 +1,97 @@
+"""The Django admin of purchases: for looking, not for writing. Purchases, refunds and
+cancellations are money: they are made only by the services (the staff pages and the API), and
+are never edited or deleted here."""
+
+from django.contrib import admin
+
+from .models import Cancellation, Purchase, PurchaseSession, Refund, SandboxCharge
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False  # no second COUNT over the whole table on every page
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = ("code", "amount", "currency", "method", "gateway_reference", "reason", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdmin):
+    list_display = (
+        "code",
+        "created_at",
+        "buyer",
+        "subscription",
+        "amount",
+        "currency",
+        "payment_type",
+        "status",
+    )
+    list_filter = ("status", "payment_type", "currency", "is_recurring")
+    search_fields = ("code", "buyer__email", "gateway_reference", "coupon_code")
+    list_select_related = ("buyer", "subscription")
+    date_hierarchy = "created_at"
+    inlines = [RefundInline]
+
+
+@admin.register(PurchaseSession)
+class PurchaseSessionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "buyer",
+        "subscription",
+        "transaction_type",
+        "price",
+        "currency",
+        "consumed_at",
+    )
+    list_filter = ("transaction_type",)
+    search_fields = ("buyer__email", "udid", "user_ip")
+    list_select_related = ("buyer", "subscription")
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("code", "created_at", "purchase", "amount", "currency", "method", "created_by")
+    search_fields = ("code", "purchase__code", "gateway_reference")
+    list_select_related = ("purchase__subscription", "created_by")
+
+
+@admin.register(Cancellation)
+class CancellationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "purchase", "mode", "by_buyer", "created_by")
+    list_filter = ("mode", "by_buyer")
+    list_select_related = ("purchase__subscription", "created_by")
+
+
+@admin.register(SandboxCharge)
+class SandboxChargeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "gateway",
+        "kind",
+        "pnref",
+        "amount",
+        "currency",
+        "status",
+        "result_code",
+    )
+    list_filter = ("gateway", "kind", "status")
+    search_fields = ("pnref", "idempotency_key")

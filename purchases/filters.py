@@ -1,0 +1,56 @@
+import django_filters
+from django import forms
+
+from config.listing import ListFilterSet
+from subscriptions.models import Subscription
+from subscriptions.money import currency_choices
+
+from .models import Purchase, PurchaseSession
+from .services import payment_type_choices
+
+
+class DateRangeWidget(django_filters.widgets.RangeWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"type": "date", **(attrs or {})})
+
+
+class PurchaseFilter(ListFilterSet):
+    search_fields = ("code", "buyer__email", "gateway_reference")
+
+    created = django_filters.DateFromToRangeFilter(
+        label="Created (from – to)", field_name="created_at", widget=DateRangeWidget()
+    )
+    status = django_filters.ChoiceFilter(choices=Purchase.Status.choices)
+    payment_type = django_filters.ChoiceFilter(label="Payment type", choices=payment_type_choices)
+    subscription = django_filters.ModelChoiceFilter(
+        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+    )
+    currency = django_filters.ChoiceFilter(choices=currency_choices)
+    coupon = django_filters.CharFilter(
+        label="Coupon", field_name="coupon_code", lookup_expr="iexact"
+    )
+
+    class Meta:
+        model = Purchase
+        fields = ("q", "created", "status", "payment_type", "subscription", "currency", "coupon")
+
+
+class PurchaseSessionFilter(ListFilterSet):
+    search_fields = ("buyer__email", "udid", "user_ip")
+
+    opened = django_filters.DateFromToRangeFilter(
+        label="Opened (from – to)", field_name="created_at", widget=DateRangeWidget()
+    )
+    transaction_type = django_filters.ChoiceFilter(
+        label="Transaction type", choices=PurchaseSession.TransactionType.choices
+    )
+    used = django_filters.BooleanFilter(
+        label="Used", field_name="consumed_at", lookup_expr="isnull", exclude=True
+    )
+
+    class Meta:
+        model = PurchaseSession
+        fields = ("q", "opened", "transaction_type", "used")
+
+
+__all__ = ["PurchaseFilter", "PurchaseSessionFilter", "forms"]

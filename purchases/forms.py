@@ -1,0 +1,80 @@
+from django import forms
+
+from buyers.models import Buyer
+from subscriptions.models import PricingModel, Subscription
+
+from .models import Cancellation
+from .services import payment_type_choices
+
+
+def show_domain_error(form: forms.Form, error) -> None:
+    """Put a service's refusal beside its field, or above the form when the form lacks it."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+class NewPurchaseForm(forms.Form):
+    """Staff buy for a buyer: the buyer by e-mail, phone or code; the service checks the rest."""
+
+    buyer = forms.CharField(label="Buyer", max_length=254, help_text="E-mail, phone or buyer code.")
+    subscription = forms.ModelChoiceField(
+        queryset=Subscription.objects.filter(archived_at__isnull=True).order_by("name"),
+        to_field_name="code",
+    )
+    pricing_model = forms.ModelChoiceField(
+        label="Pricing model", queryset=PricingModel.objects.order_by("title"), to_field_name="code"
+    )
+    payment_type = forms.ChoiceField(label="Payment type", choices=())
+    coupon_code = forms.CharField(label="Coupon", max_length=32, required=False)
+    instrument = forms.CharField(
+        label="Card token",
+        max_length=80,
+        required=False,
+        help_text="For card payments. Sandbox: tok_approve, tok_decline, tok_insufficient_funds, "
+        "tok_timeout.",
+    )
+    return_url = forms.URLField(
+        label="Return URL",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text="For payment pages (PayPal, WebPay, WorldPay).",
+    )
+    cancel_url = forms.URLField(
+        label="Cancel URL", max_length=500, required=False, assume_scheme="https"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment_type"].choices = payment_type_choices()
+
+    def clean_buyer(self):
+        value = self.cleaned_data["buyer"].strip()
+        buyer = (
+            Buyer.objects.filter(email__iexact=value).first()
+            or Buyer.objects.filter(phone=value).first()
+            or Buyer.objects.filter(code=value).first()
+        )
+        if buyer is None:
+            raise forms.ValidationError("No buyer has this e-mail, phone or code.")
+        return buyer
+
+
+class CancelPurchaseForm(forms.Form):
+    mode = forms.ChoiceField(
+        label="How", choices=Cancellation.Mode.choices, widget=forms.RadioSelect
+    )
+    refund = forms.ChoiceField(
+        label="Refund",
+        choices=[
+            ("none", "No refund"),
+            ("prorated", "The unused part of the period"),
+            ("full", "Everything not yet refunded"),
+        ],
+        initial="none",
+        help_text="Only when ending now.",
+    )
+
+
+class RefundPurchaseForm(forms.Form):
+    amount = forms.DecimalField(label="Amount", max_digits=18, decimal_places=4, min_value=0)
+    reason = forms.CharField(label="Reason", max_length=255)

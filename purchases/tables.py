@@ -1,0 +1,87 @@
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from config.listing import ListTable
+from subscriptions.money import quantize
+
+from .models import Purchase, PurchaseSession
+
+
+class MoneyColumn(tables.Column):
+    """An amount with its currency beside it; exported as the plain amount."""
+
+    def __init__(self, *args, currency_accessor="currency", **kwargs):
+        self.currency_accessor = currency_accessor
+        kwargs.setdefault(
+            "attrs", {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
+        )
+        super().__init__(*args, **kwargs)
+
+    def render(self, value, record):
+        currency = getattr(record, self.currency_accessor)
+        return f"{quantize(value, currency):f} {currency}"
+
+    def value(self, value, record):
+        return quantize(value, getattr(record, self.currency_accessor))
+
+
+class PurchaseTable(ListTable):
+    code = tables.Column(
+        verbose_name="Purchase",
+        linkify=lambda record: reverse("purchases:detail", kwargs={"code": record.code}),
+        attrs={"td": {"class": "code"}},
+    )
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", order_by=("buyer__email",))
+    subscription = tables.Column(verbose_name="Subscription", accessor="subscription__name")
+    pricing_model = tables.Column(verbose_name="Pricing model", accessor="pricing_model__title")
+    amount = MoneyColumn(verbose_name="Amount")
+    currency = tables.Column(verbose_name="Currency")
+    payment_type = tables.Column(verbose_name="Payment")
+    status = tables.Column(verbose_name="Status")
+
+    class Meta(ListTable.Meta):
+        model = Purchase
+        fields = ()
+        order_by = ("-created_at",)
+
+    def render_status(self, record):
+        colour = {
+            "completed": "success",
+            "pending": "warning",
+            "failed": "danger",
+            "refunded": "secondary",
+            "cancelled": "secondary",
+            "cancelling": "info",
+        }[record.status]
+        return format_html(
+            '<span class="badge text-bg-{}">{}</span>', colour, record.get_status_display()
+        )
+
+    def value_status(self, record):
+        return record.status
+
+
+class PurchaseSessionTable(ListTable):
+    id = tables.Column(verbose_name="Session")
+    created_at = tables.DateTimeColumn(verbose_name="Opened", format="Y-m-d H:i:s")
+    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email")
+    subscription = tables.Column(verbose_name="Product", accessor="subscription__name")
+    transaction_type = tables.Column(verbose_name="Type")
+    price = MoneyColumn(verbose_name="Price")
+    user_ip = tables.Column(verbose_name="User IP")
+    udid = tables.Column(verbose_name="Device")
+    state = tables.Column(verbose_name="State", accessor="pk", orderable=False)
+
+    class Meta(ListTable.Meta):
+        model = PurchaseSession
+        fields = ()
+        order_by = ("-created_at",)
+
+    def render_state(self, record):
+        from django.utils import timezone
+
+        return record.status_at(timezone.now())
+
+    value_state = render_state

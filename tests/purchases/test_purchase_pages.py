@@ -1,0 +1,235 @@
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from purchases.models import Purchase, Refund
+from purchases.services import create_purchase, open_purchase_session
+from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
+
+pytestmark = pytest.mark.django_db
+
+
+def make_purchases(count, currency="EUR", price="10.00", recurring=False):
+    made = []
+    for _ in range(count):
+        subscription, pricing_model = offer_for_sale(
+            price=price, currency=currency, recurring=recurring
+        )
+        made.append(
+            create_purchase(
+                buyer=wallet_buyer("100", currency=currency),
+                subscription=subscription,
+                pricing_model=pricing_model,
+                payment_type="wallet",
+            )
+        )
+    return made
+
+
+def test_staff_and_finance_see_the_purchases_with_totals_per_currency(
+    client, staff_user, finance_user
+):
+    make_purchases(2, "EUR", "10.00")
+    make_purchases(1, "USD", "7.50")
+    for user in (staff_user, finance_user):
+        client.force_login(user)
+        response = client.get(reverse("purchases:list"))
+        assert response.status_code == 200
+        totals = {
+            row["currency"]: (row["count"], row["total"]) for row in response.context["totals"]
+        }
+        assert totals == {"EUR": (2, Decimal("20.00")), "USD": (1, Decimal("7.50"))}
+
+
+def test_totals_follow_the_filters_and_equal_the_exported_rows(client, finance_user):
+    make_purchases(3, "EUR", "10.00")
+    make_purchases(2, "USD", "5.00")
+    client.force_login(finance_user)
+    response = client.get(reverse("purchases:list"), {"currency": "USD"})
+    totals = list(response.context["totals"])
+    assert [(t["currency"], t["total"]) for t in totals] == [("USD", Decimal("10.00"))]
+    export = client.get(reverse("purchases:list"), {"currency": "USD", "export": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert len(rows) == 2
+    assert sum(Decimal(row["Amount"]) for row in rows) == totals[0]["total"]
+
+
+def test_the_purchase_list_query_count_does_not_grow(
+    client, finance_user, django_assert_max_num_queries
+):
+    make_purchases(50)
+    client.force_login(finance_user)
+    with django_assert_max_num_queries(12) as five:
+        client.get(reverse("purchases:list"), {"per_page": 5})
+    with django_assert_max_num_queries(12) as fifty:
+        client.get(reverse("purchases:list"), {"per_page": 50})
+    assert len(five.captured_queries) == len(fifty.captured_queries)
+
+
+def test_search_by_buyer_email_or_purchase_code(client, finance_user):
+    first, second = make_purchases(2)
+    client.force_login(finance_user)
+    for query in (first.buyer.email.upper(), first.code):
+        response = client.get(reverse("purchases:list"), {"q": query})
+        assert [row.record for row in response.context["table"].page.object_list] == [first]
+
+
+def test_staff_buy_for_a_buyer_from_the_form(client, staff_user):
+    subscription, pricing_model = offer_for_sale(price="4.00")
+    buyer = wallet_buyer("10")
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("purchases:create"),
+        {
+            "buyer": buyer.email,
+            "subscription": subscription.code,
+            "pricing_model": pricing_model.code,
+            "payment_type": "wallet",
+        },
+    )
+    purchase = Purchase.objects.get()
+    assert response["Location"] == reverse("purchases:detail", kwargs={"code": purchase.code})
+    assert purchase.status == "completed" and purchase.created_by == staff_user
+    page = client.get(response["Location"])
+    assert b"Can watch" in page.content and purchase.access.hash.encode() in page.content
+
+
+def test_a_refused_purchase_shows_the_reason_beside_the_field_and_buys_nothing(client, staff_user):
+    subscription, pricing_model = offer_for_sale(price="40.00")
+    buyer = wallet_buyer("10")
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("purchases:create"),
+        {
+            "buyer": buyer.email,
+            "subscription": subscription.code,
+            "pricing_model": pricing_model.code,
+            "payment_type": "wallet",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["payment_type"] == [
+        "The buyer's e-wallet holds too little for this purchase."
+    ]
+    assert Purchase.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("buyer", "nobody@example.com", "No buyer has this e-mail, phone or code."),
+        ("subscription", "NOSUCH00", "Select a valid choice"),
+        ("payment_type", "cash", "Select a valid choice"),
+        ("return_url", "not a url", "Enter a valid URL."),
+    ],
+)
+def test_bad_input_on_the_purchase_form_is_named_and_changes_nothing(
+    client, staff_user, field, value, message
+):
+    subscription, pricing_model = offer_for_sale()
+    data = {
+        "buyer": wallet_buyer().email,
+        "subscription": subscription.code,
+        "pricing_model": pricing_model.code,
+        "payment_type": "wallet",
+        field: value,
+    }
+    client.force_login(staff_user)
+    response = client.post(reverse("purchases:create"), data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert Purchase.objects.count() == 0
+
+
+def test_a_declined_card_says_so(client, staff_user):
+    subscription, pricing_model = offer_for_sale()
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("purchases:create"),
+        {
+            "buyer": BuyerFactory().email,
+            "subscription": subscription.code,
+            "pricing_model": pricing_model.code,
+            "payment_type": "sandbox_card",
+            "instrument": "tok_decline",
+        },
+        follow=True,
+    )
+    assert b"The payment failed: Declined." in response.content
+    assert Purchase.objects.get().status == "failed"
+
+
+def test_finance_cannot_enter_purchases_and_staff_cannot_refund(client, staff_user, finance_user):
+    purchase = make_purchases(1)[0]
+    client.force_login(finance_user)
+    assert client.get(reverse("purchases:create")).status_code == 403
+    client.force_login(staff_user)
+    assert (
+        client.get(reverse("purchases:refund", kwargs={"code": purchase.code})).status_code == 403
+    )
+    detail = client.get(reverse("purchases:detail", kwargs={"code": purchase.code}))
+    assert b"/refund/" not in detail.content
+
+
+def test_finance_refunds_part_of_a_purchase(client, finance_user):
+    purchase = make_purchases(1, price="10.00")[0]
+    client.force_login(finance_user)
+    url = reverse("purchases:refund", kwargs={"code": purchase.code})
+    assert client.get(url).context["form"].initial["amount"] == Decimal("10.00")
+    bad = client.post(url, {"amount": "10.01", "reason": "too much"})
+    assert "At most 10.00 EUR is left to refund." in bad.context["form"].errors["amount"]
+    client.post(url, {"amount": "4.00", "reason": "Stream was down"})
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.created_by) == (Decimal("4.00"), finance_user)
+    detail = client.get(reverse("purchases:detail", kwargs={"code": purchase.code}))
+    assert b"Stream was down" in detail.content
+
+
+def test_cancelling_a_recurring_purchase_from_its_page(client, staff_user):
+    purchase = make_purchases(1, recurring=True)[0]
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("purchases:cancel", kwargs={"code": purchase.code}),
+        {"mode": "period_end", "refund": "none"},
+    )
+    assert response.status_code == 302
+    purchase.refresh_from_db()
+    assert purchase.status == "cancelling"
+
+
+def test_cancelling_a_one_time_purchase_shows_why_not(client, staff_user):
+    purchase = make_purchases(1)[0]
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("purchases:cancel", kwargs={"code": purchase.code}),
+        {"mode": "now", "refund": "none"},
+    )
+    assert "A one-time purchase cannot be cancelled" in response.content.decode()
+
+
+def test_a_pending_payment_is_checked_from_its_page(client, staff_user):
+    subscription, pricing_model = offer_for_sale()
+    purchase = create_purchase(
+        buyer=BuyerFactory(),
+        subscription=subscription,
+        pricing_model=pricing_model,
+        payment_type="sandbox_worldpay",
+        return_url="https://s.example/r",
+        cancel_url="https://s.example/c",
+    )
+    client.post(purchase.redirect_url, {"pay": "1"})
+    client.force_login(staff_user)
+    client.post(reverse("purchases:check_payment", kwargs={"code": purchase.code}))
+    purchase.refresh_from_db()
+    assert purchase.status == "completed"
+
+
+def test_purchase_sessions_are_listed(client, finance_user):
+    subscription, _ = offer_for_sale()
+    session = open_purchase_session(buyer=BuyerFactory(), subscription=subscription, udid="tv-1")
+    client.force_login(finance_user)
+    response = client.get(reverse("purchases:sessions"), {"q": "tv-1"})
+    assert [row.record for row in response.context["table"].page.object_list] == [session]
