@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
 from config.codes import new_public_code
@@ -630,6 +630,20 @@ def delete_coupon(*, coupon: Coupon) -> None:
         coupon.delete()
     except (ProtectedError, RestrictedError):
         raise errors.CouponInUse() from None
+
+
+@transaction.atomic
+def use_coupon(*, coupon: Coupon) -> Coupon:
+    """Count one use of `coupon`, in one UPDATE, so two buyers can never both take its last use."""
+    used = (
+        Coupon.objects.filter(pk=coupon.pk)
+        .filter(Q(use_limit__isnull=True) | Q(uses__lt=F("use_limit")))
+        .update(uses=F("uses") + 1)
+    )
+    if not used:
+        raise errors.CouponUsedUp()
+    coupon.refresh_from_db(fields=["uses"])
+    return coupon
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.views.generic import DetailView, FormView, TemplateView
 
 from config.listing import ListPageView
@@ -50,7 +51,7 @@ def field_rows(instance, names):
         display = getattr(instance, f"get_{name}_display", None)
         if display and value:
             value = display()
-        rows.append((str(field.verbose_name).capitalize(), shown(value)))
+        rows.append((capfirst(field.verbose_name), shown(value)))
     return rows
 
 
@@ -124,9 +125,13 @@ class ServiceFormView(CatalogPageMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["cancel_url"] = (
-            self.detail_url_of(self.get_object()) if self.edits_object else reverse(self.list_url)
-        )
+        if self.edits_object:
+            context.update(
+                heading=f"Edit {self.get_object()}",
+                cancel_url=self.detail_url_of(self.get_object()),
+            )
+        else:
+            context.update(heading=self.get_title(), cancel_url=reverse(self.list_url))
         return context
 
 
@@ -627,6 +632,7 @@ class ShopContactsEditView(PermissionRequiredMixin, FormView):
         context = super().get_context_data(**kwargs)
         context.update(
             title="Edit",
+            heading="Edit the shop's contacts",
             breadcrumbs=[("Shop contacts", reverse("contacts:detail")), ("Edit", None)],
             cancel_url=reverse("contacts:detail"),
         )

@@ -152,3 +152,17 @@ def test_a_coupon_for_other_subscriptions_does_not_apply():
     coupon.subscriptions.add(SubscriptionFactory())
     with pytest.raises(errors.CouponNotApplicable):
         quote("9.99", "EUR", coupon, subscription=SubscriptionFactory())
+
+
+def test_using_a_coupon_counts_one_use_and_refuses_past_its_limit():
+    coupon = CouponFactory(use_limit=2)
+    services.use_coupon(coupon=coupon)
+    assert services.use_coupon(coupon=coupon).uses == 2
+    with pytest.raises(errors.CouponUsedUp):
+        services.use_coupon(coupon=coupon)
+    coupon.refresh_from_db()
+    assert coupon.uses == 2
+    unlimited = CouponFactory()
+    for _ in range(3):
+        services.use_coupon(coupon=unlimited)
+    assert unlimited.uses == 3
