@@ -6,11 +6,12 @@ An admin save that breaks a rule shows the service's message beside the field, l
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminURLFieldWidget
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.forms.models import construct_instance
+from django.forms.models import BaseInlineFormSet, construct_instance
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import errors, services
 from .errors import CatalogError
 from .forms import https_by_default
 from .models import (
@@ -73,8 +74,31 @@ def _checked_form(model, check):
     )
 
 
+def _kept_forms(formset):
+    return [
+        form
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE", False)
+    ]
+
+
+class SubscriptionMediaFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if self.instance.scope == Subscription.Scope.SINGLE and len(_kept_forms(self)) > 1:
+            raise ValidationError(errors.SingleSubscriptionHoldsOneMedia.message)
+
+
+class SubscriptionPricingModelFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if sum(bool(form.cleaned_data.get("is_default")) for form in _kept_forms(self)) > 1:
+            raise ValidationError("Only one pricing model can be the default.")
+
+
 class SubscriptionMediaInline(admin.TabularInline):
     model = SubscriptionMedia
+    formset = SubscriptionMediaFormSet
     extra = 0
     autocomplete_fields = ["media"]
     readonly_fields = ["added_at"]
@@ -82,6 +106,7 @@ class SubscriptionMediaInline(admin.TabularInline):
 
 class SubscriptionPricingModelInline(admin.TabularInline):
     model = SubscriptionPricingModel
+    formset = SubscriptionPricingModelFormSet
     extra = 0
     autocomplete_fields = ["pricing_model"]
 

@@ -111,3 +111,46 @@ def test_the_pricing_model_admin_refuses_a_price_its_currency_cannot_hold(admin_
     assert "JPY amounts have 0 decimal places" in str(response.context["adminform"].form.errors)
     pricing_model.refresh_from_db()
     assert pricing_model.currency == "EUR"
+
+
+def inline_data(prefix, rows):
+    data = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": "0"}
+    for index, row in enumerate(rows):
+        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
+    return data
+
+
+def subscription_admin_post(admin_client, scope, media=(), offers=()):
+    return admin_client.post(
+        reverse("admin:subscriptions_subscription_add"),
+        {
+            "name": "Via admin",
+            "kind": "subscription",
+            "scope": scope,
+            "period": "30",
+            **inline_data("offers", offers),
+            **inline_data("media_links", media),
+        },
+    )
+
+
+def test_the_admin_refuses_two_media_on_a_single_subscription(admin_client):
+    media = MediaFactory.create_batch(2)
+    response = subscription_admin_post(
+        admin_client, "single", media=[{"media": str(m.pk)} for m in media]
+    )
+    assert response.status_code == 200
+    assert b"at most one media" in response.content
+    assert not Subscription.objects.exists()
+
+
+def test_the_admin_refuses_two_default_pricing_models(admin_client):
+    pricing_models = PricingModelFactory.create_batch(2)
+    response = subscription_admin_post(
+        admin_client,
+        "group",
+        offers=[{"pricing_model": str(p.pk), "is_default": "on"} for p in pricing_models],
+    )
+    assert response.status_code == 200
+    assert b"Only one pricing model can be the default" in response.content
+    assert not Subscription.objects.exists()
