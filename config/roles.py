@@ -45,17 +45,27 @@ ROLE_PERMISSIONS[FINANCE] += [
 ]
 
 # Purchases: staff sell on a buyer's behalf and cancel; finance reviews, cancels and refunds.
-PURCHASE_MODELS = ("purchase", "purchasesession", "refund", "cancellation")
+PURCHASE_MODELS = (
+    "purchase",
+    "purchasesession",
+    "refund",
+    "cancellation",
+    "recurringcontract",
+    "contracttransaction",
+)
 ROLE_PERMISSIONS[SHOP_STAFF] += [
     *(f"purchases.view_{model}" for model in PURCHASE_MODELS),
     "purchases.add_purchase",
     "purchases.change_purchase",
     "purchases.cancel_purchase",
+    "purchases.change_recurringcontract",
 ]
 ROLE_PERMISSIONS[FINANCE] += [
     *(f"purchases.view_{model}" for model in PURCHASE_MODELS),
     "purchases.cancel_purchase",
     "purchases.refund_purchase",
+    "purchases.change_recurringcontract",
+    "purchases.retry_contract",
 ]
 
 

@@ -152,6 +152,7 @@ class Purchase(PublicCodeModel):
     created_at = models.DateTimeField("created", default=timezone.now, db_index=True)
     completed_at = models.DateTimeField("completed", null=True, blank=True)
     expires_at = models.DateTimeField("pending until", null=True, blank=True)
+    trial_ends_at = models.DateTimeField("free trial until", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -322,3 +323,121 @@ class SandboxCharge(models.Model):
             if self.status == self.Status.PENDING
             else "",
         )
+
+
+class RecurringContract(PublicCodeModel):
+    """A recurring purchase's agreement to be charged every period (reference 003 contract; the
+    code is its Contract_Key). Renewals charge it once per billing period, counted from `anchor`
+    so that month ends come back (31 Jan, 28 Feb, 31 Mar)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    purchase = models.OneToOneField(Purchase, on_delete=models.PROTECT, related_name="contract")
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="contracts")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="contracts"
+    )
+    pricing_model = models.ForeignKey(
+        PricingModel, on_delete=models.PROTECT, related_name="contracts"
+    )
+    access = models.ForeignKey(Access, on_delete=models.PROTECT, related_name="contracts")
+    amount = money_field("amount each period")
+    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    payment_type = models.CharField("payment type", max_length=40)
+    instrument = models.CharField(
+        "stored payment instrument",
+        max_length=80,
+        blank=True,
+        help_text="The card token, or the gateway reference of the first payment.",
+    )
+    anchor = models.DateTimeField("periods counted from")
+    periods_paid = models.PositiveIntegerField("periods paid", default=0)
+    next_bill_date = models.DateTimeField("next bill date")
+    next_retry_at = models.DateTimeField("next retry", null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField("failed attempts", default=0)
+    cancel_at_period_end = models.BooleanField("stops at the period's end", default=False)
+    status = models.CharField("status", max_length=9, choices=Status.choices, default=Status.ACTIVE)
+    # A worker claims a batch of due contracts for a while; if it dies, the claim lapses and
+    # the next run takes them again (their idempotency keys make that harmless).
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField("created", default=timezone.now)
+    ended_at = models.DateTimeField("ended", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "recurring contract"
+        ordering = ["-created_at", "-pk"]
+        permissions = [("retry_contract", "Can retry a contract's renewal now")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="contract_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "past_due", "cancelled", "expired"]),
+                name="contract_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_bill_date"], name="contract_due_idx"),
+            models.Index(fields=["buyer", "-created_at"], name="contract_buyer_idx"),
+        ]
+
+    def __str__(self):
+        return f"Contract {self.code}"
+
+    @property
+    def due_at(self):
+        """When the engine next charges it: the retry time when past due, else the bill date."""
+        if self.status == self.Status.PAST_DUE and self.next_retry_at:
+            return self.next_retry_at
+        return self.next_bill_date
+
+
+class ContractTransaction(models.Model):
+    """One charge attempt of a contract (reference 003 LastContractTrans). Its idempotency key
+    names the contract, the billing period and the attempt; a period is paid at most once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Charging"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    contract = models.ForeignKey(
+        RecurringContract, on_delete=models.PROTECT, related_name="transactions"
+    )
+    period = models.PositiveIntegerField("billing period")
+    attempt = models.PositiveSmallIntegerField("attempt", default=1)
+    idempotency_key = models.CharField("idempotency key", max_length=120, unique=True)
+    payment_pref = models.CharField("PaymentPref", max_length=40)
+    transaction_date = models.DateTimeField("Transaction_Date", default=timezone.now)
+    amount = money_field("Transaction_Amount")
+    convenience_fee = money_field("Convenience_Fee", default=0)
+    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    status = models.CharField(
+        "status", max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    pnref = models.CharField("PNRef", max_length=40, blank=True)
+    result_code = models.CharField("ResultCode", max_length=8, blank=True)
+    response_message = models.CharField("ResponseMessage", max_length=200, blank=True)
+    auth_code = models.CharField("AuthCode", max_length=12, blank=True)
+
+    class Meta:
+        verbose_name = "contract transaction"
+        ordering = ["-transaction_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "period", "attempt"],
+                name="contract_transaction_once_per_attempt",
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "period"],
+                condition=Q(status="approved"),
+                name="contract_period_paid_once",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="contract_transaction_amount"),
+        ]
+        indexes = [models.Index(fields=["status", "-transaction_date"], name="contract_tx_idx")]
+
+    def __str__(self):
+        return f"{self.contract.code} period {self.period} attempt {self.attempt}"
