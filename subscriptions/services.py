@@ -199,10 +199,8 @@ def check_subscription(subscription: Subscription) -> None:
         raise errors.SaleStartNotBeforeEnd()
     if not subscription.drm:
         for field in DRM_ONLY_FIELDS:
-            if (
-                getattr(subscription, field) is not None
-                and getattr(subscription, field) is not False
-            ):
+            value = getattr(subscription, field)
+            if value is not None and value is not False:  # preview 0 is still a preview
                 raise errors.DrmOptionWithoutDrm(field=field)
     _check_urls(subscription, "buy_redirect_url", "custom_url")
     if (
@@ -243,8 +241,9 @@ def _set_offers(
         raise errors.DefaultPricingModelNotOffered()
     # One row at a time, not queryset.update()/delete(): the history records each offer change.
     offers = {offer.pricing_model_id: offer for offer in subscription.offers.all()}
+    wanted_ids = {pricing_model.pk for pricing_model in wanted}
     for pricing_model_id, offer in offers.items():
-        if pricing_model_id not in {p.pk for p in wanted}:
+        if pricing_model_id not in wanted_ids:
             offer.delete()
         elif offer.is_default and offer.pricing_model_id != default_pricing_model.pk:
             offer.is_default = False

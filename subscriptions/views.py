@@ -231,7 +231,6 @@ class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
 
     permission_required = "subscriptions.view_subscription"
     template_name = "subscriptions/subscription_detail.html"
-    slug_field = slug_url_kwarg = "code"
 
     def get_context_data(self, attach_form=None, **kwargs):
         context = super().get_context_data(**kwargs)
