@@ -207,6 +207,7 @@ class CouponAdmin(CatalogAdmin):
 
 @admin.register(ShopContacts)
 class ShopContactsAdmin(CatalogAdmin):
+    form = _checked_form(ShopContacts, services.check_shop_contacts)
     list_display = ["name", "phone", "email", "site", "updated_at"]
     readonly_fields = ["updated_at"]
 

@@ -717,19 +717,10 @@ def get_shop_contacts() -> ShopContacts:
     return ShopContacts.objects.filter(pk=ShopContacts.SINGLETON_ID).first() or ShopContacts()
 
 
-@transaction.atomic
-def update_shop_contacts(
-    *, name: str, phone: str = "", email: str = "", site: str = "", description: str = ""
-) -> ShopContacts:
-    """Write the seller's contacts (reference 004 `updatecontacts`): a name and a phone or an
-    e-mail are required."""
-    contacts = ShopContacts(
-        name=(name or "").strip(),
-        phone=(phone or "").strip(),
-        email=(email or "").strip(),
-        site=(site or "").strip(),
-        description=(description or "").strip(),
-    )
+def check_shop_contacts(contacts: ShopContacts) -> None:
+    """Raise the first rule the seller's contacts break (also used by the admin's form)."""
+    for field in CONTACT_FIELDS:
+        setattr(contacts, field, (getattr(contacts, field) or "").strip())
     if not contacts.name:
         raise errors.ShopNameRequired()
     if not contacts.phone and not contacts.email:
@@ -740,6 +731,16 @@ def update_shop_contacts(
         except ValidationError:
             raise errors.InvalidEmail() from None
     _check_urls(contacts, "site")
+
+
+@transaction.atomic
+def update_shop_contacts(
+    *, name: str, phone: str = "", email: str = "", site: str = "", description: str = ""
+) -> ShopContacts:
+    """Write the seller's contacts (reference 004 `updatecontacts`): a name and a phone or an
+    e-mail are required."""
+    contacts = ShopContacts(name=name, phone=phone, email=email, site=site, description=description)
+    check_shop_contacts(contacts)
     contacts, _ = ShopContacts.objects.update_or_create(
         pk=ShopContacts.SINGLETON_ID,
         defaults={field: getattr(contacts, field) for field in CONTACT_FIELDS},

@@ -154,3 +154,10 @@ def test_the_admin_refuses_two_default_pricing_models(admin_client):
     assert response.status_code == 200
     assert b"Only one pricing model can be the default" in response.content
     assert not Subscription.objects.exists()
+
+
+def test_the_contacts_admin_asks_for_a_phone_or_email_beside_the_phone(admin_client):
+    response = admin_client.post(
+        reverse("admin:subscriptions_shopcontacts_add"), {"name": "Alex", "phone": "", "email": ""}
+    )
+    assert "phone number or an e-mail" in str(response.context["adminform"].form.errors["phone"])
