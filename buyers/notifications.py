@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from subscriptions.services import get_shop_contacts
 
@@ -44,7 +44,8 @@ def _send_once(*, key: str, kind: str, access: Access, template: str, subject: s
     to = access.buyer.email
     if not to:
         return False
-    with transaction.atomic():
+    # E-mails are written in the shop's language, whatever language a worker last used.
+    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         record, created = SentEmail.objects.select_for_update().get_or_create(
             key=key, defaults={"kind": kind, "access": access, "to": to, "subject": subject}
         )

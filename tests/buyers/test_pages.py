@@ -1,6 +1,7 @@
 """Buyer and access pages: staff may change, finance may only read, bad input changes nothing."""
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -24,7 +25,7 @@ def read_pages(access):
     return [
         reverse("buyers:list"),
         reverse("buyers:list") + "?q=example&has_active_access=true&has_wallet_balance=false"
-        "&created_min=2020-01-01&created_max=2040-01-01",
+        "&created_after=2020-01-01&created_before=2040-01-01",
         reverse("buyers:detail", args=[buyer.code]),
         reverse("buyers:wallet_ledger"),
         reverse("accesses:list"),
@@ -299,6 +300,12 @@ def test_buyer_list_filters(client, staff_user):
     assert emails(has_active_access="true") == {"active@example.com"}
     assert emails(has_wallet_balance="true") == {"rich@example.com"}
     assert emails(q="PLAIN") == {"plain@example.com"}
+    Buyer.objects.filter(email="plain@example.com").update(
+        created_at=datetime(2020, 6, 15, 12, tzinfo=UTC)
+    )
+    old = emails(created_after="2020-06-01", created_before="2020-06-30")
+    assert old == {"plain@example.com"}
+    assert "plain@example.com" not in emails(created_after="2021-01-01")
     assert "5.00 EUR" in client.get(reverse("buyers:list")).content.decode()
 
 
