@@ -1,39 +1,52 @@
 """Money in the catalog: ISO 4217 currencies and amounts rounded to each currency's minor units.
 
-The minor digits (2 for EUR, 0 for JPY, 3 for KWD) and the list of currencies come from Babel's
-copy of the Unicode CLDR data rather than a hand-kept table, so a currency reform is a package
-update, not a code change.
+The currencies and their minor units (2 for EUR, 0 for JPY, 3 for KWD) come from the `iso4217`
+package, which ships the ISO 4217 maintenance agency's own table, rather than a hand-kept one:
+a currency change (BGN gave way to EUR in 2026) is a package update, not a code change. Babel's
+CLDR data was considered and not used: its "digits" are the units in practical use, which differ
+from ISO 4217 for a dozen currencies (IQD 0 instead of 3, RSD 0 instead of 2), and payment
+gateways speak ISO 4217.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from babel.core import get_global
-from babel.numbers import get_currency_name, get_currency_precision
+from iso4217 import Currency, raw_xml
 
-# The model columns keep this many decimal places: enough for every currency in use (CLF has 4).
+# The model columns keep this many decimal places: the most ISO 4217 gives any currency (UYW).
 STORED_DECIMAL_PLACES = 4
 
 
 @lru_cache(maxsize=1)
+def _currencies() -> dict[str, Currency]:
+    """Currencies with minor units, without funds (BOV, CHE, ...) and metals (XAU, ...)."""
+    funds = {
+        entry.findtext("Ccy")
+        for entry in raw_xml.findall("CcyTbl/CcyNtry")
+        if entry.find("CcyNm") is not None and entry.find("CcyNm").get("IsFund")
+    }
+    return {
+        currency.code: currency
+        for currency in sorted(Currency, key=lambda currency: currency.code)
+        if currency.exponent is not None and currency.code not in funds
+    }
+
+
 def currency_codes() -> tuple[str, ...]:
-    """ISO 4217 codes that are legal tender somewhere today (no withdrawn or fund codes)."""
-    codes = set()
-    for currencies in get_global("territory_currencies").values():
-        for code, _start, end, tender in currencies:
-            if end is None and tender:
-                codes.add(code)
-    return tuple(sorted(codes))
+    """ISO 4217 codes of the currencies in use today, sorted."""
+    return tuple(_currencies())
 
 
 def currency_choices() -> list[tuple[str, str]]:
     """Choices for a currency field: ("EUR", "EUR · Euro")."""
-    return [(code, f"{code} · {get_currency_name(code, locale='en')}") for code in currency_codes()]
+    return [
+        (code, f"{code} · {currency.currency_name}") for code, currency in _currencies().items()
+    ]
 
 
 def minor_digits(currency: str) -> int:
     """How many digits after the decimal point `currency` has (ISO 4217 minor units)."""
-    return get_currency_precision(currency)
+    return _currencies()[currency].exponent
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
