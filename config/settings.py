@@ -168,10 +168,24 @@ PAYMENT_GATEWAYS = env.list(
     "PAYMENT_GATEWAYS",
     default=["sandbox_card", "sandbox_paypal", "sandbox_webpay", "sandbox_worldpay"],
 )
+# The reference-003 Recurring web service (purchases/recurring_gateway.py, "recurring003"):
+# offered only when listed in PAYMENT_GATEWAYS and URL, user name, password and vendor are set.
+# The URL is the service's base, e.g. https://secure.example.com/admin/ws/recurring.asmx.
+RECURRING_GATEWAY_URL = env("RECURRING_GATEWAY_URL", default="")
+RECURRING_GATEWAY_USERNAME = env("RECURRING_GATEWAY_USERNAME", default="")
+RECURRING_GATEWAY_PASSWORD = env("RECURRING_GATEWAY_PASSWORD", default="")
+RECURRING_GATEWAY_VENDOR = env("RECURRING_GATEWAY_VENDOR", default="")
+RECURRING_GATEWAY_TIMEOUT = env.float("RECURRING_GATEWAY_TIMEOUT", default=30.0)
+# The service has no currency field: the one currency the merchant account settles in.
+RECURRING_GATEWAY_CURRENCY = env("RECURRING_GATEWAY_CURRENCY", default="USD")
 
 # Minutes a purchase session stays open, and a purchase waits for its payment page.
 PURCHASE_SESSION_MINUTES = env.int("PURCHASE_SESSION_MINUTES", default=30)
 PENDING_PURCHASE_MINUTES = env.int("PENDING_PURCHASE_MINUTES", default=30)
+# Dunning: days after each declined renewal before the next try; after the last, it ends.
+RENEWAL_RETRY_DAYS = env.list("RENEWAL_RETRY_DAYS", cast=int, default=[1, 3, 7])
+# How long a worker holds the contracts it claimed before another may take them (seconds).
+RENEWAL_CLAIM_SECONDS = env.int("RENEWAL_CLAIM_SECONDS", default=600)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -199,6 +213,11 @@ CELERY_BEAT_SCHEDULE = {
     "buyers-access-expiring-emails": {
         "task": "buyers.tasks.queue_access_expiring_emails",
         "schedule": timedelta(hours=1),
+    },
+    # Charges due recurring contracts, each once per period; several workers may run it at once.
+    "purchases-renew-contracts": {
+        "task": "purchases.tasks.renew_due_contracts",
+        "schedule": timedelta(minutes=env.int("RENEWAL_INTERVAL_MINUTES", default=5)),
     },
     # Fails purchases whose payment page the buyer left without paying (PENDING_PURCHASE_MINUTES).
     "purchases-expire-pending": {

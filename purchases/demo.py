@@ -94,10 +94,12 @@ def load(out):
     made.append(_buy(ivan, *s1, "sandbox_card", instrument="tok_decline"))
     made.append(_buy(ivan, *s1, "sandbox_paypal", **redirect))
 
-    refunded = _buy(yuki, *s0, "wallet")
-    if refunded and refunded.status == "completed":
+    paid = [offer for offer in (s0, s1) if not offer[1].trial_days] or [s1]
+    refunded = _buy(yuki, *paid[0], "wallet")
+    if refunded and refunded.status == "completed" and refunded.amount > 0:
         services.refund_purchase(
             purchase=refunded, amount=refunded.amount, reason="Demo refund", staff_user=None
         )
-    made += [stopping, ended, refunded, _buy(yuki, *s1, "sandbox_card", **card)]
+    other = s0 if paid[0] == s1 else s1
+    made += [stopping, ended, refunded, _buy(yuki, *other, "sandbox_card", **card)]
     out.write(f"  Demo purchases: {sum(1 for p in made if p)}")

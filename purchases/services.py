@@ -31,7 +31,15 @@ from subscriptions.services import price_with_coupon
 
 from . import errors
 from .gateways import GatewayError, GatewayTimeout, get_gateway
-from .models import WALLET, Cancellation, Purchase, PurchaseSession, Refund
+from .models import (
+    WALLET,
+    Cancellation,
+    Purchase,
+    PurchaseSession,
+    RecurringContract,
+    Refund,
+)
+from .recurrence import period_end
 
 LIVE_STATUSES = (Purchase.Status.COMPLETED, Purchase.Status.CANCELLING)
 
@@ -253,7 +261,7 @@ def create_purchase(
         session,
     )
     purchase = _check_and_reserve(request)
-    if purchase.payment_type == WALLET:
+    if purchase.payment_type == WALLET or purchase.trial_ends_at is not None:
         return _complete(purchase)
     gateway = get_gateway(purchase.payment_type)
     if gateway.is_redirect:
@@ -348,8 +356,15 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
     coupon_code = request.coupon_code or (session.coupon.code if session and session.coupon else "")
     coupon = _find_coupon(coupon_code)
     quote = _quote(pricing_model, coupon, subscription, now)
-    amount = quote.final_amount
-    if payment_type == WALLET:
+    list_price, discount = quote.as_decimal(quote.list_price), quote.as_decimal(quote.discount)
+    # A free trial delays the first charge to the trial's end (by stored card or e-wallet; a
+    # payment page cannot store an agreement without a payment, so it is charged at once).
+    trial_ends_at = None
+    if pricing_model.is_recurring and pricing_model.trial_days and not redirect:
+        trial_ends_at = now + timedelta(days=pricing_model.trial_days)
+        discount = list_price
+    amount = list_price - discount
+    if payment_type == WALLET and trial_ends_at is None:
         balance = WalletBalance.objects.filter(buyer=buyer, currency=quote.currency).first()
         if balance is None or balance.balance < amount:
             raise errors.InsufficientBalance()
@@ -359,10 +374,11 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         subscription=subscription,
         pricing_model=pricing_model,
         session=session,
-        list_price=quote.as_decimal(quote.list_price),
-        discount=quote.as_decimal(quote.discount),
+        list_price=list_price,
+        discount=discount,
         amount=amount,
         currency=quote.currency,
+        trial_ends_at=trial_ends_at,
         coupon=coupon,
         coupon_code=coupon.code if coupon else "",
         is_recurring=pricing_model.is_recurring,
@@ -426,6 +442,8 @@ def _complete(purchase: Purchase) -> Purchase:
             if purchase.status != Purchase.Status.PENDING:
                 return purchase
             now = timezone.now()
+            # Before the coupon is used: pricing with it afterwards would find it used up.
+            amount_each_period = _amount_each_period(purchase) if purchase.is_recurring else None
             if purchase.payment_type == WALLET:
                 if purchase.amount > 0:
                     buyer_services.debit_wallet(
@@ -449,6 +467,8 @@ def _complete(purchase: Purchase) -> Purchase:
             )
             if purchase.session_id:
                 PurchaseSession.objects.filter(pk=purchase.session_id).update(consumed_at=now)
+            if purchase.is_recurring:
+                _start_contract(purchase, amount_each_period, now)
             purchase.status, purchase.completed_at = Purchase.Status.COMPLETED, now
             purchase.save()
             from .notifications import queue_purchase_receipt
@@ -464,14 +484,46 @@ def _complete(purchase: Purchase) -> Purchase:
         return failed
 
 
+def _start_contract(purchase: Purchase, amount: Decimal, now) -> RecurringContract:
+    """The contract a recurring purchase starts: period 1 is paid now (or, with a trial, free
+    until the trial ends, when period 1 is charged); the next bill date is that period's end."""
+    trial = purchase.trial_ends_at is not None
+    anchor = purchase.trial_ends_at if trial else now
+    return RecurringContract.objects.create(
+        purchase=purchase,
+        buyer=purchase.buyer,
+        subscription=purchase.subscription,
+        pricing_model=purchase.pricing_model,
+        access=purchase.access,
+        amount=amount,
+        currency=purchase.currency,
+        payment_type=purchase.payment_type,
+        instrument=purchase.instrument or purchase.gateway_reference,
+        anchor=anchor,
+        periods_paid=0 if trial else 1,
+        next_bill_date=anchor if trial else period_end(purchase.pricing_model, anchor, 1),
+        created_at=now,
+    )
+
+
+def _amount_each_period(purchase: Purchase) -> Decimal:
+    """What the contract charges each period: what was paid, or after a free trial the price
+    with the coupon as it was at purchase time."""
+    if purchase.trial_ends_at is None:
+        return purchase.amount
+    quote = price_with_coupon(
+        pricing_model=purchase.pricing_model, coupon=purchase.coupon, at=purchase.created_at
+    )
+    return quote.final_amount
+
+
 def _access_window(purchase: Purchase, now) -> dict:
-    """A one-time rental lasts its rental hours; a recurring purchase one period (renewals extend
-    it); otherwise the subscription's own window applies."""
+    """A one-time rental lasts its rental hours; a recurring purchase its trial or first period
+    (renewals extend it); otherwise the subscription's own window applies."""
     pricing_model = purchase.pricing_model
     if pricing_model.is_recurring:
-        from .recurrence import next_period_end
-
-        return {"access_start": now, "access_expire": next_period_end(pricing_model, now)}
+        until = purchase.trial_ends_at or period_end(pricing_model, now, 1)
+        return {"access_start": now, "access_expire": until}
     if pricing_model.rental_hours:
         return {
             "access_start": now,
@@ -691,9 +743,19 @@ def cancel_purchase(
 
     now = timezone.now()
     refund_row = None
+    contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()
     if mode == Cancellation.Mode.PERIOD_END:
         purchase.status = Purchase.Status.CANCELLING
+        if contract is not None:
+            contract.cancel_at_period_end = True
+            contract.save(update_fields=["cancel_at_period_end"])
     else:
+        if contract is not None and contract.status in (
+            RecurringContract.Status.ACTIVE,
+            RecurringContract.Status.PAST_DUE,
+        ):
+            contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
+            contract.save(update_fields=["status", "ended_at"])
         purchase.status = Purchase.Status.CANCELLED
         amount = _refund_amount(purchase, refund, now)
         if amount > 0:
@@ -732,3 +794,14 @@ def _refund_amount(purchase: Purchase, refund: str, now) -> Decimal:
     share = Decimal(unused / total) if total > 0 else Decimal(0)
     step = Decimal(1).scaleb(-minor_digits(purchase.currency))
     return min(left, (purchase.amount * share).quantize(step, rounding="ROUND_DOWN"))
+
+
+@transaction.atomic
+def apply_new_price_to_contracts(*, pricing_model: PricingModel) -> int:
+    """The shop's choice to charge running contracts of `pricing_model` its current price from
+    their next period on (without it, a contract keeps the price it was bought at). Answers how
+    many contracts changed."""
+    return RecurringContract.objects.filter(
+        pricing_model=pricing_model,
+        status__in=[RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE],
+    ).update(amount=pricing_model.price)

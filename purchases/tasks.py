@@ -24,3 +24,19 @@ def send_purchase_receipt(purchase_id: int) -> bool:
 def expire_pending_purchases() -> int:
     """Fail purchases whose redirect payment the buyer never completed."""
     return services.expire_pending_purchases()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def renew_due_contracts(batch_size: int = 500) -> dict:
+    """Charge every due contract once (the beat job). Safe to run on several workers at once and
+    to run again after a worker died: claims and idempotency keys keep each period paid once."""
+    from .renewals import renew_due_contracts as renew
+
+    run = renew(batch_size=batch_size)
+    return {
+        "claimed": run.claimed,
+        "renewed": run.renewed,
+        "declined": run.declined,
+        "expired": run.expired,
+        "unresolved": run.unresolved,
+    }

@@ -1,0 +1,294 @@
+"""The renewal engine: charges due recurring contracts exactly once per billing period.
+
+A run repeats three steps over batches until nothing is due:
+1. claim: in one transaction, `SELECT … FOR UPDATE SKIP LOCKED` a batch of due contracts (so two
+   workers never take the same one), mark them claimed for a lease, and write each one's charge
+   attempt as a pending ContractTransaction whose idempotency key names the contract, the period
+   and the attempt; commit;
+2. charge: outside any transaction, charge the whole batch through each gateway's batch call
+   with those keys (a retried key answers the first outcome and never charges twice; a timeout is
+   resolved by asking the gateway about the key);
+3. record: in one transaction, approve or decline each attempt, move paid contracts to their
+   next period (extending the access), put declined ones past due with a retry date (dunning),
+   expire those out of retries, and release the claims.
+A worker that dies anywhere leaves contracts claimed until the lease lapses; the next run takes
+them again with the same keys, so what was charged is recorded and nothing is charged twice.
+On SQLite (no SKIP LOCKED) writers queue on the database lock: one process at a time.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from buyers import errors as buyer_errors
+from buyers import services as buyer_services
+from buyers.models import Access, WalletEntry
+
+from .gateways import APPROVED, ChargeRequest, GatewayError, GatewayResult, get_gateway
+from .models import WALLET, ContractTransaction, Purchase, RecurringContract
+from .recurrence import period_end
+
+LIVE = (RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE)
+
+
+def dunning_days() -> list[int]:
+    """Days after each failed attempt before the next one; after the last, the contract ends."""
+    return list(getattr(settings, "RENEWAL_RETRY_DAYS", [1, 3, 7]))
+
+
+def claim_lease() -> timedelta:
+    return timedelta(seconds=getattr(settings, "RENEWAL_CLAIM_SECONDS", 600))
+
+
+@dataclass
+class RenewalRun:
+    """What one run did, for logs, the task's result and tests."""
+
+    claimed: int = 0
+    renewed: int = 0
+    declined: int = 0
+    expired: int = 0
+    unresolved: int = 0
+    batches: int = 0
+    renewed_contracts: list = field(default_factory=list, repr=False)
+
+
+def due_contracts(now):
+    return RecurringContract.objects.filter(
+        Q(status=RecurringContract.Status.ACTIVE, next_bill_date__lte=now)
+        | Q(status=RecurringContract.Status.PAST_DUE, next_retry_at__lte=now)
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+
+
+def renew_due_contracts(*, now=None, batch_size: int = 500, max_batches: int | None = None):
+    """Charge every contract due at `now` (default: the clock) once; answers a RenewalRun."""
+    run = RenewalRun()
+    while max_batches is None or run.batches < max_batches:
+        moment = now or timezone.now()
+        attempts = claim_batch(now=moment, batch_size=batch_size)
+        if not attempts:
+            break
+        run.batches += 1
+        run.claimed += len(attempts)
+        answers = charge_batch(attempts)
+        record_batch(attempts, answers, now=moment, run=run)
+    return run
+
+
+@dataclass(frozen=True)
+class Attempt:
+    contract_id: int
+    transaction_id: int | None  # None: the contract expires at its period's end instead
+    key: str
+    payment_type: str
+    instrument: str
+    amount: object
+    currency: str
+
+
+def _key(contract, period, attempt) -> str:
+    return f"contract:{contract.code}:period:{period}:attempt:{attempt}"
+
+
+def claim_batch(*, now, batch_size: int) -> list[Attempt]:
+    """Claim up to `batch_size` due contracts and write their pending charge attempts."""
+    with transaction.atomic():
+        ids = list(
+            due_contracts(now)
+            .order_by("next_bill_date", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return []
+        RecurringContract.objects.filter(pk__in=ids).update(claimed_until=now + claim_lease())
+        contracts = list(RecurringContract.objects.filter(pk__in=ids).order_by("pk"))
+        rows, plans = [], []
+        for contract in contracts:
+            if contract.cancel_at_period_end:
+                plans.append((contract, None, None, None))
+                continue
+            period, attempt = contract.periods_paid + 1, contract.failed_attempts + 1
+            key = _key(contract, period, attempt)
+            rows.append(
+                ContractTransaction(
+                    contract=contract,
+                    period=period,
+                    attempt=attempt,
+                    idempotency_key=key,
+                    payment_pref=contract.payment_type,
+                    transaction_date=now,
+                    amount=contract.amount,
+                    currency=contract.currency,
+                )
+            )
+            plans.append((contract, period, attempt, key))
+        # A pending attempt left by a worker that died is kept as it is: same key, same charge.
+        ContractTransaction.objects.bulk_create(rows, ignore_conflicts=True)
+        by_key = dict(
+            ContractTransaction.objects.filter(
+                idempotency_key__in=[plan[3] for plan in plans if plan[3]]
+            ).values_list("idempotency_key", "pk")
+        )
+    return [
+        Attempt(
+            contract_id=contract.pk,
+            transaction_id=by_key.get(key) if key else None,
+            key=key or "",
+            payment_type=contract.payment_type,
+            instrument=contract.instrument,
+            amount=contract.amount,
+            currency=contract.currency,
+        )
+        for contract, _period, _attempt, key in plans
+    ]
+
+
+def charge_batch(attempts: list[Attempt]) -> dict:
+    """Charge each attempt through its gateway, batched per gateway: {key: GatewayResult | None}.
+    None means the outcome is still unknown (the gateway did not answer even to a lookup)."""
+    answers: dict = {}
+    by_gateway: dict[str, list[Attempt]] = {}
+    for attempt in attempts:
+        if attempt.transaction_id is None:
+            continue
+        if attempt.amount == 0:
+            answers[attempt.key] = GatewayResult("approved", APPROVED, "Nothing to charge")
+        elif attempt.payment_type == WALLET:
+            answers[attempt.key] = _charge_wallet(attempt)
+        else:
+            by_gateway.setdefault(attempt.payment_type, []).append(attempt)
+    for name, batch in by_gateway.items():
+        gateway = get_gateway(name)
+        if gateway is None:
+            for attempt in batch:
+                answers[attempt.key] = GatewayResult(
+                    "declined", "PT", "This payment type is no longer enabled"
+                )
+            continue
+        requests = [ChargeRequest(a.key, a.amount, a.currency, a.instrument) for a in batch]
+        try:
+            results = gateway.charge_many(requests)
+        except GatewayError as failure:
+            results = {request.idempotency_key: failure for request in requests}
+        for attempt in batch:
+            result = results.get(attempt.key)
+            if isinstance(result, GatewayError) or result is None:
+                # Unknown outcome: ask about the key before anything else is tried.
+                try:
+                    result = gateway.lookup(idempotency_key=attempt.key)
+                except GatewayError:
+                    result = None
+            answers[attempt.key] = result
+    return answers
+
+
+def _charge_wallet(attempt: Attempt) -> GatewayResult:
+    if WalletEntry.objects.filter(reference=attempt.key).exists():
+        return GatewayResult("approved", APPROVED, "Paid from the e-wallet")
+    contract = RecurringContract.objects.select_related("buyer").get(pk=attempt.contract_id)
+    try:
+        buyer_services.debit_wallet(
+            buyer=contract.buyer,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            reference=attempt.key,
+        )
+    except buyer_errors.BuyerError as refusal:
+        return GatewayResult("declined", "51", refusal.message[:200])
+    return GatewayResult("approved", APPROVED, "Paid from the e-wallet")
+
+
+def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun) -> None:
+    """Write what the charges did, in one transaction."""
+    retries = dunning_days()
+    with transaction.atomic():
+        contracts = {
+            c.pk: c
+            for c in RecurringContract.objects.select_for_update()
+            .select_related("pricing_model", "access")
+            .filter(pk__in=[a.contract_id for a in attempts])
+        }
+        transactions = {
+            t.pk: t
+            for t in ContractTransaction.objects.filter(
+                pk__in=[a.transaction_id for a in attempts if a.transaction_id]
+            )
+        }
+        changed_contracts, changed_transactions, changed_accesses, ended_purchases = [], [], [], []
+        for attempt in attempts:
+            contract = contracts[attempt.contract_id]
+            access = contract.access
+            if attempt.transaction_id is None:  # stops at its period's end
+                contract.status, contract.ended_at = RecurringContract.Status.EXPIRED, now
+                ended_purchases.append(contract.purchase_id)
+                run.expired += 1
+            else:
+                result = answers.get(attempt.key)
+                charge = transactions[attempt.transaction_id]
+                if result is None:
+                    run.unresolved += 1  # claimed until the lease lapses, then tried again
+                    continue
+                charge.pnref, charge.auth_code = result.pnref, result.auth_code
+                charge.result_code = result.result_code
+                charge.response_message = result.response_message[:200]
+                if result.approved:
+                    charge.status = ContractTransaction.Status.APPROVED
+                    contract.periods_paid = charge.period
+                    contract.next_bill_date = period_end(
+                        contract.pricing_model, contract.anchor, charge.period
+                    )
+                    contract.status = RecurringContract.Status.ACTIVE
+                    contract.failed_attempts, contract.next_retry_at = 0, None
+                    access.access_expire = contract.next_bill_date
+                    changed_accesses.append(access)
+                    run.renewed += 1
+                    run.renewed_contracts.append(contract.pk)
+                else:
+                    charge.status = ContractTransaction.Status.DECLINED
+                    contract.failed_attempts += 1
+                    run.declined += 1
+                    if contract.failed_attempts > len(retries):
+                        contract.status, contract.ended_at = RecurringContract.Status.EXPIRED, now
+                        contract.next_retry_at = None
+                        access.access_expire = max(now, access.access_start or now)
+                        changed_accesses.append(access)
+                        ended_purchases.append(contract.purchase_id)
+                        run.expired += 1
+                    else:
+                        contract.status = RecurringContract.Status.PAST_DUE
+                        contract.next_retry_at = now + timedelta(
+                            days=retries[contract.failed_attempts - 1]
+                        )
+                        # The buyer keeps watching while the retries run.
+                        access.access_expire = max(
+                            access.access_expire or now, contract.next_retry_at
+                        )
+                        changed_accesses.append(access)
+                changed_transactions.append(charge)
+            contract.claimed_until = None
+            changed_contracts.append(contract)
+        RecurringContract.objects.bulk_update(
+            changed_contracts,
+            [
+                "status",
+                "periods_paid",
+                "next_bill_date",
+                "next_retry_at",
+                "failed_attempts",
+                "claimed_until",
+                "ended_at",
+            ],
+        )
+        ContractTransaction.objects.bulk_update(
+            changed_transactions,
+            ["status", "pnref", "auth_code", "result_code", "response_message"],
+        )
+        Access.objects.bulk_update(changed_accesses, ["access_expire"])
+        Purchase.objects.filter(pk__in=ended_purchases, status=Purchase.Status.CANCELLING).update(
+            status=Purchase.Status.CANCELLED
+        )
