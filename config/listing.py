@@ -259,6 +259,12 @@ class ListFilterSet(django_filters.FilterSet):
         return queryset.filter(condition)
 
 
+# Exports tuned for big tables (purchases/reports.py: COPY on PostgreSQL), by model label
+# ("buyers.Buyer"). A list page of such a model downloads that report rather than its table's
+# columns; a page may also name one itself with `csv_report`.
+CSV_REPORTS: dict = {}
+
+
 class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView):
     """Table, filters, search, sorting, capped-count pages, CSV export of the filtered rows."""
 
@@ -267,6 +273,9 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
     table_pagination = {"per_page": DEFAULT_PER_PAGE}
     title = ""
     export_name = ""  # set to offer "Export CSV"; the file is <export_name>-<date>.csv
+    # An object with `download(queryset, filterset=, excel=)` (purchases.reports.CsvReport);
+    # None: CSV_REPORTS' report for the model, else the table's columns.
+    csv_report = None
     create_url = ""  # a URL name, shown as the page's main button when the user may add
     create_permission = ""
     # An invalid filter shows its errors and the full list, rather than hiding every row.
@@ -311,6 +320,15 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
         """Stream exactly the rows the list shows for these filters and this sort, every page."""
         table = self.get_table_class()(data=self.filtered_queryset())
         table.order_by = self.request.GET.get(table.order_by_field) or table.order_by
+        report = self.csv_report or (
+            CSV_REPORTS.get(self.model._meta.label) if self.model else None
+        )
+        if report is not None:
+            return report.download(
+                table.data.data,
+                filterset=self.get_filterset(self.get_filterset_class()),
+                excel=self.request.GET.get("excel") == "1",
+            )
         columns = [
             column
             for column in table.columns.iterall()

@@ -41,7 +41,10 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink("Purchase sessions", "purchases:sessions", "purchases.view_purchasesession"),
     ],
     "Renewals": [],
-    "Reports": [],
+    "Reports": [
+        NavLink("Revenue", "purchases:reports:revenue", "purchases.view_refund"),
+        NavLink("Refunds", "purchases:reports:refunds", "purchases.view_refund"),
+    ],
     "Admin": [
         NavLink("Team", "team", "auth.view_user"),
         NavLink("Django admin", "admin:index"),

@@ -53,8 +53,9 @@ PURCHASE_MODELS = (
     "recurringcontract",
     "contracttransaction",
 )
+# Finance reports are gated on purchases.view_refund, so shop staff do not hold it.
 ROLE_PERMISSIONS[SHOP_STAFF] += [
-    *(f"purchases.view_{model}" for model in PURCHASE_MODELS),
+    *(f"purchases.view_{model}" for model in PURCHASE_MODELS if model != "refund"),
     "purchases.add_purchase",
     "purchases.change_purchase",
     "purchases.cancel_purchase",

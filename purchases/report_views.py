@@ -1,0 +1,207 @@
+"""Finance report pages: the refunds list, the revenue summaries, and their CSV downloads.
+
+Money reports are gated on `purchases.view_refund`, which Finance holds and Shop staff do not.
+"""
+
+from datetime import timedelta
+
+import django_filters
+import django_tables2 as tables
+from django import forms
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from config.listing import ListFilterSet, ListPageView, ListTable
+from subscriptions.models import Subscription
+from subscriptions.money import currency_choices
+
+from . import reports
+from .filters import DateRangeWidget
+from .models import Refund
+from .tables import MoneyColumn
+
+REPORTS_PERMISSION = "purchases.view_refund"
+MAX_SUMMARY_DAYS = 3 * 366
+
+
+class RefundTable(ListTable):
+    code = tables.Column(verbose_name="Refund", attrs={"td": {"class": "code"}})
+    created_at = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i")
+    purchase = tables.Column(
+        verbose_name="Purchase",
+        accessor="purchase__code",
+        linkify=lambda record: reverse("purchases:detail", kwargs={"code": record.purchase.code}),
+    )
+    buyer = tables.Column(verbose_name="Buyer", accessor="purchase__buyer__email")
+    amount = MoneyColumn(verbose_name="Amount")
+    method = tables.Column(verbose_name="Refunded to")
+    reason = tables.Column(verbose_name="Reason")
+
+    class Meta(ListTable.Meta):
+        model = Refund
+        fields = ()
+        order_by = ("-created_at",)
+
+
+class RefundFilter(ListFilterSet):
+    search_fields = ("code", "purchase__code", "purchase__buyer__email", "gateway_reference")
+
+    created = django_filters.DateFromToRangeFilter(
+        label="Date (from – to)", field_name="created_at", widget=DateRangeWidget()
+    )
+    currency = django_filters.ChoiceFilter(choices=currency_choices)
+    subscription = django_filters.ModelChoiceFilter(
+        field_name="purchase__subscription",
+        queryset=Subscription.objects.order_by("name"),
+        to_field_name="code",
+    )
+
+    class Meta:
+        model = Refund
+        fields = ("q", "created", "currency", "subscription")
+
+
+class RefundListView(ListPageView):
+    """Every refund, for finance: filter by date, currency and subscription; export."""
+
+    permission_required = REPORTS_PERMISSION
+    model = Refund
+    title = "Refunds"
+    table_class = RefundTable
+    filterset_class = RefundFilter
+    export_name = "refunds"
+    csv_report = reports.REFUNDS_REPORT
+
+    def get_queryset(self):
+        return Refund.objects.select_related("purchase__buyer", "created_by")
+
+
+class SummaryForm(forms.Form):
+    """The summary's filters: a date range (local days, both included), subscription, currency."""
+
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+    subscription = forms.ModelChoiceField(
+        queryset=Subscription.objects.order_by("name"),
+        to_field_name="code",
+        required=False,
+        empty_label="Any",
+    )
+    currency = forms.ChoiceField(required=False)
+    grouping = forms.ChoiceField(
+        label="Show", choices=list(reports.GROUPINGS.items()), required=False
+    )
+    period = forms.ChoiceField(
+        label="Per",
+        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [("", "Any"), *currency_choices()]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        today = timezone.localdate()
+        if not self.errors:
+            end = end or today
+            start = start or end - timedelta(days=29)
+            if start > end:
+                raise forms.ValidationError("The start date is after the end date.")
+            if (end - start).days > MAX_SUMMARY_DAYS:
+                raise forms.ValidationError("Choose a range of at most three years.")
+            data.update(start=start, end=end)
+        data["grouping"] = data.get("grouping") or "period"
+        data["period"] = data.get("period") or "day"
+        return data
+
+
+class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
+    """Revenue per period, subscription or payment type and currency; `?format=csv` downloads."""
+
+    permission_required = REPORTS_PERMISSION
+    template_name = "purchases/reports/summary.html"
+
+    def get(self, request, *args, **kwargs):
+        self.form = SummaryForm(request.GET)
+        self.rows, self.options = None, {}
+        if self.form.is_valid():
+            data = self.options = self.form.cleaned_data
+            self.rows = reports.revenue_summary(
+                reports.paid_purchases(
+                    start=data["start"],
+                    end=data["end"],
+                    subscription=data.get("subscription"),
+                    currency=data.get("currency"),
+                ),
+                grouping=data["grouping"],
+                period=data["period"],
+            )
+            if request.GET.get("format") == "csv":
+                return self.csv_response()
+        return super().get(request, *args, **kwargs)
+
+    def columns(self):
+        grouping = self.options["grouping"]
+        if grouping == "period":
+            return [("Period", "period")]
+        if grouping == "subscription":
+            return [
+                ("Subscription code", "subscription__code"),
+                ("Subscription", "subscription__name"),
+            ]
+        return [("Payment type", "payment_type")]
+
+    def csv_response(self):
+        keys = self.columns()
+        header = [title for title, _ in keys] + ["Currency", "Count", "Gross", "Refunds", "Net"]
+
+        def content():
+            if self.request.GET.get("excel") == "1":
+                yield "\ufeff".encode()
+            yield reports.csv_line(header).encode()
+            for row in self.rows:
+                cells = [reports.format_cell("text", row[key]) for _, key in keys]
+                cells += [
+                    row["currency"],
+                    row["count"],
+                    *(
+                        reports.format_cell("money", row[key], row["currency"])
+                        for key in ("gross", "refunds", "net")
+                    ),
+                ]
+                yield reports.csv_line(cells).encode()
+
+        name = {"period": f"revenue-per-{self.options['period']}"}.get(
+            self.options["grouping"], f"revenue-by-{self.options['grouping'].replace('_', '-')}"
+        )
+        response = StreamingHttpResponse(content(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{name}_{self.options["start"]}_to_{self.options["end"]}.csv"'
+        )
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query["format"] = "csv"
+        context.update(
+            title="Revenue",
+            breadcrumbs=[("Revenue", None)],
+            form=self.form,
+            rows=None
+            if self.rows is None
+            else [
+                {**row, "key_values": [row[key] for _, key in self.columns()]} for row in self.rows
+            ],
+            key_columns=self.columns() if self.rows is not None else [],
+            totals=reports.summary_totals(self.rows) if self.rows else [],
+            options=self.options,
+            csv_query=query.urlencode(),
+        )
+        return context

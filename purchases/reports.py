@@ -1,0 +1,433 @@
+"""Finance reports: streamed CSV exports that reconcile, and summary figures grouped in SQL.
+
+Exports. A report names its columns once (`ExportColumn`: a header, an ORM path or expression,
+and a kind: text, money, time or number). The same filtered, sorted queryset the list page shows
+is turned into one `SELECT` whose columns are those values, and then:
+
+- on PostgreSQL it runs as `COPY (SELECT <formatted> FROM (<query>) AS r) TO STDOUT WITH CSV`
+  through psycopg 3, the formatting done by the database: amounts rounded to exactly their
+  currency's minor digits (a CASE over the currencies that do not have 2), times as ISO 8601 in
+  the shop's time zone (the session's TimeZone, restored afterwards), text cells that could run
+  as a spreadsheet formula prefixed with a quote. COPY takes no bind parameters, so the query's
+  parameters are inlined by psycopg's client-side `mogrify` (Django's `compose_sql`), which quotes
+  them as literals;
+- on SQLite (the embedded default) it reads `values_list().iterator()` and formats each cell in
+  Python the same way.
+
+Either way the response streams: the first bytes leave before the query ends and memory stays
+flat. The file is UTF-8 with a header row (a BOM with `excel=1`), and its name carries the report
+and the date range of the filters.
+
+Summary reports. Revenue per day, week or month and per currency; by subscription; by payment
+type: each one grouped query. Money counted as revenue is what was charged: purchases in a paid
+status (completed, cancelling, cancelled, refunded). Refunds are booked against the purchase's
+period, so a period's net is what its purchases finally brought in, and every figure reconciles
+with the purchases export of the same filters.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import (
+    Count,
+    DecimalField,
+    Expression,
+    F,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from config.csv_export import FORMULA_PREFIXES
+from subscriptions.money import STORED_DECIMAL_PLACES, currency_codes, minor_digits, quantize
+
+from .models import Purchase, Refund
+
+PAID_STATUSES = (
+    Purchase.Status.COMPLETED,
+    Purchase.Status.CANCELLING,
+    Purchase.Status.CANCELLED,
+    Purchase.Status.REFUNDED,
+)
+MONEY = DecimalField(max_digits=18, decimal_places=STORED_DECIMAL_PLACES)
+ROWS_PER_CHUNK = 1000
+
+
+def refunded_amount():
+    """The sum of a purchase's refunds (0 when none), as a correlated subquery."""
+    refunds = (
+        Refund.objects.filter(purchase=OuterRef("pk"))
+        .order_by()
+        .values("purchase")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(refunds, output_field=MONEY), Value(Decimal(0)), output_field=MONEY)
+
+
+# --- Columns and their formatting -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    header: str
+    source: str | Expression  # an ORM path ("buyer__email") or an expression
+    kind: str = "text"  # text | money | time | number
+    currency: str = "currency"  # money only: the ORM path of the amount's currency
+
+
+def format_cell(kind: str, value, currency: str | None = None) -> str:
+    """A cell as both export paths write it (the COPY path does the same in SQL)."""
+    if value is None:
+        return ""
+    if kind == "money":
+        return f"{quantize(value, currency):f}" if currency else f"{value:f}"
+    if kind == "time":
+        if isinstance(value, datetime):
+            return timezone.localtime(value).replace(microsecond=0).isoformat()
+        return value.isoformat()
+    if kind == "number":
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _digits_case(column: str) -> str:
+    """SQL: the minor digits of the currency in `column` (2 unless listed)."""
+    by_digits: dict[int, list[str]] = {}
+    for code in currency_codes():
+        digits = minor_digits(code)
+        if digits != 2:
+            by_digits.setdefault(digits, []).append(code)
+    branches = " ".join(
+        f"WHEN {column} IN ({', '.join(_quote(code) for code in codes)}) THEN {digits}"
+        for digits, codes in sorted(by_digits.items())
+    )
+    return f"CASE {branches} ELSE 2 END"
+
+
+# The same prefixes as config.csv_export.FORMULA_PREFIXES: = + - @ tab CR.
+_FORMULA_START = "left({0}, 1) IN ('=', '+', '-', '@', chr(9), chr(13))"
+
+
+def _sql_cell(kind: str, column: str, currency_column: str | None) -> str:
+    if kind == "money":
+        return f"round({column}, {_digits_case(currency_column)})::text"
+    if kind == "time":
+        return f"""to_char({column}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""
+    if kind == "number":
+        return f"{column}::text"
+    text = f"{column}::text"
+    return (
+        f"CASE WHEN {_FORMULA_START.format(text)} THEN '''' || {text} ELSE NULLIF({text}, '') END"
+    )
+
+
+# --- Streaming ----------------------------------------------------------------------------------
+
+
+def csv_field(text: str) -> str:
+    """One CSV field quoted as PostgreSQL's COPY ... CSV quotes it, so both paths write the
+    same bytes: quoted when it holds a comma, a quote, CR or LF (or is exactly `\\.`)."""
+    if any(char in text for char in ',"\r\n') or text == "\\.":
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_line(cells) -> str:
+    return ",".join(csv_field(str(cell)) for cell in cells) + "\n"
+
+
+@dataclass(frozen=True)
+class CsvReport:
+    """A CSV export: its name (the file's), its columns, and the filter naming its date range."""
+
+    name: str
+    columns: tuple[ExportColumn, ...]
+    date_filter: str = "created"
+
+    def header(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+    def _values(self, queryset):
+        values = {}
+        for index, column in enumerate(self.columns):
+            source = column.source
+            values[f"c{index}"] = F(source) if isinstance(source, str) else source
+            if column.kind == "money":
+                values[f"m{index}"] = F(column.currency)
+        return queryset.values(**values)
+
+    def rows(self, queryset, using: str | None = None):
+        """Yield the CSV text as bytes, header first, in chunks; COPY on PostgreSQL."""
+        using = using or queryset.db
+        if connections[using].vendor == "postgresql":
+            yield from self._copy_rows(queryset, using)
+        else:
+            yield from self._iterator_rows(queryset)
+
+    def _iterator_rows(self, queryset):
+        yield csv_line(self.header()).encode()
+        values = self._values(queryset)
+        chunk = []
+        for record in values.iterator(chunk_size=2000):
+            chunk.append(
+                csv_line(
+                    format_cell(column.kind, record[f"c{i}"], record.get(f"m{i}"))
+                    for i, column in enumerate(self.columns)
+                )
+            )
+            if len(chunk) >= ROWS_PER_CHUNK:
+                yield "".join(chunk).encode()
+                chunk = []
+        if chunk:
+            yield "".join(chunk).encode()
+
+    def copy_sql(self, queryset, using: str | None = None) -> str:
+        """The COPY statement for `queryset`, its parameters inlined as quoted literals."""
+        connection = connections[using or queryset.db]
+        sql, params = self._values(queryset).query.sql_with_params()
+        inner = connection.ops.compose_sql(sql, params)
+        cells = ", ".join(
+            _sql_cell(column.kind, f'r."c{i}"', f'r."m{i}"')
+            for i, column in enumerate(self.columns)
+        )
+        # `inner` was quoted by psycopg; `cells` is built from our own column kinds and aliases.
+        return f"COPY (SELECT {cells} FROM ({inner}) AS r) TO STDOUT WITH (FORMAT csv)"  # noqa: S608
+
+    def _copy_rows(self, queryset, using):
+        yield csv_line(self.header()).encode()
+        connection = connections[using]
+        statement = self.copy_sql(queryset, using)
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            # to_char's TZH:TZM and the local time follow the session's time zone: the shop's.
+            raw.execute("SELECT set_config('TimeZone', %s, false)", [settings.TIME_ZONE])
+            try:
+                with raw.copy(statement) as copy:
+                    for block in copy:
+                        yield bytes(block)
+            finally:
+                raw.execute(
+                    "SELECT set_config('TimeZone', %s, false)",
+                    [connection.timezone_name],
+                )
+
+    def filename(self, filterset=None) -> str:
+        start = end = None
+        if filterset is not None and filterset.is_bound and filterset.form.is_valid():
+            value = filterset.form.cleaned_data.get(self.date_filter)
+            if value is not None:
+                start, end = value.start, value.stop
+        start_text = _day(start) or "start"
+        end_text = _day(end) or timezone.localdate().isoformat()
+        return f"{self.name}_{start_text}_to_{end_text}.csv"
+
+    def download(self, queryset, *, filterset=None, excel=False):
+        """A streaming response downloading `queryset` (already filtered and sorted)."""
+
+        def content():
+            if excel:
+                yield "\ufeff".encode()
+            yield from self.rows(queryset)
+
+        response = StreamingHttpResponse(content(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.filename(filterset)}"'
+        return response
+
+
+def _day(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return None
+
+
+PURCHASES_REPORT = CsvReport(
+    name="purchases",
+    columns=(
+        ExportColumn("Code", "code"),
+        ExportColumn("Created", "created_at", "time"),
+        ExportColumn("Completed", "completed_at", "time"),
+        ExportColumn("Buyer e-mail", "buyer__email"),
+        ExportColumn("Buyer name", "buyer__name"),
+        ExportColumn("Subscription code", "subscription__code"),
+        ExportColumn("Subscription", "subscription__name"),
+        ExportColumn("Pricing model", "pricing_model__title"),
+        ExportColumn("List price", "list_price", "money"),
+        ExportColumn("Discount", "discount", "money"),
+        ExportColumn("Coupon", "coupon_code"),
+        ExportColumn("Amount", "amount", "money"),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("Payment type", "payment_type"),
+        ExportColumn("Gateway reference", "gateway_reference"),
+        ExportColumn("Status", "status"),
+        ExportColumn("Refunded amount", refunded_amount(), "money"),
+    ),
+)
+
+REFUNDS_REPORT = CsvReport(
+    name="refunds",
+    columns=(
+        ExportColumn("Code", "code"),
+        ExportColumn("Date", "created_at", "time"),
+        ExportColumn("Purchase", "purchase__code"),
+        ExportColumn("Buyer e-mail", "purchase__buyer__email"),
+        ExportColumn("Subscription", "purchase__subscription__name"),
+        ExportColumn("Amount", "amount", "money"),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("Refunded to", "method"),
+        ExportColumn("Gateway reference", "gateway_reference"),
+        ExportColumn("Reason", "reason"),
+        ExportColumn("By", "created_by__username"),
+    ),
+)
+
+WALLET_LEDGER_REPORT = CsvReport(
+    name="wallet-ledger",
+    columns=(
+        ExportColumn("Date", "created_at", "time"),
+        ExportColumn("Buyer", "buyer__code"),
+        ExportColumn("Buyer e-mail", "buyer__email"),
+        ExportColumn("Kind", "kind"),
+        ExportColumn("Amount", "amount", "money"),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("Balance after", "balance_after", "money"),
+        ExportColumn("Reason", "reason"),
+        ExportColumn("Reference", "reference"),
+        ExportColumn("By", "created_by__username"),
+    ),
+)
+
+BUYERS_REPORT = CsvReport(
+    name="buyers",
+    columns=(
+        ExportColumn("Code", "code"),
+        ExportColumn("E-mail", "email"),
+        ExportColumn("Phone", "phone"),
+        ExportColumn("Name", "name"),
+        ExportColumn("Created", "created_at", "time"),
+    ),
+)
+
+
+# --- Summary reports ----------------------------------------------------------------------------
+
+PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+GROUPINGS = {
+    "period": "Revenue per period",
+    "subscription": "Revenue by subscription",
+    "payment_type": "Revenue by payment type",
+}
+
+
+def paid_purchases(*, start=None, end=None, subscription=None, currency=None):
+    """Purchases whose money was taken, created between two local dates (both included)."""
+    queryset = Purchase.objects.filter(status__in=PAID_STATUSES)
+    tz = timezone.get_current_timezone()
+    if start is not None:
+        queryset = queryset.filter(created_at__gte=datetime.combine(start, datetime.min.time(), tz))
+    if end is not None:
+        queryset = queryset.filter(created_at__lt=_next_midnight(end, tz))
+    if subscription is not None:
+        queryset = queryset.filter(subscription=subscription)
+    if currency:
+        queryset = queryset.filter(currency=currency)
+    return queryset
+
+
+def _next_midnight(day, tz):
+    from datetime import timedelta
+
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
+
+
+def revenue_summary(queryset, *, grouping="period", period="day"):
+    """One grouped query: gross, refunds, net and count per group and currency.
+
+    `queryset` is paid purchases (see `paid_purchases`). Rows come back as dicts with the group's
+    key (`period`, or `subscription__code`/`subscription__name`, or `payment_type`), `currency`,
+    `count`, `gross`, `refunds` and `net`.
+    """
+    if grouping == "period":
+        keys = ["period"]
+        queryset = queryset.annotate(
+            period=PERIODS[period]("created_at", tzinfo=timezone.get_current_timezone())
+        )
+    elif grouping == "subscription":
+        keys = ["subscription__code", "subscription__name"]
+    else:
+        keys = ["payment_type"]
+    rows = list(
+        queryset.annotate(refunded=refunded_amount())
+        .order_by()
+        .values(*keys, "currency")
+        .annotate(
+            count=Count("pk"),
+            gross=Sum("amount"),
+            refunds=Sum("refunded"),
+            net=Sum(F("amount") - F("refunded"), output_field=MONEY),
+        )
+        .order_by(*keys, "currency")
+    )
+    for row in rows:
+        if "period" in row:
+            row["period"] = _day(row["period"])
+    return rows
+
+
+def summary_totals(rows):
+    """Per currency: the sums of a summary's rows (what the table's footer shows)."""
+    totals: dict[str, dict] = {}
+    for row in rows:
+        total = totals.setdefault(
+            row["currency"],
+            {"currency": row["currency"], "count": 0, "gross": 0, "refunds": 0, "net": 0},
+        )
+        for key in ("count", "gross", "refunds", "net"):
+            total[key] += row[key]
+    return [totals[code] for code in sorted(totals)]
+
+
+__all__ = [
+    "BUYERS_REPORT",
+    "PURCHASES_REPORT",
+    "REFUNDS_REPORT",
+    "WALLET_LEDGER_REPORT",
+    "CsvReport",
+    "ExportColumn",
+    "paid_purchases",
+    "revenue_summary",
+]
+
+
+def register_list_page_exports():
+    """Make the list pages of these models download their report (config.listing.CSV_REPORTS)."""
+    from config.listing import CSV_REPORTS
+
+    CSV_REPORTS.update(
+        {
+            "purchases.Purchase": PURCHASES_REPORT,
+            "purchases.Refund": REFUNDS_REPORT,
+            "buyers.WalletEntry": WALLET_LEDGER_REPORT,
+            "buyers.Buyer": BUYERS_REPORT,
+        }
+    )
+
+
+register_list_page_exports()
