@@ -15,14 +15,27 @@ from .listing import ListFilterSet, ListPageView, ListTable
 User = get_user_model()
 
 
+# Who sees the finance dashboard on the home page: the permission the money reports need.
+DASHBOARD_PERMISSION = "purchases.view_refund"
+
+
 class HomeView(TemplateView):
-    """The landing page after sign-in: the areas this user may open. Needs only a signed-in user."""
+    """The landing page after sign-in: the finance dashboard for those who may see money, and
+    the areas this user may open. Needs only a signed-in user."""
 
     template_name = "site/home.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["roles"] = [group.name for group in self.request.user.groups.all()]
+        if self.request.user.has_perm(DASHBOARD_PERMISSION):
+            from purchases.dashboard import dashboard_figures
+
+            try:
+                days = int(self.request.GET.get("days", 30))
+            except ValueError:
+                days = 30
+            context["dashboard"] = dashboard_figures(days=days)
         return context
 
 

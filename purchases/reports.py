@@ -230,8 +230,8 @@ class CsvReport:
             value = filterset.form.cleaned_data.get(self.date_filter)
             if value is not None:
                 start, end = value.start, value.stop
-        start_text = _day(start) or "start"
-        end_text = _day(end) or timezone.localdate().isoformat()
+        start_text = local_iso_date(start) or "start"
+        end_text = local_iso_date(end) or timezone.localdate().isoformat()
         return f"{self.name}_{start_text}_to_{end_text}.csv"
 
     def download(self, queryset, *, filterset=None, excel=False):
@@ -247,7 +247,7 @@ class CsvReport:
         return response
 
 
-def _day(value) -> str | None:
+def local_iso_date(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -387,7 +387,7 @@ def revenue_summary(queryset, *, grouping="period", period="day"):
     )
     for row in rows:
         if "period" in row:
-            row["period"] = _day(row["period"])
+            row["period"] = local_iso_date(row["period"])
     return rows
 
 
