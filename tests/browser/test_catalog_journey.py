@@ -1,9 +1,12 @@
 """Shop staff build a subscription in the browser: create it, add media, remove it again."""
 
 import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
 
+from config.roles import SHOP_STAFF, apply_role_permissions
 from subscriptions.models import Subscription
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, UserFactory
 from tests.subscriptions.factories import MediaFactory, PricingModelFactory
 
 from .test_sign_in_journey import sign_in
@@ -11,10 +14,19 @@ from .test_sign_in_journey import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_staff_creates_a_subscription_adds_and_removes_media(page, live_server, staff_user):
+@pytest.fixture
+def shop_staff(db):
+    # Transactional tests empty every table after them, the role groups too: make them again.
+    apply_role_permissions(apps, None)
+    user = UserFactory(username="sam")
+    user.groups.add(Group.objects.get(name=SHOP_STAFF))
+    return user
+
+
+def test_staff_creates_a_subscription_adds_and_removes_media(page, live_server, shop_staff):
     PricingModelFactory(title="Monthly", price="9.99", currency="EUR")
     MediaFactory(title="Knife skills")
-    sign_in(page, live_server.url, staff_user.username, TEST_PASSWORD)
+    sign_in(page, live_server.url, shop_staff.username, TEST_PASSWORD)
     page.get_by_text("Welcome").wait_for()
 
     menu = page.get_by_role("navigation", name="Main navigation")
