@@ -27,6 +27,7 @@ from django.utils import timezone
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, WalletEntry
+from config.bulk import update_rows
 
 from .gateways import APPROVED, ChargeRequest, GatewayError, GatewayResult, get_gateway
 from .models import WALLET, ContractTransaction, Purchase, RecurringContract
@@ -272,7 +273,8 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                 changed_transactions.append(charge)
             contract.claimed_until = None
             changed_contracts.append(contract)
-        RecurringContract.objects.bulk_update(
+        update_rows(
+            RecurringContract,
             changed_contracts,
             [
                 "status",
@@ -284,11 +286,12 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                 "ended_at",
             ],
         )
-        ContractTransaction.objects.bulk_update(
+        update_rows(
+            ContractTransaction,
             changed_transactions,
             ["status", "pnref", "auth_code", "result_code", "response_message"],
         )
-        Access.objects.bulk_update(changed_accesses, ["access_expire"])
+        update_rows(Access, changed_accesses, ["access_expire"])
         Purchase.objects.filter(pk__in=ended_purchases, status=Purchase.Status.CANCELLING).update(
             status=Purchase.Status.CANCELLED
         )
