@@ -186,6 +186,8 @@ PENDING_PURCHASE_MINUTES = env.int("PENDING_PURCHASE_MINUTES", default=30)
 RENEWAL_RETRY_DAYS = env.list("RENEWAL_RETRY_DAYS", cast=int, default=[1, 3, 7])
 # How long a worker holds the contracts it claimed before another may take them (seconds).
 RENEWAL_CLAIM_SECONDS = env.int("RENEWAL_CLAIM_SECONDS", default=600)
+# How many days before a renewal charge its buyer is reminded by e-mail.
+RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", default=3)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -218,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
     "purchases-renew-contracts": {
         "task": "purchases.tasks.renew_due_contracts",
         "schedule": timedelta(minutes=env.int("RENEWAL_INTERVAL_MINUTES", default=5)),
+    },
+    # Reminds buyers RENEWAL_REMINDER_DAYS before a contract is charged (once per bill).
+    "purchases-renewal-reminders": {
+        "task": "purchases.tasks.queue_renewal_reminders",
+        "schedule": timedelta(hours=1),
     },
     # Fails purchases whose payment page the buyer left without paying (PENDING_PURCHASE_MINUTES).
     "purchases-expire-pending": {

@@ -1,16 +1,61 @@
-"""The purchase receipt e-mailed to the buyer, queued after the purchase commits, sent once."""
+"""E-mails about purchases and renewals: receipts, renewal reminders, failed renewals and ended
+contracts. Queued after the transaction commits; each event has a key recorded in SentEmail in
+the same transaction as the send, so a retried task never mails one event twice."""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from buyers.models import SentEmail
 from subscriptions.services import get_shop_contacts
 
-from .models import Purchase
+from .models import Purchase, RecurringContract
 
-RECEIPT_KIND = "purchase_receipt"
+RECEIPT = "purchase_receipt"
+RENEWAL_REMINDER = "renewal_reminder"
+RENEWAL_RECEIPT = "renewal_receipt"
+RENEWAL_FAILED = "renewal_failed"
+CONTRACT_ENDED = "contract_ended"
+
+
+def reminder_days() -> int:
+    return getattr(settings, "RENEWAL_REMINDER_DAYS", 3)
+
+
+def send_once(*, key, kind, to, subject, template, context, access=None) -> bool:
+    """Render `template` (.txt and .html) and mail it unless event `key` was mailed; True when
+    sent now. A failed send rolls its record back, so a retry sends it."""
+    if not to:
+        return False
+    with transaction.atomic():
+        _, created = SentEmail.objects.select_for_update().get_or_create(
+            key=key, defaults={"kind": kind, "access": access, "to": to, "subject": subject}
+        )
+        if not created:
+            return False
+        contacts = get_shop_contacts()
+        context = {
+            **context,
+            "contacts": contacts if contacts.pk else None,
+            "shop_name": contacts.name or settings.SHOP_NAME,
+        }
+        message = EmailMultiAlternatives(
+            subject=subject, body=render_to_string(f"{template}.txt", context), to=[to]
+        )
+        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+        message.send()
+    return True
+
+
+def _shop_name() -> str:
+    return get_shop_contacts().name or settings.SHOP_NAME
+
+
+# --- Purchases ---------------------------------------------------------------------------------
 
 
 def queue_purchase_receipt(purchase: Purchase) -> None:
@@ -26,37 +71,76 @@ def send_purchase_receipt(purchase_id: int) -> bool:
         .filter(pk=purchase_id)
         .first()
     )
-    if purchase is None or not purchase.buyer.email or purchase.completed_at is None:
+    if purchase is None or purchase.completed_at is None:
         return False
-    contacts = get_shop_contacts()
-    shop_name = contacts.name or settings.SHOP_NAME
-    subject = f"Your receipt from {shop_name}: {purchase.subscription.name}"
-    with transaction.atomic():
-        _, created = SentEmail.objects.select_for_update().get_or_create(
-            key=f"receipt:{purchase.code}",
-            defaults={
-                "kind": RECEIPT_KIND,
-                "access": purchase.access,
-                "to": purchase.buyer.email,
-                "subject": subject,
-            },
-        )
-        if not created:
-            return False
-        context = {
-            "purchase": purchase,
-            "buyer": purchase.buyer,
-            "access": purchase.access,
-            "contacts": contacts if contacts.pk else None,
-            "shop_name": shop_name,
-        }
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=render_to_string("purchases/email/receipt.txt", context),
-            to=[purchase.buyer.email],
-        )
-        message.attach_alternative(
-            render_to_string("purchases/email/receipt.html", context), "text/html"
-        )
-        message.send()
-    return True
+    return send_once(
+        key=f"receipt:{purchase.code}",
+        kind=RECEIPT,
+        to=purchase.buyer.email,
+        subject=f"Your receipt from {_shop_name()}: {purchase.subscription.name}",
+        template="purchases/email/receipt",
+        context={"purchase": purchase, "buyer": purchase.buyer, "access": purchase.access},
+        access=purchase.access,
+    )
+
+
+# --- Renewals -----------------------------------------------------------------------------------
+
+
+def queue_renewal_emails(events: list[tuple[str, int, str]]) -> None:
+    """After commit, one task for a batch's e-mails: (kind, contract id, event key) each."""
+    if not events:
+        return
+    from .tasks import send_renewal_emails
+
+    transaction.on_commit(lambda: send_renewal_emails.delay(events))
+
+
+def send_renewal_email(kind: str, contract_id: int, key: str) -> bool:
+    contract = (
+        RecurringContract.objects.select_related("buyer", "subscription", "pricing_model", "access")
+        .filter(pk=contract_id)
+        .first()
+    )
+    if contract is None:
+        return False
+    last = contract.transactions.order_by("-transaction_date", "-pk").first()
+    name = contract.subscription.name
+    bill_day = f"{timezone.localtime(contract.next_bill_date):%Y-%m-%d}"
+    subjects = {
+        RENEWAL_REMINDER: f"{name} renews on {bill_day}",
+        RENEWAL_RECEIPT: f"Your {name} subscription is renewed",
+        RENEWAL_FAILED: f"We could not renew {name}",
+        CONTRACT_ENDED: f"Your {name} subscription has ended",
+    }
+    return send_once(
+        key=key,
+        kind=kind,
+        to=contract.buyer.email,
+        subject=subjects[kind],
+        template=f"purchases/email/{kind}",
+        context={
+            "contract": contract,
+            "buyer": contract.buyer,
+            "subscription": contract.subscription,
+            "transaction": last,
+            "retries_left": max(0, len(settings.RENEWAL_RETRY_DAYS) - contract.failed_attempts + 1),
+        },
+        access=contract.access,
+    )
+
+
+def contracts_to_remind(*, now=None, days: int | None = None):
+    """Active contracts billed within `days` that have not been reminded of that bill."""
+    now = now or timezone.now()
+    days = reminder_days() if days is None else days
+    return RecurringContract.objects.filter(
+        status=RecurringContract.Status.ACTIVE,
+        cancel_at_period_end=False,
+        next_bill_date__gt=now,
+        next_bill_date__lte=now + timedelta(days=days),
+    )
+
+
+def reminder_key(contract: RecurringContract) -> str:
+    return f"renewal-reminder:{contract.code}:{contract.periods_paid + 1}"

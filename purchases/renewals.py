@@ -31,6 +31,7 @@ from config.bulk import update_rows
 
 from .gateways import APPROVED, ChargeRequest, GatewayError, GatewayResult, get_gateway
 from .models import WALLET, ContractTransaction, Purchase, RecurringContract
+from .notifications import CONTRACT_ENDED, RENEWAL_FAILED, RENEWAL_RECEIPT, queue_renewal_emails
 from .recurrence import period_end
 
 LIVE = (RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE)
@@ -221,12 +222,14 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             )
         }
         changed_contracts, changed_transactions, changed_accesses, ended_purchases = [], [], [], []
+        emails = []
         for attempt in attempts:
             contract = contracts[attempt.contract_id]
             access = contract.access
             if attempt.transaction_id is None:  # stops at its period's end
                 contract.status, contract.ended_at = RecurringContract.Status.EXPIRED, now
                 ended_purchases.append(contract.purchase_id)
+                emails.append((CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}"))
                 run.expired += 1
             else:
                 result = answers.get(attempt.key)
@@ -249,6 +252,13 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                     changed_accesses.append(access)
                     run.renewed += 1
                     run.renewed_contracts.append(contract.pk)
+                    emails.append(
+                        (
+                            RENEWAL_RECEIPT,
+                            contract.pk,
+                            f"renewal-receipt:{contract.code}:{charge.period}",
+                        )
+                    )
                 else:
                     charge.status = ContractTransaction.Status.DECLINED
                     contract.failed_attempts += 1
@@ -259,11 +269,17 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                         access.access_expire = max(now, access.access_start or now)
                         changed_accesses.append(access)
                         ended_purchases.append(contract.purchase_id)
+                        emails.append(
+                            (CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}")
+                        )
                         run.expired += 1
                     else:
                         contract.status = RecurringContract.Status.PAST_DUE
                         contract.next_retry_at = now + timedelta(
                             days=retries[contract.failed_attempts - 1]
+                        )
+                        emails.append(
+                            (RENEWAL_FAILED, contract.pk, f"renewal-failed:{attempt.key}")
                         )
                         # The buyer keeps watching while the retries run.
                         access.access_expire = max(
@@ -295,3 +311,4 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
         Purchase.objects.filter(pk__in=ended_purchases, status=Purchase.Status.CANCELLING).update(
             status=Purchase.Status.CANCELLED
         )
+        queue_renewal_emails(emails)

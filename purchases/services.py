@@ -756,6 +756,9 @@ def cancel_purchase(
         ):
             contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
             contract.save(update_fields=["status", "ended_at"])
+            from .notifications import CONTRACT_ENDED, queue_renewal_emails
+
+            queue_renewal_emails([(CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}")])
         purchase.status = Purchase.Status.CANCELLED
         amount = _refund_amount(purchase, refund, now)
         if amount > 0:

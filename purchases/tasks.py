@@ -6,15 +6,17 @@ from celery import shared_task
 
 from . import notifications, services
 
+EMAIL_RETRY = {
+    "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 3600,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "acks_late": True,
+}
 
-@shared_task(
-    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
-    retry_backoff=30,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=8,
-    acks_late=True,
-)
+
+@shared_task(**EMAIL_RETRY)
 def send_purchase_receipt(purchase_id: int) -> bool:
     """E-mail the receipt of a completed purchase (once per purchase)."""
     return notifications.send_purchase_receipt(purchase_id)
@@ -40,3 +42,24 @@ def renew_due_contracts(batch_size: int = 500) -> dict:
         "expired": run.expired,
         "unresolved": run.unresolved,
     }
+
+
+@shared_task(**EMAIL_RETRY)
+def send_renewal_emails(events: list) -> int:
+    """Send a renewal batch's e-mails (each once, by its event key); answers how many went."""
+    return sum(
+        notifications.send_renewal_email(kind, contract_id, key)
+        for kind, contract_id, key in events
+    )
+
+
+@shared_task
+def queue_renewal_reminders() -> int:
+    """Remind buyers of a charge RENEWAL_REMINDER_DAYS ahead (once per bill)."""
+    events = [
+        (notifications.RENEWAL_REMINDER, contract.pk, notifications.reminder_key(contract))
+        for contract in notifications.contracts_to_remind().only("pk", "code", "periods_paid")
+    ]
+    for start in range(0, len(events), 500):
+        send_renewal_emails.delay(events[start : start + 500])
+    return len(events)
