@@ -40,10 +40,18 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink("New purchase", "purchases:create", "purchases.add_purchase"),
         NavLink("Purchase sessions", "purchases:sessions", "purchases.view_purchasesession"),
     ],
-    "Renewals": [],
+    "Renewals": [
+        NavLink("Contracts", "contracts:list", "purchases.view_recurringcontract"),
+    ],
     "Reports": [
         NavLink("Revenue", "purchases:reports:revenue", "purchases.view_refund"),
         NavLink("Refunds", "purchases:reports:refunds", "purchases.view_refund"),
+        NavLink("Renewals", "purchases:reports:renewals", "purchases.view_refund"),
+        NavLink(
+            "Contract transactions",
+            "purchases:reports:contract_transactions",
+            "purchases.view_refund",
+        ),
     ],
     "Admin": [
         NavLink("Team", "team", "auth.view_user"),

@@ -20,7 +20,7 @@ from subscriptions.money import currency_choices
 
 from . import reports
 from .filters import DateRangeWidget
-from .models import Refund
+from .models import ContractTransaction, Refund
 from .tables import MoneyColumn
 
 REPORTS_PERMISSION = "purchases.view_refund"
@@ -202,6 +202,127 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
             key_columns=self.columns() if self.rows is not None else [],
             totals=reports.summary_totals(self.rows) if self.rows else [],
             options=self.options,
+            csv_query=query.urlencode(),
+        )
+        return context
+
+
+class ContractTransactionTable(ListTable):
+    transaction_date = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i")
+    contract = tables.Column(verbose_name="Contract", accessor="contract__code")
+    buyer = tables.Column(verbose_name="Buyer", accessor="contract__buyer__email")
+    period = tables.Column(verbose_name="Period")
+    attempt = tables.Column(verbose_name="Attempt")
+    amount = MoneyColumn(verbose_name="Amount")
+    status = tables.Column(verbose_name="Status")
+    result_code = tables.Column(verbose_name="Result")
+    pnref = tables.Column(verbose_name="PNRef")
+
+    class Meta(ListTable.Meta):
+        model = ContractTransaction
+        fields = ()
+        order_by = ("-transaction_date",)
+
+
+class ContractTransactionFilter(ListFilterSet):
+    search_fields = ("contract__code", "contract__buyer__email", "pnref")
+
+    date = django_filters.DateFromToRangeFilter(
+        label="Date (from – to)", field_name="transaction_date", widget=DateRangeWidget()
+    )
+    status = django_filters.ChoiceFilter(choices=ContractTransaction.Status.choices)
+    currency = django_filters.ChoiceFilter(choices=currency_choices)
+    subscription = django_filters.ModelChoiceFilter(
+        field_name="contract__subscription",
+        queryset=Subscription.objects.order_by("name"),
+        to_field_name="code",
+    )
+
+    class Meta:
+        model = ContractTransaction
+        fields = ("q", "date", "status", "currency", "subscription")
+
+
+class ContractTransactionListView(ListPageView):
+    """Every charge attempt of recurring contracts (reference 003 fields); export."""
+
+    permission_required = REPORTS_PERMISSION
+    model = ContractTransaction
+    title = "Contract transactions"
+    table_class = ContractTransactionTable
+    filterset_class = ContractTransactionFilter
+    export_name = "contract-transactions"
+    csv_report = reports.CONTRACT_TRANSACTIONS_REPORT
+
+    def get_queryset(self):
+        return ContractTransaction.objects.select_related("contract__buyer")
+
+
+class RenewalsForm(SummaryForm):
+    grouping = None  # renewals are always per period
+
+
+RENEWAL_COLUMNS = [
+    ("Period", "period", "text"),
+    ("Currency", "currency", "text"),
+    ("Attempted", "attempted", "number"),
+    ("Succeeded", "succeeded", "number"),
+    ("Failed", "failed", "number"),
+    ("Recovered by retry", "recovered", "number"),
+    ("Churned", "churned", "number"),
+    ("Renewal revenue", "revenue", "money"),
+]
+
+
+class RenewalsView(PermissionRequiredMixin, TemplateView):
+    """Renewals per period and currency, and live contracts with their MRR; `?format=csv`."""
+
+    permission_required = REPORTS_PERMISSION
+    template_name = "purchases/reports/renewals.html"
+
+    def get(self, request, *args, **kwargs):
+        self.form = RenewalsForm(request.GET)
+        self.rows = self.contracts = None
+        if self.form.is_valid():
+            data = self.form.cleaned_data
+            filters = {"subscription": data.get("subscription"), "currency": data.get("currency")}
+            self.rows = reports.renewal_summary(
+                start=data["start"], end=data["end"], period=data["period"], **filters
+            )
+            self.contracts = reports.active_contracts(**filters)
+            if request.GET.get("format") == "csv":
+                return self.csv_response(data)
+        return super().get(request, *args, **kwargs)
+
+    def csv_response(self, data):
+        def content():
+            if self.request.GET.get("excel") == "1":
+                yield "\ufeff".encode()
+            yield reports.csv_line(title for title, _, _ in RENEWAL_COLUMNS).encode()
+            for row in self.rows:
+                yield reports.csv_line(
+                    reports.format_cell(kind, row[key], row["currency"])
+                    for _, key, kind in RENEWAL_COLUMNS
+                ).encode()
+
+        response = StreamingHttpResponse(content(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="renewals-per-{data["period"]}_{data["start"]}'
+            f'_to_{data["end"]}.csv"'
+        )
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query["format"] = "csv"
+        context.update(
+            title="Renewals",
+            breadcrumbs=[("Renewals", None)],
+            form=self.form,
+            rows=self.rows,
+            contracts=self.contracts,
+            options=self.form.cleaned_data if self.rows is not None else {},
             csv_query=query.urlencode(),
         )
         return context

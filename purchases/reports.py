@@ -37,6 +37,7 @@ from django.db.models import (
     Expression,
     F,
     OuterRef,
+    Q,
     Subquery,
     Sum,
     Value,
@@ -431,3 +432,141 @@ def register_list_page_exports():
 
 
 register_list_page_exports()
+
+
+# --- Recurring contracts: transactions export, renewals, MRR -----------------------------------
+
+CONTRACT_TRANSACTIONS_REPORT = CsvReport(
+    name="contract-transactions",
+    date_filter="date",
+    columns=(
+        ExportColumn("Contract_Key", "contract__code"),
+        ExportColumn("PaymentPref", "payment_pref"),
+        ExportColumn("Transaction_Date", "transaction_date", "time"),
+        ExportColumn("Transaction_Amount", "amount", "money"),
+        ExportColumn("Convenience_Fee", "convenience_fee", "money"),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("PNRef", "pnref"),
+        ExportColumn("ResultCode", "result_code"),
+        ExportColumn("ResponseMessage", "response_message"),
+        ExportColumn("AuthCode", "auth_code"),
+        ExportColumn("Status", "status"),
+        ExportColumn("Billing period", "period", "number"),
+        ExportColumn("Attempt", "attempt", "number"),
+        ExportColumn("Buyer e-mail", "contract__buyer__email"),
+        ExportColumn("Subscription", "contract__subscription__name"),
+    ),
+)
+
+# (units, months): that many recurrence units last that many months. MRR is each live contract's
+# amount per month: amount x units / (months x units per billing period).
+UNITS_PER_MONTH = {
+    "days": (Decimal("365.25"), 12),
+    "weeks": (Decimal("52.1775"), 12),
+    "months": (Decimal(1), 1),
+    "years": (Decimal(1), 12),
+}
+
+
+def renewal_summary(*, start, end, subscription=None, currency=None, period="day"):
+    """Per period and currency: renewal charges attempted, succeeded, failed, recovered by a
+    retry (approved on attempt 2 or later) and their revenue, in one grouped query over the
+    contract transactions; churned (contracts that ended) in one grouped query over contracts."""
+    from .models import ContractTransaction, RecurringContract
+
+    tz = timezone.get_current_timezone()
+    since = datetime.combine(start, datetime.min.time(), tz)
+    until = _next_midnight(end, tz)
+    transactions = ContractTransaction.objects.filter(
+        transaction_date__gte=since, transaction_date__lt=until
+    ).exclude(status=ContractTransaction.Status.PENDING)
+    ended = RecurringContract.objects.filter(ended_at__gte=since, ended_at__lt=until)
+    if subscription is not None:
+        transactions = transactions.filter(contract__subscription=subscription)
+        ended = ended.filter(subscription=subscription)
+    if currency:
+        transactions = transactions.filter(currency=currency)
+        ended = ended.filter(currency=currency)
+    approved = Q(status=ContractTransaction.Status.APPROVED)
+    rows = {}
+    for row in (
+        transactions.annotate(bucket=PERIODS[period]("transaction_date", tzinfo=tz))
+        .order_by()
+        .values("bucket", "currency")
+        .annotate(
+            attempted=Count("pk"),
+            succeeded=Count("pk", filter=approved),
+            failed=Count("pk", filter=~approved),
+            recovered=Count("pk", filter=approved & Q(attempt__gt=1)),
+            revenue=Coalesce(Sum("amount", filter=approved), Value(Decimal(0)), output_field=MONEY),
+        )
+    ):
+        day = local_iso_date(row.pop("bucket"))
+        rows[(day, row["currency"])] = {"period": day, **row, "churned": 0}
+    for row in (
+        ended.annotate(bucket=PERIODS[period]("ended_at", tzinfo=tz))
+        .order_by()
+        .values("bucket", "currency")
+        .annotate(churned=Count("pk"))
+    ):
+        key = (local_iso_date(row["bucket"]), row["currency"])
+        rows.setdefault(
+            key,
+            {
+                "period": key[0],
+                "currency": key[1],
+                "attempted": 0,
+                "succeeded": 0,
+                "failed": 0,
+                "recovered": 0,
+                "revenue": Decimal(0),
+                "churned": 0,
+            },
+        )["churned"] = row["churned"]
+    return [rows[key] for key in sorted(rows)]
+
+
+def active_contracts(*, subscription=None, currency=None):
+    """Per currency: live contracts (active or past due) and their monthly recurring revenue,
+    each contract's amount scaled to one month by its pricing model's recurrence."""
+    from django.db.models import Case, ExpressionWrapper, When
+
+    from .models import RecurringContract
+
+    live = RecurringContract.objects.filter(
+        status__in=[RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE]
+    )
+    if subscription is not None:
+        live = live.filter(subscription=subscription)
+    if currency:
+        live = live.filter(currency=currency)
+    factor = DecimalField(max_digits=12, decimal_places=6)
+    monthly = Case(
+        *(
+            When(
+                pricing_model__recurrence_unit=unit,
+                then=ExpressionWrapper(
+                    F("amount")
+                    * Value(units, output_field=factor)
+                    / (Value(months, output_field=factor) * F("pricing_model__recurrence_count")),
+                    output_field=MONEY,
+                ),
+            )
+            for unit, (units, months) in UNITS_PER_MONTH.items()
+        ),
+        default=Value(Decimal(0)),
+        output_field=MONEY,
+    )
+    rows = list(
+        live.order_by()
+        .values("currency")
+        .annotate(
+            contracts=Count("pk"),
+            past_due=Count("pk", filter=Q(status=RecurringContract.Status.PAST_DUE)),
+            mrr=Sum(monthly),
+        )
+        .order_by("currency")
+    )
+    for row in rows:
+        row["mrr"] = quantize(Decimal(str(row["mrr"] or 0)), row["currency"])
+    return rows

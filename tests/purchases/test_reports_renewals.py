@@ -1,0 +1,186 @@
+"""Renewal reports: contract transactions export (reference 003 fields), renewals per period,
+live contracts with MRR, and the dashboard's renewal panels."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from purchases.models import ContractTransaction, RecurringContract
+from subscriptions.models import PricingModel
+from tests.buyers.factories import AccessFactory
+from tests.purchases.factories import offer_for_sale
+from tests.purchases.test_reports import local, make_purchase, shop_time_zone  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def make_contract(
+    *,
+    price="10.00",
+    currency="EUR",
+    unit="months",
+    count=1,
+    status="active",
+    ended_at=None,
+    next_bill_date=None,
+):
+    subscription, pricing_model = offer_for_sale(price=price, currency=currency, recurring=True)
+    PricingModel.objects.filter(pk=pricing_model.pk).update(
+        recurrence_unit=unit, recurrence_count=count
+    )
+    purchase = make_purchase(
+        created_at=local(2026, 1, 5),
+        offer=(subscription, pricing_model),
+        price=price,
+        currency=currency,
+    )
+    access = AccessFactory(buyer=purchase.buyer, subscription=subscription)
+    return RecurringContract.objects.create(
+        purchase=purchase,
+        buyer=purchase.buyer,
+        subscription=subscription,
+        pricing_model=pricing_model,
+        access=access,
+        amount=Decimal(price),
+        currency=currency,
+        payment_type="wallet",
+        anchor=local(2026, 1, 5),
+        next_bill_date=next_bill_date or local(2026, 4, 5),
+        status=status,
+        ended_at=ended_at,
+    )
+
+
+def charge(contract, *, when, period, attempt=1, approved=True):
+    return ContractTransaction.objects.create(
+        contract=contract,
+        period=period,
+        attempt=attempt,
+        idempotency_key=f"{contract.code}-{period}-{attempt}",
+        payment_pref="wallet",
+        transaction_date=when,
+        amount=contract.amount,
+        currency=contract.currency,
+        status="approved" if approved else "declined",
+        pnref=f"PN{period}{attempt}",
+        result_code="0" if approved else "51",
+        response_message="Approved" if approved else "=Insufficient funds",
+        auth_code="A1" if approved else "",
+    )
+
+
+@pytest.fixture
+def renewals():
+    monthly = make_contract()
+    charge(monthly, when=local(2026, 2, 5, 3), period=2)
+    charge(monthly, when=local(2026, 3, 5, 3), period=3, approved=False)
+    charge(monthly, when=local(2026, 3, 8, 3), period=3, attempt=2)  # recovered
+    yearly = make_contract(price="120.00", unit="years", status="past_due")
+    charge(yearly, when=local(2026, 3, 6, 3), period=2, approved=False)
+    make_contract(price="1500", currency="JPY", unit="weeks", count=2)
+    make_contract(status="expired", ended_at=local(2026, 3, 20))
+    return monthly, yearly
+
+
+def test_contract_transactions_export_has_the_reference_fields(client, finance_user, renewals):
+    client.force_login(finance_user)
+    response = client.get(
+        reverse("purchases:reports:contract_transactions"),
+        {"date_min": "2026-03-01", "date_max": "2026-03-31", "export": "csv"},
+    )
+    assert (
+        'filename="contract-transactions_2026-03-01_to_2026-03-31.csv"'
+        in (response["Content-Disposition"])
+    )
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    expected = ContractTransaction.objects.filter(
+        transaction_date__gte=local(2026, 3, 1, 0), transaction_date__lt=local(2026, 4, 1, 0)
+    ).select_related("contract")
+    assert sorted(row["PNRef"] + row["Contract_Key"] for row in rows) == sorted(
+        t.pnref + t.contract.code for t in expected
+    )
+    declined = next(
+        row
+        for row in rows
+        if row["Status"] == "declined"
+        and row["Attempt"] == "1"
+        and row["Transaction_Amount"] == "10.00"
+    )
+    assert declined["ResponseMessage"] == "'=Insufficient funds"
+    assert declined["Transaction_Date"] == "2026-03-05T03:00:00-03:30"
+    assert declined["Convenience_Fee"] == "0.00"
+    assert list(rows[0])[:10] == [
+        "Contract_Key",
+        "PaymentPref",
+        "Transaction_Date",
+        "Transaction_Amount",
+        "Convenience_Fee",
+        "Currency",
+        "PNRef",
+        "ResultCode",
+        "ResponseMessage",
+        "AuthCode",
+    ]
+    page = client.get(reverse("purchases:reports:contract_transactions"), {"status": "declined"})
+    assert page.status_code == 200
+
+
+def test_renewals_per_month_count_attempts_successes_failures_recoveries_and_churn(
+    client, finance_user, renewals
+):
+    client.force_login(finance_user)
+    response = client.get(
+        reverse("purchases:reports:renewals"),
+        {"start": "2026-02-01", "end": "2026-03-31", "period": "month"},
+    )
+    assert response.status_code == 200
+    rows = [
+        (
+            r["period"],
+            r["currency"],
+            r["attempted"],
+            r["succeeded"],
+            r["failed"],
+            r["recovered"],
+            r["churned"],
+            r["revenue"],
+        )
+        for r in response.context["rows"]
+    ]
+    assert rows == [
+        ("2026-02-01", "EUR", 1, 1, 0, 0, 0, Decimal("10.00")),
+        ("2026-03-01", "EUR", 3, 1, 2, 1, 1, Decimal("10.00")),
+    ]
+
+
+def test_live_contracts_and_mrr_per_currency(client, finance_user, renewals):
+    client.force_login(finance_user)
+    contracts = client.get(reverse("purchases:reports:renewals")).context["contracts"]
+    by_currency = {row["currency"]: row for row in contracts}
+    # 10.00 a month + 120.00 a year (10.00 a month), the expired one not counted.
+    assert (by_currency["EUR"]["contracts"], by_currency["EUR"]["past_due"]) == (2, 1)
+    assert by_currency["EUR"]["mrr"] == Decimal("20.00")
+    # 1500 JPY every two weeks: 1500 / 2 x 52.1775 / 12 = 3261.09... -> 3261
+    assert by_currency["JPY"]["mrr"] == Decimal("3261")
+
+
+def test_renewals_download_as_csv(client, finance_user, renewals):
+    client.force_login(finance_user)
+    response = client.get(
+        reverse("purchases:reports:renewals"),
+        {"start": "2026-03-01", "end": "2026-03-31", "period": "month", "format": "csv"},
+    )
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines() == [
+        "Period,Currency,Attempted,Succeeded,Failed,Recovered by retry,Churned,Renewal revenue",
+        "2026-03-01,EUR,3,1,2,1,1,10.00",
+    ]
+
+
+def test_renewal_reports_refuse_shop_staff(client, staff_user):
+    client.force_login(staff_user)
+    assert client.get(reverse("purchases:reports:renewals")).status_code == 403
+    assert client.get(reverse("purchases:reports:contract_transactions")).status_code == 403
