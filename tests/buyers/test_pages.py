@@ -344,3 +344,17 @@ def test_buyer_detail_query_count_is_fixed(client, staff_user, django_assert_max
     client.get(reverse("buyers:detail", args=[buyer.code]))
     with django_assert_max_num_queries(12):
         client.get(reverse("buyers:detail", args=[buyer.code]))
+
+
+def test_accesses_export_has_the_filtered_rows_without_access_passwords(client, finance_user):
+    subscription = SubscriptionFactory()
+    shown = AccessFactory(subscription=subscription)
+    hidden = AccessFactory()
+    client.force_login(finance_user)
+    response = client.get(
+        reverse("accesses:list"), {"subscription": subscription.code, "export": "csv"}
+    )
+    body = b"".join(response.streaming_content).decode()
+    assert shown.code in body and hidden.code not in body
+    assert shown.hash not in body
+    assert "Status" in body.splitlines()[0]
