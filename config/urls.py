@@ -21,6 +21,7 @@ urlpatterns = [
     path("buyers/", include((buyer_urls.buyer_patterns, "buyers"))),
     path("accesses/", include((buyer_urls.access_patterns, "accesses"))),
     path("purchases/", include("purchases.urls")),
+    path("renewals/", include("purchases.contract_urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,11 +1,10 @@
 import django_filters
-from django import forms
 
 from config.listing import ListFilterSet
 from subscriptions.models import Subscription
 from subscriptions.money import currency_choices
 
-from .models import Purchase, PurchaseSession
+from .models import Purchase, PurchaseSession, RecurringContract
 from .services import payment_type_choices
 
 
@@ -53,4 +52,18 @@ class PurchaseSessionFilter(ListFilterSet):
         fields = ("q", "opened", "transaction_type", "used")
 
 
-__all__ = ["PurchaseFilter", "PurchaseSessionFilter", "forms"]
+class ContractFilter(ListFilterSet):
+    search_fields = ("code", "buyer__email", "buyer__name")
+
+    status = django_filters.ChoiceFilter(choices=RecurringContract.Status.choices)
+    next_bill = django_filters.DateFromToRangeFilter(
+        label="Next bill (from – to)", field_name="next_bill_date", widget=DateRangeWidget()
+    )
+    subscription = django_filters.ModelChoiceFilter(
+        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+    )
+    currency = django_filters.ChoiceFilter(choices=currency_choices)
+
+    class Meta:
+        model = RecurringContract
+        fields = ("q", "status", "next_bill", "subscription", "currency")

@@ -78,3 +78,27 @@ class CancelPurchaseForm(forms.Form):
 class RefundPurchaseForm(forms.Form):
     amount = forms.DecimalField(label="Amount", max_digits=18, decimal_places=4, min_value=0)
     reason = forms.CharField(label="Reason", max_length=255)
+
+
+class EndContractForm(forms.Form):
+    refund = forms.ChoiceField(
+        label="Refund",
+        choices=[
+            ("none", "No refund"),
+            ("prorated", "The unused part of the period"),
+            ("full", "Everything not yet refunded"),
+        ],
+        initial="none",
+    )
+
+
+class ChangeCardForm(forms.Form):
+    instrument = forms.CharField(
+        label="New card token",
+        max_length=80,
+        help_text="Sandbox: tok_approve, tok_decline, tok_insufficient_funds, tok_timeout.",
+    )
+
+
+class ConfirmForm(forms.Form):
+    """A confirmation: nothing to fill in, the button is the answer."""

@@ -28,6 +28,7 @@ from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, WalletEntry
 from config.bulk import update_rows
+from config.errors import DomainError
 
 from .gateways import APPROVED, ChargeRequest, GatewayError, GatewayResult, get_gateway
 from .models import WALLET, ContractTransaction, Purchase, RecurringContract
@@ -96,12 +97,15 @@ def _key(contract, period, attempt) -> str:
     return f"contract:{contract.code}:period:{period}:attempt:{attempt}"
 
 
-def claim_batch(*, now, batch_size: int) -> list[Attempt]:
-    """Claim up to `batch_size` due contracts and write their pending charge attempts."""
+def claim_batch(*, now, batch_size: int, only=None) -> list[Attempt]:
+    """Claim up to `batch_size` due contracts (of `only`, a queryset, when given) and write their
+    pending charge attempts."""
     with transaction.atomic():
+        due = due_contracts(now)
+        if only is not None:
+            due = due.filter(pk__in=only.values("pk"))
         ids = list(
-            due_contracts(now)
-            .order_by("next_bill_date", "pk")
+            due.order_by("next_bill_date", "pk")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:batch_size]
         )
@@ -312,3 +316,51 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             status=Purchase.Status.CANCELLED
         )
         queue_renewal_emails(emails)
+
+
+class ContractNotRetryable(DomainError):
+    code = "contract_not_retryable"
+    message = "Only a past-due contract can be retried now."
+
+
+def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringContract:
+    """Charge a past-due contract now instead of at its next retry (staff, after the buyer fixed
+    their card). It is the same attempt the engine would make: same rules, same key scheme."""
+    now = now or timezone.now()
+    if contract.status != RecurringContract.Status.PAST_DUE:
+        raise ContractNotRetryable()
+    RecurringContract.objects.filter(
+        pk=contract.pk, status=RecurringContract.Status.PAST_DUE
+    ).update(next_retry_at=now)
+    attempts = claim_batch(
+        now=now, batch_size=1, only=RecurringContract.objects.filter(pk=contract.pk)
+    )
+    if attempts:
+        record_batch(attempts, charge_batch(attempts), now=now, run=RenewalRun())
+    contract.refresh_from_db()
+    return contract
+
+
+class InvalidCard(DomainError):
+    code = "invalid_card"
+    message = "Give the new card's token."
+    field = "instrument"
+
+
+@transaction.atomic
+def change_contract_card(*, contract: RecurringContract, instrument: str) -> RecurringContract:
+    """Charge a stored card from now on (the buyer's new card after a decline)."""
+    instrument = (instrument or "").strip()
+    if not instrument or len(instrument) > 80:
+        raise InvalidCard()
+    if (
+        contract.payment_type == WALLET
+        or get_gateway(contract.payment_type) is None
+        or (get_gateway(contract.payment_type).is_redirect)
+    ):
+        raise InvalidCard("This contract is not paid by a stored card.")
+    if contract.status not in LIVE:
+        raise InvalidCard("This contract has ended.", field=None)
+    RecurringContract.objects.filter(pk=contract.pk).update(instrument=instrument)
+    contract.instrument = instrument
+    return contract

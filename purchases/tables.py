@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from config.listing import ListTable
 from subscriptions.money import quantize
 
-from .models import Purchase, PurchaseSession
+from .models import Purchase, PurchaseSession, RecurringContract
 
 
 class MoneyColumn(tables.Column):
@@ -85,3 +85,39 @@ class PurchaseSessionTable(ListTable):
         return record.status_at(timezone.now())
 
     value_state = render_state
+
+
+class ContractTable(ListTable):
+    code = tables.Column(
+        verbose_name="Contract",
+        linkify=lambda record: reverse("contracts:detail", kwargs={"code": record.code}),
+        attrs={"td": {"class": "code"}},
+    )
+    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", order_by=("buyer__email",))
+    subscription = tables.Column(verbose_name="Subscription", accessor="subscription__name")
+    amount = MoneyColumn(verbose_name="Each period")
+    currency = tables.Column(verbose_name="Currency")
+    payment_type = tables.Column(verbose_name="Payment")
+    next_bill_date = tables.DateTimeColumn(verbose_name="Next bill", format="Y-m-d H:i")
+    failed_attempts = tables.Column(verbose_name="Failed tries")
+    status = tables.Column(verbose_name="Status")
+
+    class Meta(ListTable.Meta):
+        model = RecurringContract
+        fields = ()
+        order_by = ("next_bill_date",)
+
+    def render_status(self, record):
+        colour = {
+            "active": "success",
+            "past_due": "warning",
+            "cancelled": "secondary",
+            "expired": "secondary",
+        }[record.status]
+        label = record.get_status_display()
+        if record.cancel_at_period_end and record.status == "active":
+            label += ", stops at period end"
+        return format_html('<span class="badge text-bg-{}">{}</span>', colour, label)
+
+    def value_status(self, record):
+        return record.status

@@ -1,6 +1,8 @@
 """Staff pages of purchases: lists with totals, a purchase's timeline, buying for a buyer,
 cancelling and refunding. Each calls a service; a refusal shows beside its field."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -8,6 +10,7 @@ from django.db.models import Count, Sum
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, FormView
 
@@ -15,12 +18,20 @@ from config.errors import DomainError
 from config.listing import ListPageView
 from subscriptions.money import quantize
 
-from . import services
-from .filters import PurchaseFilter, PurchaseSessionFilter
-from .forms import CancelPurchaseForm, NewPurchaseForm, RefundPurchaseForm, show_domain_error
+from . import renewals, services
+from .filters import ContractFilter, PurchaseFilter, PurchaseSessionFilter
+from .forms import (
+    CancelPurchaseForm,
+    ChangeCardForm,
+    ConfirmForm,
+    EndContractForm,
+    NewPurchaseForm,
+    RefundPurchaseForm,
+    show_domain_error,
+)
 from .gateways import get_gateway, pay_on_sandbox_page
-from .models import Purchase, PurchaseSession, SandboxCharge
-from .tables import PurchaseSessionTable, PurchaseTable
+from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
+from .tables import ContractTable, PurchaseSessionTable, PurchaseTable
 
 
 class PurchaseListView(ListPageView):
@@ -254,3 +265,172 @@ def sandbox_checkout(request, pnref):
     return render(
         request, "purchases/sandbox_checkout.html", {"charge": charge, "gateway": gateway}
     )
+
+
+# --- Renewals: recurring contracts ----------------------------------------------------------
+
+
+class ContractListView(ListPageView):
+    """Recurring contracts, with the renewals panel: due today, past due, failed in the last
+    24 hours and the revenue expected over the next 30 days per currency."""
+
+    permission_required = "purchases.view_recurringcontract"
+    model = RecurringContract
+    title = "Renewals"
+    table_class = ContractTable
+    filterset_class = ContractFilter
+    template_name = "purchases/contract_list.html"
+    export_name = "contracts"
+
+    def get_queryset(self):
+        return RecurringContract.objects.select_related("buyer", "subscription")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["panel"] = renewals_panel()
+        return context
+
+
+def renewals_panel(now=None) -> dict:
+    now = now or timezone.now()
+    today_end = timezone.localtime(now).replace(hour=23, minute=59, second=59)
+    live = RecurringContract.objects.filter(status__in=renewals.LIVE)
+    return {
+        "due_today": live.filter(
+            status=RecurringContract.Status.ACTIVE, next_bill_date__lte=today_end
+        ).count(),
+        "past_due": live.filter(status=RecurringContract.Status.PAST_DUE).count(),
+        "failed_24h": ContractTransaction.objects.filter(
+            status=ContractTransaction.Status.DECLINED,
+            transaction_date__gte=now - timedelta(hours=24),
+        ).count(),
+        "expected": live.filter(
+            cancel_at_period_end=False, next_bill_date__lte=now + timedelta(days=30)
+        )
+        .values("currency")
+        .annotate(total=Sum("amount"), count=Count("pk"))
+        .order_by("currency"),
+    }
+
+
+class ContractPageMixin(PermissionRequiredMixin):
+    def get_contract(self):
+        if not hasattr(self, "_contract"):
+            self._contract = get_object_or_404(
+                RecurringContract.objects.select_related(
+                    "buyer", "subscription", "pricing_model", "access", "purchase"
+                ),
+                code=self.kwargs["code"],
+            )
+        return self._contract
+
+    def detail_url(self):
+        return reverse("contracts:detail", kwargs={"code": self.get_contract().code})
+
+
+class ContractDetailView(ContractPageMixin, DetailView):
+    permission_required = "purchases.view_recurringcontract"
+    template_name = "purchases/contract_detail.html"
+    context_object_name = "contract"
+
+    def get_object(self, queryset=None):
+        return self.get_contract()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        contract, user = self.object, self.request.user
+        live = contract.status in renewals.LIVE
+        can_change = user.has_perm("purchases.change_recurringcontract") and live
+        context.update(
+            title=f"Contract {contract.code}",
+            breadcrumbs=[("Renewals", reverse("contracts:list")), (contract.code, None)],
+            transactions=contract.transactions.order_by("-transaction_date", "-pk"),
+            can_stop=can_change and not contract.cancel_at_period_end,
+            can_end=can_change and user.has_perm("purchases.cancel_purchase"),
+            can_retry=user.has_perm("purchases.retry_contract")
+            and contract.status == RecurringContract.Status.PAST_DUE,
+            can_change_card=can_change,
+        )
+        return context
+
+
+class ContractActionView(ContractPageMixin, FormView):
+    """A confirmation page for one action on a contract; the service decides, a refusal shows."""
+
+    template_name = "purchases/purchase_form.html"
+    form_class = ConfirmForm
+    title = ""
+    done = ""
+
+    def perform(self, contract, form):
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            self.perform(self.get_contract(), form)
+        except DomainError as refusal:
+            show_domain_error(form, refusal)
+            return self.form_invalid(form)
+        messages.success(self.request, self.done)
+        return redirect(self.detail_url())
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        contract = self.get_contract()
+        context.update(
+            title=self.title,
+            cancel_url=self.detail_url(),
+            breadcrumbs=[
+                ("Renewals", reverse("contracts:list")),
+                (contract.code, self.detail_url()),
+                (self.title, None),
+            ],
+        )
+        return context
+
+
+class StopContractView(ContractActionView):
+    permission_required = "purchases.change_recurringcontract"
+    title = "Stop renewing at the period's end"
+    done = "The contract stops at the end of its period; the access lasts until then."
+
+    def perform(self, contract, form):
+        services.cancel_purchase(
+            purchase=contract.purchase, mode="period_end", staff_user=self.request.user
+        )
+
+
+class EndContractView(ContractActionView):
+    permission_required = ("purchases.change_recurringcontract", "purchases.cancel_purchase")
+    form_class = EndContractForm
+    title = "End now"
+    done = "The contract ended now."
+
+    def perform(self, contract, form):
+        services.cancel_purchase(
+            purchase=contract.purchase,
+            mode="now",
+            refund=form.cleaned_data["refund"],
+            staff_user=self.request.user,
+        )
+
+
+class RetryContractView(ContractActionView):
+    permission_required = "purchases.retry_contract"
+    title = "Retry the charge now"
+    done = "Charged again."
+
+    def perform(self, contract, form):
+        result = renewals.retry_contract_now(contract=contract)
+        if result.status != RecurringContract.Status.ACTIVE:
+            self.done = "The charge was declined again; the next retry is scheduled."
+
+
+class ChangeCardView(ContractActionView):
+    permission_required = "purchases.change_recurringcontract"
+    form_class = ChangeCardForm
+    title = "Change the card"
+    done = "The contract will be charged to the new card."
+
+    def perform(self, contract, form):
+        renewals.change_contract_card(contract=contract, instrument=form.cleaned_data["instrument"])
