@@ -219,7 +219,7 @@ CELERY_BEAT_SCHEDULE = {
     # Charges due recurring contracts, each once per period; several workers may run it at once.
     "purchases-renew-contracts": {
         "task": "purchases.tasks.renew_due_contracts",
-        "schedule": timedelta(minutes=env.int("RENEWAL_INTERVAL_MINUTES", default=5)),
+        "schedule": timedelta(seconds=env.int("RENEWAL_INTERVAL_SECONDS", default=300)),
     },
     # Reminds buyers RENEWAL_REMINDER_DAYS before a contract is charged (once per bill).
     "purchases-renewal-reminders": {
