@@ -21,7 +21,7 @@ from buyers.models import Access, Buyer
 from buyers.selectors import live_access_q
 from subscriptions.money import quantize
 
-from .models import Purchase
+from .models import ContractTransaction, Purchase, RecurringContract
 from .reports import PAID_STATUSES, local_iso_date
 
 CHART_SPANS = (30, 90)
@@ -49,7 +49,7 @@ class CurrencyFigures:
 
 
 def dashboard_figures(*, days: int = 30, now: datetime | None = None) -> dict:
-    """What the dashboard shows, in four queries whatever the number of purchases."""
+    """What the dashboard shows, in seven queries whatever the number of rows."""
     days = days if days in CHART_SPANS else CHART_SPANS[0]
     now = now or timezone.now()
     tz = timezone.get_current_timezone()
@@ -80,7 +80,23 @@ def dashboard_figures(*, days: int = 30, now: datetime | None = None) -> dict:
             figures.last_30_days_count += row["count"]
 
     chart_days = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    renewals: dict[date, list[int]] = {}
+    for row in (
+        ContractTransaction.objects.filter(
+            status__in=[ContractTransaction.Status.APPROVED, ContractTransaction.Status.DECLINED],
+            transaction_date__gte=span_start,
+        )
+        .annotate(day=TruncDay("transaction_date", tzinfo=tz))
+        .order_by()
+        .values("day", "status")
+        .annotate(count=Count("pk"))
+    ):
+        day = date.fromisoformat(local_iso_date(row["day"]))
+        counts = renewals.setdefault(day, [0, 0])
+        counts[0 if row["status"] == ContractTransaction.Status.APPROVED else 1] += row["count"]
+    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time(), tz)
     currencies = [by_currency[code] for code in sorted(by_currency)]
+    days_set = set(chart_days)
     return {
         "today": today,
         "days": days,
@@ -93,6 +109,15 @@ def dashboard_figures(*, days: int = 30, now: datetime | None = None) -> dict:
         ).count(),
         "new_buyers_30_days": Buyer.objects.filter(created_at__gte=month_start).count(),
         "active_accesses": Access.objects.filter(live_access_q(now)).count(),
+        "renewals_due_today": RecurringContract.objects.filter(
+            status=RecurringContract.Status.ACTIVE, next_bill_date__lt=tomorrow
+        ).count(),
+        "renewals_past_due": RecurringContract.objects.filter(
+            status=RecurringContract.Status.PAST_DUE
+        ).count(),
+        "renewals_succeeded": sum(counts[0] for day, counts in renewals.items() if day in days_set),
+        "renewals_failed": sum(counts[1] for day, counts in renewals.items() if day in days_set),
+        "renewals_chart": renewals_svg(renewals, chart_days),
         "charts": [
             (figures.currency, daily_revenue_svg(figures, chart_days)) for figures in currencies
         ],
@@ -147,6 +172,56 @@ def daily_revenue_svg(figures: CurrencyFigures, days: list[date]) -> SafeString:
         bars=format_html_join(
             "",
             '<rect x="{}" y="{}" width="{}" height="{}" fill="#0d6efd"><title>{}</title></rect>',
+            bars,
+        ),
+    )
+
+
+def renewals_svg(counts: dict[date, list[int]], days: list[date]) -> SafeString:
+    """Renewal charges per day, succeeded (green) beside failed (red), drawn as SVG."""
+    top = max((max(counts.get(day, [0, 0])) for day in days), default=0) or 1
+    plot_width = CHART_WIDTH - 2 * CHART_PAD
+    plot_height = CHART_HEIGHT - 2 * CHART_PAD
+    slot = plot_width / len(days)
+    bar_width = max(slot * 0.4, 0.5)
+    bars = []
+    for index, day in enumerate(days):
+        for series, (colour, label) in enumerate((("#198754", "succeeded"), ("#dc3545", "failed"))):
+            value = counts.get(day, [0, 0])[series]
+            height = value / top * plot_height
+            bars.append(
+                (
+                    f"{CHART_PAD + index * slot + slot * 0.1 + series * bar_width:.1f}",
+                    f"{CHART_PAD + plot_height - height:.1f}",
+                    f"{bar_width:.1f}",
+                    f"{height:.1f}",
+                    colour,
+                    f"{day.isoformat()}: {value} {label}",
+                )
+            )
+    bottom = CHART_PAD + plot_height
+    return format_html(
+        '<svg class="renewals-chart" width="100%" viewBox="0 0 {w} {h}" role="img" '
+        'aria-label="Renewals succeeded and failed per day, {first} to {last}" '
+        'xmlns="http://www.w3.org/2000/svg">'
+        '<line x1="{pad}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#adb5bd"/>'
+        '<text x="{pad}" y="{label_y}" font-size="11" fill="#6c757d">{top} a day</text>'
+        '<text x="{pad}" y="{date_y}" font-size="11" fill="#6c757d">{first}</text>'
+        '<text x="{right}" y="{date_y}" font-size="11" fill="#6c757d" '
+        'text-anchor="end">{last}</text>{bars}</svg>',
+        w=CHART_WIDTH,
+        h=CHART_HEIGHT,
+        first=days[0].isoformat(),
+        last=days[-1].isoformat(),
+        pad=CHART_PAD,
+        right=CHART_WIDTH - CHART_PAD,
+        bottom=bottom,
+        label_y=CHART_PAD - 8,
+        date_y=bottom + 16,
+        top=top,
+        bars=format_html_join(
+            "",
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
             bars,
         ),
     )

@@ -3,6 +3,7 @@ live contracts with MRR, and the dashboard's renewal panels."""
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -184,3 +185,25 @@ def test_renewal_reports_refuse_shop_staff(client, staff_user):
     client.force_login(staff_user)
     assert client.get(reverse("purchases:reports:renewals")).status_code == 403
     assert client.get(reverse("purchases:reports:contract_transactions")).status_code == 403
+
+
+def test_dashboard_shows_renewals_due_past_due_and_the_renewals_chart(client, finance_user):
+    from django.utils import timezone
+
+    now = timezone.now()
+    due = make_contract(next_bill_date=now - timedelta(minutes=5))
+    make_contract(next_bill_date=now + timedelta(days=40))
+    make_contract(status="past_due")
+    charge(due, when=now - timedelta(days=2), period=2)
+    charge(due, when=now - timedelta(days=3), period=3, approved=False)
+    charge(due, when=now - timedelta(days=60), period=4)  # only in the 90-day chart
+    client.force_login(finance_user)
+    response = client.get(reverse("home"))
+    dashboard = response.context["dashboard"]
+    assert (dashboard["renewals_due_today"], dashboard["renewals_past_due"]) == (1, 1)
+    assert (dashboard["renewals_succeeded"], dashboard["renewals_failed"]) == (1, 1)
+    page = response.content.decode()
+    chart = page[page.index('<svg class="renewals-chart"') :]
+    assert chart[: chart.index("</svg>")].count("<rect ") == 60
+    dashboard_90 = client.get(reverse("home"), {"days": 90}).context["dashboard"]
+    assert dashboard_90["renewals_succeeded"] == 2
