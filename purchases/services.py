@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from buyers import errors as buyer_errors
@@ -27,7 +26,7 @@ from buyers.models import Access, Buyer, WalletBalance
 from subscriptions import errors as catalog_errors
 from subscriptions.models import Coupon, PricingModel, Subscription
 from subscriptions.money import has_more_digits_than_currency, minor_digits, quantize
-from subscriptions.services import price_with_coupon
+from subscriptions.services import price_with_coupon, use_coupon
 
 from . import errors
 from .gateways import GatewayError, GatewayTimeout, get_gateway
@@ -454,10 +453,10 @@ def _complete(purchase: Purchase) -> Purchase:
                     )
                 purchase.result_code, purchase.response_message = "0", "Paid from the e-wallet"
             if purchase.coupon_id:
-                coupon_left = Q(use_limit__isnull=True) | Q(uses__lt=F("use_limit"))
-                used = Coupon.objects.filter(coupon_left, pk=purchase.coupon_id)
-                if not used.update(uses=F("uses") + 1):
-                    raise errors.InvalidCoupon("This coupon has been used up.")
+                try:
+                    use_coupon(coupon=purchase.coupon)
+                except catalog_errors.CatalogError as refusal:
+                    raise errors.InvalidCoupon(refusal.message) from None
             purchase.access = buyer_services.grant_access(
                 subscription=purchase.subscription,
                 buyer=purchase.buyer,
