@@ -16,7 +16,8 @@ and are kept as class constants so a differing installation is a one-line change
 Idempotency: the service has none of its own, so our idempotency key travels as `InvNum` (the
 merchant's invoice number) and `charge`/`refund` first ask `lookup` whether the key was already
 used; a key found there is answered from the service, never sent again. A transaction is ours
-only when it echoes our InvNum; an answer listing transactions without any InvNum cannot tell,
+only when it echoes our InvNum (an element beside reference 003's LastContractTrans fields, to
+confirm with the provider); an answer listing transactions without any InvNum cannot tell,
 so `lookup` raises RecurringOutcomeUnknown rather than answer "never charged" (which would let
 the caller charge twice).
 
@@ -24,12 +25,14 @@ How each `code` of reference 003 becomes our result:
 
 | code                                    | our result                                          |
 |-----------------------------------------|-----------------------------------------------------|
-| OK                                      | Result "0": approved; any other Result: declined     |
+| OK                                      | Result "0": approved; any other Result: declined    |
 |                                         | with that Result as result_code                     |
-| Invalid_Record                          | declined: the stored card or original PNRef is not  |
-|                                         | on file (the buyer must give a new payment method)  |
-| Invalid_Argument                        | declined: the service refused this payment's data   |
-|                                         | (amount or stored-card key); a retry will not help  |
+| Invalid_Record                          | declined, result_code "RECORD": the stored card or  |
+|                                         | original PNRef is not on file (the buyer must give  |
+|                                         | a new payment method)                               |
+| Invalid_Argument                        | declined, result_code "ARGUMENT": the service       |
+|                                         | refused this payment's data (amount or stored-card  |
+|                                         | key); a retry will not help                         |
 | Access_Denied, Invalid_Login,           | RecurringConfigurationError (a GatewayError): our   |
 | InValidPassword, Invalid_User_Status,   | account with the provider is wrong; not the buyer's |
 | Invalid_User, User_Not_Found,           | fault, staff must fix the RECURRING_GATEWAY_*       |
@@ -47,6 +50,9 @@ Transport: no connection (refused, unknown host) and HTTP 4xx are RecurringServi
 call was not processed); a timeout, a dropped connection, HTTP 5xx, or a body that is not a
 readable `RecurringResult` (malformed, not XML, a DTD or entity) are RecurringOutcomeUnknown,
 since the service may have charged before failing.
+
+Results fit the columns that store them: result_code at most 8 characters (declines by code use
+the short names above, the service's code leads the message), auth code 12, message 200.
 
 The password is sent only in the request body: it is never logged, never in an exception's
 message, and hidden from the client's repr.
@@ -81,6 +87,11 @@ NAMESPACE = "http://www.tpisoft.com/Admin/ws"
 MAX_ANSWER_BYTES = 1024 * 1024  # far above any RecurringResult; refuses a runaway body
 
 APPROVED_STATUS, DECLINED_STATUS = "approved", "declined"
+# Our result_code for the codes that decline (the ResultCode columns hold 8 characters); the
+# service's code itself leads the response message.
+DECLINE_RESULT_CODES = {"Invalid_Record": "RECORD", "Invalid_Argument": "ARGUMENT"}
+# Column sizes of Purchase and ContractTransaction, which store these results.
+RESULT_CODE_CHARS, AUTH_CODE_CHARS, MESSAGE_CHARS = 8, 12, 200
 
 # code -> (kind, what it means): kind is ok, declined, configuration or unknown.
 CODES: dict[str, tuple[str, str]] = {
@@ -398,7 +409,7 @@ class RecurringServiceGateway(PaymentGateway):
         from its record, never sent again."""
         self._check_currency(currency)
         if not str(instrument).strip():
-            return GatewayResult(DECLINED_STATUS, "Invalid_Record", "No stored card to charge")
+            return _result(DECLINED_STATUS, "RECORD", "Invalid_Record: no stored card to charge")
         client = self.client
         known = self._find(client, idempotency_key)
         if known is not None:
@@ -451,7 +462,7 @@ class RecurringServiceGateway(PaymentGateway):
         for trans in answer.transactions:
             if trans.invoice_number == idempotency_key:
                 approved = trans.result_code == APPROVED
-                return GatewayResult(
+                return _result(
                     APPROVED_STATUS if approved else DECLINED_STATUS,
                     trans.result_code,
                     trans.response_message,
@@ -472,14 +483,18 @@ def _payment_result(answer: RecurringResult, operation: str) -> GatewayResult:
     """Our result for the answer to a charge or refund, by the table in the module docstring."""
     kind, meaning = _kind_of(answer, operation)
     if kind == "declined":
-        return GatewayResult(DECLINED_STATUS, answer.code, answer.error or meaning)
+        return _result(
+            DECLINED_STATUS,
+            DECLINE_RESULT_CODES[answer.code],
+            f"{answer.code}: {answer.error or meaning}",
+        )
     if not answer.result:
         raise RecurringOutcomeUnknown(
             f"The Recurring service answered OK to {operation} without a Result; "
             "the outcome is unknown."
         )
     approved = answer.result == APPROVED
-    return GatewayResult(
+    return _result(
         APPROVED_STATUS if approved else DECLINED_STATUS,
         answer.result,
         answer.error or answer.message or ("Approved" if approved else "Declined"),
@@ -511,6 +526,17 @@ def _kind_of(answer: RecurringResult, operation: str) -> tuple[str, str]:
             code=answer.code,
         )
     return kind, meaning
+
+
+def _result(status, result_code, message, pnref="", auth_code="") -> GatewayResult:
+    """A GatewayResult that fits the columns it is stored in (longer service texts are cut)."""
+    return GatewayResult(
+        status,
+        result_code[:RESULT_CODE_CHARS],
+        message[:MESSAGE_CHARS],
+        pnref=pnref,  # never cut: a refund needs it whole
+        auth_code=auth_code[:AUTH_CODE_CHARS],
+    )
 
 
 def _format_amount(amount) -> str:

@@ -178,7 +178,8 @@ def test_codes_about_the_payment_decline_it(httpserver, gateway, code):
     answer(httpserver, CHARGE, recurring_result(code=code, error=f"{code} text"))
     result = charge(gateway)
     assert result.status == "declined"
-    assert (result.result_code, result.response_message) == (code, f"{code} text")
+    assert result.result_code == {"Invalid_Record": "RECORD", "Invalid_Argument": "ARGUMENT"}[code]
+    assert result.response_message == f"{code}: {code} text"
 
 
 @pytest.mark.parametrize("code", sorted(CONFIGURATION))
@@ -341,7 +342,22 @@ def test_a_refund_of_an_unknown_pnref_is_declined(httpserver, gateway):
     answer(httpserver, LOOKUP, NOTHING_FOUND)
     answer(httpserver, CHARGE, recurring_result(code="Invalid_Record", error="No such PNRef"))
     result = gateway.refund(idempotency_key="r", pnref="1", amount=Decimal("1"), currency="USD")
-    assert result.status == "declined" and result.result_code == "Invalid_Record"
+    assert result.status == "declined" and result.result_code == "RECORD"
+    assert result.response_message == "Invalid_Record: No such PNRef"
+
+
+def test_results_fit_the_columns_that_store_them(httpserver, gateway):
+    answer(httpserver, LOOKUP, NOTHING_FOUND)
+    answer(
+        httpserver,
+        CHARGE,
+        recurring_result(
+            code="OK", error="A" * 300, Result="0", AuthCode="AUTH NUM 674-564", PNRef="26945"
+        ),
+    )
+    result = charge(gateway)
+    assert result.approved and result.pnref == "26945"
+    assert (len(result.response_message), result.auth_code) == (200, "AUTH NUM 674")
 
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
