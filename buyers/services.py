@@ -7,6 +7,7 @@ both change (a buyer's wallet and PIN counter, an access's activations, a subscr
 are locked with SELECT ... FOR UPDATE first, so the rules hold under concurrency on PostgreSQL.
 """
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -349,6 +350,10 @@ def check_access(
     (the access row is locked while its activations are counted). A device without an id is
     known by its IP address."""
     now = now or timezone.now()
+    try:
+        ip_address = str(ipaddress.ip_address((ip_address or "").strip()))
+    except ValueError:
+        ip_address = None  # an unreadable address is not stored (and never fails the check)
     device = (device_id or "").strip()[:200] or f"ip:{ip_address or 'unknown'}"
     with transaction.atomic():
         access = (

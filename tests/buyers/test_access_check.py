@@ -90,3 +90,9 @@ def test_revoked_not_started_and_expired_are_refused_without_counting():
     assert check(upcoming).reason == AccessRefusal.NOT_STARTED
     assert check(expired).reason == AccessRefusal.EXPIRED
     assert not AccessActivation.objects.exists()
+
+
+def test_an_unreadable_ip_address_is_not_stored():
+    access = AccessFactory()
+    assert check(access, ip="not-an-address").granted
+    assert AccessActivation.objects.get().ip_address is None
