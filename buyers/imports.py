@@ -8,6 +8,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from django.template.defaultfilters import filesizeformat
+
 from . import errors
 from .services import check_buyer_fields, normalise_email, normalise_phone
 
@@ -43,7 +45,7 @@ class ImportPreview:
 def decode_upload(data: bytes) -> str:
     if len(data) > MAX_IMPORT_BYTES:
         raise errors.ImportFileInvalid(
-            f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it."
+            f"The file is larger than {filesizeformat(MAX_IMPORT_BYTES)}: split it."
         )
     try:
         return data.decode("utf-8-sig")

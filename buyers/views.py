@@ -486,7 +486,8 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            text = imports.decode_upload(form.cleaned_data["file"].read())
+            upload = form.cleaned_data["file"]
+            text = imports.decode_upload(upload.read(imports.MAX_IMPORT_BYTES + 1))
             preview = imports.read_buyers_csv(text)
         except BuyerError as error:
             show_error(form, error)

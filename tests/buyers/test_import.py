@@ -117,3 +117,11 @@ def test_a_database_failure_half_way_leaves_nothing_written():
     ):
         services.import_buyers(rows=rows)
     assert not Buyer.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_beside_the_field(client, staff_user, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_IMPORT_BYTES", 100)
+    client.force_login(staff_user)
+    response = upload(client, "email\n" + "a@example.com\n" * 20)
+    assert "larger than" in response.context["form"].errors["file"][0]
+    assert not Buyer.objects.exists()
