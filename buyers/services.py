@@ -272,12 +272,17 @@ def update_access(
     access_expire=UNSET,
     custom_url=UNSET,
     use_subscription_custom_url=UNSET,
+    name=UNSET,
 ) -> Access:
-    """Change an access's dates, activation limit or e-mail link (reference 004 `updatebuyer`).
-    A revoked access stays as it was; the limit never drops below the activations used."""
-    access = Access.objects.select_for_update().get(pk=access.pk)
+    """Change an access's dates, activation limit or e-mail link, and the buyer's name (reference
+    004 `updatebuyer`). A revoked access stays as it was; the limit never drops below the
+    activations used."""
+    access = Access.objects.select_for_update().select_related("buyer").get(pk=access.pk)
     if access.revoked_at is not None:
         raise errors.AccessRevoked()
+    if name is not UNSET:
+        buyer = access.buyer
+        update_buyer(buyer=buyer, email=buyer.email, phone=buyer.phone, name=name)
     if activation_limit is not UNSET:
         _check_activation_limit(activation_limit)
         if activation_limit is not None and activation_limit < access.activations_used:

@@ -446,6 +446,20 @@ class AccessRevokeView(AccessObjectMixin, ServiceFormView):
     submit_label = "Revoke"
     success_message = "Access revoked. The row is kept, marked revoked."
 
+    def get(self, request, *args, **kwargs):
+        if self.access.revoked_at is not None:
+            return self.already_revoked()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if self.access.revoked_at is not None:
+            return self.already_revoked()
+        return super().post(request, *args, **kwargs)
+
+    def already_revoked(self):
+        messages.info(self.request, "This access is already revoked.")
+        return redirect(self.get_success_url())
+
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         if not self.access.buyer.email:

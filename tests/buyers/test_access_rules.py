@@ -211,3 +211,10 @@ def test_buyer_counts_by_subscription_count_distinct_live_buyers(django_assert_n
     assert counts == {one.pk: 2}
     annotated = selectors.with_buyer_count(type(one).objects.order_by("pk"))
     assert [s.buyer_count for s in annotated] == [2, 0]
+
+
+def test_update_access_may_rename_the_buyer_as_updatebuyer_does():
+    access = AccessFactory(buyer=BuyerFactory(name="Old"))
+    services.update_access(access=access, name=" New Name ")
+    access.buyer.refresh_from_db()
+    assert access.buyer.name == "New Name"

@@ -250,7 +250,10 @@ def test_revoke_page_asks_then_revokes_on_post(client, staff_user, access):
     access.refresh_from_db()
     assert (access.status, access.revoked_by) == ("revoked", staff_user)
     assert Access.objects.filter(pk=access.pk).exists()
-    assert client.get(url).status_code == 200  # revoking again changes nothing
+    again = client.post(url, {"notify": "on"}, follow=True)  # revoking again changes nothing
+    assert b"already revoked" in again.content
+    access.refresh_from_db()
+    assert access.revoked_by == staff_user
 
 
 def test_accesses_list_filters_by_subscription_status_and_email(client, staff_user):
