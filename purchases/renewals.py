@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -93,13 +93,24 @@ class Attempt:
     currency: str
 
 
-def _key(contract, period, attempt) -> str:
-    return f"contract:{contract.code}:period:{period}:attempt:{attempt}"
+CLAIM_ATTEMPTS_SQL = """
+    INSERT INTO purchases_contracttransaction (
+        contract_id, period, attempt, idempotency_key, payment_pref, transaction_date, amount,
+        convenience_fee, currency, status, pnref, result_code, response_message, auth_code
+    )
+    SELECT id, periods_paid + 1, failed_attempts + 1,
+           'contract:' || code || ':period:' || (periods_paid + 1)
+               || ':attempt:' || (failed_attempts + 1),
+           payment_type, %s, amount, 0, currency, 'pending', '', '', '', ''
+    FROM purchases_recurringcontract
+    WHERE id IN ({ids}) AND NOT cancel_at_period_end
+    ON CONFLICT DO NOTHING
+"""
 
 
 def claim_batch(*, now, batch_size: int, only=None) -> list[Attempt]:
     """Claim up to `batch_size` due contracts (of `only`, a queryset, when given) and write their
-    pending charge attempts."""
+    pending charge attempts, in set-based statements (no row-by-row work)."""
     with transaction.atomic():
         due = due_contracts(now)
         if only is not None:
@@ -112,45 +123,51 @@ def claim_batch(*, now, batch_size: int, only=None) -> list[Attempt]:
         if not ids:
             return []
         RecurringContract.objects.filter(pk__in=ids).update(claimed_until=now + claim_lease())
-        contracts = list(RecurringContract.objects.filter(pk__in=ids).order_by("pk"))
-        rows, plans = [], []
-        for contract in contracts:
-            if contract.cancel_at_period_end:
-                plans.append((contract, None, None, None))
-                continue
-            period, attempt = contract.periods_paid + 1, contract.failed_attempts + 1
-            key = _key(contract, period, attempt)
-            rows.append(
-                ContractTransaction(
-                    contract=contract,
-                    period=period,
-                    attempt=attempt,
-                    idempotency_key=key,
-                    payment_pref=contract.payment_type,
-                    transaction_date=now,
-                    amount=contract.amount,
-                    currency=contract.currency,
-                )
-            )
-            plans.append((contract, period, attempt, key))
         # A pending attempt left by a worker that died is kept as it is: same key, same charge.
-        ContractTransaction.objects.bulk_create(rows, ignore_conflicts=True)
+        with connection.cursor() as cursor:
+            placeholders = ", ".join(["%s"] * len(ids))
+            cursor.execute(CLAIM_ATTEMPTS_SQL.format(ids=placeholders), [now, *ids])
+        contracts = RecurringContract.objects.filter(pk__in=ids).values_list(
+            "pk",
+            "code",
+            "periods_paid",
+            "failed_attempts",
+            "cancel_at_period_end",
+            "payment_type",
+            "instrument",
+            "amount",
+            "currency",
+        )
+        plans = []
+        for (
+            pk,
+            code,
+            paid,
+            failed,
+            stopping,
+            payment_type,
+            instrument,
+            amount,
+            currency,
+        ) in contracts:
+            key = "" if stopping else f"contract:{code}:period:{paid + 1}:attempt:{failed + 1}"
+            plans.append((pk, key, payment_type, instrument, amount, currency))
         by_key = dict(
             ContractTransaction.objects.filter(
-                idempotency_key__in=[plan[3] for plan in plans if plan[3]]
+                contract_id__in=ids, status=ContractTransaction.Status.PENDING
             ).values_list("idempotency_key", "pk")
         )
     return [
         Attempt(
-            contract_id=contract.pk,
+            contract_id=pk,
             transaction_id=by_key.get(key) if key else None,
-            key=key or "",
-            payment_type=contract.payment_type,
-            instrument=contract.instrument,
-            amount=contract.amount,
-            currency=contract.currency,
+            key=key,
+            payment_type=payment_type,
+            instrument=instrument,
+            amount=amount,
+            currency=currency,
         )
-        for contract, _period, _attempt, key in plans
+        for pk, key, payment_type, instrument, amount, currency in sorted(plans)
     ]
 
 
@@ -209,10 +226,76 @@ def _charge_wallet(attempt: Attempt) -> GatewayResult:
     return GatewayResult("approved", APPROVED, "Paid from the e-wallet")
 
 
+PAY_PERIODS_SQL = """
+    UPDATE purchases_recurringcontract AS c
+    SET periods_paid = t.period, status = 'active', failed_attempts = 0, next_retry_at = NULL,
+        claimed_until = NULL,
+        next_bill_date = c.anchor + CASE pm.recurrence_unit
+            WHEN 'days' THEN make_interval(days => pm.recurrence_count * t.period)
+            WHEN 'weeks' THEN make_interval(weeks => pm.recurrence_count * t.period)
+            WHEN 'months' THEN make_interval(months => pm.recurrence_count * t.period)
+            ELSE make_interval(years => pm.recurrence_count * t.period) END
+    FROM purchases_contracttransaction AS t, subscriptions_pricingmodel AS pm
+    WHERE t.contract_id = c.id AND pm.id = c.pricing_model_id AND t.id = ANY(%s)
+      AND c.status IN ('active', 'past_due')
+    RETURNING c.id, c.code, t.period
+"""
+EXTEND_ACCESSES_SQL = """
+    UPDATE buyers_access AS a SET access_expire = c.next_bill_date
+    FROM purchases_recurringcontract AS c
+    WHERE c.access_id = a.id AND c.id = ANY(%s)
+"""
+
+
+def _record_paid_in_sql(paid: list[Attempt], answers: dict, run: RenewalRun, emails: list):
+    """The common case, on PostgreSQL, in three set-based statements: approve the charges, move
+    their contracts to the next period (the same month arithmetic as `period_end`, in UTC) and
+    extend their accesses."""
+    update_rows(
+        ContractTransaction,
+        [
+            ContractTransaction(
+                pk=attempt.transaction_id,
+                status=ContractTransaction.Status.APPROVED,
+                pnref=answers[attempt.key].pnref,
+                auth_code=answers[attempt.key].auth_code,
+                result_code=answers[attempt.key].result_code,
+                response_message=answers[attempt.key].response_message[:200],
+            )
+            for attempt in paid
+        ],
+        ["status", "pnref", "auth_code", "result_code", "response_message"],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(PAY_PERIODS_SQL, [[attempt.transaction_id for attempt in paid]])
+        moved = cursor.fetchall()
+        cursor.execute(EXTEND_ACCESSES_SQL, [[contract_id for contract_id, _, _ in moved]])
+    for contract_id, code, period in moved:
+        run.renewed += 1
+        run.renewed_contracts.append(contract_id)
+        emails.append((RENEWAL_RECEIPT, contract_id, f"renewal-receipt:{code}:{period}"))
+    # Contracts ended by staff while their charge ran keep their end; the charge stays on
+    # record for a refund.
+    RecurringContract.objects.filter(pk__in=[a.contract_id for a in paid]).update(
+        claimed_until=None
+    )
+
+
 def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun) -> None:
     """Write what the charges did, in one transaction."""
     retries = dunning_days()
     with transaction.atomic():
+        emails = []
+        if connection.vendor == "postgresql":
+            paid = [
+                a
+                for a in attempts
+                if a.transaction_id and answers.get(a.key) and answers[a.key].approved
+            ]
+            if paid:
+                _record_paid_in_sql(paid, answers, run, emails)
+                done = {attempt.contract_id for attempt in paid}
+                attempts = [a for a in attempts if a.contract_id not in done]
         contracts = {
             c.pk: c
             for c in RecurringContract.objects.select_for_update()
@@ -226,10 +309,25 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             )
         }
         changed_contracts, changed_transactions, changed_accesses, ended_purchases = [], [], [], []
-        emails = []
         for attempt in attempts:
             contract = contracts[attempt.contract_id]
             access = contract.access
+            if contract.status not in LIVE:  # ended by staff meanwhile: keep it ended
+                result = answers.get(attempt.key)
+                if attempt.transaction_id and result is not None:
+                    charge = transactions[attempt.transaction_id]
+                    charge.status = (
+                        ContractTransaction.Status.APPROVED
+                        if result.approved
+                        else ContractTransaction.Status.DECLINED
+                    )
+                    charge.pnref, charge.auth_code = result.pnref, result.auth_code
+                    charge.result_code = result.result_code
+                    charge.response_message = result.response_message[:200]
+                    changed_transactions.append(charge)
+                contract.claimed_until = None
+                changed_contracts.append(contract)
+                continue
             if attempt.transaction_id is None:  # stops at its period's end
                 contract.status, contract.ended_at = RecurringContract.Status.EXPIRED, now
                 ended_purchases.append(contract.purchase_id)
