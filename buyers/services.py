@@ -127,7 +127,9 @@ def verify_purchase_pin(*, buyer: Buyer, pin: str) -> None:
     """Return when `pin` is the buyer's purchase PIN; else count the failure and raise
     UserPurchasePinValueNoMatch, or PurchasePinLocked once the failures reach the limit.
 
-    A right PIN clears the count. The count is written even though the call raises."""
+    A right PIN clears the count. The count is committed even though the call raises, provided
+    the caller is not inside its own transaction: call it before opening one, or a rolled-back
+    caller un-counts the wrong PIN (and a brute force never locks)."""
     refusal = None
     with transaction.atomic():
         locked = Buyer.objects.select_for_update().get(pk=buyer.pk)
