@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +30,14 @@ def on_postgresql():
 def worker(batch_size=20, **env_overrides):
     settings = connection.settings_dict
     url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "true", **env_overrides}
+    # Their e-mail tasks go to a throwaway embedded broker, not the developer's var/.
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_DEBUG": "true",
+        "VAR_DIR": tempfile.mkdtemp(prefix="renewal-worker-"),
+        **env_overrides,
+    }
     return subprocess.Popen(
         [sys.executable, "manage.py", "renew_contracts", "--batch-size", str(batch_size)],
         cwd=BASE_DIR,
