@@ -702,7 +702,6 @@ def find_purchase_for_cancel(*, buyer: Buyer | None, subscription: Subscription 
     return purchase
 
 
-@transaction.atomic
 def cancel_purchase(
     *,
     purchase: Purchase | None,
@@ -717,6 +716,17 @@ def cancel_purchase(
     Refund row. A buyer cancelling gives their PIN. Answers the buyer's product view."""
     if purchase is None:
         raise errors.PurchaseNotFound()
+    if by_buyer and _has_pin(purchase.buyer):
+        # Outside the cancellation's transaction, so that a wrong PIN stays counted.
+        try:
+            buyer_services.verify_purchase_pin(buyer=purchase.buyer, pin=pin)
+        except buyer_errors.BuyerError as refusal:
+            raise errors.UserPurchasePinValueNoMatch(refusal.message) from None
+    with transaction.atomic():
+        return _cancel(purchase, mode, refund, by_buyer, staff_user)
+
+
+def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
     purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
     if purchase.status == Purchase.Status.PENDING:
         raise errors.PurchaseAlreadyInPendingOBCancellation()
@@ -734,12 +744,6 @@ def cancel_purchase(
         mode == Cancellation.Mode.PERIOD_END and refund != "none"
     ):
         raise errors.PurchaseError("A refund goes with ending the purchase now.", field="refund")
-    if by_buyer and _has_pin(purchase.buyer):
-        try:
-            buyer_services.verify_purchase_pin(buyer=purchase.buyer, pin=pin)
-        except buyer_errors.BuyerError as refusal:
-            raise errors.UserPurchasePinValueNoMatch(refusal.message) from None
-
     now = timezone.now()
     refund_row = None
     contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()

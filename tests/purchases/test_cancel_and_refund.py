@@ -148,3 +148,12 @@ def test_a_refund_needs_a_reason(finance_user):
         refund_purchase(
             purchase=bought(recurring=False), amount="1", reason=" ", staff_user=finance_user
         )
+
+
+def test_a_wrong_pin_on_cancel_is_counted():
+    purchase = bought()
+    buyer_services.set_purchase_pin(buyer=purchase.buyer, pin="4321")
+    with pytest.raises(errors.UserPurchasePinValueNoMatch):
+        cancel_purchase(purchase=purchase, mode="period_end", by_buyer=True, pin="0000")
+    purchase.buyer.refresh_from_db()
+    assert purchase.buyer.pin_failed_attempts == 1

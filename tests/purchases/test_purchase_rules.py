@@ -447,3 +447,33 @@ def test_demo_data_has_purchases_in_every_status():
     call_command("load_demo_data", stdout=StringIO())
     assert set(Purchase.objects.values_list("status", flat=True)) == set(Purchase.Status.values)
     call_command("load_demo_data", stdout=StringIO())  # a second run adds nothing
+
+
+def test_a_wrong_pin_is_counted_and_locks_after_the_limit(product, settings):
+    settings.PURCHASE_PIN_FAILURE_LIMIT = 2
+    buyer = wallet_buyer()
+    buyer_services.set_purchase_pin(buyer=buyer, pin="1234")
+    refused(
+        errors.UserPurchasePinValueNoMatch,
+        buyer=buyer,
+        subscription=product[0],
+        pricing_model=product[1],
+        payment_type="wallet",
+        pin="0000",
+    )
+    refused(
+        errors.PurchasePinLocked,
+        buyer=buyer,
+        subscription=product[0],
+        pricing_model=product[1],
+        payment_type="wallet",
+        pin="0000",
+    )
+    refused(
+        errors.PurchasePinLocked,
+        buyer=buyer,
+        subscription=product[0],
+        pricing_model=product[1],
+        payment_type="wallet",
+        pin="1234",
+    )
