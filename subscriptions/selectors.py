@@ -44,13 +44,13 @@ def default_offers() -> Prefetch:
 
 
 def subscriptions_for_list() -> QuerySet[Subscription]:
-    """Subscriptions with their media count and default pricing model.
+    """Subscriptions with their media count, buyer count (live accesses) and default pricing
+    model: a fixed number of queries per page."""
+    from buyers.selectors import with_buyer_count
 
-    The buyer count joins here when the buyers app brings accesses.
-    """
-    return Subscription.objects.annotate(media_count=Count("media_links")).prefetch_related(
-        default_offers()
-    )
+    return with_buyer_count(
+        Subscription.objects.annotate(media_count=Count("media_links"))
+    ).prefetch_related(default_offers())
 
 
 def media_for_list() -> QuerySet[Media]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.generic import DetailView, FormView, TemplateView
 
+from buyers import selectors as buyer_selectors
 from config.listing import ListPageView
 
 from . import selectors, services
@@ -254,6 +255,12 @@ class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
             history=selectors.history_of(subscription),
             offer_history=selectors.offer_history_of(subscription),
         )
+        if self.request.user.has_perm("buyers.view_access"):
+            context.update(
+                buyer_selectors.subscription_accesses_panel(
+                    subscription, email=self.request.GET.get("email", ""), user=self.request.user
+                )
+            )
         return context
 
 
