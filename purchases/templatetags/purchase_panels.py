@@ -1,0 +1,28 @@
+"""Panels other apps' pages show about purchases (the buyer's page), so those apps need not
+import purchases: the page loads the tag, the tag asks the selectors."""
+
+from django import template
+
+from .. import selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("purchases/partials/buyer_purchases.html", takes_context=True)
+def buyer_purchases(context, buyer):
+    user = context["request"].user
+    purchases = (
+        selectors.recent_purchases_of(buyer) if user.has_perm("purchases.view_purchase") else None
+    )
+    contracts = (
+        selectors.contracts_of(buyer) if user.has_perm("purchases.view_recurringcontract") else None
+    )
+    rows = selectors.PANEL_ROWS
+    return {
+        "buyer": buyer,
+        "purchases": purchases[:rows] if purchases is not None else None,
+        "more_purchases": purchases is not None and len(purchases) > rows,
+        "contracts": contracts[:rows] if contracts is not None else None,
+        "more_contracts": contracts is not None and len(contracts) > rows,
+        "may_buy": user.has_perm("purchases.add_purchase"),
+    }
