@@ -303,6 +303,11 @@ class SentEmail(models.Model):
         ACCESS_GRANTED = "access_granted", "Access granted"
         ACCESS_REVOKED = "access_revoked", "Access revoked"
         ACCESS_EXPIRING = "access_expiring", "Access expiring"
+        PURCHASE_RECEIPT = "purchase_receipt", "Purchase receipt"
+        RENEWAL_REMINDER = "renewal_reminder", "Renewal reminder"
+        RENEWAL_RECEIPT = "renewal_receipt", "Renewal receipt"
+        RENEWAL_FAILED = "renewal_failed", "Renewal failed"
+        CONTRACT_ENDED = "contract_ended", "Subscription ended"
 
     key = models.CharField("event", max_length=100, unique=True)
     kind = models.CharField("kind", max_length=20, choices=Kind.choices)

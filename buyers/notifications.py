@@ -35,13 +35,22 @@ def queue_access_revoked_email(access: Access) -> None:
     transaction.on_commit(lambda: send_access_revoked_email.delay(access.pk))
 
 
-def _send_once(*, key: str, kind: str, access: Access, template: str, subject: str) -> bool:
-    """Render and send one e-mail for event `key` unless it was sent already; True when sent.
+def send_once(
+    *,
+    key: str,
+    kind: str,
+    to: str,
+    subject: str,
+    template: str,
+    context: dict,
+    access: Access | None = None,
+) -> bool:
+    """Render `template` (.txt and .html) and mail it to `to` unless event `key` was mailed;
+    True when sent now. Used for every buyer e-mail, these and the purchases app's.
 
     The SentEmail row is written in the transaction that sends: a failed send (SMTP error) rolls
     it back so a retry sends again, and a second worker with the same key waits on the unique
     row, then finds it sent."""
-    to = access.buyer.email
     if not to:
         return False
     # E-mails are written in the shop's language, whatever language a worker last used.
@@ -53,26 +62,38 @@ def _send_once(*, key: str, kind: str, access: Access, template: str, subject: s
             return False
         contacts = get_shop_contacts()
         context = {
-            "access": access,
-            "buyer": access.buyer,
-            "subscription": access.subscription,
-            "link": access.email_link,
+            **context,
             "contacts": contacts if contacts.pk else None,
             "shop_name": contacts.name or settings.SHOP_NAME,
             "subject": subject,
         }
         message = EmailMultiAlternatives(
             subject=subject,
-            body=render_to_string(f"buyers/email/{template}.txt", context),
+            body=render_to_string(f"{template}.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[to],
             reply_to=[contacts.email] if contacts.email else None,
         )
-        message.attach_alternative(
-            render_to_string(f"buyers/email/{template}.html", context), "text/html"
-        )
+        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
         message.send()
     return True
+
+
+def _send_once(*, key: str, kind: str, access: Access, template: str, subject: str) -> bool:
+    return send_once(
+        key=key,
+        kind=kind,
+        to=access.buyer.email,
+        subject=subject,
+        template=f"buyers/email/{template}",
+        context={
+            "access": access,
+            "buyer": access.buyer,
+            "subscription": access.subscription,
+            "link": access.email_link,
+        },
+        access=access,
+    )
 
 
 def _load(access_id: int) -> Access | None:

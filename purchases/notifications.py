@@ -5,50 +5,24 @@ the same transaction as the send, so a retried task never mails one event twice.
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from buyers.models import SentEmail
+from buyers.notifications import send_once
 from subscriptions.services import get_shop_contacts
 
 from .models import Purchase, RecurringContract
 
-RECEIPT = "purchase_receipt"
-RENEWAL_REMINDER = "renewal_reminder"
-RENEWAL_RECEIPT = "renewal_receipt"
-RENEWAL_FAILED = "renewal_failed"
-CONTRACT_ENDED = "contract_ended"
+RECEIPT = SentEmail.Kind.PURCHASE_RECEIPT
+RENEWAL_REMINDER = SentEmail.Kind.RENEWAL_REMINDER
+RENEWAL_RECEIPT = SentEmail.Kind.RENEWAL_RECEIPT
+RENEWAL_FAILED = SentEmail.Kind.RENEWAL_FAILED
+CONTRACT_ENDED = SentEmail.Kind.CONTRACT_ENDED
 
 
 def reminder_days() -> int:
     return getattr(settings, "RENEWAL_REMINDER_DAYS", 3)
-
-
-def send_once(*, key, kind, to, subject, template, context, access=None) -> bool:
-    """Render `template` (.txt and .html) and mail it unless event `key` was mailed; True when
-    sent now. A failed send rolls its record back, so a retry sends it."""
-    if not to:
-        return False
-    with transaction.atomic():
-        _, created = SentEmail.objects.select_for_update().get_or_create(
-            key=key, defaults={"kind": kind, "access": access, "to": to, "subject": subject}
-        )
-        if not created:
-            return False
-        contacts = get_shop_contacts()
-        context = {
-            **context,
-            "contacts": contacts if contacts.pk else None,
-            "shop_name": contacts.name or settings.SHOP_NAME,
-        }
-        message = EmailMultiAlternatives(
-            subject=subject, body=render_to_string(f"{template}.txt", context), to=[to]
-        )
-        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-        message.send()
-    return True
 
 
 def _shop_name() -> str:
