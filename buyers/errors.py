@@ -5,20 +5,12 @@ code. Codes never change once published; messages may be reworded. Names follow 
 documents where they name the refusal (UserPurchasePinValueNoMatch, InsufficientBalance).
 """
 
+from config.errors import DomainError
 
-class BuyerError(Exception):
+
+class BuyerError(DomainError):
     code = "buyer_error"
     message = "This change was refused."
-    field: str | None = None
-
-    def __init__(self, message: str | None = None, *, field: str | None = None):
-        self.message = message or self.message
-        if field is not None:
-            self.field = field
-        super().__init__(self.message)
-
-    def __str__(self):
-        return self.message
 
 
 # --- Buyers -------------------------------------------------------------------------------------

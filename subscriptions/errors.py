@@ -4,20 +4,12 @@ A form shows the message beside `field` (or above the form when it is None); an 
 code. Codes never change once published; messages may be reworded.
 """
 
+from config.errors import DomainError
 
-class CatalogError(Exception):
+
+class CatalogError(DomainError):
     code = "catalog_error"
     message = "The catalog refused this change."
-    field: str | None = None
-
-    def __init__(self, message: str | None = None, *, field: str | None = None):
-        self.message = message or self.message
-        if field is not None:
-            self.field = field
-        super().__init__(self.message)
-
-    def __str__(self):
-        return self.message
 
 
 class FieldRequired(CatalogError):
