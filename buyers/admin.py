@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.db import models, transaction
 
+from config.errors import show_on_form
+
 from . import services
 from .errors import BuyerError
 from .models import (
@@ -42,7 +44,7 @@ class ServiceCheckedAdminForm(forms.ModelForm):
         except _DryRun:
             pass
         except BuyerError as error:
-            self.add_error(error.field if error.field in self.fields else None, error.message)
+            show_on_form(self, error)
 
 
 def _copy_saved(target, saved):

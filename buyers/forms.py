@@ -1,6 +1,6 @@
 """Forms check the shape of input (types, required, ranges); the rules are the services'.
 
-A service's BuyerError is shown beside the field it names (`show_error`).
+A service's BuyerError is shown beside the field it names (`config.errors.show_on_form`).
 """
 
 from datetime import date, datetime
@@ -13,17 +13,10 @@ from django.utils import timezone
 from subscriptions.models import Subscription
 from subscriptions.money import currency_choices
 
-from .errors import BuyerError
 from .models import WalletEntry
 
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
-
-
-def show_error(form: forms.Form, error: BuyerError) -> None:
-    """Put the service's message beside its field, or above the form if the form lacks it."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 class DateOrDateTimeField(forms.CharField):

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView
 
+from config.errors import show_on_form
 from config.listing import ListPageView
 from subscriptions.models import Subscription
 
@@ -22,7 +23,6 @@ from .forms import (
     PinForm,
     RevokeForm,
     WalletForm,
-    show_error,
 )
 from .models import Access, Buyer, WalletEntry
 from .tables import AccessTable, BuyerTable, WalletEntryTable
@@ -216,7 +216,7 @@ class ServiceFormView(PermissionRequiredMixin, FormView):
         try:
             self.result = self.perform(form.cleaned_data)
         except BuyerError as error:
-            show_error(form, error)
+            show_on_form(form, error)
             return self.form_invalid(form)
         if self.success_message:
             messages.success(self.request, self.success_message.format(result=self.result))
@@ -504,7 +504,7 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
             text = imports.decode_upload(upload.read(imports.MAX_IMPORT_BYTES + 1))
             preview = imports.read_buyers_csv(text)
         except BuyerError as error:
-            show_error(form, error)
+            show_on_form(form, error)
             return self.form_invalid(form)
         self.request.session[IMPORT_SESSION_KEY] = {
             "text": text,

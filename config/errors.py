@@ -20,3 +20,8 @@ class DomainError(Exception):
 
     def __str__(self):
         return self.message
+
+
+def show_on_form(form, error: DomainError) -> None:
+    """Put a service's refusal beside its field, or above the form when the form lacks it."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)

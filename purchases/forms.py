@@ -7,11 +7,6 @@ from .models import Cancellation
 from .services import payment_type_choices
 
 
-def show_domain_error(form: forms.Form, error) -> None:
-    """Put a service's refusal beside its field, or above the form when the form lacks it."""
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 class NewPurchaseForm(forms.Form):
     """Staff buy for a buyer: the buyer by e-mail, phone or code; the service checks the rest."""
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, FormView
 
-from config.errors import DomainError
+from config.errors import DomainError, show_on_form
 from config.listing import ListPageView
 from subscriptions.money import quantize
 
@@ -27,7 +27,6 @@ from .forms import (
     EndContractForm,
     NewPurchaseForm,
     RefundPurchaseForm,
-    show_domain_error,
 )
 from .gateways import get_gateway, pay_on_sandbox_page
 from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
@@ -133,7 +132,7 @@ class ServiceFormView(PurchasePageMixin, FormView):
         try:
             return self.perform(form)
         except DomainError as refusal:
-            show_domain_error(form, refusal)
+            show_on_form(form, refusal)
             return self.form_invalid(form)
 
     def get_context_data(self, **kwargs):
@@ -369,7 +368,7 @@ class ContractActionView(ContractPageMixin, FormView):
         try:
             self.perform(self.get_contract(), form)
         except DomainError as refusal:
-            show_domain_error(form, refusal)
+            show_on_form(form, refusal)
             return self.form_invalid(form)
         messages.success(self.request, self.done)
         return redirect(self.detail_url())

@@ -11,6 +11,8 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet, construct_instance
 from simple_history.admin import SimpleHistoryAdmin
 
+from config.errors import show_on_form
+
 from . import errors, services
 from .errors import CatalogError
 from .forms import https_by_default
@@ -38,14 +40,14 @@ class ServiceCheckedAdminForm(forms.ModelForm):
             try:
                 type(self).check(self.instance)
             except CatalogError as error:
-                self.add_error(error.field if error.field in self.fields else None, error.message)
+                show_on_form(self, error)
                 return
         super()._post_clean()
         if not self.errors and self.check is not None:
             try:
                 type(self).check(self.instance)  # again: it also normalises what is saved
             except CatalogError as error:
-                self.add_error(error.field if error.field in self.fields else None, error.message)
+                show_on_form(self, error)
 
 
 class CatalogAdmin(admin.ModelAdmin):

@@ -1,6 +1,6 @@
 """Forms check the shape of input (types, required, ranges); the rules are the services'.
 
-A service's CatalogError is shown beside the field it names (`show_catalog_error`).
+A service's CatalogError is shown beside the field it names (`config.errors.show_on_form`).
 """
 
 from datetime import date, datetime
@@ -11,18 +11,11 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .errors import CatalogError
 from .models import Coupon, Media, PricingModel, ShopContacts, Subscription
 from .money import currency_choices
 
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
-
-
-def show_catalog_error(form: forms.Form, error: CatalogError) -> None:
-    """Put the service's message beside its field, or above the form if the form lacks it."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 class DateOrDateTimeField(forms.CharField):

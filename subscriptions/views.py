@@ -12,6 +12,7 @@ from django.utils.text import capfirst
 from django.views.generic import DetailView, FormView, TemplateView
 
 from buyers import selectors as buyer_selectors
+from config.errors import show_on_form
 from config.listing import ListPageView
 
 from . import selectors, services
@@ -24,7 +25,6 @@ from .forms import (
     PricingModelForm,
     ShopContactsForm,
     SubscriptionForm,
-    show_catalog_error,
 )
 from .models import Coupon, Media, PricingModel, Subscription
 from .tables import CouponTable, MediaTable, PricingModelTable, SubscriptionTable
@@ -119,7 +119,7 @@ class ServiceFormView(CatalogPageMixin, FormView):
         try:
             saved = self.perform(**form.service_arguments())
         except CatalogError as error:
-            show_catalog_error(form, error)
+            show_on_form(form, error)
             return self.form_invalid(form)
         messages.success(self.request, self.success_message.format(object=saved))
         return redirect(self.detail_url_of(saved))
@@ -329,7 +329,7 @@ class AttachMediaView(SubscriptionDetailView):
             try:
                 services.attach_media(subscription=subscription, media=form.cleaned_data["media"])
             except CatalogError as error:
-                show_catalog_error(form, error)
+                show_on_form(form, error)
             else:
                 media = form.cleaned_data["media"]
                 messages.success(request, f"“{media.title}” added.")
@@ -648,7 +648,7 @@ class ShopContactsEditView(PermissionRequiredMixin, FormView):
         try:
             services.update_shop_contacts(**form.service_arguments())
         except CatalogError as error:
-            show_catalog_error(form, error)
+            show_on_form(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "Shop contacts saved.")
         return redirect("contacts:detail")
