@@ -132,13 +132,15 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
         self.rows, self.options = None, {}
         if self.form.is_valid():
             data = self.options = self.form.cleaned_data
+            filters = {
+                "start": data["start"],
+                "end": data["end"],
+                "subscription": data.get("subscription"),
+                "currency": data.get("currency"),
+            }
             self.rows = reports.revenue_summary(
-                reports.paid_purchases(
-                    start=data["start"],
-                    end=data["end"],
-                    subscription=data.get("subscription"),
-                    currency=data.get("currency"),
-                ),
+                reports.paid_purchases(**filters),
+                renewals=reports.approved_renewals(**filters),
                 grouping=data["grouping"],
                 period=data["period"],
             )
@@ -159,7 +161,15 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
 
     def csv_response(self):
         keys = self.columns()
-        header = [title for title, _ in keys] + ["Currency", "Count", "Gross", "Refunds", "Net"]
+        header = [title for title, _ in keys] + [
+            "Currency",
+            "Count",
+            "Gross",
+            "Refunds",
+            "Renewals",
+            "Renewal revenue",
+            "Net",
+        ]
 
         def content():
             if self.request.GET.get("excel") == "1":
@@ -167,13 +177,18 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
             yield reports.csv_line(header).encode()
             for row in self.rows:
                 cells = [reports.format_cell("text", row[key]) for _, key in keys]
+                money = {
+                    key: reports.format_cell("money", row[key], row["currency"])
+                    for key in ("gross", "refunds", "renewal_revenue", "net")
+                }
                 cells += [
                     row["currency"],
                     row["count"],
-                    *(
-                        reports.format_cell("money", row[key], row["currency"])
-                        for key in ("gross", "refunds", "net")
-                    ),
+                    money["gross"],
+                    money["refunds"],
+                    row["renewals"],
+                    money["renewal_revenue"],
+                    money["net"],
                 ]
                 yield reports.csv_line(cells).encode()
 

@@ -19,10 +19,11 @@ flat. The file is UTF-8 with a header row (a BOM with `excel=1`), and its name c
 and the date range of the filters.
 
 Summary reports. Revenue per day, week or month and per currency; by subscription; by payment
-type: each one grouped query. Money counted as revenue is what was charged: purchases in a paid
-status (completed, cancelling, cancelled, refunded). Refunds are booked against the purchase's
-period, so a period's net is what its purchases finally brought in, and every figure reconciles
-with the purchases export of the same filters.
+type. Money counted as revenue is what was charged: purchases in a paid status (completed,
+cancelling, cancelled, refunded), and approved renewal charges of recurring contracts. Each table
+is one grouped query over purchases (gross, refunds, net, count) and one over contract
+transactions (renewals), joined by group in Python. Refunds are booked against the purchase's
+period, so a period's purchase figures reconcile with the purchases export of the same filters.
 """
 
 from dataclasses import dataclass
@@ -358,12 +359,14 @@ def _next_midnight(day, tz):
     return datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
 
 
-def revenue_summary(queryset, *, grouping="period", period="day"):
-    """One grouped query: gross, refunds, net and count per group and currency.
+def revenue_summary(queryset, *, grouping="period", period="day", renewals=None):
+    """Per group and currency: purchases' count, gross, refunds; renewals' count and revenue;
+    and net (gross + renewal revenue - refunds). One grouped query per source.
 
-    `queryset` is paid purchases (see `paid_purchases`). Rows come back as dicts with the group's
-    key (`period`, or `subscription__code`/`subscription__name`, or `payment_type`), `currency`,
-    `count`, `gross`, `refunds` and `net`.
+    `queryset` is paid purchases (see `paid_purchases`), `renewals` approved renewal charges
+    (see `approved_renewals`) or None. Rows come back as dicts with the group's key (`period`,
+    or `subscription__code`/`subscription__name`, or `payment_type`), `currency`, `count`,
+    `gross`, `refunds`, `renewals`, `renewal_revenue` and `net`.
     """
     if grouping == "period":
         keys = ["period"]
@@ -387,21 +390,98 @@ def revenue_summary(queryset, *, grouping="period", period="day"):
         # Ordered here, not in SQL: an ORDER BY makes the planner sort every row before
         # grouping, where unordered it hashes them into the few groups.
     )
+    by_key = {}
     for row in rows:
         if "period" in row:
             row["period"] = local_iso_date(row["period"])
-    return sorted(rows, key=lambda row: tuple(str(row[key]) for key in [*keys, "currency"]))
+        row.update(renewals=0, renewal_revenue=Decimal(0))
+        by_key[tuple(row[key] for key in [*keys, "currency"])] = row
+    if renewals is not None:
+        for row in _renewal_revenue(renewals, grouping=grouping, period=period):
+            key = tuple(row[k] for k in [*keys, "currency"])
+            target = by_key.setdefault(
+                key,
+                {
+                    **dict(zip([*keys, "currency"], key, strict=True)),
+                    "count": 0,
+                    "gross": Decimal(0),
+                    "refunds": Decimal(0),
+                    "net": Decimal(0),
+                    "renewals": 0,
+                    "renewal_revenue": Decimal(0),
+                },
+            )
+            target["renewals"] = row["renewals"]
+            target["renewal_revenue"] = row["renewal_revenue"]
+            target["net"] += row["renewal_revenue"]
+    return sorted(
+        by_key.values(), key=lambda row: tuple(str(row[key]) for key in [*keys, "currency"])
+    )
+
+
+def approved_renewals(*, start=None, end=None, subscription=None, currency=None):
+    """Approved renewal charges of recurring contracts made between two local dates."""
+    from .models import ContractTransaction
+
+    queryset = ContractTransaction.objects.filter(status=ContractTransaction.Status.APPROVED)
+    tz = timezone.get_current_timezone()
+    if start is not None:
+        queryset = queryset.filter(
+            transaction_date__gte=datetime.combine(start, datetime.min.time(), tz)
+        )
+    if end is not None:
+        queryset = queryset.filter(transaction_date__lt=_next_midnight(end, tz))
+    if subscription is not None:
+        queryset = queryset.filter(contract__subscription=subscription)
+    if currency:
+        queryset = queryset.filter(currency=currency)
+    return queryset
+
+
+def _renewal_revenue(queryset, *, grouping, period):
+    """One grouped query: approved renewal charges and their sum per group and currency, keyed
+    as `revenue_summary` keys purchases."""
+    if grouping == "period":
+        queryset = queryset.annotate(
+            bucket=PERIODS[period]("transaction_date", tzinfo=timezone.get_current_timezone())
+        )
+        keys = {"bucket": "period"}
+    elif grouping == "subscription":
+        keys = {
+            "contract__subscription__code": "subscription__code",
+            "contract__subscription__name": "subscription__name",
+        }
+    else:
+        keys = {"contract__payment_type": "payment_type"}
+    rows = []
+    for row in (
+        queryset.order_by()
+        .values(*keys, "currency")
+        .annotate(renewals=Count("pk"), renewal_revenue=Sum("amount"))
+    ):
+        out = {ours: row[theirs] for theirs, ours in keys.items()}
+        if "period" in out:
+            out["period"] = local_iso_date(out["period"])
+        rows.append(
+            {
+                **out,
+                "currency": row["currency"],
+                "renewals": row["renewals"],
+                "renewal_revenue": row["renewal_revenue"],
+            }
+        )
+    return rows
 
 
 def summary_totals(rows):
     """Per currency: the sums of a summary's rows (what the table's footer shows)."""
+    figures = ("count", "gross", "refunds", "renewals", "renewal_revenue", "net")
     totals: dict[str, dict] = {}
     for row in rows:
         total = totals.setdefault(
-            row["currency"],
-            {"currency": row["currency"], "count": 0, "gross": 0, "refunds": 0, "net": 0},
+            row["currency"], {"currency": row["currency"], **dict.fromkeys(figures, 0)}
         )
-        for key in ("count", "gross", "refunds", "net"):
+        for key in figures:
             total[key] += row[key]
     return [totals[code] for code in sorted(totals)]
 

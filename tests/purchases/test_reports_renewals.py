@@ -207,3 +207,34 @@ def test_dashboard_shows_renewals_due_past_due_and_the_renewals_chart(client, fi
     assert chart[: chart.index("</svg>")].count("<rect ") == 60
     dashboard_90 = client.get(reverse("home"), {"days": 90}).context["dashboard"]
     assert dashboard_90["renewals_succeeded"] == 2
+
+
+def test_revenue_summary_adds_approved_renewals_to_net(client, finance_user, renewals):
+    client.force_login(finance_user)
+    url = reverse("purchases:reports:revenue")
+    query = {"start": "2026-01-01", "end": "2026-03-31", "period": "month", "currency": "EUR"}
+    rows = client.get(url, query).context["rows"]
+    assert [
+        (r["period"], r["count"], r["gross"], r["renewals"], r["renewal_revenue"], r["net"])
+        for r in rows
+    ] == [
+        ("2026-01-01", 3, Decimal("140.00"), 0, Decimal("0"), Decimal("140.00")),
+        ("2026-02-01", 0, Decimal("0"), 1, Decimal("10.00"), Decimal("10.00")),
+        ("2026-03-01", 0, Decimal("0"), 1, Decimal("10.00"), Decimal("10.00")),
+    ]
+    by_type = client.get(url, {**query, "grouping": "payment_type"}).context["rows"]
+    assert [(r["payment_type"], r["gross"], r["renewal_revenue"]) for r in by_type] == [
+        ("wallet", Decimal("140.00"), Decimal("20.00"))
+    ]
+    monthly = renewals[0]
+    by_subscription = client.get(
+        url, {**query, "grouping": "subscription", "subscription": monthly.subscription.code}
+    ).context["rows"]
+    assert [(r["subscription__code"], r["renewals"]) for r in by_subscription] == [
+        (monthly.subscription.code, 2)
+    ]
+    body = b"".join(client.get(url, {**query, "format": "csv"}).streaming_content).decode()
+    assert body.splitlines()[0] == (
+        "Period,Currency,Count,Gross,Refunds,Renewals,Renewal revenue,Net"
+    )
+    assert body.splitlines()[2] == "2026-02-01,EUR,0,0.00,0.00,1,10.00,10.00"
