@@ -55,6 +55,7 @@ AREAS: dict[str, list[NavLink]] = {
     ],
     "Admin": [
         NavLink("Team", "team", "auth.view_user"),
+        NavLink("API keys", "api_keys:list", "site.view_apikey"),
         NavLink("Django admin", "admin:index"),
     ],
 }

@@ -189,6 +189,13 @@ RENEWAL_CLAIM_SECONDS = env.int("RENEWAL_CLAIM_SECONDS", default=600)
 # How many days before a renewal charge its buyer is reminded by e-mail.
 RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", default=3)
 
+# --- HTTP API -------------------------------------------------------------------------------
+# Requests one API key may make a minute (0: no limit), counted in CACHES["default"]: production
+# needs CACHE_URL=redis://… so every process shares the count.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+# The currency of a price given as reference 004's `cost` (it names none).
+SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -7,6 +7,7 @@ from purchases import views as purchase_views
 from subscriptions import urls as catalog_urls
 
 from . import views
+from .api import pages as api_key_pages
 
 admin.site.site_header = admin.site.site_title = "Back office admin"
 
@@ -34,6 +35,8 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("api-keys/", include((api_key_pages.urlpatterns, "api_keys"))),
+    path("api/", include("config.api.urls")),
     path("healthz/", views.healthz, name="healthz"),
     path("sandbox/pay/<str:pnref>/", purchase_views.sandbox_checkout, name="sandbox_checkout"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,41 @@
+"""API keys in the Django admin: listed, searched and revoked; created on the staff page only,
+since a key is readable only on the page that creates it."""
+
+from django.contrib import admin, messages
+
+from .api.keys import revoke_api_key
+from .models import ApiKey
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "prefix",
+        "scopes",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix")
+    readonly_fields = (
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    )
+    fields = ("name", "scopes", *readonly_fields)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected API keys", permissions=["change"])
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            revoke_api_key(api_key=api_key, revoked_by=request.user)
+        messages.success(request, f"{queryset.count()} API key(s) revoked.")

@@ -1,0 +1,159 @@
+"""Staff pages for API keys: admins list, create (the key is shown once) and revoke them."""
+
+import django_filters
+import django_tables2 as tables
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.generic import FormView
+
+from config.listing import ListFilterSet, ListPageView, ListTable
+from config.models import ApiKey
+
+from .keys import ApiKeyNameRequired, create_api_key, revoke_api_key
+
+
+class ApiKeyTable(ListTable):
+    name = tables.Column(verbose_name="Name")
+    prefix = tables.Column(verbose_name="Key starts with")
+    scopes = tables.Column(verbose_name="Scopes", orderable=False)
+    created_by = tables.Column(verbose_name="Created by")
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    last_used_at = tables.DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i")
+    revoked_at = tables.DateTimeColumn(verbose_name="Revoked", format="Y-m-d H:i")
+    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
+
+    class Meta(ListTable.Meta):
+        model = ApiKey
+        fields = ()
+        order_by = ("-created_at",)
+
+    def render_prefix(self, value):
+        return format_html("<code>{}…</code>", value)
+
+    def value_prefix(self, value):
+        return value
+
+    def render_scopes(self, record):
+        return record.get_scopes_display()
+
+    value_scopes = render_scopes
+
+    def render_actions(self, record):
+        if record.revoked_at is not None:
+            return ""
+        return format_html(
+            '<a class="btn btn-outline-danger btn-sm" href="{}">Revoke</a>',
+            reverse("api_keys:revoke", args=[record.prefix]),
+        )
+
+
+class ApiKeyFilter(ListFilterSet):
+    search_fields = ("name", "prefix")
+
+    active = django_filters.BooleanFilter(
+        label="Active", field_name="revoked_at", lookup_expr="isnull"
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("q", "active")
+
+
+class ApiKeyListView(ListPageView):
+    permission_required = "site.view_apikey"
+    model = ApiKey
+    title = "API keys"
+    table_class = ApiKeyTable
+    filterset_class = ApiKeyFilter
+    create_url = "api_keys:create"
+    create_permission = "site.add_apikey"
+
+    def get_queryset(self):
+        return ApiKey.objects.select_related("created_by")
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=100, help_text="Who uses it: “Storefront”, “Player”."
+    )
+    scopes = forms.MultipleChoiceField(
+        label="Scopes",
+        choices=ApiKey.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the key may do; a request outside its scopes is refused (403).",
+    )
+
+
+class StaffPageMixin(PermissionRequiredMixin):
+    title = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title=self.title,
+            breadcrumbs=[("API keys", reverse("api_keys:list")), (self.title, None)],
+            cancel_url=reverse("api_keys:list"),
+        )
+        return context
+
+
+class ApiKeyCreateView(StaffPageMixin, FormView):
+    """Create a key and show it once: the page answers the key itself, it is never stored."""
+
+    permission_required = "site.add_apikey"
+    form_class = ApiKeyForm
+    template_name = "site/apikey_form.html"
+    title = "New API key"
+
+    def form_valid(self, form):
+        try:
+            created = create_api_key(
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                created_by=self.request.user,
+            )
+        except ApiKeyNameRequired as error:
+            form.add_error("name", str(error))
+            return self.form_invalid(form)
+        context = self.get_context_data(form=form, created=created)
+        context["title"] = "API key created"
+        response = render(self.request, "site/apikey_created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ApiKeyRevokeView(StaffPageMixin, FormView):
+    permission_required = "site.change_apikey"
+    form_class = forms.Form
+    template_name = "site/apikey_confirm_revoke.html"
+    title = "Revoke API key"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.api_key = get_object_or_404(ApiKey, prefix=kwargs["prefix"])
+        if self.api_key.revoked_at is not None:
+            messages.info(request, "This API key is already revoked.")
+            return redirect("api_keys:list")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "api_key": self.api_key}
+
+    def form_valid(self, form):
+        revoke_api_key(api_key=self.api_key, revoked_by=self.request.user)
+        messages.success(
+            self.request, f"API key “{self.api_key.name}” revoked: it stops working now."
+        )
+        return redirect("api_keys:list")
+
+
+urlpatterns = [
+    path("", ApiKeyListView.as_view(), name="list"),
+    path("new/", ApiKeyCreateView.as_view(), name="create"),
+    path("<str:prefix>/revoke/", ApiKeyRevokeView.as_view(), name="revoke"),
+]

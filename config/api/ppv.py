@@ -1,0 +1,569 @@
+"""The reference-004 PPV API, compatible: `/api/ppv/<method>` with the document's parameter names,
+GET or POST, answering its XML shape (`<Response>…<Status>Success</Status></Response>`) or JSON
+with `format=json`.
+
+Each method reads its parameters (shape only: a number, a date, a yes/no) and calls the catalog's
+or the buyers' service; the services decide every rule. A refusal answers Status Failure with a
+message naming the parameter in reference 004's words.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.views.decorators.csrf import csrf_exempt
+
+from buyers import errors as buyer_errors
+from buyers import selectors as buyer_selectors
+from buyers import services as buyer_services
+from buyers.errors import BuyerError
+from buyers.models import Access
+from config.errors import DomainError
+from config.models import ApiKey
+from subscriptions import errors as catalog_errors
+from subscriptions import selectors as catalog_selectors
+from subscriptions import services as catalog_services
+from subscriptions.errors import CatalogError
+from subscriptions.models import Media, Subscription
+from subscriptions.money import quantize
+
+from .formats import SUCCESS, UnreadableBody, failure, read_params, respond, shop_time, wants_json
+from .keys import ApiKeyError, authenticate, require_scope
+
+# Most rows one list answers (reference 004 gives `list` and `listbuyers` no paging of their own).
+MAX_LIMIT = 1000
+DEFAULT_MEDIA_LIMIT = 100
+
+# A service names the field it refuses; a client knows it by reference 004's parameter name.
+PARAMETER_OF_FIELD = {
+    "kind": "subscription_type",
+    "scope": "type",
+    "price": "cost",
+    "currency": "currency",
+    "activation_limit": "activation",
+    "notify": "notification",
+    "subscription": "code",
+}
+
+
+class BadParameter(Exception):
+    """A parameter missing or not of its type, or naming nothing that exists."""
+
+    def __init__(self, parameter: str, message: str, *, code: str = "invalid", status=400):
+        super().__init__(message)
+        self.parameter, self.message, self.code, self.status = parameter, message, code, status
+
+
+# --- Reading parameters (shape only; rules are the services') -----------------------------------
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+def given(params, name: str) -> bool:
+    return params.get(name) is not None
+
+
+def text(params, name: str, *, required: bool = False) -> str:
+    value = (params.get(name) or "").strip()
+    if required and not value:
+        raise BadParameter(name, f"The parameter “{name}” is required.", code="required")
+    return value
+
+
+def integer(params, name: str) -> int | None:
+    value = text(params, name)
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise BadParameter(name, f"The parameter “{name}” must be a whole number.") from None
+
+
+def boolean(params, name: str) -> bool:
+    value = text(params, name).lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise BadParameter(name, f"The parameter “{name}” must be 1 or 0 (true or false).")
+
+
+def amount(params, name: str) -> Decimal | None:
+    value = text(params, name)
+    if not value:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise BadParameter(name, f"The parameter “{name}” must be an amount like 100.00.")
+    return number
+
+
+def date_or_time(params, name: str) -> date | datetime | None:
+    """YYYY-MM-DD (the service reads a date alone as 00:00:01 or 23:59:59) or with H:i:s."""
+    value = text(params, name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        pass
+    for pattern in DATE_FORMATS:
+        try:
+            return datetime.strptime(value, pattern)
+        except ValueError:
+            continue
+    raise BadParameter(
+        name, f"The parameter “{name}” must be a date as YYYY-MM-DD or YYYY-MM-DD H:i:s."
+    )
+
+
+def subscription_of(params) -> Subscription:
+    code = text(params, "code", required=True)
+    subscription = Subscription.objects.filter(code=code).first()
+    if subscription is None:
+        raise BadParameter(
+            "code", f"No subscription has the code “{code}”.", code="not_found", status=404
+        )
+    return subscription
+
+
+def media_of(params) -> Media:
+    code = text(params, "media", required=True)
+    media = Media.objects.filter(code=code).first()
+    if media is None:
+        raise BadParameter(
+            "media", f"No media has the code “{code}”.", code="not_found", status=404
+        )
+    return media
+
+
+def access_of(params, subscription: Subscription) -> Access:
+    password = text(params, "hash", required=True)
+    access = (
+        Access.objects.select_related("buyer", "subscription")
+        .filter(subscription=subscription, hash=password)
+        .first()
+    )
+    if access is None:
+        raise buyer_errors.AccessNotFound()
+    return access
+
+
+def limit_offset(params, default_limit: int) -> tuple[int, int]:
+    limit, offset = integer(params, "limit"), integer(params, "offset")
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise BadParameter("limit", f"The parameter “limit” must be from 1 to {MAX_LIMIT}.")
+    if offset is not None and offset < 0:
+        raise BadParameter("offset", "The parameter “offset” must be 0 or more.")
+    return limit or default_limit, offset or 0
+
+
+# --- Answers in reference 004's shape -----------------------------------------------------------
+
+
+def cost_of(subscription: Subscription, default_offers=None) -> str:
+    """The price of the subscription's default pricing model, as 100.00 (empty when none)."""
+    if default_offers is None:
+        default_offers = list(
+            subscription.offers.filter(is_default=True).select_related("pricing_model")
+        )
+    if not default_offers:
+        return ""
+    pricing_model = default_offers[0].pricing_model
+    return str(quantize(pricing_model.price, pricing_model.currency))
+
+
+def period_of(subscription: Subscription):
+    return subscription.period if subscription.period is not None else ""
+
+
+def media_item(media: Media) -> dict:
+    """A media as reference 004 `listmedia` shows it. Live-stream fields (PublishKey,
+    OnlineStatus, RecordStatus, Concurrent) have no counterpart here: a shop's media are files;
+    per-rendition transcodes are not kept, only the adaptive HLS stream."""
+    poster = {
+        "Code": f"{media.code}-poster" if media.poster_url else "",
+        "Width": media.width,
+        "Height": media.height,
+        "Url": media.poster_url,
+    }
+    return {
+        "Title": media.title,
+        "Code": media.code,
+        "PublishKey": "",
+        "OnlineStatus": False,
+        "RecordStatus": False,
+        "Concurrent": 0,
+        "CreationDate": shop_time(media.created_at),
+        "Type": media.kind,
+        "Width": media.width,
+        "Height": media.height,
+        "MediaStatus": media.get_status_display(),
+        "Duration": media.duration,
+        "PlayerCode": "",
+        "DownloadLink": media.download_url,
+        "Poster": poster,
+        "Transcodes": [],
+        "Adaptive": {"AppleHLS": media.hls_url},
+        "Screenshots": [dict(poster)] if media.poster_url else [],
+    }
+
+
+def access_period(access: Access):
+    if access.access_start and access.access_expire:
+        return (access.access_expire - access.access_start).days
+    return period_of(access.subscription)
+
+
+def buyer_item(access: Access, *, with_start: bool) -> dict:
+    item = {
+        "Email": access.buyer.email,
+        "Hash": access.hash,
+        "Period": access_period(access),
+    }
+    if with_start:
+        item["AccessStartDate"] = shop_time(access.access_start)
+    item["AccessExpirationDate"] = shop_time(access.access_expire)
+    item["DatePurchase"] = shop_time(access.purchased_at)
+    return item
+
+
+def contacts_answer(contacts) -> dict:
+    return {
+        "Name": contacts.name,
+        "Phone": contacts.phone,
+        "Email": contacts.email,
+        "Site": contacts.site,
+        "Description": contacts.description,
+    }
+
+
+# --- Methods ------------------------------------------------------------------------------------
+
+# Parameters of `create` and `update` that map one to one onto the subscription's fields.
+TEXT_FIELDS = ("description", "collection_type", "materials", "buy_redirect_url", "custom_url")
+INTEGER_FIELDS = ("period", "activation", "preview")
+DATE_FIELDS = ("access_start", "access_expire")
+BOOLEAN_FIELDS = (
+    "ip_recovery",
+    "device_ban",
+    "buyer_commission",
+    "drm",  # ours: the DRM options below are refused unless DRM is on
+    "downloadable_origin",
+    "watermark",
+    "watermark_email",
+    "watermark_name",
+    "watermark_ip",
+)
+
+
+def subscription_fields(params) -> dict:
+    """The subscription fields this request gives, read by shape; absent ones are left out."""
+    fields = {}
+    if given(params, "name"):
+        fields["name"] = text(params, "name")
+    if given(params, "subscription_type"):
+        fields["kind"] = text(params, "subscription_type")
+    if given(params, "type"):
+        fields["scope"] = text(params, "type")
+    for name in TEXT_FIELDS:
+        if given(params, name):
+            fields[name] = text(params, name)
+    for name in INTEGER_FIELDS:
+        if given(params, name):
+            fields[name] = integer(params, name)
+    for name in DATE_FIELDS:
+        if given(params, name):
+            fields[name] = date_or_time(params, name)
+    for name in BOOLEAN_FIELDS:
+        if given(params, name):
+            fields[name] = boolean(params, name)
+    return fields
+
+
+def shop_currency(params) -> str:
+    return text(params, "currency") or getattr(settings, "SHOP_CURRENCY", "EUR")
+
+
+def subscription_answer(subscription: Subscription, *, with_type: bool) -> dict:
+    item = {"Code": subscription.code, "Name": subscription.name}
+    if with_type:
+        item["Type"] = subscription.scope
+    item.update(
+        Cost=cost_of(subscription),
+        Period=period_of(subscription),
+        AccessExpirationDate=shop_time(subscription.access_expire),
+        Description=subscription.description,
+    )
+    return {"Items": [item]}
+
+
+@transaction.atomic
+def create(params) -> dict:
+    """Create a subscription; `cost` becomes its one-time pricing model in the shop's currency."""
+    text(params, "name", required=True)
+    fields = subscription_fields(params)
+    cost = amount(params, "cost")
+    pricing_models = []
+    if cost is not None:
+        pricing_models.append(
+            catalog_services.create_pricing_model(
+                title=fields["name"], price=cost, currency=shop_currency(params)
+            )
+        )
+    subscription = catalog_services.create_subscription(pricing_models=pricing_models, **fields)
+    return subscription_answer(subscription, with_type=True)
+
+
+@transaction.atomic
+def update(params) -> dict:
+    """Change the given fields. A new `cost` changes the default pricing model's price when only
+    this subscription offers it; a shared one stays as it is and a new one becomes the default."""
+    subscription = subscription_of(params)
+    fields = subscription_fields(params)
+    cost = amount(params, "cost")
+    subscription = catalog_services.update_subscription(subscription=subscription, **fields)
+    if cost is not None:
+        offers = list(catalog_selectors.offers_of(subscription))
+        default = next((offer.pricing_model for offer in offers if offer.is_default), None)
+        if default is not None and default.offers.count() == 1:
+            catalog_services.update_pricing_model(pricing_model=default, price=cost)
+        else:
+            currency = default.currency if default is not None else shop_currency(params)
+            new = catalog_services.create_pricing_model(
+                title=subscription.name, price=cost, currency=currency
+            )
+            catalog_services.update_subscription(
+                subscription=subscription,
+                pricing_models=[new, *(offer.pricing_model for offer in offers)],
+                default_pricing_model=new,
+            )
+    return subscription_answer(subscription, with_type=False)
+
+
+def delete(params) -> dict:
+    """Delete the subscription, or archive it when it has purchases or accesses."""
+    catalog_services.delete_or_archive_subscription(subscription=subscription_of(params))
+    return {}
+
+
+def list_subscriptions(params) -> dict:
+    """The shop's subscriptions (archived ones are deleted as far as clients know)."""
+    limit, offset = limit_offset(params, MAX_LIMIT)
+    subscriptions = catalog_selectors.subscriptions_for_list().filter(archived_at__isnull=True)
+    items = []
+    for subscription in subscriptions.order_by("-created_at", "-pk")[offset : offset + limit]:
+        items.append(
+            {
+                "Name": subscription.name,
+                "Code": subscription.code,
+                "Cost": cost_of(subscription, subscription.default_offer_list),
+                "Period": period_of(subscription),
+                "AccessExpirationDate": shop_time(subscription.access_expire),
+                "AmountFiles": subscription.media_count,
+                "Type": subscription.scope,
+                "AddedDate": shop_time(subscription.created_at),
+                "Description": subscription.description,
+            }
+        )
+    return {"Items": items}
+
+
+def add_media(params) -> dict:
+    subscription, media = subscription_of(params), media_of(params)
+    catalog_services.attach_media(subscription=subscription, media=media)
+    return {"Medias": [media_item(media)]}
+
+
+def delete_media(params) -> dict:
+    subscription, media = subscription_of(params), media_of(params)
+    catalog_services.detach_media(subscription=subscription, media=media)
+    return {}
+
+
+def list_media(params) -> dict:
+    subscription = subscription_of(params)
+    limit, offset = limit_offset(params, DEFAULT_MEDIA_LIMIT)
+    links = catalog_selectors.media_of(subscription)[offset : offset + limit]
+    return {"Medias": [media_item(link.media) for link in links]}
+
+
+def media_in(params, subscription: Subscription) -> Media:
+    """The `media` parameter, which reference 004 asks on buyer methods: a media of the
+    subscription (accesses themselves are granted to the whole subscription)."""
+    media = media_of(params)
+    if not catalog_selectors.media_of(subscription).filter(media=media).exists():
+        raise catalog_errors.MediaNotAttached()
+    return media
+
+
+def add_buyer(params) -> dict:
+    """Grant a buyer (found or created by e-mail or phone) access to the subscription."""
+    subscription = subscription_of(params)
+    media_in(params, subscription)
+    arguments = {
+        "email": text(params, "email"),
+        "phone": text(params, "phone"),
+        "name": text(params, "name"),
+        "access_start": date_or_time(params, "access_start"),
+        "access_expire": date_or_time(params, "access_expire"),
+        "custom_url": text(params, "custom_url"),
+        "use_subscription_custom_url": boolean(params, "use_subscription_custom_url"),
+        "notify": boolean(params, "notification"),
+    }
+    if given(params, "activation"):
+        arguments["activation_limit"] = integer(params, "activation")
+    access = buyer_services.grant_access(subscription=subscription, **arguments)
+    return {"Items": [buyer_item(access, with_start=True)]}
+
+
+def update_buyer(params) -> dict:
+    """Change an access's dates, activation limit or its buyer's name."""
+    subscription = subscription_of(params)
+    access = access_of(params, subscription)
+    changes = {}
+    if given(params, "name"):
+        changes["name"] = text(params, "name")
+    if given(params, "activation"):
+        changes["activation_limit"] = integer(params, "activation")
+    for name in DATE_FIELDS:
+        if given(params, name):
+            changes[name] = date_or_time(params, name)
+    buyer_services.update_access(access=access, **changes)
+    return {"Message": "Recovery code is updated"}
+
+
+def delete_buyer(params) -> dict:
+    """Revoke an access (the row stays, marked revoked)."""
+    subscription = subscription_of(params)
+    buyer_services.revoke_access(access=access_of(params, subscription))
+    return {"Message": "Recovery code is deleted"}
+
+
+def list_buyers(params) -> dict:
+    """The subscription's live accesses, or those of the buyers with `email` (several may match)."""
+    subscription = subscription_of(params)
+    media_in(params, subscription)
+    limit, offset = limit_offset(params, MAX_LIMIT)
+    email = text(params, "email")
+    if email:
+        accesses = buyer_selectors.accesses_by_email(subscription=subscription, email=email)
+    else:
+        accesses = buyer_selectors.accesses_for_list().filter(subscription=subscription)
+    accesses = accesses.filter(revoked_at__isnull=True).order_by("-purchased_at", "-pk")
+    return {
+        "Items": [
+            buyer_item(access, with_start=False) for access in accesses[offset : offset + limit]
+        ]
+    }
+
+
+def contacts(params) -> dict:
+    return contacts_answer(catalog_services.get_shop_contacts())
+
+
+def update_contacts(params) -> dict:
+    """Write the seller's contacts; the ones this request leaves out keep their value."""
+    current = catalog_services.get_shop_contacts()
+    values = {
+        field: text(params, field) if given(params, field) else getattr(current, field)
+        for field in catalog_services.CONTACT_FIELDS
+    }
+    saved = catalog_services.update_shop_contacts(**values)
+    return {**contacts_answer(saved), "Message": "Updated success"}
+
+
+@dataclass(frozen=True)
+class Method:
+    scope: str
+    run: Callable[[dict], dict]
+
+
+METHODS: dict[str, Method] = {
+    "create": Method(ApiKey.Scope.CATALOG, create),
+    "update": Method(ApiKey.Scope.CATALOG, update),
+    "delete": Method(ApiKey.Scope.CATALOG, delete),
+    "list": Method(ApiKey.Scope.CATALOG, list_subscriptions),
+    "addmedia": Method(ApiKey.Scope.CATALOG, add_media),
+    "deletemedia": Method(ApiKey.Scope.CATALOG, delete_media),
+    "listmedia": Method(ApiKey.Scope.CATALOG, list_media),
+    "addbuyer": Method(ApiKey.Scope.BUYERS, add_buyer),
+    "updatebuyer": Method(ApiKey.Scope.BUYERS, update_buyer),
+    "deletebuyer": Method(ApiKey.Scope.BUYERS, delete_buyer),
+    "listbuyers": Method(ApiKey.Scope.BUYERS, list_buyers),
+    "contacts": Method(ApiKey.Scope.CATALOG, contacts),
+    "updatecontacts": Method(ApiKey.Scope.CATALOG, update_contacts),
+}
+
+
+def refusal_parameter(error) -> str | None:
+    field = getattr(error, "field", None)
+    return PARAMETER_OF_FIELD.get(field, field) if field else None
+
+
+@csrf_exempt  # a key in the request authenticates it, not a session cookie
+@login_not_required  # answers 401 itself, in the request's format
+def ppv_method(request, method: str):
+    """One reference-004 method: authenticate the key, read the parameters, call the service."""
+    try:
+        params = read_params(request)
+    except UnreadableBody as error:
+        return failure(str(error), code="unreadable_body", as_json=wants_json(request.GET))
+    as_json = wants_json(params)
+    try:
+        api_key = authenticate(request, params)
+    except ApiKeyError as error:
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return failure(
+            error.message, code=error.code, status=error.status, as_json=as_json, headers=headers
+        )
+    if request.method not in ("GET", "POST"):
+        return failure(
+            "Use GET or POST.",
+            code="method_not_allowed",
+            status=405,
+            as_json=as_json,
+            headers={"Allow": "GET, POST"},
+        )
+    entry = METHODS.get(method)
+    if entry is None:
+        return failure(
+            f"There is no method “{method}”: use one of {', '.join(METHODS)}.",
+            code="unknown_method",
+            status=404,
+            as_json=as_json,
+        )
+    try:
+        require_scope(api_key, entry.scope)
+        data = entry.run(params)
+    except ApiKeyError as error:
+        return failure(error.message, code=error.code, status=error.status, as_json=as_json)
+    except BadParameter as error:
+        return failure(
+            f"{error.parameter}: {error.message}",
+            code=error.code,
+            status=error.status,
+            parameter=error.parameter,
+            as_json=as_json,
+        )
+    except (CatalogError, BuyerError, DomainError) as error:
+        parameter = refusal_parameter(error)
+        not_found = isinstance(error, buyer_errors.AccessNotFound)
+        return failure(
+            f"{parameter}: {error.message}" if parameter else error.message,
+            code=error.code,
+            status=404 if not_found else 400,
+            parameter=parameter,
+            as_json=as_json,
+        )
+    return respond({**data, "Status": SUCCESS}, as_json=as_json)

@@ -1,0 +1,88 @@
+"""The site's own data: the API keys storefronts and players use to call the HTTP API.
+
+An API key is shown once, when an admin creates it; only its SHA-256 digest is stored. The key is
+48 random characters (about 285 bits) from `secrets`, so a slow password hasher would add nothing
+against guessing, and it would cost every API request ~100 ms that players' access checks cannot
+spare. The first characters (`prefix`) are stored in clear so staff can tell keys apart.
+"""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .codes import CODE_ALPHABET
+
+KEY_PREFIX_LENGTH = 8
+KEY_SECRET_LENGTH = 40
+
+
+def digest_of(key: str) -> str:
+    """The stored form of an API key: its SHA-256 digest, in hex."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A key a storefront or player sends (`apikey=` or `Authorization: Bearer`), with scopes."""
+
+    class Scope(models.TextChoices):
+        CATALOG = "catalog", "Catalog (subscriptions, media, contacts)"
+        BUYERS = "buyers", "Buyers and their accesses"
+        PURCHASES = "purchases", "Purchases and cancellations"
+        ACCESS_CHECK = "access_check", "Access check for players"
+
+    name = models.CharField("name", max_length=100)
+    prefix = models.CharField("key starts with", max_length=KEY_PREFIX_LENGTH, unique=True)
+    secret_hash = models.CharField("SHA-256 of the key", max_length=64, unique=True, editable=False)
+    scopes = models.JSONField("scopes", default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="created by",
+    )
+    created_at = models.DateTimeField("created", default=timezone.now)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True)
+    revoked_at = models.DateTimeField("revoked", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="revoked by",
+    )
+
+    class Meta:
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="api_key_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+    def get_scopes_display(self) -> str:
+        labels = dict(self.Scope.choices)
+        return ", ".join(str(labels.get(scope, scope)) for scope in self.scopes or []) or "—"
+
+    @staticmethod
+    def new_key() -> str:
+        """A fresh key: the prefix, a dot, the secret (letters and digits only: URL-safe)."""
+        prefix = "".join(secrets.choice(CODE_ALPHABET) for _ in range(KEY_PREFIX_LENGTH))
+        secret = "".join(secrets.choice(CODE_ALPHABET) for _ in range(KEY_SECRET_LENGTH))
+        return f"{prefix}.{secret}"

@@ -1,0 +1,27 @@
+import pytest
+from django.core.cache import cache
+
+from config.api.keys import create_api_key
+from config.models import ApiKey
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limit_counts():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_api_key(db):
+    """Make an API key with the given scopes (all by default); returns the full key."""
+
+    def make(*scopes, name="Storefront"):
+        return create_api_key(name=name, scopes=scopes or ApiKey.Scope.values).key
+
+    return make
+
+
+@pytest.fixture
+def api_key(make_api_key):
+    return make_api_key()
