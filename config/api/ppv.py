@@ -113,10 +113,11 @@ def date_or_time(params, name: str) -> date | datetime | None:
     value = text(params, name)
     if not value:
         return None
-    try:
-        return date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        pass
+    if len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     for pattern in DATE_FORMATS:
         try:
             return datetime.strptime(value, pattern)
@@ -550,7 +551,7 @@ def ppv_method(request, method: str):
         return failure(error.message, code=error.code, status=error.status, as_json=as_json)
     except BadParameter as error:
         return failure(
-            f"{error.parameter}: {error.message}",
+            error.message,
             code=error.code,
             status=error.status,
             parameter=error.parameter,
