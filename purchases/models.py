@@ -354,6 +354,12 @@ class RecurringContract(PublicCodeModel):
         blank=True,
         help_text="The card token, or the gateway reference of the first payment.",
     )
+    # The recurrence as it was bought: a later edit of the pricing model never reschedules a
+    # running contract.
+    recurrence_unit = models.CharField(
+        "renews every (unit)", max_length=6, choices=PricingModel.RecurrenceUnit.choices
+    )
+    recurrence_count = models.PositiveSmallIntegerField("renews every (count)", default=1)
     anchor = models.DateTimeField("periods counted from")
     periods_paid = models.PositiveIntegerField("periods paid", default=0)
     next_bill_date = models.DateTimeField("next bill date")

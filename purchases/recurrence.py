@@ -19,10 +19,11 @@ UNIT_TO_DELTA = {
 }
 
 
-def period_end(pricing_model: PricingModel, anchor: datetime, periods: int = 1) -> datetime:
-    """The end of the `periods`-th billing period counted from `anchor`."""
-    unit = UNIT_TO_DELTA[pricing_model.recurrence_unit]
-    return anchor + relativedelta(**{unit: pricing_model.recurrence_count * periods})
+def period_end(recurring, anchor: datetime, periods: int = 1) -> datetime:
+    """The end of the `periods`-th billing period counted from `anchor`, for anything with a
+    `recurrence_unit` and `recurrence_count` (a pricing model, or a contract's copy of it)."""
+    unit = UNIT_TO_DELTA[recurring.recurrence_unit]
+    return anchor + relativedelta(**{unit: recurring.recurrence_count * periods})
 
 
 def next_period_end(pricing_model: PricingModel, start: datetime) -> datetime:

@@ -230,13 +230,13 @@ PAY_PERIODS_SQL = """
     UPDATE purchases_recurringcontract AS c
     SET periods_paid = t.period, status = 'active', failed_attempts = 0, next_retry_at = NULL,
         claimed_until = NULL,
-        next_bill_date = c.anchor + CASE pm.recurrence_unit
-            WHEN 'days' THEN make_interval(days => pm.recurrence_count * t.period)
-            WHEN 'weeks' THEN make_interval(weeks => pm.recurrence_count * t.period)
-            WHEN 'months' THEN make_interval(months => pm.recurrence_count * t.period)
-            ELSE make_interval(years => pm.recurrence_count * t.period) END
-    FROM purchases_contracttransaction AS t, subscriptions_pricingmodel AS pm
-    WHERE t.contract_id = c.id AND pm.id = c.pricing_model_id AND t.id = ANY(%s)
+        next_bill_date = c.anchor + CASE c.recurrence_unit
+            WHEN 'days' THEN make_interval(days => c.recurrence_count * t.period)
+            WHEN 'weeks' THEN make_interval(weeks => c.recurrence_count * t.period)
+            WHEN 'months' THEN make_interval(months => c.recurrence_count * t.period)
+            ELSE make_interval(years => c.recurrence_count * t.period) END
+    FROM purchases_contracttransaction AS t
+    WHERE t.contract_id = c.id AND t.id = ANY(%s) AND t.status = 'approved'
       AND c.status IN ('active', 'past_due')
     RETURNING c.id, c.code, t.period
 """
@@ -286,6 +286,17 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
     retries = dunning_days()
     with transaction.atomic():
         emails = []
+        # An attempt already recorded (by a worker whose lease lapsed and another took over)
+        # is not recorded again: a decline counted twice would skip a dunning step.
+        still_pending = set(
+            ContractTransaction.objects.filter(
+                pk__in=[a.transaction_id for a in attempts if a.transaction_id],
+                status=ContractTransaction.Status.PENDING,
+            ).values_list("pk", flat=True)
+        )
+        attempts = [
+            a for a in attempts if a.transaction_id is None or a.transaction_id in still_pending
+        ]
         if connection.vendor == "postgresql":
             paid = [
                 a
@@ -299,7 +310,7 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
         contracts = {
             c.pk: c
             for c in RecurringContract.objects.select_for_update()
-            .select_related("pricing_model", "access")
+            .select_related("access")
             .filter(pk__in=[a.contract_id for a in attempts])
         }
         transactions = {
@@ -345,9 +356,7 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                 if result.approved:
                     charge.status = ContractTransaction.Status.APPROVED
                     contract.periods_paid = charge.period
-                    contract.next_bill_date = period_end(
-                        contract.pricing_model, contract.anchor, charge.period
-                    )
+                    contract.next_bill_date = period_end(contract, contract.anchor, charge.period)
                     contract.status = RecurringContract.Status.ACTIVE
                     contract.failed_attempts, contract.next_retry_at = 0, None
                     access.access_expire = contract.next_bill_date

@@ -81,6 +81,8 @@ def _check_product(subscription, now) -> Subscription:
         raise errors.ProductNotAvailableYet()
     if subscription.sale_end and now >= subscription.sale_end:
         raise errors.ProductExpired()
+    if subscription.access_expire and now >= subscription.access_expire:
+        raise errors.ProductExpired("This subscription's access window is over.")
     return subscription
 
 
@@ -498,6 +500,8 @@ def _start_contract(purchase: Purchase, amount: Decimal, now) -> RecurringContra
         currency=purchase.currency,
         payment_type=purchase.payment_type,
         instrument=purchase.instrument or purchase.gateway_reference,
+        recurrence_unit=purchase.pricing_model.recurrence_unit,
+        recurrence_count=purchase.pricing_model.recurrence_count,
         anchor=anchor,
         periods_paid=0 if trial else 1,
         next_bill_date=anchor if trial else period_end(purchase.pricing_model, anchor, 1),
@@ -626,6 +630,7 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
         purchase.save(update_fields=["status"])
         if purchase.access and purchase.access.revoked_at is None:
             buyer_services.revoke_access(access=purchase.access, revoked_by=staff_user)
+        _end_contract(purchase, timezone.now())
     return refund
 
 
@@ -728,6 +733,12 @@ def cancel_purchase(
 
 def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
     purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    if (
+        refund not in ("none", "")
+        and staff_user is not None
+        and not staff_user.has_perm("purchases.refund_purchase")
+    ):
+        raise errors.RefundRefused("Refunds need the Finance role.", field="refund")
     if purchase.status == Purchase.Status.PENDING:
         raise errors.PurchaseAlreadyInPendingOBCancellation()
     if purchase.status in (Purchase.Status.CANCELLED, Purchase.Status.REFUNDED):
@@ -747,21 +758,17 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
     now = timezone.now()
     refund_row = None
     contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()
+    if contract is not None and contract.claimed_until and contract.claimed_until > now:
+        raise errors.PurchaseError(
+            "A renewal charge of this subscription is running; try again in a few minutes."
+        )
     if mode == Cancellation.Mode.PERIOD_END:
         purchase.status = Purchase.Status.CANCELLING
         if contract is not None:
             contract.cancel_at_period_end = True
             contract.save(update_fields=["cancel_at_period_end"])
     else:
-        if contract is not None and contract.status in (
-            RecurringContract.Status.ACTIVE,
-            RecurringContract.Status.PAST_DUE,
-        ):
-            contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
-            contract.save(update_fields=["status", "ended_at"])
-            from .notifications import CONTRACT_ENDED, queue_renewal_emails
-
-            queue_renewal_emails([(CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}")])
+        _end_contract(purchase, now)
         purchase.status = Purchase.Status.CANCELLED
         amount = _refund_amount(purchase, refund, now)
         if amount > 0:
@@ -782,6 +789,22 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
     )
     purchase.refresh_from_db()
     return product_view(purchase, now=now)
+
+
+def _end_contract(purchase: Purchase, now) -> None:
+    """A recurring purchase ended now (cancelled or refunded in full): its contract stops
+    charging, and the buyer is told."""
+    contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()
+    if contract is None or contract.status not in (
+        RecurringContract.Status.ACTIVE,
+        RecurringContract.Status.PAST_DUE,
+    ):
+        return
+    contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
+    contract.save(update_fields=["status", "ended_at"])
+    from .notifications import CONTRACT_ENDED, queue_renewal_emails
+
+    queue_renewal_emails([(CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}")])
 
 
 def _refund_amount(purchase: Purchase, refund: str, now) -> Decimal:

@@ -59,6 +59,8 @@ def due_contracts(count, *, card="tok_approve", batch=5000):
                     currency="EUR",
                     payment_type="sandbox_card",
                     instrument=card,
+                    recurrence_unit="months",
+                    recurrence_count=1,
                     anchor=anchor,
                     periods_paid=1,
                     next_bill_date=due,

@@ -48,9 +48,9 @@ def test_a_second_stop_at_period_end_is_refused():
         cancel_purchase(purchase=purchase, mode="period_end")
 
 
-def test_end_now_with_full_refund_credits_the_wallet_and_revokes_the_access(staff_user):
+def test_end_now_with_full_refund_credits_the_wallet_and_revokes_the_access(finance_user):
     purchase = bought()
-    view = cancel_purchase(purchase=purchase, mode="now", refund="full", staff_user=staff_user)
+    view = cancel_purchase(purchase=purchase, mode="now", refund="full", staff_user=finance_user)
     assert not view.can_watch and view.access_reason == "revoked"
     assert WalletBalance.objects.get(buyer=purchase.buyer).balance == Decimal("100.00")
     refund = Refund.objects.get()
@@ -157,3 +157,37 @@ def test_a_wrong_pin_on_cancel_is_counted():
         cancel_purchase(purchase=purchase, mode="period_end", by_buyer=True, pin="0000")
     purchase.buyer.refresh_from_db()
     assert purchase.buyer.pin_failed_attempts == 1
+
+
+def test_shop_staff_cannot_refund_by_cancelling(staff_user):
+    purchase = bought()
+    with pytest.raises(errors.RefundRefused):
+        cancel_purchase(purchase=purchase, mode="now", refund="full", staff_user=staff_user)
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.COMPLETED and Refund.objects.count() == 0
+
+
+def test_a_full_refund_of_a_recurring_purchase_ends_its_contract(finance_user):
+    from purchases.renewals import renew_due_contracts
+
+    purchase = bought()
+    refund_purchase(
+        purchase=purchase, amount=purchase.amount, reason="Never used", staff_user=finance_user
+    )
+    contract = purchase.contract
+    contract.refresh_from_db()
+    assert contract.status == "cancelled"
+    assert renew_due_contracts(now=contract.next_bill_date).claimed == 0
+
+
+def test_a_contract_cannot_be_cancelled_while_its_charge_runs():
+    purchase = bought()
+    from purchases.models import RecurringContract
+
+    RecurringContract.objects.filter(purchase=purchase).update(
+        claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+    with pytest.raises(errors.PurchaseError, match="renewal charge"):
+        cancel_purchase(purchase=purchase, mode="now")
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.COMPLETED

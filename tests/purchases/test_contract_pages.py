@@ -69,7 +69,7 @@ def test_an_active_contract_cannot_be_retried(client, finance_user):
     assert RecurringContract.objects.get(pk=contract.pk).transactions.count() == 0
 
 
-def test_shop_staff_cannot_retry_or_end_without_the_permission(client, staff_user):
+def test_shop_staff_cannot_retry_a_contract(client, staff_user):
     contract = subscribe()
     client.force_login(staff_user)
     assert (

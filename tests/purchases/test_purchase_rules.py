@@ -477,3 +477,17 @@ def test_a_wrong_pin_is_counted_and_locks_after_the_limit(product, settings):
         payment_type="wallet",
         pin="1234",
     )
+
+
+def test_refused_after_the_subscriptions_access_window_ended():
+    past = timezone.now() - timedelta(days=1)
+    subscription, pricing_model = offer_for_sale(
+        access_start=past - timedelta(days=30), access_expire=past, period=None
+    )
+    refused(
+        errors.ProductExpired,
+        buyer=wallet_buyer(),
+        subscription=subscription,
+        pricing_model=pricing_model,
+        payment_type="wallet",
+    )

@@ -257,3 +257,28 @@ def test_many_contracts_in_small_batches_are_each_charged_once():
     due = max(c.next_bill_date for c in contracts)
     run = renew_due_contracts(now=due, batch_size=5)
     assert (run.renewed, run.batches) == (12, 3)
+
+
+def test_editing_the_pricing_models_recurrence_never_reschedules_a_running_contract():
+    contract = subscribe()
+    pricing_model = contract.pricing_model
+    pricing_model.recurrence_unit, pricing_model.recurrence_count = "weeks", 1
+    pricing_model.save()
+    run = renew_due_contracts(now=contract.next_bill_date)
+    contract.refresh_from_db()
+    assert run.renewed == 1 and contract.transactions.count() == 1
+    assert contract.next_bill_date == period_end(contract, contract.anchor, 2)
+    assert (contract.next_bill_date - contract.anchor).days >= 59  # two months, not weeks
+
+
+def test_a_decline_recorded_once_even_if_a_batch_is_recorded_twice(settings):
+    from purchases.renewals import charge_batch, claim_batch, record_batch
+
+    contract = subscribe()
+    set_card(contract, "tok_decline")
+    attempts = claim_batch(now=contract.next_bill_date, batch_size=10)
+    answers = charge_batch(attempts)
+    record_batch(attempts, answers, now=contract.next_bill_date, run=renewals.RenewalRun())
+    record_batch(attempts, answers, now=contract.next_bill_date, run=renewals.RenewalRun())
+    contract.refresh_from_db()
+    assert contract.failed_attempts == 1
