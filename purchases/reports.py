@@ -316,18 +316,6 @@ WALLET_LEDGER_REPORT = CsvReport(
     ),
 )
 
-BUYERS_REPORT = CsvReport(
-    name="buyers",
-    columns=(
-        ExportColumn("Code", "code"),
-        ExportColumn("E-mail", "email"),
-        ExportColumn("Phone", "phone"),
-        ExportColumn("Name", "name"),
-        ExportColumn("Created", "created_at", "time"),
-    ),
-)
-
-
 # --- Summary reports ----------------------------------------------------------------------------
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
@@ -487,7 +475,6 @@ def summary_totals(rows):
 
 
 __all__ = [
-    "BUYERS_REPORT",
     "PURCHASES_REPORT",
     "REFUNDS_REPORT",
     "WALLET_LEDGER_REPORT",
@@ -499,7 +486,10 @@ __all__ = [
 
 
 def register_list_page_exports():
-    """Make the list pages of these models download their report (config.listing.CSV_REPORTS)."""
+    """Make the list pages of these models download their report (config.listing.CSV_REPORTS).
+
+    The buyers list keeps its table's export (active accesses and e-wallet balances per row),
+    which streams through the iterator: it holds no amounts to format per currency."""
     from config.listing import CSV_REPORTS
 
     CSV_REPORTS.update(
@@ -507,7 +497,6 @@ def register_list_page_exports():
             "purchases.Purchase": PURCHASES_REPORT,
             "purchases.Refund": REFUNDS_REPORT,
             "buyers.WalletEntry": WALLET_LEDGER_REPORT,
-            "buyers.Buyer": BUYERS_REPORT,
         }
     )
 
