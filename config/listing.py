@@ -22,7 +22,6 @@ A page declares its model's table, filter set and permission:
 """
 
 import math
-from datetime import date
 
 import django_filters
 import django_tables2 as tables
@@ -31,6 +30,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Q, QuerySet
 from django.forms import NullBooleanSelect
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django_filters.views import FilterView
 from django_tables2.data import TableQuerysetData
@@ -342,5 +342,5 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
                 row = BoundRow(record, table=table)
                 yield [row.get_cell_value(column.name) for column in columns]
 
-        filename = f"{self.export_name}-{date.today().isoformat()}.csv"
+        filename = f"{self.export_name}-{timezone.localdate().isoformat()}.csv"
         return csv_download(filename, header, rows(), excel=self.request.GET.get("excel") == "1")

@@ -164,9 +164,12 @@ SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # --- Payments -------------------------------------------------------------------------------
 # The payment gateways this shop accepts (purchases/gateways.py); the wallet is always offered.
+# The sandboxes approve test cards for free, so production offers none unless it says so.
 PAYMENT_GATEWAYS = env.list(
     "PAYMENT_GATEWAYS",
-    default=["sandbox_card", "sandbox_paypal", "sandbox_webpay", "sandbox_worldpay"],
+    default=["sandbox_card", "sandbox_paypal", "sandbox_webpay", "sandbox_worldpay"]
+    if DEBUG
+    else [],
 )
 # The reference-003 Recurring web service (purchases/recurring_gateway.py, "recurring003"):
 # offered only when listed in PAYMENT_GATEWAYS and URL, user name, password and vendor are set.

@@ -4,7 +4,15 @@ are never edited or deleted here."""
 
 from django.contrib import admin
 
-from .models import Cancellation, Purchase, PurchaseSession, Refund, SandboxCharge
+from .models import (
+    Cancellation,
+    ContractTransaction,
+    Purchase,
+    PurchaseSession,
+    RecurringContract,
+    Refund,
+    SandboxCharge,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -95,3 +103,60 @@ class SandboxChargeAdmin(ReadOnlyAdmin):
     )
     list_filter = ("gateway", "kind", "status")
     search_fields = ("pnref", "idempotency_key")
+
+
+class ContractTransactionInline(admin.TabularInline):
+    model = ContractTransaction
+    fields = (
+        "transaction_date",
+        "period",
+        "attempt",
+        "amount",
+        "currency",
+        "status",
+        "pnref",
+        "result_code",
+        "response_message",
+        "auth_code",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RecurringContract)
+class RecurringContractAdmin(ReadOnlyAdmin):
+    list_display = (
+        "code",
+        "buyer",
+        "subscription",
+        "amount",
+        "currency",
+        "status",
+        "next_bill_date",
+        "failed_attempts",
+    )
+    list_filter = ("status", "currency", "payment_type", "cancel_at_period_end")
+    search_fields = ("code", "buyer__email", "purchase__code")
+    list_select_related = ("buyer", "subscription")
+    inlines = [ContractTransactionInline]
+
+
+@admin.register(ContractTransaction)
+class ContractTransactionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "transaction_date",
+        "contract",
+        "period",
+        "attempt",
+        "amount",
+        "currency",
+        "status",
+        "result_code",
+    )
+    list_filter = ("status", "currency")
+    search_fields = ("contract__code", "pnref", "idempotency_key")
+    list_select_related = ("contract",)

@@ -171,3 +171,17 @@ class RefundRefused(PurchaseError):
     code = "refund_refused"
     message = "This refund was refused."
     field = "amount"
+
+
+# --- Renewals -----------------------------------------------------------------------------------
+
+
+class ContractNotRetryable(PurchaseError):
+    code = "contract_not_retryable"
+    message = "Only a past-due contract can be retried now."
+
+
+class InvalidCard(PurchaseError):
+    code = "invalid_card"
+    message = "Give the new card's token."
+    field = "instrument"

@@ -28,8 +28,8 @@ from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, WalletEntry
 from config.bulk import update_rows
-from config.errors import DomainError
 
+from . import errors
 from .gateways import APPROVED, ChargeRequest, GatewayError, GatewayResult, get_gateway
 from .models import WALLET, ContractTransaction, Purchase, RecurringContract
 from .notifications import CONTRACT_ENDED, RENEWAL_FAILED, RENEWAL_RECEIPT, queue_renewal_emails
@@ -425,17 +425,12 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
         queue_renewal_emails(emails)
 
 
-class ContractNotRetryable(DomainError):
-    code = "contract_not_retryable"
-    message = "Only a past-due contract can be retried now."
-
-
 def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringContract:
     """Charge a past-due contract now instead of at its next retry (staff, after the buyer fixed
     their card). It is the same attempt the engine would make: same rules, same key scheme."""
     now = now or timezone.now()
     if contract.status != RecurringContract.Status.PAST_DUE:
-        raise ContractNotRetryable()
+        raise errors.ContractNotRetryable()
     RecurringContract.objects.filter(
         pk=contract.pk, status=RecurringContract.Status.PAST_DUE
     ).update(next_retry_at=now)
@@ -448,26 +443,20 @@ def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringCon
     return contract
 
 
-class InvalidCard(DomainError):
-    code = "invalid_card"
-    message = "Give the new card's token."
-    field = "instrument"
-
-
 @transaction.atomic
 def change_contract_card(*, contract: RecurringContract, instrument: str) -> RecurringContract:
     """Charge a stored card from now on (the buyer's new card after a decline)."""
     instrument = (instrument or "").strip()
     if not instrument or len(instrument) > 80:
-        raise InvalidCard()
+        raise errors.InvalidCard()
     if (
         contract.payment_type == WALLET
         or get_gateway(contract.payment_type) is None
         or (get_gateway(contract.payment_type).is_redirect)
     ):
-        raise InvalidCard("This contract is not paid by a stored card.")
+        raise errors.InvalidCard("This contract is not paid by a stored card.")
     if contract.status not in LIVE:
-        raise InvalidCard("This contract has ended.", field=None)
+        raise errors.InvalidCard("This contract has ended.", field=None)
     RecurringContract.objects.filter(pk=contract.pk).update(instrument=instrument)
     contract.instrument = instrument
     return contract

@@ -41,6 +41,7 @@ from .models import (
 from .recurrence import period_end
 
 LIVE_STATUSES = (Purchase.Status.COMPLETED, Purchase.Status.CANCELLING)
+PAID_STATUSES = (*LIVE_STATUSES, Purchase.Status.CANCELLED, Purchase.Status.REFUNDED)
 
 
 def pending_minutes() -> int:

@@ -34,7 +34,7 @@ from .tables import ContractTable, PurchaseSessionTable, PurchaseTable
 
 
 class PurchaseListView(ListPageView):
-    """Purchases, with the totals per currency of exactly the filtered rows."""
+    """Purchases, with the money taken per currency by exactly the filtered rows."""
 
     permission_required = "purchases.view_purchase"
     model = Purchase
@@ -51,8 +51,11 @@ class PurchaseListView(ListPageView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        # Money taken: purchases that were paid (later cancellations and refunds are new rows
+        # of their own); failed and pending ones took nothing.
         context["totals"] = (
             self.object_list.order_by()
+            .filter(status__in=services.PAID_STATUSES)
             .values("currency")
             .annotate(count=Count("pk"), total=Sum("amount"))
             .order_by("currency")

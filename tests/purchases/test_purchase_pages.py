@@ -20,7 +20,7 @@ def make_purchases(count, currency="EUR", price="10.00", recurring=False):
         )
         made.append(
             create_purchase(
-                buyer=wallet_buyer("100", currency=currency),
+                buyer=wallet_buyer("5000", currency=currency),
                 subscription=subscription,
                 pricing_model=pricing_model,
                 payment_type="wallet",
@@ -233,3 +233,27 @@ def test_purchase_sessions_are_listed(client, finance_user):
     client.force_login(finance_user)
     response = client.get(reverse("purchases:sessions"), {"q": "tv-1"})
     assert [row.record for row in response.context["table"].page.object_list] == [session]
+
+
+def test_totals_count_only_money_taken(client, finance_user):
+    make_purchases(1, "EUR", "10.00")
+    subscription, pricing_model = offer_for_sale(price="99.00")
+    create_purchase(
+        buyer=BuyerFactory(),
+        subscription=subscription,
+        pricing_model=pricing_model,
+        payment_type="sandbox_card",
+        instrument="tok_decline",
+    )
+    client.force_login(finance_user)
+    totals = list(client.get(reverse("purchases:list")).context["totals"])
+    assert [(t["currency"], t["count"], t["total"]) for t in totals] == [
+        ("EUR", 1, Decimal("10.00"))
+    ]
+
+
+def test_amounts_show_the_currencys_minor_digits(client, finance_user):
+    purchase = make_purchases(1, "JPY", "1500")[0]
+    client.force_login(finance_user)
+    html = client.get(reverse("purchases:detail", kwargs={"code": purchase.code})).content.decode()
+    assert "1,500 JPY" in html and "1500.00" not in html

@@ -107,3 +107,11 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     result = run_manage(env, "check")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_offers_no_sandbox_payment_unless_told_to(tmp_path):
+    script = "from django.conf import settings; print(settings.PAYMENT_GATEWAYS)"
+    result = run_manage(production_environment(tmp_path), "shell", "-c", script)
+    assert result.stdout.strip() == "[]", result.stderr
+    told = production_environment(tmp_path, PAYMENT_GATEWAYS="sandbox_card")
+    assert run_manage(told, "shell", "-c", script).stdout.strip() == "['sandbox_card']"
