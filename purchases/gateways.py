@@ -69,6 +69,9 @@ class PaymentGateway:
     def confirm(self, *, idempotency_key) -> GatewayResult:
         raise NotImplementedError
 
+    def void(self, *, idempotency_key) -> None:
+        """Close a redirect payment the buyer has not paid, so it can no longer be paid."""
+
     def charge_many(self, charges: list["ChargeRequest"]) -> dict:
         """Charge several stored instruments at once: {idempotency key: GatewayResult, or the
         GatewayError raised for it}. Gateways with a batch API override this; the default
@@ -211,6 +214,11 @@ class SandboxRedirectGateway(PaymentGateway):
 
     def confirm(self, *, idempotency_key):
         return self.lookup(idempotency_key=idempotency_key)
+
+    def void(self, *, idempotency_key):
+        SandboxCharge.objects.filter(
+            gateway=self.name, idempotency_key=idempotency_key, status=SandboxCharge.Status.PENDING
+        ).update(status=SandboxCharge.Status.CANCELLED, result_code="V", response_message="Expired")
 
     def charge(self, *, idempotency_key, amount, currency, instrument, description=""):
         """A renewal under the billing agreement the buyer approved with their first payment

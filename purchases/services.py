@@ -406,9 +406,15 @@ def _charge_and_settle(purchase: Purchase, gateway) -> Purchase:
             description=str(purchase.subscription.name),
         )
     except GatewayTimeout:
-        result = gateway.lookup(idempotency_key=key)
+        result = _lookup(gateway, key)
         if result is None:
-            return _fail(purchase, "", "The card gateway did not answer; nothing was charged.")
+            # The charge may still land: the purchase stays pending, and confirm_purchase (the
+            # expiry job, or staff's "Check payment") asks again with the same key.
+            Purchase.objects.filter(pk=purchase.pk).update(
+                response_message="The card gateway did not answer; checking again later."
+            )
+            purchase.refresh_from_db()
+            return purchase
     except GatewayError as failure:
         return _fail(purchase, "", str(failure))
     _record_gateway_answer(purchase, result)
@@ -536,14 +542,29 @@ def _access_window(purchase: Purchase, now) -> dict:
     return {}
 
 
+def _lookup(gateway, key):
+    try:
+        return gateway.lookup(idempotency_key=key)
+    except GatewayError:
+        return None
+
+
 def confirm_purchase(*, purchase: Purchase) -> Purchase:
-    """After a redirect payment: ask the gateway, then complete, fail or leave it pending."""
+    """Ask the gateway about a pending purchase (a redirect payment, or a card charge whose
+    answer was lost), then complete it, fail it or leave it pending."""
     if purchase.status != Purchase.Status.PENDING:
         return purchase
     gateway = get_gateway(purchase.payment_type)
-    if gateway is None or not gateway.is_redirect:
+    if gateway is None:
         return purchase
-    result = gateway.confirm(idempotency_key=_gateway_key(purchase))
+    key = _gateway_key(purchase)
+    if gateway.is_redirect:
+        try:
+            result = gateway.confirm(idempotency_key=key)
+        except GatewayError:
+            result = None
+    else:
+        result = _lookup(gateway, key)
     if result is None or result.status == "pending":
         return purchase
     _record_gateway_answer(purchase, result)
@@ -558,9 +579,20 @@ def expire_pending_purchases(*, now=None) -> int:
     expired = 0
     for purchase in Purchase.objects.filter(status=Purchase.Status.PENDING, expires_at__lte=now):
         confirmed = confirm_purchase(purchase=purchase)
-        if confirmed.status == Purchase.Status.PENDING:
-            _fail(confirmed, "", "The buyer did not complete the payment in time.")
-            expired += 1
+        if confirmed.status != Purchase.Status.PENDING:
+            continue
+        gateway = get_gateway(confirmed.payment_type)
+        if gateway is not None and gateway.is_redirect:
+            # Close the payment page first, so the buyer cannot pay for a failed purchase; one
+            # paid in the meantime is completed.
+            gateway.void(idempotency_key=_gateway_key(confirmed))
+            result = _lookup(gateway, _gateway_key(confirmed))
+            if result is not None and result.approved:
+                _record_gateway_answer(confirmed, result)
+                _complete(confirmed)
+                continue
+        _fail(confirmed, "", "The buyer did not complete the payment in time.")
+        expired += 1
     return expired
 
 

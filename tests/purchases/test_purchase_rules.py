@@ -491,3 +491,37 @@ def test_refused_after_the_subscriptions_access_window_ended():
         pricing_model=pricing_model,
         payment_type="wallet",
     )
+
+
+def test_a_payment_page_closes_when_its_purchase_expires(product, client):
+    from purchases.services import confirm_purchase, expire_pending_purchases
+
+    pending = buy(
+        BuyerFactory(),
+        product,
+        "sandbox_paypal",
+        return_url="https://s.example/r",
+        cancel_url="https://s.example/c",
+    )
+    expire_pending_purchases(now=timezone.now() + timedelta(hours=1))
+    client.post(pending.redirect_url, {"pay": "1"})  # too late
+    pending.refresh_from_db()
+    assert pending.status == Purchase.Status.FAILED
+    assert confirm_purchase(purchase=pending).status == Purchase.Status.FAILED
+    from purchases.models import SandboxCharge
+
+    assert SandboxCharge.objects.get(pnref=pending.gateway_reference).status == "cancelled"
+
+
+def test_a_lost_card_answer_leaves_the_purchase_pending_until_the_gateway_knows(
+    product, monkeypatch
+):
+    from purchases import gateways
+    from purchases.services import confirm_purchase
+
+    card = gateways.GATEWAYS["sandbox_card"]
+    monkeypatch.setattr(card, "lookup", lambda idempotency_key: None)
+    purchase = buy(BuyerFactory(), product, "sandbox_card", instrument="tok_timeout")
+    assert purchase.status == Purchase.Status.PENDING
+    monkeypatch.undo()
+    assert confirm_purchase(purchase=purchase).status == Purchase.Status.COMPLETED
