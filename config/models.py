@@ -86,3 +86,25 @@ class ApiKey(models.Model):
         prefix = "".join(secrets.choice(CODE_ALPHABET) for _ in range(KEY_PREFIX_LENGTH))
         secret = "".join(secrets.choice(CODE_ALPHABET) for _ in range(KEY_SECRET_LENGTH))
         return f"{prefix}.{secret}"
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a request sent with an `Idempotency-Key` header: a retry with the same
+    key (from the same API key) gets this answer again instead of buying or cancelling twice."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField("Idempotency-Key", max_length=255)
+    # SHA-256 of the method, path and parameters: the same key with another request is refused.
+    request_digest = models.CharField("request digest", max_length=64)
+    status_code = models.PositiveSmallIntegerField("answer status", null=True, blank=True)
+    body = models.TextField("answer body", blank=True)
+    created_at = models.DateTimeField("first seen", default=timezone.now)
+
+    class Meta:
+        verbose_name = "idempotent request"
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once_per_key"),
+        ]
+
+    def __str__(self):
+        return self.key

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from . import ppv
+from . import ppv, purchases
 
 app_name = "api"
 
 urlpatterns = [
     path("ppv/<str:method>", ppv.ppv_method, name="ppv"),
+    *purchases.urlpatterns,
 ]

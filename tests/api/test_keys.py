@@ -1,4 +1,5 @@
-"""API keys: stored hashed, shown once, checked on every API URL (401/403/429), managed by admins."""
+"""API keys: stored hashed, shown once, checked on every API URL (401, 403, 429), managed by
+admins."""
 
 import json
 

@@ -13,7 +13,17 @@ from django.urls.converters import IntConverter, PathConverter, SlugConverter, U
 # provider's page (a buyer's, not staff's; 404 unless a sandbox gateway is enabled).
 # The HTTP API authenticates by API key and answers 401 with a body, not a redirect to sign-in
 # (tests/api/test_keys.py checks every api: URL answers 401 without a key).
-PUBLIC = {"login", "healthz", "sandbox_checkout", "api:ppv"}
+PUBLIC = {
+    "login",
+    "healthz",
+    "sandbox_checkout",
+    "api:ppv",
+    "api:purchase_session",
+    "api:purchase_create",
+    "api:purchase_cancel",
+    "api:buyer_products",
+    "api:access_check",
+}
 # Pages every signed-in user may open whatever their role: their own account and the home page.
 SIGNED_IN_ONLY = {"home", "password_change", "password_change_done", "logout"}
 # The Django admin guards itself (staff status and model permissions), tested separately.

@@ -1,0 +1,380 @@
+"""The JSON purchase API for storefronts and players: purchase session (reference 000), create
+purchase (reference 001), cancel product (reference 002, answering its Example2 product view), the
+buyer's products, and the players' access check.
+
+Parameters keep the references' names (productId, pricingModelId, paymentType, returnURL, …).
+Objects are named by their public codes: `buyer` is the buyer's code (the storefront identifies its
+signed-in buyer; the purchase PIN confirms it), `productId` a subscription's, `pricingModelId` a
+pricing model's. Answers use reference 002's envelope: StatusCode 0, StatusMessage "OK", Content.
+A refusal answers its named error with a stable code (`Error.Code`), the reference's name
+(`Error.Name`) and the parameter concerned.
+"""
+
+import functools
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from buyers import services as buyer_services
+from buyers.errors import BuyerError
+from buyers.models import Access, Buyer
+from buyers.selectors import live_access_q
+from config.errors import DomainError
+from config.models import ApiKey
+from purchases import errors as purchase_errors
+from purchases import services as purchase_services
+from purchases.models import Purchase, PurchaseSession
+from subscriptions.errors import CatalogError
+from subscriptions.models import Media, PricingModel, Subscription
+from subscriptions.money import quantize
+
+from .formats import UnreadableBody, read_params
+from .idempotency import run_once
+from .keys import ApiKeyError, authenticate, require_scope
+from .params import BadParameter, text
+
+# A service names the field it refuses; a client knows it by the reference's parameter name.
+PARAMETER_OF_FIELD = {
+    "buyer": "buyer",
+    "subscription": "productId",
+    "pricing_model": "pricingModelId",
+    "payment_type": "paymentType",
+    "return_url": "returnURL",
+    "coupon": "couponCode",
+    "session": "sessionId",
+    "transaction_type": "transactionType",
+}
+
+
+def _json(data: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def ok(content, status: int = 200) -> JsonResponse:
+    body = {"StatusCode": 0, "Severity": 1, "StatusMessage": "OK", "Content": content}
+    return _json(body, status)
+
+
+def refused(
+    status: int, code: str, message: str, *, name="", parameter=None, headers=None, content=None
+):
+    body = {
+        "StatusCode": 1,
+        "Severity": 2,
+        "StatusMessage": message,
+        "Error": {"Code": code, "Name": name, "Parameter": parameter},
+    }
+    if content is not None:
+        body["Content"] = content
+    response = _json(body, status)
+    for header, value in (headers or {}).items():
+        response[header] = value
+    return response
+
+
+def refusal_of(error, content=None) -> JsonResponse:
+    field = getattr(error, "field", None)
+    parameter = PARAMETER_OF_FIELD.get(field, field) if field else None
+    return refused(
+        400,
+        error.code,
+        error.message,
+        name=type(error).__name__,
+        parameter=parameter,
+        content=content,
+    )
+
+
+def endpoint(scope: str, *, methods=("POST",), idempotent: bool = False):
+    """A JSON API view: API key (401), HTTP method (405), scope (403), then `view(params)`.
+    Its refusals become error answers; with `idempotent`, an Idempotency-Key replays."""
+
+    def decorate(view):
+        @csrf_exempt  # a key in the request authenticates it, not a session cookie
+        @login_not_required  # answers 401 itself
+        @functools.wraps(view)
+        def wrapper(request):
+            try:
+                params = read_params(request)
+            except UnreadableBody as error:
+                return refused(400, "unreadable_body", str(error))
+            try:
+                api_key = authenticate(request, params)
+                if request.method not in methods:
+                    return refused(
+                        405,
+                        "method_not_allowed",
+                        f"Use {' or '.join(methods)}.",
+                        headers={"Allow": ", ".join(methods)},
+                    )
+                require_scope(api_key, scope)
+            except ApiKeyError as error:
+                headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+                return refused(error.status, error.code, error.message, headers=headers)
+
+            def run():
+                try:
+                    return view(request, params)
+                except BadParameter as error:
+                    return refused(
+                        error.status, error.code, error.message, parameter=error.parameter
+                    )
+                except (DomainError, BuyerError, CatalogError) as error:
+                    return refusal_of(error)
+
+            if idempotent:
+                return run_once(request, params, api_key, run, refused)
+            return run()
+
+        return wrapper
+
+    return decorate
+
+
+# --- Looking up what parameters name (a code that names nothing is None: the service decides) -
+
+
+def by_code(model, params, name: str):
+    code = text(params, name)
+    return model.objects.filter(code=code).first() if code else None
+
+
+def buyer_of(params, name: str = "buyer") -> Buyer | None:
+    return by_code(Buyer, params, name)
+
+
+def timestamp(value) -> int:
+    return int(value.timestamp()) if value else 0
+
+
+# --- Answers ------------------------------------------------------------------------------------
+
+
+def purchase_content(purchase: Purchase) -> dict:
+    access = purchase.access if purchase.access_id else None
+    return {
+        "Code": purchase.code,
+        "Status": purchase.status,
+        "ProductId": purchase.subscription.code,
+        "PricingModelId": purchase.pricing_model.code,
+        "ListPrice": str(quantize(purchase.list_price, purchase.currency)),
+        "Discount": str(quantize(purchase.discount, purchase.currency)),
+        "Price": str(quantize(purchase.amount, purchase.currency)),
+        "Currency": purchase.currency,
+        "PaymentType": purchase.payment_type,
+        "IsRecurring": purchase.is_recurring,
+        "RedirectURL": purchase.redirect_url or None,
+        "ResultCode": purchase.result_code,
+        "ResponseMessage": purchase.response_message,
+        "AccessPassword": access.hash if access else None,
+        "AccessExpirationDate": timestamp(access.access_expire) if access else 0,
+        "CreateDate": timestamp(purchase.created_at),
+    }
+
+
+def pricing_model_content(pricing_model: PricingModel) -> dict:
+    """Reference 002's PricingModel object, in our terms (codes, not numeric ids)."""
+    unit = pricing_model.recurrence_unit
+    return {
+        "ID": pricing_model.code,
+        "Title": pricing_model.title,
+        "Chargingclass": "",
+        "UserType": None,
+        "Price": str(quantize(pricing_model.price, pricing_model.currency)),
+        "Currency": pricing_model.currency,
+        "RecurrenceType": unit or None,
+        "DevicesType": list(pricing_model.device_types or []),
+        "Isrecurring": pricing_model.is_recurring,
+        "GrantAllDevices": pricing_model.grant_all_devices,
+        "Quality": pricing_model.quality,
+        "RecurrenceDays": pricing_model.recurrence_count if unit == "days" else 0,
+    }
+
+
+def mandatory_for(buyer: Buyer) -> tuple[bool, str | None]:
+    """Whether the buyer holds the shop's mandatory subscription (True when there is none)."""
+    mandatory = Subscription.objects.filter(mandatory=True, archived_at__isnull=True).first()
+    if mandatory is None:
+        return True, None
+    held = Access.objects.filter(live_access_q(), buyer=buyer, subscription=mandatory).exists()
+    return held, mandatory.code
+
+
+def product_view_content(purchase: Purchase, view) -> dict:
+    """The buyer's view of a product as reference 002's Example2 `Content`.
+
+    Values the purchase service does not decide here are null rather than guessed: CanAcquire
+    (only a purchase attempt knows) and the per-device availability (no device is named)."""
+    subscription = purchase.subscription
+    access = purchase.access if purchase.access_id else None
+    have_mandatory, mandatory_code = mandatory_for(purchase.buyer)
+    return {
+        "ID": subscription.code,
+        "Type": "subscription",
+        "Favorite": False,
+        "Stars": 0,
+        "CanWatch": {
+            "SourceProductType": "subscription",
+            "SourceProductId": subscription.code,
+            "ProductTypeId": "subscription",
+            "ProductId": subscription.code,
+            "MovieAccessReason": view.access_reason,
+            "RentalHoursLeft": view.rental_hours_left,
+            "ExpirationDate": timestamp(view.expiration),
+            "PricingModel": pricing_model_content(view.pricing_model),
+            "HaveMandatorySubscription": have_mandatory,
+            "MandatorySubscriptionId": mandatory_code,
+            "MandatorySubscriptionMessage": "",
+            "PurchaseStatus": view.purchase_status,
+            "StartDate": timestamp(access.access_start) if access else 0,
+        },
+        "CanAcquire": None,
+        "HaveVoDAccess": view.can_watch,
+        "AvailableForThisDevice": None,
+        "AvailableForThisDeviceInHD": None,
+        "AvailableForThisDeviceInSD": None,
+        "BestMediaToPlay": 0,
+    }
+
+
+# --- Endpoints ----------------------------------------------------------------------------------
+
+
+@endpoint(ApiKey.Scope.PURCHASES)
+def purchase_session(request, params):
+    """Reference 000 GetPurchaseSessionID: the price is today's (with the coupon), not sent."""
+    default_type = PurchaseSession.TransactionType.SUBSCRIPTION
+    transaction_type = text(params, "transactionType") or default_type
+    try:
+        session = purchase_services.open_purchase_session(
+            buyer=buyer_of(params, "userId"),
+            subscription=by_code(Subscription, params, "productId"),
+            pricing_model=by_code(PricingModel, params, "pricingModelId"),
+            media=by_code(Media, params, "contentId"),
+            transaction_type=transaction_type,
+            coupon_code=text(params, "coupon"),
+            user_ip=text(params, "userIP") or None,
+            udid=text(params, "udid"),
+            preview_module=text(params, "previewModuleID"),
+        )
+    except DomainError as error:
+        status = purchase_services.session_status(error=error)
+        return refusal_of(error, content={"id": None, "status": status})
+    return ok({"id": session.pk, "status": purchase_services.session_status(session)}, 201)
+
+
+@endpoint(ApiKey.Scope.PURCHASES, idempotent=True)
+def create_purchase(request, params):
+    """Reference 001 CreatePurchase. A redirect payment type answers the pending purchase with
+    RedirectURL, where the buyer pays; a declined card answers the failed purchase (402)."""
+    session_id = text(params, "sessionId")
+    session = None
+    if session_id:
+        if not session_id.isdigit():
+            raise BadParameter("sessionId", "The parameter “sessionId” must be a session's id.")
+        session = PurchaseSession.objects.filter(pk=int(session_id)).first()
+        if session is None:
+            raise purchase_errors.InvalidPurchaseSession()
+    purchase = purchase_services.create_purchase(
+        buyer=buyer_of(params),
+        subscription=by_code(Subscription, params, "productId"),
+        pricing_model=by_code(PricingModel, params, "pricingModelId"),
+        payment_type=text(params, "paymentType"),
+        pin=text(params, "pin"),
+        coupon_code=text(params, "couponCode"),
+        instrument=text(params, "instrument"),
+        return_url=text(params, "returnURL"),
+        cancel_url=text(params, "cancelURL"),
+        device_type=text(params, "deviceType"),
+        session=session,
+    )
+    status = 402 if purchase.status == Purchase.Status.FAILED else 201
+    return ok(purchase_content(purchase), status)
+
+
+@endpoint(ApiKey.Scope.PURCHASES, idempotent=True)
+def cancel_product(request, params):
+    """Reference 002 CancelProduct by the buyer (with the PIN): `mode` period_end (default: stop
+    renewing, watch until the period ends) or now. Answers the product view (Example2)."""
+    buyer = buyer_of(params)
+    if buyer is None:
+        raise purchase_errors.AuthenticationRequired()
+    purchase = purchase_services.find_purchase_for_cancel(
+        buyer=buyer, subscription=by_code(Subscription, params, "productId")
+    )
+    view = purchase_services.cancel_purchase(
+        purchase=purchase,
+        mode=text(params, "mode") or "period_end",
+        pin=text(params, "pin"),
+        by_buyer=True,
+    )
+    purchase.refresh_from_db()
+    return ok(product_view_content(purchase, view))
+
+
+@endpoint(ApiKey.Scope.PURCHASES, methods=("GET", "POST"))
+def buyer_products(request, params):
+    """What the buyer can watch now: each access live and started, with its purchase's view."""
+    buyer = buyer_of(params)
+    if buyer is None:
+        raise purchase_errors.AuthenticationRequired()
+    now = timezone.now()
+    accesses = (
+        Access.objects.filter(live_access_q(now), buyer=buyer)
+        .exclude(access_start__gt=now)
+        .select_related("subscription", "purchase__pricing_model", "purchase__subscription")
+        .order_by("access_expire", "pk")
+    )
+    items = []
+    for access in accesses:
+        purchase = getattr(access, "purchase", None)
+        items.append(
+            {
+                "ProductId": access.subscription.code,
+                "Name": access.subscription.name,
+                "CanWatch": True,
+                "MovieAccessReason": "purchased" if purchase else "granted",
+                "ExpirationDate": timestamp(access.access_expire),
+                "StartDate": timestamp(access.access_start),
+                "PurchaseStatus": purchase.status if purchase else None,
+                "PricingModel": pricing_model_content(purchase.pricing_model) if purchase else None,
+            }
+        )
+    return ok(items)
+
+
+@endpoint(ApiKey.Scope.ACCESS_CHECK, methods=("GET", "POST"))
+def access_check(request, params):
+    """For players: does access password `hash` open subscription `code` now? The first use
+    from a device (`udid`, else the IP) counts an activation. A refusal answers its reason."""
+    result = buyer_services.check_access(
+        subscription_code=text(params, "code"),
+        access_password=text(params, "hash"),
+        device_id=text(params, "udid"),
+        ip_address=text(params, "ip") or request.META.get("REMOTE_ADDR"),
+    )
+    access = result.access
+    return ok(
+        {
+            "Granted": result.granted,
+            "Reason": result.reason or None,
+            "NewActivation": result.new_activation,
+            "ActivationsUsed": access.activations_used if access and result.granted else None,
+            "ActivationLimit": access.activation_limit if access and result.granted else None,
+            "ExpirationDate": timestamp(access.access_expire) if access and result.granted else 0,
+        }
+    )
+
+
+urlpatterns = [
+    path("purchases/sessions", purchase_session, name="purchase_session"),
+    path("purchases", create_purchase, name="purchase_create"),
+    path("purchases/cancel", cancel_product, name="purchase_cancel"),
+    path("buyers/products", buyer_products, name="buyer_products"),
+    path("access/check", access_check, name="access_check"),
+]
