@@ -205,6 +205,15 @@ class Refund(PublicCodeModel):
     """Money given back for a purchase: a new row that reverses it, never an edit of it."""
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
+    # The renewal charge it gives back, when it is not the purchase's own payment.
+    contract_transaction = models.ForeignKey(
+        "ContractTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name="renewal charge",
+    )
     amount = money_field("amount")
     currency = models.CharField("currency", max_length=3, choices=currency_choices)
     method = models.CharField("refunded to", max_length=40)

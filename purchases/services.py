@@ -33,6 +33,7 @@ from .gateways import GatewayError, GatewayTimeout, get_gateway
 from .models import (
     WALLET,
     Cancellation,
+    ContractTransaction,
     Purchase,
     PurchaseSession,
     RecurringContract,
@@ -599,7 +600,11 @@ def expire_pending_purchases(*, now=None) -> int:
 # --- Refunds and cancellations (reference 002) --------------------------------------------------
 
 
-def _refund_gateway(purchase: Purchase, amount: Decimal, reason: str, staff_user) -> Refund:
+def _refund_gateway(
+    purchase: Purchase, amount: Decimal, reason: str, staff_user, charge=None
+) -> Refund:
+    """Give `amount` back to where it was paid from: the purchase's own payment, or the renewal
+    `charge` (a ContractTransaction) when given."""
     number = purchase.refunds.count() + 1
     key = f"refund:{purchase.code}:{number}"
     if purchase.payment_type == WALLET:
@@ -616,7 +621,7 @@ def _refund_gateway(purchase: Purchase, amount: Decimal, reason: str, staff_user
             raise errors.RefundRefused("This purchase's payment type is no longer enabled.")
         result = gateway.refund(
             idempotency_key=key,
-            pnref=purchase.gateway_reference,
+            pnref=charge.pnref if charge is not None else purchase.gateway_reference,
             amount=amount,
             currency=purchase.currency,
         )
@@ -627,6 +632,7 @@ def _refund_gateway(purchase: Purchase, amount: Decimal, reason: str, staff_user
         reference = result.pnref
     return Refund.objects.create(
         purchase=purchase,
+        contract_transaction=charge,
         amount=amount,
         currency=purchase.currency,
         method=purchase.payment_type,
@@ -651,7 +657,11 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
         raise errors.RefundRefused("Enter an amount above zero.")
     if has_more_digits_than_currency(amount, purchase.currency):
         raise errors.RefundRefused(f"{purchase.currency} has fewer decimal places.")
-    already = sum((refund.amount for refund in purchase.refunds.all()), Decimal(0))
+    # This refunds the purchase's own payment; renewal charges are refunded by cancellation.
+    already = sum(
+        (r.amount for r in purchase.refunds.filter(contract_transaction__isnull=True)),
+        Decimal(0),
+    )
     if already + amount > purchase.amount:
         left = quantize(purchase.amount - already, purchase.currency)
         raise errors.RefundRefused(f"At most {left} {purchase.currency} is left to refund.")
@@ -803,10 +813,10 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
     else:
         _end_contract(purchase, now)
         purchase.status = Purchase.Status.CANCELLED
-        amount = _refund_amount(purchase, refund, now)
+        amount, charge = _refund_amount(purchase, refund, now)
         if amount > 0:
             refund_row = _refund_gateway(
-                purchase, amount, f"Cancelled: {refund} refund", staff_user
+                purchase, amount, f"Cancelled: {refund} refund", staff_user, charge=charge
             )
         access = purchase.access
         if access is not None and access.revoked_at is None:
@@ -840,22 +850,52 @@ def _end_contract(purchase: Purchase, now) -> None:
     queue_renewal_emails([(CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}")])
 
 
-def _refund_amount(purchase: Purchase, refund: str, now) -> Decimal:
-    """What a cancellation gives back: nothing, all that is left, or the unused share of the
-    current period (rounded down to the currency's minor unit, never more than is left)."""
-    left = purchase.amount - sum((r.amount for r in purchase.refunds.all()), Decimal(0))
+def _current_charge(purchase: Purchase):
+    """What paid for the period the buyer is in: the latest approved renewal charge, or (in the
+    first period) the purchase itself (None)."""
+    contract = getattr(purchase, "contract", None)
+    if contract is None:
+        return None
+    return (
+        contract.transactions.filter(
+            status=ContractTransaction.Status.APPROVED, period=contract.periods_paid
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _refund_amount(purchase: Purchase, refund: str, now):
+    """What a cancellation gives back, and which charge it reverses: nothing, all that is left
+    of the current period's charge, or its unused share (rounded down to the currency's minor
+    unit, never more than is left)."""
+    charge = _current_charge(purchase)
+    if charge is not None:
+        paid, refunded = charge.amount, sum((r.amount for r in charge.refunds.all()), Decimal(0))
+    else:
+        paid = purchase.amount
+        refunded = sum(
+            (r.amount for r in purchase.refunds.filter(contract_transaction__isnull=True)),
+            Decimal(0),
+        )
+    left = paid - refunded
     if refund == "none" or left <= 0:
-        return Decimal(0)
+        return Decimal(0), charge
     if refund == "full":
-        return left
-    access = purchase.access
-    if access is None or access.access_expire is None or access.access_start is None:
-        return Decimal(0)
-    total = (access.access_expire - access.access_start).total_seconds()
-    unused = max(0.0, (access.access_expire - now).total_seconds())
+        return left, charge
+    contract = getattr(purchase, "contract", None)
+    if contract is not None and contract.periods_paid:
+        start = period_end(contract, contract.anchor, contract.periods_paid - 1)
+        end = contract.next_bill_date
+    elif purchase.access is not None and purchase.access.access_expire:
+        start, end = purchase.access.access_start, purchase.access.access_expire
+    else:
+        return Decimal(0), charge
+    total = (end - start).total_seconds()
+    unused = min(total, max(0.0, (end - now).total_seconds()))
     share = Decimal(unused / total) if total > 0 else Decimal(0)
     step = Decimal(1).scaleb(-minor_digits(purchase.currency))
-    return min(left, (purchase.amount * share).quantize(step, rounding="ROUND_DOWN"))
+    return min(left, (paid * share).quantize(step, rounding="ROUND_DOWN")), charge
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from buyers import services as buyer_services
-from buyers.models import Access, WalletBalance
+from buyers.models import WalletBalance
 from purchases import errors
 from purchases.models import Cancellation, Purchase, Refund, SandboxCharge
 from purchases.services import (
@@ -63,12 +63,16 @@ def test_end_now_with_full_refund_credits_the_wallet_and_revokes_the_access(fina
 
 
 def test_end_now_with_prorated_refund_gives_back_the_unused_share():
+    from purchases.models import RecurringContract
+
     purchase = bought()
-    access = purchase.access
-    # Two thirds of the period remain.
-    start = timezone.now() - timedelta(days=10)
-    Access.objects.filter(pk=access.pk).update(
-        access_start=start, access_expire=start + timedelta(days=30)
+    # A 30-day period of which 20 days remain.
+    now = timezone.now()
+    RecurringContract.objects.filter(purchase=purchase).update(
+        recurrence_unit="days",
+        recurrence_count=30,
+        anchor=now - timedelta(days=10),
+        next_bill_date=now + timedelta(days=20),
     )
     purchase.refresh_from_db()
     cancel_purchase(purchase=purchase, mode="now", refund="prorated")
@@ -191,3 +195,33 @@ def test_a_contract_cannot_be_cancelled_while_its_charge_runs():
         cancel_purchase(purchase=purchase, mode="now")
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.COMPLETED
+
+
+def test_a_prorated_refund_gives_back_the_unused_part_of_the_current_renewal(finance_user):
+    from purchases.models import ContractTransaction, RecurringContract
+    from purchases.recurrence import period_end
+    from purchases.renewals import renew_due_contracts
+
+    purchase = bought(payment_type="sandbox_card", instrument="tok_approve", price="10.00")
+    contract = purchase.contract
+    for _ in range(5):  # five renewals: the buyer is in the sixth period
+        contract.refresh_from_db()
+        renew_due_contracts(now=contract.next_bill_date)
+    contract.refresh_from_db()
+    start = period_end(contract, contract.anchor, contract.periods_paid - 1)
+    halfway = start + (contract.next_bill_date - start) / 2
+    RecurringContract.objects.filter(pk=contract.pk).update(
+        anchor=contract.anchor - (halfway - timezone.now()),
+        next_bill_date=contract.next_bill_date - (halfway - timezone.now()),
+    )
+    purchase.refresh_from_db()
+    cancel_purchase(purchase=purchase, mode="now", refund="prorated", staff_user=finance_user)
+    refund = Refund.objects.get()
+    last = ContractTransaction.objects.filter(contract=contract, status="approved").latest("period")
+    assert refund.contract_transaction == last
+    contract.refresh_from_db()
+    start = period_end(contract, contract.anchor, contract.periods_paid - 1)
+    unused = (contract.next_bill_date - timezone.now()) / (contract.next_bill_date - start)
+    assert abs(refund.amount - Decimal(10) * Decimal(unused)) < Decimal("0.05")
+    assert Decimal("4") < refund.amount < Decimal("6")
+    assert SandboxCharge.objects.get(pnref=refund.gateway_reference).refund_of.pnref == last.pnref
