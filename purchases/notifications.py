@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from buyers.models import SentEmail
@@ -108,12 +110,20 @@ def contracts_to_remind(*, now=None, days: int | None = None):
     """Active contracts billed within `days` that have not been reminded of that bill."""
     now = now or timezone.now()
     days = reminder_days() if days is None else days
+    reminded = SentEmail.objects.filter(
+        key=Concat(
+            Value("renewal-reminder:"),
+            OuterRef("code"),
+            Value(":"),
+            Cast(OuterRef("periods_paid") + 1, CharField()),
+        )
+    )
     return RecurringContract.objects.filter(
         status=RecurringContract.Status.ACTIVE,
         cancel_at_period_end=False,
         next_bill_date__gt=now,
         next_bill_date__lte=now + timedelta(days=days),
-    )
+    ).exclude(Exists(reminded))
 
 
 def reminder_key(contract: RecurringContract) -> str:

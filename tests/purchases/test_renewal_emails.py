@@ -61,7 +61,7 @@ def test_buyers_are_reminded_once_before_a_charge(mailoutbox, settings):
     cancel_purchase(purchase=cancelled.purchase, mode="period_end")
     mailoutbox.clear()
     assert tasks.queue_renewal_reminders() == 1
-    assert tasks.queue_renewal_reminders() == 1  # queued again, but sent once
+    assert tasks.queue_renewal_reminders() == 0  # reminded: not queued again
     assert subjects(mailoutbox) == [
         f"{contract.subscription.name} renews on {contract.next_bill_date:%Y-%m-%d}"
     ]
@@ -72,3 +72,14 @@ def test_no_reminder_for_a_bill_beyond_the_notice(mailoutbox, settings):
     settings.RENEWAL_REMINDER_DAYS = 1
     subscribe()
     assert tasks.queue_renewal_reminders() == 0
+
+
+def test_subscribers_get_no_access_expiring_notice_for_an_access_that_renews(settings):
+    from buyers.notifications import accesses_expiring_soon
+
+    settings.ACCESS_EXPIRING_NOTICE_DAYS = 40
+    renewing = subscribe()
+    stopping = subscribe()
+    cancel_purchase(purchase=stopping.purchase, mode="period_end")
+    assert list(accesses_expiring_soon()) == [stopping.access_id]
+    assert renewing.access_id not in accesses_expiring_soon()
