@@ -10,6 +10,7 @@ from django.views.generic import DetailView, FormView
 
 from config.errors import show_on_form
 from config.listing import ListPageView
+from config.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 
 from . import imports, selectors, services
@@ -81,6 +82,7 @@ class WalletEntryListView(ListPageView):
     table_class = WalletEntryTable
     filterset_class = WalletEntryFilter
     export_name = "wallet-ledger"
+    export_permission = MONEY_REPORTS
 
     def get_queryset(self):
         return WalletEntry.objects.select_related("buyer", "created_by")

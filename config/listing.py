@@ -27,6 +27,7 @@ import django_filters
 import django_tables2 as tables
 from django.conf import settings
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Q, QuerySet
 from django.forms import NullBooleanSelect
@@ -288,8 +289,17 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
             paginate.update(after=query.get("after"), before=query.get("before"))
         return paginate
 
+    export_permission = ""  # when set, the CSV export needs it on top of the page's permission
+
+    def may_export(self):
+        return bool(self.export_name) and (
+            not self.export_permission or self.request.user.has_perm(self.export_permission)
+        )
+
     def get(self, request, *args, **kwargs):
         if request.GET.get("export") == "csv" and self.export_name:
+            if not self.may_export():
+                raise PermissionDenied("Exporting this list needs the money-reports permission.")
             return self.export_csv()
         return super().get(request, *args, **kwargs)
 
@@ -302,7 +312,7 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
         title = self.title or self.model._meta.verbose_name_plural.capitalize()
         context.update(
             title=title,
-            export_query=query.urlencode() if self.export_name else "",
+            export_query=query.urlencode() if self.may_export() else "",
             create_url=self.create_url
             if self.create_url and self.request.user.has_perm(self.create_permission)
             else "",

@@ -7,6 +7,8 @@ after its models, so a new database and an upgraded one end with the same groups
 
 SHOP_STAFF = "Shop staff"
 FINANCE = "Finance"
+# Money reports and money exports (revenue, refunds, purchase and wallet CSVs): Finance's.
+MONEY_REPORTS = "purchases.view_refund"
 
 # "app_label.codename" for each role. Names of models that do not exist yet are skipped and
 # granted by the migration that creates them.

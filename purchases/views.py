@@ -16,6 +16,7 @@ from django.views.generic import DetailView, FormView
 
 from config.errors import DomainError, show_on_form
 from config.listing import ListPageView
+from config.roles import MONEY_REPORTS
 from subscriptions.money import quantize
 
 from . import renewals, services
@@ -43,6 +44,7 @@ class PurchaseListView(ListPageView):
     filterset_class = PurchaseFilter
     template_name = "purchases/purchase_list.html"
     export_name = "purchases"
+    export_permission = MONEY_REPORTS
     create_url = "purchases:create"
     create_permission = "purchases.add_purchase"
 

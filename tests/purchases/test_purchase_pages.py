@@ -257,3 +257,14 @@ def test_amounts_show_the_currencys_minor_digits(client, finance_user):
     client.force_login(finance_user)
     html = client.get(reverse("purchases:detail", kwargs={"code": purchase.code})).content.decode()
     assert "1,500 JPY" in html and "1500.00" not in html
+
+
+def test_shop_staff_see_purchases_but_cannot_export_money(client, staff_user, finance_user):
+    make_purchases(1)
+    client.force_login(staff_user)
+    page = client.get(reverse("purchases:list"))
+    assert page.status_code == 200 and b"Export CSV" not in page.content
+    assert client.get(reverse("purchases:list"), {"export": "csv"}).status_code == 403
+    assert client.get(reverse("buyers:wallet_ledger"), {"export": "csv"}).status_code == 403
+    client.force_login(finance_user)
+    assert client.get(reverse("purchases:list"), {"export": "csv"}).status_code == 200
