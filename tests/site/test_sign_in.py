@@ -111,3 +111,20 @@ def test_password_change_keeps_the_user_signed_in(client):
     user.refresh_from_db()
     assert user.check_password("Another long phrase 7")
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_behind_a_proxy_the_lockout_follows_the_client_not_the_proxy(client, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    UserFactory(username="ana")
+    attacker = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "HTTP_X_FORWARDED_PROTO": "https"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "ana", "password": "wrong"}, **attacker)
+    locked = client.post(
+        reverse("login"), {"username": "ana", "password": TEST_PASSWORD}, **attacker
+    )
+    assert locked.status_code == 429
+    real_user = {"HTTP_X_FORWARDED_FOR": "198.51.100.7", "HTTP_X_FORWARDED_PROTO": "https"}
+    response = client.post(
+        reverse("login"), {"username": "ana", "password": TEST_PASSWORD}, **real_user
+    )
+    assert response.status_code == 302
