@@ -156,6 +156,14 @@ class DeviceTypesRequired(CatalogError):
     field = "device_types"
 
 
+class PricingModelTermsFixed(CatalogError):
+    code = "pricing_model_terms_fixed"
+    message = (
+        "This pricing model has been sold: its currency and recurrence cannot change. "
+        "Create a new pricing model instead."
+    )
+
+
 class PricingModelInUse(CatalogError):
     code = "pricing_model_in_use"
     message = "This pricing model is offered by a subscription or was used in a purchase."

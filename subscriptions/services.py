@@ -175,6 +175,8 @@ def _normalise_subscription_dates(subscription: Subscription) -> None:
 
 def check_subscription(subscription: Subscription) -> None:
     """Raise the first rule an unsaved subscription breaks (also used by the admin's form)."""
+    if subscription.archived_at is not None:
+        raise errors.SubscriptionArchived()
     _normalise_subscription_dates(subscription)
     _check_required_text(subscription, "name")
     _check_choices(
@@ -495,9 +497,29 @@ def create_pricing_model(*, title: str, price: Decimal, currency: str, **fields)
     return pricing_model
 
 
+# What a sale was made on: changing these after a sale would rewrite what buyers agreed to.
+SOLD_TERMS = ("currency", "is_recurring", "recurrence_unit", "recurrence_count")
+# The catalog's own links to a pricing model; any other (purchases, contracts) is a sale.
+PRICING_MODEL_OWN_RELATIONS = {"subscriptions", "offers"}
+
+
+def _was_sold(pricing_model: PricingModel) -> bool:
+    return any(
+        relation.related_model._base_manager.filter(**{relation.field.name: pricing_model}).exists()
+        for relation in PricingModel._meta.related_objects
+        if relation.get_accessor_name() not in PRICING_MODEL_OWN_RELATIONS
+    )
+
+
 @transaction.atomic
 def update_pricing_model(*, pricing_model: PricingModel, **changes) -> PricingModel:
-    """Change a pricing model; the history keeps the old price and who changed it."""
+    """Change a pricing model; the history keeps the old price and who changed it. Once sold,
+    its currency and whether and how it recurs are fixed: purchases and running contracts were
+    made on them (a new price is fine: contracts take it only when the shop says so)."""
+    if _was_sold(pricing_model):
+        for name in SOLD_TERMS:
+            if name in changes and changes[name] != getattr(pricing_model, name):
+                raise errors.PricingModelTermsFixed(field=name)
     _apply(pricing_model, PRICING_MODEL_FIELDS, changes)
     check_pricing_model(pricing_model)
     pricing_model.save()

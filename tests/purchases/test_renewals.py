@@ -282,3 +282,17 @@ def test_a_decline_recorded_once_even_if_a_batch_is_recorded_twice(settings):
     record_batch(attempts, answers, now=contract.next_bill_date, run=renewals.RenewalRun())
     contract.refresh_from_db()
     assert contract.failed_attempts == 1
+
+
+def test_a_sold_pricing_models_recurrence_and_currency_are_fixed():
+    from subscriptions import errors as catalog_errors
+    from subscriptions.services import update_pricing_model
+
+    contract = subscribe()
+    pricing_model = contract.pricing_model
+    for change in ({"recurrence_unit": "weeks"}, {"currency": "USD"}, {"is_recurring": False}):
+        with pytest.raises(catalog_errors.PricingModelTermsFixed):
+            update_pricing_model(pricing_model=pricing_model, **change)
+    update_pricing_model(pricing_model=pricing_model, price=Decimal("12.00"))
+    pricing_model.refresh_from_db()
+    assert pricing_model.price == Decimal("12.00") and pricing_model.recurrence_unit == "months"
