@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from subscriptions.models import Subscription
@@ -88,7 +88,11 @@ def create_buyer(*, email: str = "", phone: str = "", name: str = "") -> Buyer:
     """A new buyer; an e-mail or a phone is required and an e-mail belongs to one buyer only."""
     email, phone, name = normalise_email(email), normalise_phone(phone), (name or "").strip()
     check_buyer_fields(email=email, phone=phone, name=name)
-    return Buyer.objects.create(email=email, phone=phone, name=name)
+    try:
+        with transaction.atomic():
+            return Buyer.objects.create(email=email, phone=phone, name=name)
+    except IntegrityError:  # the same e-mail written by someone else since the check
+        raise errors.EmailTaken() from None
 
 
 @transaction.atomic
@@ -98,7 +102,11 @@ def update_buyer(*, buyer: Buyer, email: str = "", phone: str = "", name: str = 
     check_buyer_fields(email=email, phone=phone, name=name, exclude_pk=buyer.pk)
     buyer = Buyer.objects.select_for_update().get(pk=buyer.pk)
     buyer.email, buyer.phone, buyer.name = email, phone, name
-    buyer.save(update_fields=["email", "phone", "name"])
+    try:
+        with transaction.atomic():
+            buyer.save(update_fields=["email", "phone", "name"])
+    except IntegrityError:  # the same e-mail written by someone else since the check
+        raise errors.EmailTaken() from None
     return buyer
 
 

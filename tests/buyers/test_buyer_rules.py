@@ -132,3 +132,13 @@ def test_right_pin_clears_the_failure_count():
     services.verify_purchase_pin(buyer=buyer, pin="1234")
     buyer.refresh_from_db()
     assert buyer.pin_failed_attempts == 0
+
+
+def test_an_email_taken_between_the_check_and_the_write_is_a_clear_refusal(monkeypatch):
+    from buyers import errors as buyer_errors
+    from buyers import services as buyer_services
+
+    buyer_services.create_buyer(email="race@example.com")
+    monkeypatch.setattr(buyer_services, "check_buyer_fields", lambda **kwargs: None)
+    with pytest.raises(buyer_errors.EmailTaken):
+        buyer_services.create_buyer(email="RACE@example.com")
