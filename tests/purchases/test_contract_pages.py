@@ -75,3 +75,20 @@ def test_shop_staff_cannot_retry_a_contract(client, staff_user):
     assert (
         client.post(reverse("contracts:retry", kwargs={"code": contract.code})).status_code == 403
     )
+
+
+@pytest.mark.parametrize("url_name", ["contracts:list", "purchases:sessions"])
+def test_list_query_counts_do_not_grow_with_the_page(
+    client, finance_user, url_name, django_assert_max_num_queries
+):
+    from purchases.services import open_purchase_session
+
+    for _ in range(30):
+        contract = subscribe()
+        open_purchase_session(buyer=contract.buyer, subscription=contract.subscription)
+    client.force_login(finance_user)
+    with django_assert_max_num_queries(15) as few:
+        client.get(reverse(url_name), {"per_page": 5})
+    with django_assert_max_num_queries(15) as many:
+        client.get(reverse(url_name), {"per_page": 30})
+    assert len(few.captured_queries) == len(many.captured_queries)
