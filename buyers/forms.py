@@ -3,57 +3,14 @@
 A service's BuyerError is shown beside the field it names (`config.errors.show_on_form`).
 """
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 from django import forms
 from django.conf import settings
-from django.utils import timezone
 
+from config.forms import DateOrDateTimeField
 from subscriptions.models import Subscription
 from subscriptions.money import currency_choices
 
 from .models import WalletEntry
-
-DATE_FORMAT = "%Y-%m-%d"
-DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
-
-
-class DateOrDateTimeField(forms.CharField):
-    """`2030-12-31` (a date: the service picks 00:00:01 or 23:59:59) or `2030-12-31 14:01:55`."""
-
-    default_error_messages = {
-        "invalid": "Enter a date as YYYY-MM-DD, or a date and time as YYYY-MM-DD HH:MM[:SS]."
-    }
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-        self.widget.attrs.update(placeholder="YYYY-MM-DD or YYYY-MM-DD HH:MM", maxlength="19")
-
-    def prepare_value(self, value):
-        if isinstance(value, datetime):
-            if timezone.is_aware(value):
-                value = value.astimezone(ZoneInfo(settings.TIME_ZONE))
-            return value.strftime("%Y-%m-%d %H:%M:%S")
-        if isinstance(value, date):
-            return value.strftime(DATE_FORMAT)
-        return value
-
-    def to_python(self, value):
-        value = (super().to_python(value) or "").strip()
-        if not value:
-            return None
-        try:
-            return datetime.strptime(value, DATE_FORMAT).date()
-        except ValueError:
-            pass
-        for pattern in DATETIME_FORMATS:
-            try:
-                return datetime.strptime(value, pattern)
-            except ValueError:
-                continue
-        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
 
 
 class BuyerForm(forms.Form):
