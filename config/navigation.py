@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from .roles import MONEY_REPORTS
+
 
 @dataclass(frozen=True)
 class NavLink:
@@ -44,13 +46,13 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink("Contracts", "contracts:list", "purchases.view_recurringcontract"),
     ],
     "Reports": [
-        NavLink("Revenue", "purchases:reports:revenue", "purchases.view_refund"),
-        NavLink("Refunds", "purchases:reports:refunds", "purchases.view_refund"),
-        NavLink("Renewals", "purchases:reports:renewals", "purchases.view_refund"),
+        NavLink("Revenue", "purchases:reports:revenue", MONEY_REPORTS),
+        NavLink("Refunds", "purchases:reports:refunds", MONEY_REPORTS),
+        NavLink("Renewals", "purchases:reports:renewals", MONEY_REPORTS),
         NavLink(
             "Contract transactions",
             "purchases:reports:contract_transactions",
-            "purchases.view_refund",
+            MONEY_REPORTS,
         ),
     ],
     "Admin": [

@@ -11,12 +11,13 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from .listing import ListFilterSet, ListPageView, ListTable
+from .roles import MONEY_REPORTS
 
 User = get_user_model()
 
 
 # Who sees the finance dashboard on the home page: the permission the money reports need.
-DASHBOARD_PERMISSION = "purchases.view_refund"
+DASHBOARD_PERMISSION = MONEY_REPORTS
 
 
 class HomeView(TemplateView):

@@ -1,6 +1,7 @@
 """Finance report pages: the refunds list, the revenue summaries, and their CSV downloads.
 
-Money reports are gated on `purchases.view_refund`, which Finance holds and Shop staff do not.
+Money reports need config.roles.MONEY_REPORTS (today `purchases.view_refund`), which Finance
+holds and Shop staff do not.
 """
 
 from datetime import timedelta
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from config.listing import ListFilterSet, ListPageView, ListTable
+from config.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 from subscriptions.money import currency_choices
 
@@ -23,7 +25,7 @@ from .filters import DateRangeWidget
 from .models import ContractTransaction, Refund
 from .tables import MoneyColumn
 
-REPORTS_PERMISSION = "purchases.view_refund"
+REPORTS_PERMISSION = MONEY_REPORTS
 MAX_SUMMARY_DAYS = 3 * 366
 
 

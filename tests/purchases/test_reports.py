@@ -425,3 +425,19 @@ def test_finance_reaches_the_reports_from_the_menu(client, finance_user):
     assert reverse("purchases:reports:revenue") in home
     assert reverse("purchases:reports:refunds") in home
     assert client.get(reverse("purchases:reports:revenue")).status_code == 200
+
+
+def test_export_sends_the_header_before_any_row(client, finance_user, shop):
+    client.force_login(finance_user)
+    response = client.get(reverse("purchases:list"), {"export": "csv"})
+    chunks = iter(response.streaming_content)
+    assert next(chunks) == (",".join(PURCHASES_REPORT.header()) + "\n").encode()
+    assert b"".join(chunks).count(b"\n") == len(shop)
+
+
+def test_summary_offers_a_csv_for_excel(client, finance_user, shop):
+    client.force_login(finance_user)
+    page = client.get(reverse("purchases:reports:revenue")).content.decode()
+    assert "format=csv&amp;excel=1" in page
+    response = client.get(reverse("purchases:reports:revenue"), {"format": "csv", "excel": "1"})
+    assert b"".join(response.streaming_content).startswith("\ufeffPeriod,".encode())
