@@ -26,12 +26,21 @@ from subscriptions import errors as catalog_errors
 from subscriptions import selectors as catalog_selectors
 from subscriptions import services as catalog_services
 from subscriptions.errors import CatalogError
-from subscriptions.models import Media, Subscription
+from subscriptions.models import Media, ShopContacts, Subscription
 from subscriptions.money import quantize
 
 from .formats import SUCCESS, UnreadableBody, failure, read_params, respond, shop_time, wants_json
 from .keys import ApiKeyError, authenticate, require_scope
-from .params import BadParameter, amount, boolean, date_or_time, given, integer, text
+from .params import (
+    BadParameter,
+    amount,
+    boolean,
+    column_text,
+    date_or_time,
+    given,
+    integer,
+    text,
+)
 
 # Most rows one list answers (reference 004 gives `list` and `listbuyers` no paging of their own).
 MAX_LIMIT = 1000
@@ -193,14 +202,14 @@ def subscription_fields(params) -> dict:
     """The subscription fields this request gives, read by shape; absent ones are left out."""
     fields = {}
     if given(params, "name"):
-        fields["name"] = text(params, "name")
+        fields["name"] = column_text(params, "name", Subscription, "name")
     if given(params, "subscription_type"):
         fields["kind"] = text(params, "subscription_type")
     if given(params, "type"):
         fields["scope"] = text(params, "type")
     for name in TEXT_FIELDS:
         if given(params, name):
-            fields[name] = text(params, name)
+            fields[name] = column_text(params, name, Subscription, name)
     for name in INTEGER_FIELDS:
         if given(params, name):
             fields[name] = integer(params, name)
@@ -339,7 +348,7 @@ def add_buyer(params) -> dict:
         "name": text(params, "name"),
         "access_start": date_or_time(params, "access_start"),
         "access_expire": date_or_time(params, "access_expire"),
-        "custom_url": text(params, "custom_url"),
+        "custom_url": column_text(params, "custom_url", Access, "custom_url"),
         "use_subscription_custom_url": boolean(params, "use_subscription_custom_url"),
         "notify": boolean(params, "notification"),
     }
@@ -398,7 +407,9 @@ def update_contacts(params) -> dict:
     """Write the seller's contacts; the ones this request leaves out keep their value."""
     current = catalog_services.get_shop_contacts()
     values = {
-        field: text(params, field) if given(params, field) else getattr(current, field)
+        field: column_text(params, field, ShopContacts, field)
+        if given(params, field)
+        else getattr(current, field)
         for field in catalog_services.CONTACT_FIELDS
     }
     saved = catalog_services.update_shop_contacts(**values)

@@ -34,7 +34,7 @@ from subscriptions.money import quantize
 from .formats import UnreadableBody, read_params
 from .idempotency import run_once
 from .keys import ApiKeyError, authenticate, require_scope
-from .params import BadParameter, text
+from .params import BadParameter, column_text, ip_address, text
 
 # A service names the field it refuses; a client knows it by the reference's parameter name.
 PARAMETER_OF_FIELD = {
@@ -258,7 +258,7 @@ def purchase_session(request, params):
             media=by_code(Media, params, "contentId"),
             transaction_type=transaction_type,
             coupon_code=text(params, "coupon"),
-            user_ip=text(params, "userIP") or None,
+            user_ip=ip_address(params, "userIP"),
             udid=text(params, "udid"),
             preview_module=text(params, "previewModuleID"),
         )
@@ -287,9 +287,9 @@ def create_purchase(request, params):
         payment_type=text(params, "paymentType"),
         pin=text(params, "pin"),
         coupon_code=text(params, "couponCode"),
-        instrument=text(params, "instrument"),
-        return_url=text(params, "returnURL"),
-        cancel_url=text(params, "cancelURL"),
+        instrument=column_text(params, "instrument", Purchase, "instrument"),
+        return_url=column_text(params, "returnURL", Purchase, "return_url"),
+        cancel_url=column_text(params, "cancelURL", Purchase, "cancel_url"),
         device_type=text(params, "deviceType"),
         session=session,
     )
