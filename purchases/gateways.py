@@ -175,12 +175,22 @@ class SandboxCardGateway(PaymentGateway):
             )
         SandboxCharge.objects.bulk_create(new, ignore_conflicts=True)
         answers = {}
-        stored = SandboxCharge.objects.filter(gateway=self.name, idempotency_key__in=keys)
-        for charge in stored:
-            if not charge.answered:
-                answers[charge.idempotency_key] = GatewayTimeout("No answer in time.")
+        stored = SandboxCharge.objects.filter(
+            gateway=self.name, idempotency_key__in=keys
+        ).values_list(
+            "idempotency_key",
+            "answered",
+            "status",
+            "result_code",
+            "response_message",
+            "pnref",
+            "auth_code",
+        )
+        for key, answered, status, code, message, pnref, auth_code in stored:
+            if not answered:
+                answers[key] = GatewayTimeout("No answer in time.")
             else:
-                answers[charge.idempotency_key] = charge.as_result()
+                answers[key] = GatewayResult(status, code, message, pnref, auth_code)
         unanswered = [key for key, answer in answers.items() if isinstance(answer, GatewayTimeout)]
         SandboxCharge.objects.filter(gateway=self.name, idempotency_key__in=unanswered).update(
             answered=True

@@ -395,6 +395,17 @@ class RecurringContract(PublicCodeModel):
         ]
         indexes = [
             models.Index(fields=["status", "next_bill_date"], name="contract_due_idx"),
+            # What the renewal engine claims: active bills and past-due retries, by date.
+            models.Index(
+                fields=["next_bill_date", "id"],
+                condition=Q(status="active"),
+                name="contract_bill_due_idx",
+            ),
+            models.Index(
+                fields=["next_retry_at", "id"],
+                condition=Q(status="past_due"),
+                name="contract_retry_due_idx",
+            ),
             models.Index(fields=["buyer", "-created_at"], name="contract_buyer_idx"),
         ]
 

@@ -61,10 +61,17 @@ class RenewalRun:
 
 
 def due_contracts(now):
-    return RecurringContract.objects.filter(
-        Q(status=RecurringContract.Status.ACTIVE, next_bill_date__lte=now)
-        | Q(status=RecurringContract.Status.PAST_DUE, next_retry_at__lte=now)
-    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    """Due contracts in two queries an index each serves (bills of active contracts by bill
+    date, retries of past-due ones by retry date), not one OR that scans the table."""
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return (
+        RecurringContract.objects.filter(
+            unclaimed, status=RecurringContract.Status.ACTIVE, next_bill_date__lte=now
+        ).order_by("next_bill_date", "pk"),
+        RecurringContract.objects.filter(
+            unclaimed, status=RecurringContract.Status.PAST_DUE, next_retry_at__lte=now
+        ).order_by("next_retry_at", "pk"),
+    )
 
 
 def renew_due_contracts(*, now=None, batch_size: int = 500, max_batches: int | None = None):
@@ -112,14 +119,15 @@ def claim_batch(*, now, batch_size: int, only=None) -> list[Attempt]:
     """Claim up to `batch_size` due contracts (of `only`, a queryset, when given) and write their
     pending charge attempts, in set-based statements (no row-by-row work)."""
     with transaction.atomic():
-        due = due_contracts(now)
-        if only is not None:
-            due = due.filter(pk__in=only.values("pk"))
-        ids = list(
-            due.order_by("next_bill_date", "pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:batch_size]
-        )
+        ids = []
+        for due in due_contracts(now):
+            if only is not None:
+                due = due.filter(pk__in=only.values("pk"))
+            room = batch_size - len(ids)
+            if room > 0:
+                ids += list(
+                    due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:room]
+                )
         if not ids:
             return []
         RecurringContract.objects.filter(pk__in=ids).update(claimed_until=now + claim_lease())
@@ -274,11 +282,12 @@ def _record_paid_in_sql(paid: list[Attempt], answers: dict, run: RenewalRun, ema
         run.renewed += 1
         run.renewed_contracts.append(contract_id)
         emails.append((RENEWAL_RECEIPT, contract_id, f"renewal-receipt:{code}:{period}"))
-    # Contracts ended by staff while their charge ran keep their end; the charge stays on
-    # record for a refund.
-    RecurringContract.objects.filter(pk__in=[a.contract_id for a in paid]).update(
-        claimed_until=None
-    )
+    # Contracts ended by staff while their charge ran (no cancellation is allowed then, so
+    # this is a safety net) keep their end; the update above released the others' claims.
+    moved_ids = {contract_id for contract_id, _, _ in moved}
+    unmoved = [a.contract_id for a in paid if a.contract_id not in moved_ids]
+    if unmoved:
+        RecurringContract.objects.filter(pk__in=unmoved).update(claimed_until=None)
 
 
 def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun) -> None:
