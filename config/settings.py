@@ -199,6 +199,8 @@ RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", default=3)
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 # The currency of a price given as reference 004's `cost` (it names none).
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
+# Hours an answer is kept for a retry with the same Idempotency-Key (create/cancel purchase).
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -235,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
     # Reminds buyers RENEWAL_REMINDER_DAYS before a contract is charged (once per bill).
     "purchases-renewal-reminders": {
         "task": "purchases.tasks.queue_renewal_reminders",
+        "schedule": timedelta(hours=1),
+    },
+    # Forgets API answers kept for Idempotency-Key retries after API_IDEMPOTENCY_HOURS.
+    "site-purge-idempotency-keys": {
+        "task": "config.tasks.purge_old_idempotency_keys",
         "schedule": timedelta(hours=1),
     },
     # Fails purchases whose payment page the buyer left without paying (PENDING_PURCHASE_MINUTES).

@@ -8,13 +8,29 @@ the first is still running. A 5xx answer or a crash releases the key, so a retry
 
 import hashlib
 import json
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
+from django.utils import timezone
 
 from config.models import ApiKey, IdempotentRequest
 
 MAX_KEY_LENGTH = 255
+
+
+def keep_hours() -> int:
+    return getattr(settings, "API_IDEMPOTENCY_HOURS", 24)
+
+
+def purge_idempotent_requests(*, now=None) -> int:
+    """Forget answers older than API_IDEMPOTENCY_HOURS (a key is reusable after that), and with
+    them keys left claimed by a process that died; answers how many were forgotten."""
+    now = now or timezone.now()
+    old = IdempotentRequest.objects.filter(created_at__lt=now - timedelta(hours=keep_hours()))
+    deleted, _ = old.delete()
+    return deleted
 
 
 def request_digest(request, params) -> str:

@@ -503,3 +503,24 @@ def test_access_check_grants_counts_the_activation_and_tells_why_not(client, mak
         URLS["check"], check, headers={"Authorization": f"Bearer {purchases_key}"}
     )
     assert response.status_code == 403
+
+
+def test_old_idempotency_answers_are_forgotten_by_the_beat_task(client, api_key):
+    from config.models import IdempotentRequest
+    from config.tasks import purge_old_idempotency_keys
+
+    subscription, pricing_model = offer_for_sale(price="1.00")
+    params = purchase_params(wallet_buyer("5.00"), subscription, pricing_model)
+    post(client, api_key, "create", headers={"Idempotency-Key": "old"}, **params)
+    assert purge_old_idempotency_keys.delay().get() == 0
+    IdempotentRequest.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert purge_old_idempotency_keys.delay().get() == 1
+    assert not IdempotentRequest.objects.exists()
+
+
+def test_beat_schedule_runs_the_idempotency_purge(settings):
+    from config.celery import app
+
+    tasks = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert "config.tasks.purge_old_idempotency_keys" in tasks
+    assert "config.tasks.purge_old_idempotency_keys" in app.tasks
