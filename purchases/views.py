@@ -111,6 +111,10 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
             breadcrumbs=self.breadcrumbs((purchase.code, None)),
             view=services.product_view(purchase),
             refunds=purchase.refunds.select_related("created_by"),
+            contract=RecurringContract.objects.filter(purchase=purchase).first(),
+            renewal_charges=ContractTransaction.objects.filter(
+                contract__purchase=purchase
+            ).order_by("transaction_date", "pk"),
             cancellations=purchase.cancellations.select_related("created_by", "refund"),
             refunded=sum((r.amount for r in purchase.refunds.all()), 0),
             can_cancel=user.has_perm("purchases.cancel_purchase")
