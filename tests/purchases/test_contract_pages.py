@@ -92,3 +92,14 @@ def test_list_query_counts_do_not_grow_with_the_page(
     with django_assert_max_num_queries(15) as many:
         client.get(reverse(url_name), {"per_page": 30})
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_a_purchases_timeline_shows_its_contract_and_renewal_charges(client, finance_user):
+    contract = subscribe()
+    set_card(contract, "tok_decline")
+    renew_due_contracts(now=contract.next_bill_date)
+    client.force_login(finance_user)
+    url = reverse("purchases:detail", kwargs={"code": contract.purchase.code})
+    html = client.get(url).content.decode()
+    assert contract.code in html
+    assert "renewal of period 2 (try 1)" in html and "declined (12 Declined)" in html
