@@ -60,6 +60,16 @@ def payment_type_choices() -> list[tuple[str, str]]:
     return [(WALLET, "E-wallet")] + [(name, g.label) for name, g in enabled_gateways().items()]
 
 
+def payment_type_label(payment_type: str) -> str:
+    """What staff call a payment type; one no longer enabled still has a name."""
+    from .gateways import GATEWAYS
+
+    if payment_type == WALLET:
+        return "E-wallet"
+    gateway = GATEWAYS.get(payment_type)
+    return gateway.label if gateway is not None else payment_type
+
+
 # --- Checks shared by sessions and purchases ---------------------------------------------------
 
 

@@ -26,19 +26,34 @@ class MoneyColumn(tables.Column):
         return quantize(value, getattr(record, self.currency_accessor))
 
 
+class PaymentTypeColumn(tables.Column):
+    """The payment type by its name ("E-wallet", "Card (sandbox)"); exported as its code."""
+
+    def render(self, value):
+        from .services import payment_type_label
+
+        return payment_type_label(value)
+
+    def value(self, value):
+        return value
+
+
 class PurchaseTable(ListTable):
     code = tables.Column(
         verbose_name="Purchase",
         linkify=lambda record: reverse("purchases:detail", kwargs={"code": record.code}),
         attrs={"td": {"class": "code"}},
     )
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    created_at = tables.DateTimeColumn(
+        verbose_name="Created", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
+    )
     buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", order_by=("buyer__email",))
     subscription = tables.Column(verbose_name="Subscription", accessor="subscription__name")
     pricing_model = tables.Column(verbose_name="Pricing model", accessor="pricing_model__title")
     amount = MoneyColumn(verbose_name="Amount")
-    currency = tables.Column(verbose_name="Currency")
-    payment_type = tables.Column(verbose_name="Payment")
+    # The amount column shows the currency; the export keeps it in a column of its own.
+    currency = tables.Column(verbose_name="Currency", visible=False)
+    payment_type = PaymentTypeColumn(verbose_name="Payment")
     status = tables.Column(verbose_name="Status")
 
     class Meta(ListTable.Meta):
@@ -96,9 +111,12 @@ class ContractTable(ListTable):
     buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", order_by=("buyer__email",))
     subscription = tables.Column(verbose_name="Subscription", accessor="subscription__name")
     amount = MoneyColumn(verbose_name="Each period")
-    currency = tables.Column(verbose_name="Currency")
-    payment_type = tables.Column(verbose_name="Payment")
-    next_bill_date = tables.DateTimeColumn(verbose_name="Next bill", format="Y-m-d H:i")
+    # The amount column shows the currency; the export keeps it in a column of its own.
+    currency = tables.Column(verbose_name="Currency", visible=False)
+    payment_type = PaymentTypeColumn(verbose_name="Payment")
+    next_bill_date = tables.DateTimeColumn(
+        verbose_name="Next bill", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
+    )
     failed_attempts = tables.Column(verbose_name="Failed tries")
     status = tables.Column(verbose_name="Status")
 

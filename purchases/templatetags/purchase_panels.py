@@ -26,3 +26,11 @@ def buyer_purchases(context, buyer):
         "more_contracts": contracts is not None and len(contracts) > rows,
         "may_buy": user.has_perm("purchases.add_purchase"),
     }
+
+
+@register.filter
+def payment_label(payment_type):
+    """A payment type by its name: `wallet` -> "E-wallet", `sandbox_card` -> "Card (sandbox)"."""
+    from ..services import payment_type_label
+
+    return payment_type_label(payment_type)
