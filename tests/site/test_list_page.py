@@ -236,3 +236,8 @@ def test_yes_no_filters_offer_any_yes_and_no(client, viewer):
     assert usernames_on(response) == ["gone"]
     assert b">Any</option>" in response.content
     assert b"Unknown" not in response.content and b"---------" not in response.content
+
+
+def test_the_list_offers_a_csv_for_excel(client, viewer):
+    html = client.get(reverse("team"), {"q": "view"}).content.decode()
+    assert 'href="?q=view&amp;export=csv&amp;excel=1"' in html
