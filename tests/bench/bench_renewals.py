@@ -28,7 +28,16 @@ def run_workers(count, batch_size=1000):
     settings = connection.settings_dict
     url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
     # Their e-mail tasks go to a throwaway embedded broker, not the developer's var/.
-    env = {**os.environ, "DATABASE_URL": url, "VAR_DIR": tempfile.mkdtemp(prefix="bench-renewals-")}
+    # Production settings: with DEBUG on, Django keeps and formats every statement it runs.
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "VAR_DIR": tempfile.mkdtemp(prefix="bench-renewals-"),
+        "DJANGO_DEBUG": "false",
+        "SECRET_KEY": "benchmark-only-" + "x" * 40,
+        "ALLOWED_HOSTS": "localhost",
+        "PAYMENT_GATEWAYS": "sandbox_card",
+    }
     wrapper = (
         "import resource, subprocess, sys;"
         "p = subprocess.run(sys.argv[1:]);"
