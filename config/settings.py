@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "simple_history",
+    "ninja",  # the JSON API's OpenAPI document and docs, served from local static files
     "config.apps.SiteConfig",
     "subscriptions",
     "buyers",

@@ -50,6 +50,8 @@ def read_params(request) -> dict[str, str]:
             data = json.loads(request.body[: MAX_BODY_BYTES + 1] or b"{}")
         except ValueError:
             raise UnreadableBody("The request body is not valid JSON.") from None
+        if data is None:  # `null`: no parameters
+            data = {}
         if not isinstance(data, dict):
             raise UnreadableBody("The request body must be a JSON object.")
         params.update({str(k): "" if v is None else _json_param(v) for k, v in data.items()})

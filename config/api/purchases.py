@@ -10,20 +10,14 @@ A refusal answers its named error with a stable code (`Error.Code`), the referen
 (`Error.Name`) and the parameter concerned.
 """
 
-import functools
-
-from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
-from django.urls import path
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
 from buyers import services as buyer_services
 from buyers.errors import BuyerError
 from buyers.models import Access, Buyer
 from buyers.selectors import live_access_q
 from config.errors import DomainError
-from config.models import ApiKey
 from purchases import errors as purchase_errors
 from purchases import services as purchase_services
 from purchases.models import Purchase, PurchaseSession
@@ -33,7 +27,7 @@ from subscriptions.money import quantize
 
 from .formats import UnreadableBody, read_params
 from .idempotency import run_once
-from .keys import ApiKeyError, authenticate, require_scope
+from .keys import ApiKeyError, require_scope
 from .params import BadParameter, column_text, ip_address, text
 
 # A service names the field it refuses; a client knows it by the reference's parameter name.
@@ -90,50 +84,30 @@ def refusal_of(error, content=None) -> JsonResponse:
     )
 
 
-def endpoint(scope: str, *, methods=("POST",), idempotent: bool = False):
-    """A JSON API view: API key (401), HTTP method (405), scope (403), then `view(params)`.
-    Its refusals become error answers; with `idempotent`, an Idempotency-Key replays."""
+def handle(request, view, *, scope: str, idempotent: bool = False):
+    """Run `view(request, params)` for the request's API key (already authenticated): the scope
+    (403), then the view, its refusals turned into error answers; with `idempotent`, a retry
+    with the same Idempotency-Key replays the first answer."""
+    try:
+        params = read_params(request)
+    except UnreadableBody as error:
+        return refused(400, "unreadable_body", str(error))
+    try:
+        require_scope(request.auth, scope)
+    except ApiKeyError as error:
+        return refused(error.status, error.code, error.message)
 
-    def decorate(view):
-        @csrf_exempt  # a key in the request authenticates it, not a session cookie
-        @login_not_required  # answers 401 itself
-        @functools.wraps(view)
-        def wrapper(request):
-            try:
-                params = read_params(request)
-            except UnreadableBody as error:
-                return refused(400, "unreadable_body", str(error))
-            try:
-                api_key = authenticate(request, params)
-                if request.method not in methods:
-                    return refused(
-                        405,
-                        "method_not_allowed",
-                        f"Use {' or '.join(methods)}.",
-                        headers={"Allow": ", ".join(methods)},
-                    )
-                require_scope(api_key, scope)
-            except ApiKeyError as error:
-                headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-                return refused(error.status, error.code, error.message, headers=headers)
+    def run():
+        try:
+            return view(request, params)
+        except BadParameter as error:
+            return refused(error.status, error.code, error.message, parameter=error.parameter)
+        except (DomainError, BuyerError, CatalogError) as error:
+            return refusal_of(error)
 
-            def run():
-                try:
-                    return view(request, params)
-                except BadParameter as error:
-                    return refused(
-                        error.status, error.code, error.message, parameter=error.parameter
-                    )
-                except (DomainError, BuyerError, CatalogError) as error:
-                    return refusal_of(error)
-
-            if idempotent:
-                return run_once(request, params, api_key, run, refused)
-            return run()
-
-        return wrapper
-
-    return decorate
+    if idempotent:
+        return run_once(request, params, request.auth, run, refused)
+    return run()
 
 
 # --- Looking up what parameters name (a code that names nothing is None: the service decides) -
@@ -245,7 +219,6 @@ def product_view_content(purchase: Purchase, view) -> dict:
 # --- Endpoints ----------------------------------------------------------------------------------
 
 
-@endpoint(ApiKey.Scope.PURCHASES)
 def purchase_session(request, params):
     """Reference 000 GetPurchaseSessionID: the price is today's (with the coupon), not sent."""
     default_type = PurchaseSession.TransactionType.SUBSCRIPTION
@@ -268,7 +241,6 @@ def purchase_session(request, params):
     return ok({"id": session.pk, "status": purchase_services.session_status(session)}, 201)
 
 
-@endpoint(ApiKey.Scope.PURCHASES, idempotent=True)
 def create_purchase(request, params):
     """Reference 001 CreatePurchase. A redirect payment type answers the pending purchase with
     RedirectURL, where the buyer pays; a declined card answers the failed purchase (402)."""
@@ -297,7 +269,6 @@ def create_purchase(request, params):
     return ok(purchase_content(purchase), status)
 
 
-@endpoint(ApiKey.Scope.PURCHASES, idempotent=True)
 def cancel_product(request, params):
     """Reference 002 CancelProduct by the buyer (with the PIN): `mode` period_end (default: stop
     renewing, watch until the period ends) or now. Answers the product view (Example2)."""
@@ -317,7 +288,6 @@ def cancel_product(request, params):
     return ok(product_view_content(purchase, view))
 
 
-@endpoint(ApiKey.Scope.PURCHASES, methods=("GET", "POST"))
 def buyer_products(request, params):
     """What the buyer can watch now: each access live and started, with its purchase's view."""
     buyer = buyer_of(params)
@@ -348,7 +318,6 @@ def buyer_products(request, params):
     return ok(items)
 
 
-@endpoint(ApiKey.Scope.ACCESS_CHECK, methods=("GET", "POST"))
 def access_check(request, params):
     """For players: does access password `hash` open subscription `code` now? The first use
     from a device (`udid`, else the IP) counts an activation. A refusal answers its reason."""
@@ -369,12 +338,3 @@ def access_check(request, params):
             "ExpirationDate": timestamp(access.access_expire) if access and result.granted else 0,
         }
     )
-
-
-urlpatterns = [
-    path("purchases/sessions", purchase_session, name="purchase_session"),
-    path("purchases", create_purchase, name="purchase_create"),
-    path("purchases/cancel", cancel_product, name="purchase_cancel"),
-    path("buyers/products", buyer_products, name="buyer_products"),
-    path("access/check", access_check, name="access_check"),
-]

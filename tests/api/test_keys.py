@@ -21,21 +21,41 @@ def api_url_names(patterns=None, namespace=""):
             yield f"{namespace}{entry.name}", kwargs
 
 
-API_URLS = sorted(api_url_names())
+# The OpenAPI document and its docs page describe the API to anyone; they hold no data. The
+# index under /api/ is empty (404).
+DOCUMENTATION = {"api:openapi-json", "api:openapi-view", "api:api-root"}
+API_URLS = sorted(item for item in api_url_names() if item[0] not in DOCUMENTATION)
 
 
 def test_the_api_has_urls():
-    assert ("api:ppv", {"method": "list"}) in API_URLS
+    names = {name for name, _ in API_URLS}
+    assert {"api:ppv", "api:purchase_create", "api:access_check"} <= names
 
 
 @pytest.mark.parametrize(("name", "kwargs"), API_URLS, ids=[n for n, _ in API_URLS])
 @pytest.mark.django_db
 def test_every_api_url_answers_401_without_a_key(client, name, kwargs):
     url = reverse(name, kwargs=kwargs)
+    statuses = []
     for method in (client.get, client.post):
         response = method(url)
-        assert response.status_code == 401, f"{method.__name__.upper()} {url}"
-        assert response.content  # a body the client can read, not a redirect
+        statuses.append(response.status_code)
+        # 405: a POST-only operation offers no GET at all, key or not.
+        assert response.status_code in (401, 405), f"{method.__name__.upper()} {url}"
+        if response.status_code == 401:
+            assert response.content  # a body the client can read, not a redirect
+    assert 401 in statuses
+
+
+@pytest.mark.django_db
+def test_openapi_document_and_docs_are_served(client):
+    schema = client.get(reverse("api:openapi-json")).json()
+    assert schema["openapi"].startswith("3.")
+    assert {"/api/purchases", "/api/purchases/cancel", "/api/access/check"} <= set(schema["paths"])
+    docs = client.get(reverse("api:openapi-view"))
+    assert docs.status_code == 200
+    assert b"swagger-ui-bundle.js" in docs.content
+    assert b"cdn" not in docs.content.lower()  # local static files: the strict CSP allows them
 
 
 @pytest.mark.django_db

@@ -23,6 +23,11 @@ PUBLIC = {
     "api:purchase_cancel",
     "api:buyer_products",
     "api:access_check",
+    # The JSON API's OpenAPI document and its docs page: the contract, no data; and ninja's
+    # empty index under /api/ (404), which names the prefix of the document's paths.
+    "api:openapi-json",
+    "api:openapi-view",
+    "api:api-root",
 }
 # Pages every signed-in user may open whatever their role: their own account and the home page.
 SIGNED_IN_ONLY = {"home", "password_change", "password_change_done", "logout"}
