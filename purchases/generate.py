@@ -65,6 +65,7 @@ from .models import (
     Cancellation,
     ContractTransaction,
     Purchase,
+    PurchaseSession,
     RecurringContract,
     Refund,
 )
@@ -149,6 +150,8 @@ TABLES = {
     "access_expire purchased_at granted_by_id custom_url use_subscription_custom_url "
     "revoked_at revoked_by_id created_at",
     AccessActivation: "id access_id device_id ip_address first_seen_at",
+    PurchaseSession: "id buyer_id subscription_id pricing_model_id media_id transaction_type price "
+    "currency coupon_id user_ip udid preview_module created_at expires_at consumed_at",
     Purchase: "id code buyer_id subscription_id pricing_model_id session_id list_price discount "
     "amount currency coupon_id coupon_code is_recurring payment_type instrument status "
     "gateway_reference auth_code result_code response_message redirect_url return_url "
@@ -936,6 +939,8 @@ class Generator:
                 unplaced.append(kind)
         if rng.random() < 0.08 and self.granted_only:
             self.staff_grant(state)
+        if rng.random() < 0.1:
+            self.abandoned_session(state)
         if rng.random() < 0.15:  # a top-up not (yet) spent
             currency = rng.choice(CURRENCIES)
             state.wallet.append(
@@ -1132,6 +1137,12 @@ class Generator:
                 status = "refunded"
                 access["revoked"] = when
         self.statuses[status] += 1
+        session_id = None
+        if rng.random() < 0.35:  # opened through a purchase session (reference 000)
+            coupon_discount = 0 if trial_ends else discount  # a session quotes before any trial
+            session_id = self.session(
+                state, product, offer, t, coupon, coupon_discount, completed if paid else None
+            )
         self.writer.add(
             Purchase,
             (
@@ -1140,7 +1151,7 @@ class Generator:
                 state.buyer_id,
                 product.id,
                 offer.pricing_model_id,
-                None,
+                session_id,
                 self.money(offer.price, cur),
                 self.money(discount, cur),
                 self.purchase_amount(offer.price, discount, cur),
@@ -1214,6 +1225,44 @@ class Generator:
         if access_id is not None:
             state.holding[product.id] = end
         return True
+
+    def session(self, state, product, offer, t, coupon, discount, consumed):
+        """A purchase session opened a little before `t` (still open then), used by the
+        purchase when it completed; or, without `t`'s purchase, abandoned."""
+        rng = self.rng
+        opened = max(state.created, t - rng.randrange(5, (PENDING_MINUTES - 5) * 60))
+        if product.kind == "collection":
+            kind = "Collection"
+        else:
+            kind = "Subscription" if offer.recurring else rng.choice(["PPV", "PPV", "Subscription"])
+        session_id = self.next(PurchaseSession)
+        self.writer.add(
+            PurchaseSession,
+            (
+                session_id,
+                state.buyer_id,
+                product.id,
+                offer.pricing_model_id if rng.random() < 0.8 else None,
+                None,
+                kind,
+                self.money(offer.price - discount, offer.currency),
+                offer.currency,
+                coupon.id if coupon else None,
+                ip_address(rng.getrandbits(32)),
+                f"udid-{rng.getrandbits(40):010x}" if rng.random() < 0.6 else "",
+                "trailer" if rng.random() < 0.1 else "",
+                self.ts(opened),
+                self.ts(opened + PENDING_MINUTES * 60),
+                self.ts(consumed),
+            ),
+        )
+        return session_id
+
+    def abandoned_session(self, state):
+        t = state.created + int(self.rng.random() * (self.now - state.created))
+        product = self.rng.choice(self.sellable)
+        if product.on_sale(t):
+            self.session(state, product, self.rng.choice(product.offers), t, None, 0, None)
 
     def new_access(self, state, product, offer, when, trial_ends):
         if offer.recurring:
