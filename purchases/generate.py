@@ -68,6 +68,7 @@ from .models import (
     PurchaseSession,
     RecurringContract,
     Refund,
+    SandboxCharge,
 )
 
 DAY = 86400
@@ -145,6 +146,9 @@ class CodeSequence:
 
 TABLES = {
     # model: its columns, in the order the row tuples below give them
+    SandboxCharge: "id gateway idempotency_key kind pnref amount currency instrument status "
+    "result_code response_message auth_code return_url cancel_url refund_of_id answered "
+    "created_at",
     Buyer: "id code email phone name created_at pin_hash pin_failed_attempts pin_locked_at",
     Access: "id code buyer_id subscription_id hash activation_limit activations_used access_start "
     "access_expire purchased_at granted_by_id custom_url use_subscription_custom_url "
@@ -500,7 +504,55 @@ class Generator:
         return float(self.money(list_price, currency)) - float(self.money(discount, currency))
 
     def pnref(self):
-        return f"SB{self.rng.getrandbits(64):016X}"
+        """A gateway reference: 20 hex digits, never like the sandbox's own (SB + 16)."""
+        self.pnref_number += 1
+        return self.pnref_codes(self.pnref_number)
+
+    def sandbox(
+        self,
+        gateway,
+        key,
+        kind,
+        pnref,
+        amount,
+        currency,
+        instrument,
+        status,
+        result,
+        message,
+        auth,
+        when,
+        *,
+        refund_of=None,
+        answered=True,
+        urls=("", ""),
+    ):
+        """The sandbox gateway's own record of a charge or refund (the provider's side), which
+        the services consult: refunds need the charge, renewals the billing agreement."""
+        charge_id = self.next(SandboxCharge)
+        self.writer.add(
+            SandboxCharge,
+            (
+                charge_id,
+                gateway,
+                key,
+                kind,
+                pnref,
+                self.money(amount, currency),
+                currency,
+                instrument,
+                status,
+                result,
+                message,
+                auth,
+                urls[0],
+                urls[1],
+                refund_of,
+                answered,
+                self.ts(when),
+            ),
+        )
+        return charge_id
 
     # -- catalog --
     def catalog_id(self, model):
@@ -813,6 +865,11 @@ class Generator:
             for model in (Buyer, Access, Purchase, RecurringContract, Refund)
         }
         self.access_hash = CodeSequence(rng, Access, "hash", ACCESS_HASH_ALPHABET, 12)
+        self.pnref_codes = CodeSequence(
+            rng, SandboxCharge, "pnref", "0123456789ABCDEF", 20, prefix_length=4
+        )
+        self.pnref_number = 0
+        self.tx_charges = {}  # contract transaction id -> its sandbox charge id
         self.numbers = dict.fromkeys(self.code, 0)
         self.taken_emails = (
             {e.lower() for e in Buyer.objects.exclude(email="").values_list("email", flat=True)}
@@ -1042,10 +1099,12 @@ class Generator:
             payment = rng.choices(
                 [CARD, "sandbox_paypal", "sandbox_worldpay", "sandbox_webpay"], [65, 17, 10, 8]
             )[0]
+        if kind == "pending":  # a card answers at once: what waits is a payment page
+            payment = rng.choice(REDIRECTS)
         if offer.recurring and (
             payment == "sandbox_webpay" or (payment == WALLET and kind == "r_past_due")
         ):
-            payment = CARD
+            payment = "sandbox_paypal" if kind == "pending" else CARD
         redirect = payment in REDIRECTS
         trial_ends = None
         if offer.recurring and offer.trial_days and not redirect:
@@ -1056,6 +1115,11 @@ class Generator:
         if kind in ("refunded", "part_refunded") and offer.price - discount < 2:
             kind = "completed"
         amount = offer.price - discount
+        if amount == 0 and trial_ends is None:
+            if paid:  # free: completed from the e-wallet, nothing debited (gateways charge > 0)
+                payment, redirect = WALLET, False
+            else:
+                coupon, discount, amount = None, 0, offer.price
         cur = offer.currency
         purchase_id, code = self.next(Purchase), self.new_code(Purchase)
         instrument = gateway_ref = auth = result = message = redirect_url = ""
@@ -1072,9 +1136,6 @@ class Generator:
         if kind == "pending":
             state.pending = True
             status = "pending"
-            if not redirect:
-                instrument, gateway_ref = "tok_timeout", ""
-                message = "The card gateway did not answer; checking again later."
         elif kind == "failed":
             status = "failed"
             if redirect:
@@ -1099,6 +1160,31 @@ class Generator:
                     instrument, gateway_ref = "tok_approve", self.pnref()
             else:
                 instrument = "tok_approve"
+        charge_id = None
+        if payment != WALLET and (trial_ends is None or redirect):
+            if kind == "pending":
+                charge = ("pending", "", "")  # the buyer is on the payment page
+            elif kind == "failed":
+                charge = (
+                    ("cancelled", result or "V", "Cancelled by the buyer" if result else "Expired")
+                    if redirect
+                    else ("declined", result, message)
+                )
+            else:
+                charge = ("approved", "0", "Approved")
+            charge_id = self.sandbox(
+                payment,
+                f"purchase:{code}",
+                "charge",
+                gateway_ref,
+                amount,
+                cur,
+                "" if redirect else instrument,
+                *charge,
+                auth,
+                completed if paid else t,
+                urls=(return_url, cancel_url),
+            )
         access_id = None
         if paid:
             if coupon is not None:
@@ -1183,22 +1269,40 @@ class Generator:
             self.writer.add(RecurringContract, contract.pop("row"))
             for row in contract["transactions"]:
                 self.writer.add(ContractTransaction, row)
-        refund_id = None
+        refund_id, refunds = None, 0
         for event in events:
             if event[0] == "refund":
-                _, when, part, charge_id, reason = event
-                refund_id = self.next(Refund)
+                _, when, part, renewal_id, reason = event
+                refund_id, refunds = self.next(Refund), refunds + 1
+                pnref = "" if payment == WALLET else self.pnref()
+                if payment != WALLET:
+                    original = self.tx_charges[renewal_id] if renewal_id else charge_id
+                    self.sandbox(
+                        payment,
+                        f"refund:{code}:{refunds}",
+                        "refund",
+                        pnref,
+                        part,
+                        cur,
+                        "",
+                        "approved",
+                        "0",
+                        "Refunded",
+                        "",
+                        when,
+                        refund_of=original,
+                    )
                 self.writer.add(
                     Refund,
                     (
                         refund_id,
                         self.new_code(Refund),
                         purchase_id,
-                        charge_id,
+                        renewal_id,
                         self.money(part, cur),
                         cur,
                         payment,
-                        "" if payment == WALLET else self.pnref(),
+                        pnref,
                         reason,
                         None,
                         self.ts(when),
@@ -1454,6 +1558,23 @@ class Generator:
                     row_result[4],
                 )
             )
+            if payment != WALLET:
+                # Cards renew by their token, PayPal and WorldPay under the first payment's
+                # billing agreement (its PNRef, the contract's instrument).
+                card = "tok_approve" if ok else decline[0]
+                self.tx_charges[tx_id] = self.sandbox(
+                    payment,
+                    key,
+                    "charge",
+                    row_result[1],
+                    each,
+                    offer.currency,
+                    card if payment == CARD else instrument,
+                    *row_result[:1],
+                    *row_result[2:4],
+                    row_result[4],
+                    when,
+                )
             if status == "expired":
                 break
         purchase_status = "completed"

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from buyers.models import (
     ACCESS_HASH_ALPHABET,
@@ -18,6 +19,7 @@ from buyers.models import (
     WalletEntry,
 )
 from config.codes import CODE_ALPHABET
+from purchases.gateways import pay_on_sandbox_page
 from purchases.generate import ShopHasPurchases, generate_data
 from purchases.models import (
     Cancellation,
@@ -26,7 +28,10 @@ from purchases.models import (
     PurchaseSession,
     RecurringContract,
     Refund,
+    SandboxCharge,
 )
+from purchases.renewals import renew_due_contracts
+from purchases.services import confirm_purchase, refund_purchase
 from subscriptions.models import Coupon, PricingModel, Subscription
 from subscriptions.money import quantize
 
@@ -208,6 +213,69 @@ def test_purchase_sessions_are_used_once_by_their_own_purchase(shop):
             assert session.coupon_id == purchase.coupon_id
             if purchase.trial_ends_at is None:
                 assert session.price == purchase.amount
+
+
+def test_the_sandbox_gateways_ledger_matches_the_payments(shop):
+    gateway_paid = Purchase.objects.filter(status__in=PAID, trial_ends_at=None).exclude(
+        payment_type="wallet"
+    )
+    assert gateway_paid.exists()
+    for purchase in gateway_paid:
+        charge = SandboxCharge.objects.get(
+            gateway=purchase.payment_type, idempotency_key=f"purchase:{purchase.code}"
+        )
+        assert charge.status == "approved" and charge.pnref == purchase.gateway_reference
+        assert charge.amount == purchase.amount
+    for refund in Refund.objects.exclude(method="wallet").select_related("purchase"):
+        given = SandboxCharge.objects.get(pnref=refund.gateway_reference, kind="refund")
+        paid = refund.contract_transaction or refund.purchase
+        original = SandboxCharge.objects.get(
+            pk=given.refund_of_id, pnref=getattr(paid, "pnref", None) or paid.gateway_reference
+        )
+        assert given.amount == refund.amount <= original.amount
+    for charge in ContractTransaction.objects.exclude(payment_pref="wallet"):
+        assert SandboxCharge.objects.filter(
+            idempotency_key=charge.idempotency_key, status=charge.status, pnref=charge.pnref
+        ).exists()
+    pending = Purchase.objects.get(status="pending")
+    assert SandboxCharge.objects.get(idempotency_key=f"purchase:{pending.code}").status == (
+        "pending"
+    )
+
+
+def test_the_services_work_on_generated_data(finance_user):
+    generate_data(purchases=800, buyers=150, contracts=120, seed=11)  # up to the clock's now
+    by_card = Purchase.objects.filter(
+        status="completed", payment_type="sandbox_card", is_recurring=False, amount__gt=1
+    ).first()
+    half = quantize(by_card.amount / 2, by_card.currency)
+    refund_purchase(purchase=by_card, amount=half, reason="Test", staff_user=finance_user)
+    by_wallet = Purchase.objects.filter(
+        status="completed", payment_type="wallet", is_recurring=False, amount__gt=0
+    ).first()
+    before = WalletBalance.objects.get(buyer=by_wallet.buyer, currency=by_wallet.currency)
+    refund_purchase(
+        purchase=by_wallet, amount=by_wallet.amount, reason="Test", staff_user=finance_user
+    )
+    after = WalletBalance.objects.get(buyer=by_wallet.buyer, currency=by_wallet.currency)
+    assert after.balance == before.balance + by_wallet.amount
+
+    pending = Purchase.objects.get(status="pending")
+    pay_on_sandbox_page(
+        SandboxCharge.objects.get(idempotency_key=f"purchase:{pending.code}"), paid=True
+    )
+    assert confirm_purchase(purchase=pending).status in ("completed", "failed")
+
+    run = renew_due_contracts(now=timezone.now() + timedelta(days=40))
+    assert run.renewed > 0
+    for contract in RecurringContract.objects.select_related("purchase"):
+        approved = contract.transactions.filter(status="approved").count()
+        assert contract.periods_paid == approved + (0 if contract.purchase.trial_ends_at else 1)
+    redirect_renewals = ContractTransaction.objects.filter(
+        payment_pref__in=["sandbox_paypal", "sandbox_worldpay"], attempt=1
+    ).exclude(transaction_date__lt=timezone.now())
+    assert redirect_renewals.exists()
+    assert not redirect_renewals.filter(status="declined").exists()  # billing agreements found
 
 
 def test_codes_are_unique_public_codes(shop):
