@@ -7,7 +7,8 @@ Objects are named by their public codes: `buyer` is the buyer's code (the storef
 signed-in buyer; the purchase PIN confirms it), `productId` a subscription's, `pricingModelId` a
 pricing model's. Answers use reference 002's envelope: StatusCode 0, StatusMessage "OK", Content.
 A refusal answers its named error with a stable code (`Error.Code`), the reference's name
-(`Error.Name`) and the parameter concerned.
+(`Error.Name`) and the parameter concerned. openapi.py routes the operations here (django-ninja,
+which also documents them); this module reads the parameters and calls the services.
 """
 
 from django.http import JsonResponse
