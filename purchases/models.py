@@ -293,7 +293,7 @@ class SandboxCharge(models.Model):
     pnref = models.CharField("PNRef", max_length=20, unique=True, default=new_pnref)
     amount = models.DecimalField(max_digits=18, decimal_places=STORED_DECIMAL_PLACES)
     currency = models.CharField(max_length=3)
-    instrument = models.CharField("card token", max_length=60, blank=True)
+    instrument = models.CharField("card token", max_length=80, blank=True)
     status = models.CharField(max_length=9, choices=Status.choices)
     result_code = models.CharField(max_length=8, blank=True)
     response_message = models.CharField(max_length=200, blank=True)

@@ -13,6 +13,7 @@ concurrent attempts end with exactly one purchase.
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from ipaddress import ip_address
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -186,6 +187,11 @@ def open_purchase_session(
         raise errors.ProductDoesNotExist("This content is not part of the subscription.")
     coupon = _find_coupon(coupon_code)
     quote = _quote(pricing_model, coupon, subscription, now)
+    if user_ip:
+        try:
+            user_ip = str(ip_address(str(user_ip).strip()))
+        except ValueError:
+            raise errors.PurchaseError("This is not an IP address.", field="user_ip") from None
     return PurchaseSession.objects.create(
         buyer=buyer,
         subscription=subscription,
