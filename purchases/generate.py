@@ -722,6 +722,15 @@ class Generator:
             product.id = subscription.pk
             subscription.created_at = as_datetime(product.created)
         Subscription.objects.bulk_update(subscriptions, ["created_at"], batch_size=1000)
+        # The "created" history records a staff-made row has (history pages read them).
+        for subscription in subscriptions:
+            subscription._history_date = subscription.created_at
+        Subscription.history.bulk_history_create(subscriptions, batch_size=1000)
+        for s, p, _ in offer_rows:
+            pricing_models[p].created_at = subscriptions[s].created_at
+            pricing_models[p]._history_date = subscriptions[s].created_at
+        PricingModel.objects.bulk_update(pricing_models, ["created_at"], batch_size=1000)
+        PricingModel.history.bulk_history_create(pricing_models, batch_size=1000)
         for product in self.products:
             for offer in product.offers:
                 offer.pricing_model_id = pricing_models[offer.pricing_model_id].pk
@@ -732,7 +741,7 @@ class Generator:
             ],
             batch_size=1000,
         )
-        SubscriptionPricingModel.objects.bulk_create(
+        offers = SubscriptionPricingModel.objects.bulk_create(
             [
                 SubscriptionPricingModel(
                     subscription=subscriptions[s], pricing_model=pricing_models[p], is_default=d
@@ -741,6 +750,9 @@ class Generator:
             ],
             batch_size=1000,
         )
+        for offer in offers:
+            offer._history_date = offer.pricing_model.created_at
+        SubscriptionPricingModel.history.bulk_history_create(offers, batch_size=1000)
         if not ShopContacts.objects.exists():
             ShopContacts.objects.create(
                 name="Example Video Shop",

@@ -361,3 +361,33 @@ def test_command_reports_what_it_wrote(capsys):
     assert "120 purchases" in out.out and "Generated in" in out.out
     assert "100%" in out.err
     assert Purchase.objects.count() == 120
+
+
+def test_staff_pages_show_generated_data(shop, admin_client):
+    pages = [
+        "/",
+        "/subscriptions/",
+        "/media/",
+        "/pricing-models/",
+        "/coupons/",
+        "/buyers/",
+        "/buyers/wallet-ledger/",
+        "/accesses/",
+        "/purchases/",
+        "/purchases/sessions/",
+        "/purchases/reports/",
+        "/purchases/reports/refunds/",
+        "/purchases/reports/renewals/",
+        "/renewals/",
+    ]
+    for status in Purchase.Status.values:
+        pages.append(f"/purchases/{Purchase.objects.filter(status=status).first().code}/")
+    for status in RecurringContract.Status.values:
+        contract = RecurringContract.objects.filter(status=status).first()
+        pages.append(f"/renewals/{contract.code}/")
+    busiest = Buyer.objects.annotate(n=Count("purchases")).order_by("-n").first()
+    pages += [f"/buyers/{busiest.code}/", f"/accesses/{Access.objects.first().code}/"]
+    pages += [f"/subscriptions/{s.code}/" for s in Subscription.objects.all()[:6]]
+    pages += [f"/coupons/{c.code}/" for c in Coupon.objects.all()[:2]]
+    for page in pages:
+        assert admin_client.get(page).status_code == 200, page
