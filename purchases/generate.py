@@ -1,25 +1,29 @@
 """Realistic, reproducible shop data at any scale (`manage.py generate_data`).
 
 What it writes, consistent with the services' rules:
-- the catalog (ORM, a few hundred rows): subscriptions of every kind, scope, window and sale
-  state, media, pricing models (one-time and recurring, EUR/USD/JPY), coupons, shop contacts;
-- buyers (e-mail, phone-only, Cyrillic and Japanese names), staff-granted and purchased
-  accesses with device activations, e-wallet ledgers, purchases in every status over two years,
-  refunds, cancellations, recurring contracts with their renewal attempts (declines, dunning
-  retries, expiry).
+- the catalog (ORM, a few hundred rows, with their "created" history): subscriptions of every
+  kind, scope, window and sale state, media, pricing models (one-time and recurring, with and
+  without trials, EUR/USD/JPY), coupons, shop contacts;
+- buyers (e-mail, phone-only, Cyrillic and Japanese names, some with a PIN), staff-granted and
+  purchased accesses with device activations, e-wallet ledgers, purchase sessions, purchases
+  in every status over two years, refunds, cancellations, recurring contracts with their
+  renewal attempts (declines, dunning retries, expiry), and the sandbox gateways' own ledger
+  of those charges and refunds (which refunds, renewals and payment pages consult).
 
 Buyers are generated one at a time, each with its purchases in time order, so the rules that
-depend on a buyer's history hold: no second purchase of a product the buyer still has access
-to, one pending purchase per product, a ledger whose `balance_after` runs without ever going
-negative (a top-up comes before a wallet payment the balance cannot cover), refunds that never
-exceed what was paid, contract periods paid = the purchase's own period + approved renewals.
+depend on a buyer's history hold: no purchase of a product the buyer still has access to, one
+pending purchase per product, a ledger whose `balance_after` runs without ever going negative
+(a top-up comes before a wallet payment the balance cannot cover), refunds that never exceed
+what was paid, contract periods paid = the purchase's own period + approved renewals.
 
-Fast: rows are built as tuples with explicit ids (taken after the tables' current maximum) and
-streamed in batches, every table of a batch in foreign-key order, with PostgreSQL's
-`COPY ... FROM STDIN` (plain `executemany` on SQLite), inside one transaction. Reproducible:
-one `random.Random(seed)` draws everything, and every time is relative to `now`; the same
-seed, `now` and starting database give the same rows. Public codes are a seeded two-character
-prefix plus a bijective scramble of the row number, checked against the rows already there.
+Fast: rows are built as tuples with explicit ids (after the tables' current maximum) and
+written in batches, every table of a batch in foreign-key order, inside one transaction: on
+PostgreSQL a thread streams each batch as `COPY ... FROM STDIN` text while the next batch is
+generated, and the loaded tables' foreign keys are dropped for the load and re-added (checked
+in one pass) when we own the tables; on SQLite `executemany`. Reproducible: one
+`random.Random(seed)` draws everything, and every time is relative to `now`; the same seed,
+`now` and starting database give the same rows. Public codes are a seeded prefix plus a
+bijective scramble of the row number, checked against the rows already there.
 """
 
 import bisect
@@ -1811,7 +1815,8 @@ def generate_data(
     *, purchases, buyers=None, contracts=None, seed=0, now=None, append=False, progress=None
 ):
     """Write a shop's worth of realistic data; refuses (ShopHasPurchases, nothing written) a
-    database that has purchases unless `append`. Answers rows written per table."""
+    database that has purchases unless `append`. Answers the rows written per table, the
+    purchases per status and the seconds taken."""
     if purchases < 1:
         raise ValueError("Give at least one purchase.")
     if Purchase.objects.exists() and not append:
