@@ -12,6 +12,7 @@ Rules live in `services.py`; every entry point (staff pages, the API) calls them
 """
 
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -161,11 +162,14 @@ class Purchase(PublicCodeModel):
             ("cancel_purchase", "Can cancel a purchase"),
         ]
         constraints = [
+            # Within half a ten-thousandth rather than equal: SQLite computes the difference in
+            # floating point (59.99 - 30.00 is not 29.99 there); on PostgreSQL it is exact anyway.
             models.CheckConstraint(
                 condition=Q(list_price__gte=0)
                 & Q(discount__gte=0)
                 & Q(amount__gte=0)
-                & Q(amount=F("list_price") - F("discount")),
+                & Q(amount__gt=F("list_price") - F("discount") - Decimal("0.00005"))
+                & Q(amount__lt=F("list_price") - F("discount") + Decimal("0.00005")),
                 name="purchase_amount_is_list_price_less_discount",
             ),
             models.CheckConstraint(

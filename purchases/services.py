@@ -280,7 +280,9 @@ def create_purchase(
         session,
     )
     purchase = _check_and_reserve(request)
-    if purchase.payment_type == WALLET or purchase.trial_ends_at is not None:
+    if purchase.payment_type == WALLET or purchase.trial_ends_at is not None or not purchase.amount:
+        # Nothing to charge now (the e-wallet is debited on completion; a trial or a 100% coupon
+        # costs nothing today).
         return _complete(purchase)
     gateway = get_gateway(purchase.payment_type)
     if gateway.is_redirect:

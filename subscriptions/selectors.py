@@ -100,6 +100,8 @@ def history_of(instance, *, limit: int = 20, label=None) -> list[HistoryEntry]:
         instance.history.select_related("history_user").order_by("-history_date")[: limit + 1]
     )
     entries = []
+    if not records:  # rows written without history (bulk loads, fixtures)
+        return entries
     for newer, older in zip(records, [*records[1:], None], strict=True):
         if len(entries) == limit:
             break

@@ -525,3 +525,28 @@ def test_a_lost_card_answer_leaves_the_purchase_pending_until_the_gateway_knows(
     assert purchase.status == Purchase.Status.PENDING
     monkeypatch.undo()
     assert confirm_purchase(purchase=purchase).status == Purchase.Status.COMPLETED
+
+
+def test_prices_whose_difference_floats_badly_still_buy(product):
+    subscription, pricing_model = offer_for_sale(price="59.99")
+    CouponFactory(
+        code="THIRTY", discount_type="fixed", percent=None, amount=Decimal("30.00"), currency="EUR"
+    )
+    purchase = buy(wallet_buyer("100"), (subscription, pricing_model), coupon_code="THIRTY")
+    assert (purchase.status, purchase.amount) == (Purchase.Status.COMPLETED, Decimal("29.99"))
+
+
+def test_a_free_card_purchase_completes_without_charging():
+    from purchases.models import SandboxCharge
+
+    subscription, pricing_model = offer_for_sale(price="10.00")
+    CouponFactory(code="FREE", percent=Decimal("100"))
+    purchase = buy(
+        BuyerFactory(),
+        (subscription, pricing_model),
+        "sandbox_card",
+        instrument="tok_approve",
+        coupon_code="FREE",
+    )
+    assert (purchase.status, purchase.amount) == (Purchase.Status.COMPLETED, Decimal("0"))
+    assert SandboxCharge.objects.count() == 0

@@ -244,3 +244,13 @@ def test_the_detail_page_pages_through_the_media_and_finds_media_to_add(staff):
 
 def test_an_unknown_code_is_404(staff):
     assert staff.get(reverse("subscriptions:detail", args=["NOPE1234"])).status_code == 404
+
+
+def test_a_subscription_written_without_history_still_shows(client, staff_user):
+    from subscriptions.models import Subscription
+
+    subscription = Subscription.objects.bulk_create(
+        [Subscription(name="Bulk loaded", kind="subscription", scope="group", period=30)]
+    )[0]
+    client.force_login(staff_user)
+    assert client.get(f"/subscriptions/{subscription.code}/").status_code == 200
