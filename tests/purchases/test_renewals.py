@@ -296,3 +296,19 @@ def test_a_sold_pricing_models_recurrence_and_currency_are_fixed():
     update_pricing_model(pricing_model=pricing_model, price=Decimal("12.00"))
     pricing_model.refresh_from_db()
     assert pricing_model.price == Decimal("12.00") and pricing_model.recurrence_unit == "months"
+
+
+def test_admins_apply_a_new_price_to_running_contracts_from_the_admin(admin_client):
+    contract = subscribe(price="10.00")
+    pricing_model = contract.pricing_model
+    pricing_model.price = Decimal("12.00")
+    pricing_model.save()
+    admin_client.post(
+        "/admin/subscriptions/pricingmodel/",
+        {
+            "action": "charge_running_contracts_the_current_price",
+            "_selected_action": [pricing_model.pk],
+        },
+    )
+    contract.refresh_from_db()
+    assert contract.amount == Decimal("12.00")
