@@ -78,3 +78,13 @@ def test_health_check_answers_without_sign_in(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_the_admin_names_the_sites_icon(admin_client):
+    assert b"/static/favicon.svg" in admin_client.get("/admin/").content
+
+
+def test_date_range_filters_name_both_inputs(client, finance_user):
+    client.force_login(finance_user)
+    html = client.get(reverse("purchases:list")).content.decode()
+    assert 'aria-label="From"' in html and 'aria-label="To"' in html
