@@ -147,6 +147,8 @@ class Access(PublicCodeModel):
         indexes = [
             models.Index(fields=["subscription", "-purchased_at"], name="access_subscription_idx"),
             models.Index(fields=["access_expire"], name="access_expire_idx"),
+            # The accesses list's default order (newest first, then the pk tiebreak).
+            models.Index(fields=["-purchased_at", "-id"], name="access_recent_idx"),
         ]
 
     def __str__(self):

@@ -77,7 +77,8 @@ class CappedCountPaginator(Paginator):
         queryset = self._queryset()
         if queryset is None:
             return len(self.object_list)
-        return queryset.order_by()[: self.count_limit + 1].count()
+        # Only the keys are counted: annotations (counts of related rows) are for the shown rows.
+        return queryset.order_by().values("pk")[: self.count_limit + 1].count()
 
     @property
     def count_is_exact(self):

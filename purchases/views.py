@@ -55,12 +55,17 @@ class PurchaseListView(ListPageView):
         context = super().get_context_data(**kwargs)
         # Money taken: purchases that were paid (later cancellations and refunds are new rows
         # of their own); failed and pending ones took nothing.
+        # Summed only when the rows were counted (at most LIST_COUNT_LIMIT): a sum over a
+        # million rows on every page view is the revenue report's job, not the list's.
+        table = context["table"]
         context["totals"] = (
             self.object_list.order_by()
             .filter(status__in=services.PAID_STATUSES)
             .values("currency")
             .annotate(count=Count("pk"), total=Sum("amount"))
             .order_by("currency")
+            if getattr(table.paginator, "count_is_exact", True)
+            else None
         )
         return context
 

@@ -18,7 +18,6 @@ class SubscriptionTable(ListTable):
         verbose_name="Default price", accessor="pk", orderable=False, empty_values=()
     )
     media_count = tables.Column(verbose_name="Media")
-    buyer_count = tables.Column(verbose_name="Buyers")
     period = tables.Column(verbose_name="Period (days)")
     access_expire = tables.DateTimeColumn(verbose_name="Access expires", format="Y-m-d H:i")
     drm = tables.BooleanColumn(verbose_name="DRM")

@@ -268,3 +268,14 @@ def test_shop_staff_see_purchases_but_cannot_export_money(client, staff_user, fi
     assert client.get(reverse("buyers:wallet_ledger"), {"export": "csv"}).status_code == 403
     client.force_login(finance_user)
     assert client.get(reverse("purchases:list"), {"export": "csv"}).status_code == 200
+
+
+def test_totals_wait_for_filters_narrow_enough_to_count(client, finance_user, settings):
+    settings.LIST_COUNT_LIMIT = 2
+    make_purchases(3)
+    client.force_login(finance_user)
+    response = client.get(reverse("purchases:list"))
+    assert response.context["totals"] is None
+    assert b"Totals are shown for up to 2 purchases" in response.content
+    narrowed = client.get(reverse("purchases:list"), {"q": Purchase.objects.first().code})
+    assert [t["count"] for t in narrowed.context["totals"]] == [1]
