@@ -8,6 +8,7 @@ from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.db import models, transaction
 
 from config.errors import show_on_form
+from config.readonly_admin import ReadOnlyAdmin
 
 from . import services
 from .errors import BuyerError
@@ -246,17 +247,6 @@ class AccessAdmin(admin.ModelAdmin):
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("buyers.revoke_access")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WalletEntry)

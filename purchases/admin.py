@@ -4,6 +4,8 @@ are never edited or deleted here."""
 
 from django.contrib import admin
 
+from config.readonly_admin import ReadOnlyAdmin
+
 from .models import (
     Cancellation,
     ContractTransaction,
@@ -13,19 +15,6 @@ from .models import (
     Refund,
     SandboxCharge,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False  # no second COUNT over the whole table on every page
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RefundInline(admin.TabularInline):

@@ -47,7 +47,7 @@ from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from config.csv_export import FORMULA_PREFIXES
+from config.csv_export import neutralise_cell
 from subscriptions.money import STORED_DECIMAL_PLACES, currency_codes, minor_digits, quantize
 
 from .models import Purchase, Refund
@@ -97,8 +97,7 @@ def format_cell(kind: str, value, currency: str | None = None) -> str:
         return value.isoformat()
     if kind == "number":
         return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return neutralise_cell(str(value))
 
 
 def _quote(text: str) -> str:
