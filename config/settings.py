@@ -189,6 +189,10 @@ PURCHASE_SESSION_MINUTES = env.int("PURCHASE_SESSION_MINUTES", default=30)
 PENDING_PURCHASE_MINUTES = env.int("PENDING_PURCHASE_MINUTES", default=30)
 # Dunning: days after each declined renewal before the next try; after the last, it ends.
 RENEWAL_RETRY_DAYS = env.list("RENEWAL_RETRY_DAYS", cast=int, default=[1, 3, 7])
+# Hours a renewing contract's access outlasts its next bill date, so the buyer keeps watching
+# until the renewal job (every RENEWAL_INTERVAL_SECONDS, later if workers are down) has charged
+# it. A contract stopping at its period's end gets none: its access ends at the period's end.
+RENEWAL_GRACE_HOURS = env.int("RENEWAL_GRACE_HOURS", default=24)
 # How long a worker holds the contracts it claimed before another may take them (seconds).
 RENEWAL_CLAIM_SECONDS = env.int("RENEWAL_CLAIM_SECONDS", default=600)
 # How many days before a renewal charge its buyer is reminded by e-mail.

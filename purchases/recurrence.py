@@ -5,9 +5,10 @@ so a subscription started on 31 January renews on 28 (or 29) February and on 31 
 period n ends at anchor + n x the recurrence, clamped to the month's last day by relativedelta.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 
 from subscriptions.models import PricingModel
 
@@ -29,3 +30,15 @@ def period_end(recurring, anchor: datetime, periods: int = 1) -> datetime:
 def next_period_end(pricing_model: PricingModel, start: datetime) -> datetime:
     """The end of the first billing period starting at `start`."""
     return period_end(pricing_model, start, 1)
+
+
+def renewal_grace() -> timedelta:
+    """How long a renewing contract's access outlasts its bill date (RENEWAL_GRACE_HOURS)."""
+    return timedelta(hours=max(0, getattr(settings, "RENEWAL_GRACE_HOURS", 24)))
+
+
+def access_end_of_contract(next_bill_date: datetime, *, stopping: bool) -> datetime:
+    """When a live contract's access ends: its next bill date plus the renewal grace while it
+    renews (the buyer keeps watching until the renewal job has charged it), exactly its next
+    bill date (the period's end) when it stops there."""
+    return next_bill_date if stopping else next_bill_date + renewal_grace()

@@ -9,8 +9,11 @@ A run repeats three steps over batches until nothing is due:
    with those keys (a retried key answers the first outcome and never charges twice; a timeout is
    resolved by asking the gateway about the key);
 3. record: in one transaction, approve or decline each attempt, move paid contracts to their
-   next period (extending the access), put declined ones past due with a retry date (dunning),
-   expire those out of retries, and release the claims.
+   next period (extending the access to the new bill date plus RENEWAL_GRACE_HOURS, so it never
+   lapses before the next run has charged), put declined ones past due with a retry date (the
+   access lasts until that retry: dunning), expire those out of retries (their access ends now)
+   and those stopping at their period's end (their access ends there, with no grace), and
+   release the claims.
 A worker that dies anywhere leaves contracts claimed until the lease lapses; the next run takes
 them again with the same keys, so what was charged is recorded and nothing is charged twice.
 On SQLite (no SKIP LOCKED) writers queue on the database lock: one process at a time.
@@ -33,7 +36,7 @@ from . import errors
 from .gateways import APPROVED, ChargeRequest, GatewayError, GatewayResult, get_gateway
 from .models import WALLET, ContractTransaction, Purchase, RecurringContract
 from .notifications import CONTRACT_ENDED, RENEWAL_FAILED, RENEWAL_RECEIPT, queue_renewal_emails
-from .recurrence import period_end
+from .recurrence import access_end_of_contract, period_end, renewal_grace
 
 LIVE = (RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE)
 
@@ -248,8 +251,11 @@ PAY_PERIODS_SQL = """
       AND c.status IN ('active', 'past_due')
     RETURNING c.id, c.code, t.period
 """
+# The same rule as `access_end_of_contract`: the grace is given only to a contract that renews.
 EXTEND_ACCESSES_SQL = """
-    UPDATE buyers_access AS a SET access_expire = c.next_bill_date
+    UPDATE buyers_access AS a
+    SET access_expire = CASE WHEN c.cancel_at_period_end THEN c.next_bill_date
+                             ELSE c.next_bill_date + %s END
     FROM purchases_recurringcontract AS c
     WHERE c.access_id = a.id AND c.id = ANY(%s)
 """
@@ -258,7 +264,7 @@ EXTEND_ACCESSES_SQL = """
 def _record_paid_in_sql(paid: list[Attempt], answers: dict, run: RenewalRun, emails: list):
     """The common case, on PostgreSQL, in three set-based statements: approve the charges, move
     their contracts to the next period (the same month arithmetic as `period_end`, in UTC) and
-    extend their accesses."""
+    extend their accesses to the new bill date plus the grace."""
     update_rows(
         ContractTransaction,
         [
@@ -277,7 +283,9 @@ def _record_paid_in_sql(paid: list[Attempt], answers: dict, run: RenewalRun, ema
     with connection.cursor() as cursor:
         cursor.execute(PAY_PERIODS_SQL, [[attempt.transaction_id for attempt in paid]])
         moved = cursor.fetchall()
-        cursor.execute(EXTEND_ACCESSES_SQL, [[contract_id for contract_id, _, _ in moved]])
+        cursor.execute(
+            EXTEND_ACCESSES_SQL, [renewal_grace(), [contract_id for contract_id, _, _ in moved]]
+        )
     for contract_id, code, period in moved:
         run.renewed += 1
         run.renewed_contracts.append(contract_id)
@@ -349,6 +357,16 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                 changed_contracts.append(contract)
                 continue
             if attempt.transaction_id is None:  # stops at its period's end
+                # Stopping already ended the access at the period's end (a past-due
+                # contract's at its retry, which is now); no grace may outlive the contract.
+                end = (
+                    contract.next_bill_date
+                    if contract.status == RecurringContract.Status.ACTIVE
+                    else now
+                )
+                if access.access_expire is None or access.access_expire > end:
+                    access.access_expire = end
+                    changed_accesses.append(access)
                 contract.status, contract.ended_at = RecurringContract.Status.EXPIRED, now
                 ended_purchases.append(contract.purchase_id)
                 emails.append((CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}"))
@@ -368,7 +386,9 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                     contract.next_bill_date = period_end(contract, contract.anchor, charge.period)
                     contract.status = RecurringContract.Status.ACTIVE
                     contract.failed_attempts, contract.next_retry_at = 0, None
-                    access.access_expire = contract.next_bill_date
+                    access.access_expire = access_end_of_contract(
+                        contract.next_bill_date, stopping=contract.cancel_at_period_end
+                    )
                     changed_accesses.append(access)
                     run.renewed += 1
                     run.renewed_contracts.append(contract.pk)

@@ -40,7 +40,7 @@ from .models import (
     RecurringContract,
     Refund,
 )
-from .recurrence import period_end
+from .recurrence import access_end_of_contract, period_end
 
 LIVE_STATUSES = (Purchase.Status.COMPLETED, Purchase.Status.CANCELLING)
 PAID_STATUSES = (*LIVE_STATUSES, Purchase.Status.CANCELLED, Purchase.Status.REFUNDED)
@@ -511,6 +511,12 @@ def _complete(purchase: Purchase) -> Purchase:
         return failed
 
 
+def _first_bill_date(purchase: Purchase, now):
+    """When a recurring purchase completed at `now` is first billed again: at its trial's end,
+    else at the end of its first period."""
+    return purchase.trial_ends_at or period_end(purchase.pricing_model, now, 1)
+
+
 def _start_contract(purchase: Purchase, amount: Decimal, now) -> RecurringContract:
     """The contract a recurring purchase starts: period 1 is paid now (or, with a trial, free
     until the trial ends, when period 1 is charged); the next bill date is that period's end."""
@@ -530,7 +536,7 @@ def _start_contract(purchase: Purchase, amount: Decimal, now) -> RecurringContra
         recurrence_count=purchase.pricing_model.recurrence_count,
         anchor=anchor,
         periods_paid=0 if trial else 1,
-        next_bill_date=anchor if trial else period_end(purchase.pricing_model, anchor, 1),
+        next_bill_date=_first_bill_date(purchase, now),
         created_at=now,
     )
 
@@ -548,10 +554,11 @@ def _amount_each_period(purchase: Purchase) -> Decimal:
 
 def _access_window(purchase: Purchase, now) -> dict:
     """A one-time rental lasts its rental hours; a recurring purchase its trial or first period
-    (renewals extend it); otherwise the subscription's own window applies."""
+    plus the renewal grace (the contract renews it; the grace covers the wait for the renewal
+    job); otherwise the subscription's own window applies."""
     pricing_model = purchase.pricing_model
     if pricing_model.is_recurring:
-        until = purchase.trial_ends_at or period_end(pricing_model, now, 1)
+        until = access_end_of_contract(_first_bill_date(purchase, now), stopping=False)
         return {"access_start": now, "access_expire": until}
     if pricing_model.rental_hours:
         return {
@@ -778,8 +785,9 @@ def cancel_purchase(
     staff_user=None,
 ) -> ProductView:
     """Cancel a recurring purchase (reference 002 CancelProduct): stop renewing at the period's
-    end (the access lasts until then) or end now, with no, a full or a prorated refund as a new
-    Refund row. A buyer cancelling gives their PIN. Answers the buyer's product view."""
+    end (the access lasts exactly until then: the renewal grace is taken back) or end now (the
+    access is revoked), with no, a full or a prorated refund as a new Refund row. A buyer
+    cancelling gives their PIN. Answers the buyer's product view."""
     if purchase is None:
         raise errors.PurchaseNotFound()
     if by_buyer and _has_pin(purchase.buyer):
@@ -828,6 +836,7 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
         if contract is not None:
             contract.cancel_at_period_end = True
             contract.save(update_fields=["cancel_at_period_end"])
+            _end_access_at_period_end(contract)
     else:
         _end_contract(purchase, now)
         purchase.status = Purchase.Status.CANCELLED
@@ -850,6 +859,16 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
     )
     purchase.refresh_from_db()
     return product_view(purchase, now=now)
+
+
+def _end_access_at_period_end(contract: RecurringContract) -> None:
+    """A contract that stops at its period's end gives no renewal grace: its access ends at the
+    period's end. A past-due one keeps its access until its next retry, when the renewal job
+    ends it (dunning)."""
+    if contract.status != RecurringContract.Status.ACTIVE:
+        return
+    end = access_end_of_contract(contract.next_bill_date, stopping=True)
+    Access.objects.filter(pk=contract.access_id, access_expire__gt=end).update(access_expire=end)
 
 
 def _end_contract(purchase: Purchase, now) -> None:
