@@ -158,8 +158,9 @@ TABLES = {
     "access_expire purchased_at granted_by_id custom_url use_subscription_custom_url "
     "revoked_at revoked_by_id created_at",
     AccessActivation: "id access_id device_id ip_address first_seen_at",
-    PurchaseSession: "id buyer_id subscription_id pricing_model_id media_id transaction_type price "
-    "currency coupon_id user_ip udid preview_module created_at expires_at consumed_at",
+    PurchaseSession: "id buyer_id subscription_id pricing_model_id media_id transaction_type "
+    "list_price discount price currency coupon_id user_ip udid preview_module created_at "
+    "expires_at consumed_at",
     Purchase: "id code buyer_id subscription_id pricing_model_id session_id list_price discount "
     "amount currency coupon_id coupon_code is_recurring payment_type instrument status "
     "gateway_reference auth_code result_code response_message redirect_url return_url "
@@ -1365,6 +1366,8 @@ class Generator:
                 offer.pricing_model_id if rng.random() < 0.8 else None,
                 None,
                 kind,
+                self.money(offer.price, offer.currency),
+                self.money(discount, offer.currency),
                 self.money(offer.price - discount, offer.currency),
                 offer.currency,
                 coupon.id if coupon else None,

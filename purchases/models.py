@@ -61,6 +61,10 @@ class PurchaseSession(models.Model):
     transaction_type = models.CharField(
         "transaction type", max_length=22, choices=TransactionType.choices
     )
+    # The quote a purchase with this session is charged (price = list price - discount), kept
+    # as it was when the session opened. Sessions opened before it was kept have no split.
+    list_price = money_field("list price", null=True, blank=True)
+    discount = money_field("discount", null=True, blank=True)
     price = money_field("price")
     currency = models.CharField("currency", max_length=3, choices=currency_choices)
     coupon = models.ForeignKey(
@@ -80,6 +84,15 @@ class PurchaseSession(models.Model):
             models.CheckConstraint(condition=Q(price__gte=0), name="session_price_not_negative"),
             models.CheckConstraint(
                 condition=Q(expires_at__gt=F("created_at")), name="session_expires_after_opening"
+            ),
+            # Within half a ten-thousandth, as for purchases: SQLite subtracts in floating point.
+            models.CheckConstraint(
+                condition=Q(list_price__isnull=True, discount__isnull=True)
+                | Q(list_price__gte=0)
+                & Q(discount__gte=0)
+                & Q(price__gt=F("list_price") - F("discount") - Decimal("0.00005"))
+                & Q(price__lt=F("list_price") - F("discount") + Decimal("0.00005")),
+                name="session_price_is_list_price_less_discount",
             ),
         ]
 

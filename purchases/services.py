@@ -175,7 +175,11 @@ def open_purchase_session(
     preview_module: str = "",
 ) -> PurchaseSession:
     """Open a purchase session at today's price (with the coupon), valid for
-    PURCHASE_SESSION_MINUTES. Refuses what a purchase of it would refuse for the product."""
+    PURCHASE_SESSION_MINUTES. Refuses what a purchase of it would refuse for the product.
+
+    The session keeps its quote (list price, discount, price, currency): a purchase made with
+    it while it is open is charged exactly that, even if staff change the price or the coupon
+    meanwhile (see `_session_price` for what voids it)."""
     now = timezone.now()
     if buyer is None:
         raise errors.AuthenticationRequired()
@@ -198,6 +202,8 @@ def open_purchase_session(
         pricing_model=pricing_model,
         media=media,
         transaction_type=transaction_type,
+        list_price=quote.as_decimal(quote.list_price),
+        discount=quote.as_decimal(quote.discount),
         price=quote.final_amount,
         currency=quote.currency,
         coupon=coupon,
@@ -264,7 +270,9 @@ def create_purchase(
     A refusal raises its named PurchaseError and writes nothing. Otherwise answers the purchase:
     completed; failed (declined, with the gateway's result code and message); or pending with a
     `redirect_url` for redirect payment types (confirmed later by `confirm_purchase`). Staff
-    buying on a buyer's behalf (`staff_user`) skip the buyer's PIN."""
+    buying on a buyer's behalf (`staff_user`) skip the buyer's PIN. With an open, unused
+    `session` of this buyer and product, it is charged and records the session's quote (list
+    price, discount, coupon, currency), not today's price; an expired or used one is refused."""
     request = PurchaseRequest(
         buyer,
         subscription,
@@ -374,10 +382,13 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
             or (session.pricing_model_id and session.pricing_model_id != pricing_model.pk)
         ):
             raise errors.InvalidPurchaseSession()
-    coupon_code = request.coupon_code or (session.coupon.code if session and session.coupon else "")
-    coupon = _find_coupon(coupon_code)
-    quote = _quote(pricing_model, coupon, subscription, now)
-    list_price, discount = quote.as_decimal(quote.list_price), quote.as_decimal(quote.discount)
+        coupon = session.coupon
+        list_price, discount, currency = _session_price(session, request.coupon_code)
+    else:
+        coupon = _find_coupon(request.coupon_code)
+        quote = _quote(pricing_model, coupon, subscription, now)
+        list_price, discount = quote.as_decimal(quote.list_price), quote.as_decimal(quote.discount)
+        currency = quote.currency
     # A free trial delays the first charge to the trial's end (by stored card or e-wallet; a
     # payment page cannot store an agreement without a payment, so it is charged at once).
     trial_ends_at = None
@@ -386,7 +397,7 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         discount = list_price
     amount = list_price - discount
     if payment_type == WALLET and trial_ends_at is None:
-        balance = WalletBalance.objects.filter(buyer=buyer, currency=quote.currency).first()
+        balance = WalletBalance.objects.filter(buyer=buyer, currency=currency).first()
         if balance is None or balance.balance < amount:
             raise errors.InsufficientBalance()
 
@@ -398,7 +409,7 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         list_price=list_price,
         discount=discount,
         amount=amount,
-        currency=quote.currency,
+        currency=currency,
         trial_ends_at=trial_ends_at,
         coupon=coupon,
         coupon_code=coupon.code if coupon else "",
@@ -411,6 +422,54 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         created_by=request.staff_user,
         created_at=now,
         expires_at=now + timedelta(minutes=pending_minutes()),
+    )
+
+
+def _session_price(session: PurchaseSession, coupon_code: str):
+    """The price a live session quoted (list price, discount, currency): it holds until the
+    session expires, whatever staff change in the pricing model or the coupon's validity
+    meanwhile. Two things void it: another coupon than the session's (open a new session), and
+    the session's coupon used up meanwhile (a session does not reserve a use, and a use limit
+    is never exceeded); both refuse the purchase, so a buyer is never charged another price."""
+    coupon = session.coupon  # read afresh with the session: its uses are today's
+    code = (coupon_code or "").strip()
+    if code and (coupon is None or code.lower() != coupon.code.lower()):
+        raise errors.InvalidPurchaseSession(
+            "This purchase session was opened with another coupon; open a new session to use "
+            "this one.",
+            field="coupon",
+        )
+    if coupon is not None and coupon.use_limit is not None and coupon.uses >= coupon.use_limit:
+        raise errors.InvalidCoupon(
+            "This session's coupon has been used up since the session was opened; open a new "
+            "session at today's price."
+        )
+    if session.list_price is not None:
+        return session.list_price, session.discount, session.currency
+    # Opened before sessions kept their quote (they last PURCHASE_SESSION_MINUTES): without a
+    # coupon the quote was the list price; with one, today's split holds only if it still
+    # comes to the quoted price.
+    if coupon is None:
+        return session.price, Decimal(0), session.currency
+    if session.pricing_model is not None:
+        try:
+            quote = price_with_coupon(
+                pricing_model=session.pricing_model, coupon=coupon, at=session.created_at
+            )
+        except catalog_errors.CatalogError:
+            quote = None
+        if (
+            quote is not None
+            and quote.currency == session.currency
+            and quote.final_amount == session.price
+        ):
+            return (
+                quote.as_decimal(quote.list_price),
+                quote.as_decimal(quote.discount),
+                quote.currency,
+            )
+    raise errors.InvalidPurchaseSession(
+        "This purchase session's price has changed since it was opened; open a new session."
     )
 
 
@@ -543,9 +602,11 @@ def _start_contract(purchase: Purchase, amount: Decimal, now) -> RecurringContra
 
 def _amount_each_period(purchase: Purchase) -> Decimal:
     """What the contract charges each period: what was paid, or after a free trial the price
-    with the coupon as it was at purchase time."""
+    with the coupon as it was at purchase time (the session's quote, when bought through one)."""
     if purchase.trial_ends_at is None:
         return purchase.amount
+    if purchase.session_id:
+        return purchase.session.price
     quote = price_with_coupon(
         pricing_model=purchase.pricing_model, coupon=purchase.coupon, at=purchase.created_at
     )

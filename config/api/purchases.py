@@ -221,7 +221,8 @@ def product_view_content(purchase: Purchase, view) -> dict:
 
 
 def purchase_session(request, params):
-    """Reference 000 GetPurchaseSessionID: the price is today's (with the coupon), not sent."""
+    """Reference 000 GetPurchaseSessionID: the price is today's (with the coupon), not sent; a
+    purchase with the session's id is charged that price until the session expires."""
     default_type = PurchaseSession.TransactionType.SUBSCRIPTION
     transaction_type = text(params, "transactionType") or default_type
     try:

@@ -4,6 +4,7 @@ cancel answer in reference 002's Example2 shape, Idempotency-Key, buyer's produc
 import json
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from buyers import services as buyer_services
 from buyers.models import Access
 from purchases.models import Purchase, PurchaseSession
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
-from tests.subscriptions.factories import PricingModelFactory
+from tests.subscriptions.factories import CouponFactory, PricingModelFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -335,6 +336,31 @@ def test_purchase_session_answers_its_id_and_status(client, api_key):
     assert post(client, api_key, "create", **params).status_code == 201
     session.refresh_from_db()
     assert session.consumed_at is not None
+
+
+def test_a_purchase_with_a_session_is_charged_the_sessions_price(client, api_key):
+    subscription, pricing_model = offer_for_sale(price="20.00")
+    CouponFactory(code="SAVE25", percent=Decimal("25"))
+    buyer = wallet_buyer("50.00")
+    response = post(
+        client, api_key, "session", userId=buyer.code, productId=subscription.code, coupon="SAVE25"
+    )
+    session_id = response.json()["Content"]["id"]
+    assert response.json()["Content"]["status"]["args"]["price"] == "15.00"
+    pricing_model.price = Decimal("40.00")  # staff raise the price while the buyer pays
+    pricing_model.save()
+    params = purchase_params(buyer, subscription, pricing_model, sessionId=str(session_id))
+    response = post(client, api_key, "create", **params)
+    assert response.status_code == 201
+    content = response.json()["Content"]
+    assert (content["ListPrice"], content["Discount"], content["Price"]) == (
+        "20.00",
+        "5.00",
+        "15.00",
+    )
+    assert content["Currency"] == "EUR"
+    purchase = Purchase.objects.get(code=content["Code"])
+    assert purchase.session_id == session_id and purchase.coupon_code == "SAVE25"
 
 
 def test_purchase_session_refusal_answers_the_status_with_the_error(client, api_key):
