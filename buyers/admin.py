@@ -8,7 +8,7 @@ from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.db import models, transaction
 
 from config.errors import show_on_form
-from config.readonly_admin import ReadOnlyAdmin
+from config.readonly_admin import LargeTableAdmin, ReadOnlyAdmin, currency_code
 
 from . import services
 from .errors import BuyerError
@@ -81,12 +81,12 @@ class WalletBalanceInline(admin.TabularInline):
 
 
 @admin.register(Buyer)
-class BuyerAdmin(admin.ModelAdmin):
+class BuyerAdmin(LargeTableAdmin):
     form = BuyerAdminForm
     list_display = ["code", "email", "phone", "name", "created_at", "pin_state"]
     search_fields = ["code", "email", "phone", "name"]
     list_filter = ["created_at"]
-    date_hierarchy = "created_at"
+    sortable_by = ["code", "email", "phone", "name", "created_at"]
     readonly_fields = ["code", "created_at", "pin_state", "pin_failed_attempts", "pin_locked_at"]
     fields = ["code", "email", "phone", "name", "created_at", "pin_state"]
     inlines = [WalletBalanceInline]
@@ -166,7 +166,7 @@ class AccessAdminForm(ServiceCheckedAdminForm):
 
 
 @admin.register(Access)
-class AccessAdmin(admin.ModelAdmin):
+class AccessAdmin(LargeTableAdmin):
     form = AccessAdminForm
     formfield_overrides = {
         models.URLField: {"widget": AdminURLFieldWidget, "assume_scheme": "https"},
@@ -183,6 +183,7 @@ class AccessAdmin(admin.ModelAdmin):
         "granted_by",
     ]
     list_filter = [AccessStatusFilter, "purchased_at"]
+    sortable_by = ["code", "access_expire", "purchased_at"]
     list_select_related = ["buyer", "subscription", "granted_by"]
     search_fields = [
         "code",
@@ -194,7 +195,6 @@ class AccessAdmin(admin.ModelAdmin):
         "subscription__code",
     ]
     autocomplete_fields = ["buyer", "subscription"]
-    date_hierarchy = "purchased_at"
     actions = ["revoke_selected"]
     readonly_fields = [
         "code",
@@ -258,7 +258,7 @@ class WalletEntryAdmin(ReadOnlyAdmin):
         "buyer",
         "kind",
         "amount",
-        "currency",
+        currency_code,
         "balance_after",
         "reason",
         "reference",
@@ -266,14 +266,17 @@ class WalletEntryAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind", "currency", "created_at"]
     list_select_related = ["buyer", "created_by"]
+    sortable_by = ["created_at"]
     search_fields = ["buyer__code", "buyer__email", "buyer__phone", "reason", "reference"]
-    date_hierarchy = "created_at"
 
 
 @admin.register(AccessActivation)
 class AccessActivationAdmin(ReadOnlyAdmin):
     list_display = ["access", "device_id", "ip_address", "first_seen_at"]
-    list_select_related = ["access"]
+    list_select_related = ["access__buyer", "access__subscription"]
+    # Newest first by key: one device's first use writes a row here, so no index of its own.
+    ordering = ["-id"]
+    sortable_by = []
     search_fields = ["access__code", "device_id", "ip_address"]
 
 
@@ -281,5 +284,7 @@ class AccessActivationAdmin(ReadOnlyAdmin):
 class SentEmailAdmin(ReadOnlyAdmin):
     list_display = ["sent_at", "kind", "to", "subject", "access"]
     list_filter = ["kind", "sent_at"]
+    ordering = ["-id"]  # newest first by key: written by every e-mail, no index of its own
+    sortable_by = []
     list_select_related = ["access"]
     search_fields = ["to", "key", "access__code"]

@@ -60,7 +60,14 @@ class Buyer(PublicCodeModel):
                 Lower("email"), condition=~Q(email=""), name="buyer_email_unique_any_case"
             ),
         ]
-        indexes = [models.Index(fields=["phone"], name="buyer_phone_idx")]
+        # One index per sortable column of the buyers list, ending with the pk tiebreak the list
+        # appends, so every sort reads its first page from an index (tests/bench: 200k buyers).
+        indexes = [
+            models.Index(fields=["phone", "id"], name="buyer_phone_idx"),
+            models.Index(fields=["email", "id"], name="buyer_email_sort_idx"),
+            models.Index(fields=["name", "id"], name="buyer_name_sort_idx"),
+            models.Index(fields=["created_at", "id"], name="buyer_created_sort_idx"),
+        ]
 
     def __str__(self):
         return self.name or self.email or self.phone or self.code
@@ -146,7 +153,8 @@ class Access(PublicCodeModel):
         ]
         indexes = [
             models.Index(fields=["subscription", "-purchased_at"], name="access_subscription_idx"),
-            models.Index(fields=["access_expire"], name="access_expire_idx"),
+            # Expiry checks, and the list sorted by expiry (with the pk tiebreak).
+            models.Index(fields=["access_expire", "id"], name="access_expire_idx"),
             # The accesses list's default order (newest first, then the pk tiebreak).
             models.Index(fields=["-purchased_at", "-id"], name="access_recent_idx"),
         ]
@@ -254,7 +262,11 @@ class WalletEntry(models.Model):
                 name="wallet_entry_kind_sign",
             ),
         ]
-        indexes = [models.Index(fields=["buyer", "-created_at"], name="wallet_entry_buyer_idx")]
+        indexes = [
+            models.Index(fields=["buyer", "-created_at"], name="wallet_entry_buyer_idx"),
+            # The ledger list's order, newest first with the pk tiebreak.
+            models.Index(fields=["created_at", "id"], name="wallet_entry_recent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount} {self.currency}"

@@ -37,6 +37,11 @@ def access_status_q(status: str, now=None) -> Q:
     return live_access_q(now)
 
 
+def with_wallet_money_q() -> Q:
+    """Buyers with money in an e-wallet (a positive balance in any currency)."""
+    return Q(Exists(WalletBalance.objects.filter(buyer=OuterRef("pk"), balance__gt=0)))
+
+
 def buyers_for_list() -> QuerySet[Buyer]:
     """Buyers with what the list shows: live access count and wallet balances (no query per row)."""
     live = Access.objects.filter(live_access_q(), buyer=OuterRef("pk"))
@@ -47,9 +52,6 @@ def buyers_for_list() -> QuerySet[Buyer]:
                 output_field=IntegerField(),
             ),
             0,
-        ),
-        has_wallet_balance=Exists(
-            WalletBalance.objects.filter(buyer=OuterRef("pk"), balance__gt=0)
         ),
     ).prefetch_related(
         Prefetch(

@@ -13,7 +13,8 @@ class BuyerTable(ListTable):
     email = tables.Column(verbose_name="E-mail")
     phone = tables.Column(verbose_name="Phone")
     name = tables.Column(verbose_name="Name")
-    live_access_count = tables.Column(verbose_name="Active accesses")
+    # A count per shown row, not an index: sorting by it would count every buyer's accesses.
+    live_access_count = tables.Column(verbose_name="Active accesses", orderable=False)
     wallet = tables.Column(verbose_name="E-wallet", accessor="pk", orderable=False, empty_values=())
     created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
 
@@ -45,25 +46,31 @@ class AccessTable(ListTable):
     code = tables.Column(
         verbose_name="Code", linkify=("accesses:detail", {"code": tables.A("code")})
     )
+    # Sortable: code, expiry and purchase date, each read from an index. Buyer, subscription and
+    # status are filters (or the search box); sorting ~1M accesses by a joined column or a
+    # per-row count costs a second a page (tests/bench/bench_staff_lists.py).
     buyer = tables.Column(
         verbose_name="Buyer",
         accessor="buyer__email",
-        order_by=("buyer__email", "buyer__phone"),
+        orderable=False,
         linkify=lambda record: reverse("buyers:detail", args=[record.buyer.code]),
     )
     subscription = tables.Column(
         verbose_name="Subscription",
         accessor="subscription__name",
+        orderable=False,
         linkify=lambda record: reverse("accesses:subscription", args=[record.subscription.code]),
     )
     status = tables.Column(verbose_name="Status", accessor="pk", orderable=False, empty_values=())
     activations = tables.Column(
-        verbose_name="Activations", accessor="activations_used", empty_values=()
+        verbose_name="Activations", accessor="activations_used", empty_values=(), orderable=False
     )
-    access_start = tables.DateTimeColumn(verbose_name="Starts", format="Y-m-d H:i")
+    access_start = tables.DateTimeColumn(verbose_name="Starts", format="Y-m-d H:i", orderable=False)
     access_expire = tables.DateTimeColumn(verbose_name="Expires", format="Y-m-d H:i")
     purchased_at = tables.DateTimeColumn(verbose_name="Purchase date", format="Y-m-d H:i")
-    granted_by = tables.Column(verbose_name="Granted by", accessor="granted_by__username")
+    granted_by = tables.Column(
+        verbose_name="Granted by", accessor="granted_by__username", orderable=False
+    )
 
     class Meta(ListTable.Meta):
         model = Access
@@ -90,7 +97,8 @@ class AccessTable(ListTable):
 
 
 class WalletEntryTable(ListTable):
-    created_at = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i")
+    # Sorted by date only (indexed); buyer, kind and currency are searched or filtered.
+    created_at = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
     buyer = tables.Column(
         verbose_name="Buyer",
         accessor="buyer__code",
@@ -107,6 +115,7 @@ class WalletEntryTable(ListTable):
     class Meta(ListTable.Meta):
         model = WalletEntry
         fields = ()
+        orderable = False
         order_by = ("-created_at",)
 
     def render_amount(self, record):

@@ -44,6 +44,14 @@ MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
 
 
+def capped_count(queryset, limit: int) -> int:
+    """The number of rows, counted exactly up to `limit` and as `limit + 1` past it.
+
+    Only the keys are counted: annotations (counts of related rows) are for the shown rows.
+    """
+    return queryset.order_by().values("pk")[: limit + 1].count()
+
+
 class CappedCountPaginator(Paginator):
     """Counts matching rows exactly up to a limit; past it, pages on by sort key (keyset).
 
@@ -77,8 +85,7 @@ class CappedCountPaginator(Paginator):
         queryset = self._queryset()
         if queryset is None:
             return len(self.object_list)
-        # Only the keys are counted: annotations (counts of related rows) are for the shown rows.
-        return queryset.order_by().values("pk")[: self.count_limit + 1].count()
+        return capped_count(queryset, self.count_limit)
 
     @property
     def count_is_exact(self):

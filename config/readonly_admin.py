@@ -1,12 +1,76 @@
-"""The Django admin for records that are never written by hand (money, ledgers, sent e-mails)."""
+"""The Django admin of big tables (purchases, accesses, ledgers): changelists that never count or
+scan every row, and read-only pages for records that are never written by hand."""
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+from .listing import capped_count
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class CappedCountAdminPaginator(Paginator):
+    """Counts a changelist's rows exactly up to LIST_COUNT_LIMIT; past it the page says "more
+    than" that many, and its numbered pages cover the counted rows (filters narrow the rest)."""
+
+    @cached_property
+    def count_limit(self) -> int:
+        return settings.LIST_COUNT_LIMIT
+
+    @cached_property
+    def count(self):
+        return capped_count(self.object_list, self.count_limit)
+
+    @property
+    def count_is_exact(self) -> bool:
+        return self.count <= self.count_limit
+
+
+@admin.display(description="currency")
+def currency_code(record) -> str:
+    """A row's currency code. Django would show the choice's label, looking it up among ~180
+    currencies in every cell: half the time of a 100-row changelist."""
+    return record.currency
+
+
+class SortableByChangeList(ChangeList):
+    """Sorts only by the columns in `sortable_by`, also when `?o=` names another one: the
+    admin hides those headers' sort links, but a typed or old link would sort a million rows."""
+
+    def get_ordering_field(self, field_name):
+        if self.sortable_by is not None and field_name not in self.sortable_by:
+            return None
+        return super().get_ordering_field(field_name)
+
+    def get_ordering(self, request, queryset):
+        ordering = super().get_ordering(request, queryset)
+        keys = ("pk", "-pk", self.lookup_opts.pk.name, f"-{self.lookup_opts.pk.name}")
+        if self.params.get(ORDER_VAR) and all(str(field) in keys for field in ordering):
+            # Nothing in `?o=` could be sorted by: keep the default order, not the bare pk.
+            default = self.model_admin.get_ordering(request) or self._get_default_ordering()
+            return self._get_deterministic_ordering(list(default))
+        return ordering
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """A changelist that stays fast on a million rows.
+
+    Django's admin counts every row twice a page (the filtered count and the full count) and
+    `date_hierarchy` reads every row's date; pages of these models count up to a limit, once,
+    and have no date hierarchy (a date filter in `list_filter` costs no query). A subclass lists
+    in `sortable_by` only the columns an index can sort.
+    """
+
+    paginator = CappedCountAdminPaginator
+    show_full_result_count = False
+
+    def get_changelist(self, request, **kwargs):
+        return SortableByChangeList
+
+
+class ReadOnlyAdmin(LargeTableAdmin):
     """Look, never add, change or delete: those rows are written only by the services."""
-
-    show_full_result_count = False  # no second COUNT over the whole table on every page
 
     def has_add_permission(self, request, obj=None):
         return False

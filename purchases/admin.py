@@ -4,8 +4,10 @@ are never edited or deleted here."""
 
 from django.contrib import admin
 
-from config.readonly_admin import ReadOnlyAdmin
+from config.readonly_admin import ReadOnlyAdmin, currency_code
 
+from . import services
+from .gateways import GATEWAYS
 from .models import (
     Cancellation,
     ContractTransaction,
@@ -15,6 +17,33 @@ from .models import (
     Refund,
     SandboxCharge,
 )
+
+
+class KnownValuesFilter(admin.SimpleListFilter):
+    """A filter whose choices are known in code: Django's default for a field without choices
+    reads them with a DISTINCT over every row (130 ms a page on a million purchases)."""
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.parameter_name: self.value()})
+        return queryset
+
+
+class PaymentTypeFilter(KnownValuesFilter):
+    title = "payment type"
+    parameter_name = "payment_type"
+
+    def lookups(self, request, model_admin):
+        # Every gateway the code knows, enabled or not: old rows keep their payment type.
+        return [(services.WALLET, "E-wallet")] + [(n, g.label) for n, g in GATEWAYS.items()]
+
+
+class GatewayFilter(KnownValuesFilter):
+    title = "gateway"
+    parameter_name = "gateway"
+
+    def lookups(self, request, model_admin):
+        return [(name, gateway.label) for name, gateway in GATEWAYS.items()]
 
 
 class RefundInline(admin.TabularInline):
@@ -36,14 +65,14 @@ class PurchaseAdmin(ReadOnlyAdmin):
         "buyer",
         "subscription",
         "amount",
-        "currency",
+        currency_code,
         "payment_type",
         "status",
     )
-    list_filter = ("status", "payment_type", "currency", "is_recurring")
+    list_filter = ("status", PaymentTypeFilter, "currency", "is_recurring", "created_at")
+    sortable_by = ("code", "created_at", "amount")
     search_fields = ("code", "buyer__email", "gateway_reference", "coupon_code")
     list_select_related = ("buyer", "subscription")
-    date_hierarchy = "created_at"
     inlines = [RefundInline]
 
 
@@ -56,17 +85,28 @@ class PurchaseSessionAdmin(ReadOnlyAdmin):
         "subscription",
         "transaction_type",
         "price",
-        "currency",
+        currency_code,
         "consumed_at",
     )
-    list_filter = ("transaction_type",)
+    list_filter = ("transaction_type", "created_at")
+    sortable_by = ("id", "created_at")
     search_fields = ("buyer__email", "udid", "user_ip")
     list_select_related = ("buyer", "subscription")
 
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("code", "created_at", "purchase", "amount", "currency", "method", "created_by")
+    list_display = (
+        "code",
+        "created_at",
+        "purchase",
+        "amount",
+        currency_code,
+        "method",
+        "created_by",
+    )
+    list_filter = ("currency", "created_at")
+    sortable_by = ("code", "created_at")
     search_fields = ("code", "purchase__code", "gateway_reference")
     list_select_related = ("purchase__subscription", "created_by")
 
@@ -75,6 +115,7 @@ class RefundAdmin(ReadOnlyAdmin):
 class CancellationAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "purchase", "mode", "by_buyer", "created_by")
     list_filter = ("mode", "by_buyer")
+    sortable_by = ("created_at",)
     list_select_related = ("purchase__subscription", "created_by")
 
 
@@ -86,11 +127,13 @@ class SandboxChargeAdmin(ReadOnlyAdmin):
         "kind",
         "pnref",
         "amount",
-        "currency",
+        currency_code,
         "status",
         "result_code",
     )
-    list_filter = ("gateway", "kind", "status")
+    list_filter = (GatewayFilter, "kind", "status", "created_at")
+    ordering = ("-id",)  # written by every sandbox charge: newest first by key, no index of its own
+    sortable_by = ()
     search_fields = ("pnref", "idempotency_key")
 
 
@@ -123,12 +166,14 @@ class RecurringContractAdmin(ReadOnlyAdmin):
         "buyer",
         "subscription",
         "amount",
-        "currency",
+        currency_code,
         "status",
         "next_bill_date",
         "failed_attempts",
     )
-    list_filter = ("status", "currency", "payment_type", "cancel_at_period_end")
+    list_filter = ("status", "currency", PaymentTypeFilter, "cancel_at_period_end")
+    ordering = ("next_bill_date",)  # the renewals list's order, read from an index
+    sortable_by = ("code", "amount", "next_bill_date")
     search_fields = ("code", "buyer__email", "purchase__code")
     list_select_related = ("buyer", "subscription")
     inlines = [ContractTransactionInline]
@@ -142,10 +187,11 @@ class ContractTransactionAdmin(ReadOnlyAdmin):
         "period",
         "attempt",
         "amount",
-        "currency",
+        currency_code,
         "status",
         "result_code",
     )
-    list_filter = ("status", "currency")
+    list_filter = ("status", "currency", "transaction_date")
+    sortable_by = ("transaction_date",)
     search_fields = ("contract__code", "pnref", "idempotency_key")
     list_select_related = ("contract",)

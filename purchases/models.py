@@ -95,6 +95,8 @@ class PurchaseSession(models.Model):
                 name="session_price_is_list_price_less_discount",
             ),
         ]
+        # The sessions list's (and the admin's) order, newest first with the pk tiebreak.
+        indexes = [models.Index(fields=["created_at", "id"], name="session_recent_idx")]
 
     def __str__(self):
         return f"Session {self.pk}"
@@ -163,7 +165,7 @@ class Purchase(PublicCodeModel):
         related_name="+",
         verbose_name="entered by",
     )
-    created_at = models.DateTimeField("created", default=timezone.now, db_index=True)
+    created_at = models.DateTimeField("created", default=timezone.now)
     completed_at = models.DateTimeField("completed", null=True, blank=True)
     expires_at = models.DateTimeField("pending until", null=True, blank=True)
     trial_ends_at = models.DateTimeField("free trial until", null=True, blank=True)
@@ -208,6 +210,10 @@ class Purchase(PublicCodeModel):
         indexes = [
             models.Index(fields=["buyer", "subscription", "status"], name="purchase_buyer_idx"),
             models.Index(fields=["status", "-created_at"], name="purchase_status_idx"),
+            # The purchases list sorted by date or amount, with the pk tiebreak the list appends
+            # (the date one also serves every date-range report).
+            models.Index(fields=["created_at", "id"], name="purchase_created_sort_idx"),
+            models.Index(fields=["amount", "id"], name="purchase_amount_sort_idx"),
         ]
 
     def __str__(self):
@@ -244,13 +250,15 @@ class Refund(PublicCodeModel):
         related_name="+",
         verbose_name="by",
     )
-    created_at = models.DateTimeField("date", default=timezone.now, db_index=True)
+    created_at = models.DateTimeField("date", default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
         ]
+        # The refunds list's order and date ranges, with the pk tiebreak.
+        indexes = [models.Index(fields=["created_at", "id"], name="refund_recent_idx")]
 
     def __str__(self):
         return f"Refund {self.code} of {self.purchase.code}"
@@ -281,6 +289,7 @@ class Cancellation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["created_at", "id"], name="cancellation_recent_idx")]
 
     def __str__(self):
         return f"{self.get_mode_display()} for {self.purchase.code}"
@@ -424,6 +433,9 @@ class RecurringContract(PublicCodeModel):
                 name="contract_retry_due_idx",
             ),
             models.Index(fields=["buyer", "-created_at"], name="contract_buyer_idx"),
+            # The renewals list's sortable columns (its default order is the next bill).
+            models.Index(fields=["next_bill_date", "id"], name="contract_next_bill_sort_idx"),
+            models.Index(fields=["amount", "id"], name="contract_amount_sort_idx"),
         ]
 
     def __str__(self):
@@ -480,7 +492,11 @@ class ContractTransaction(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="contract_transaction_amount"),
         ]
-        indexes = [models.Index(fields=["status", "-transaction_date"], name="contract_tx_idx")]
+        indexes = [
+            models.Index(fields=["status", "-transaction_date"], name="contract_tx_idx"),
+            # The renewal charges list's order, newest first with the pk tiebreak.
+            models.Index(fields=["transaction_date", "id"], name="contract_tx_recent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.contract.code} period {self.period} attempt {self.attempt}"

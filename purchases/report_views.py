@@ -30,8 +30,9 @@ MAX_SUMMARY_DAYS = 3 * 366
 
 
 class RefundTable(ListTable):
-    code = tables.Column(verbose_name="Refund", attrs={"td": {"class": "code"}})
-    created_at = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i")
+    # Sorted by code or date (indexed); the rest are searched or filtered.
+    code = tables.Column(verbose_name="Refund", attrs={"td": {"class": "code"}}, orderable=True)
+    created_at = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
     purchase = tables.Column(
         verbose_name="Purchase",
         accessor="purchase__code",
@@ -46,6 +47,7 @@ class RefundTable(ListTable):
         model = Refund
         fields = ()
         order_by = ("-created_at",)
+        orderable = False
 
 
 class RefundFilter(ListFilterSet):
@@ -225,7 +227,10 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
 
 
 class ContractTransactionTable(ListTable):
-    transaction_date = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i")
+    # Sorted by date only (indexed); status and contract are filters and search.
+    transaction_date = tables.DateTimeColumn(
+        verbose_name="Date", format="Y-m-d H:i", orderable=True
+    )
     contract = tables.Column(verbose_name="Contract", accessor="contract__code")
     buyer = tables.Column(verbose_name="Buyer", accessor="contract__buyer__email")
     period = tables.Column(verbose_name="Period")
@@ -239,6 +244,7 @@ class ContractTransactionTable(ListTable):
         model = ContractTransaction
         fields = ()
         order_by = ("-transaction_date",)
+        orderable = False
 
 
 class ContractTransactionFilter(ListFilterSet):

@@ -47,14 +47,21 @@ class PurchaseTable(ListTable):
     created_at = tables.DateTimeColumn(
         verbose_name="Created", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
     )
-    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", order_by=("buyer__email",))
-    subscription = tables.Column(verbose_name="Subscription", accessor="subscription__name")
-    pricing_model = tables.Column(verbose_name="Pricing model", accessor="pricing_model__title")
+    # Sortable: code, date and amount, each read from an index. Buyer, product, payment type and
+    # status are narrowed by the filters instead: sorting a million rows by a joined or
+    # few-valued column costs a second a page (tests/bench/bench_staff_lists.py).
+    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", orderable=False)
+    subscription = tables.Column(
+        verbose_name="Subscription", accessor="subscription__name", orderable=False
+    )
+    pricing_model = tables.Column(
+        verbose_name="Pricing model", accessor="pricing_model__title", orderable=False
+    )
     amount = MoneyColumn(verbose_name="Amount")
     # The amount column shows the currency; the export keeps it in a column of its own.
     currency = tables.Column(verbose_name="Currency", visible=False)
-    payment_type = PaymentTypeColumn(verbose_name="Payment")
-    status = tables.Column(verbose_name="Status")
+    payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
+    status = tables.Column(verbose_name="Status", orderable=False)
 
     class Meta(ListTable.Meta):
         model = Purchase
@@ -79,8 +86,9 @@ class PurchaseTable(ListTable):
 
 
 class PurchaseSessionTable(ListTable):
-    id = tables.Column(verbose_name="Session")
-    created_at = tables.DateTimeColumn(verbose_name="Opened", format="Y-m-d H:i:s")
+    # Sorted by number or opening time (indexed); the rest are searched or filtered.
+    id = tables.Column(verbose_name="Session", orderable=True)
+    created_at = tables.DateTimeColumn(verbose_name="Opened", format="Y-m-d H:i:s", orderable=True)
     buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email")
     subscription = tables.Column(verbose_name="Product", accessor="subscription__name")
     transaction_type = tables.Column(verbose_name="Type")
@@ -93,6 +101,7 @@ class PurchaseSessionTable(ListTable):
         model = PurchaseSession
         fields = ()
         order_by = ("-created_at",)
+        orderable = False
 
     def render_state(self, record):
         from django.utils import timezone
@@ -108,17 +117,21 @@ class ContractTable(ListTable):
         linkify=lambda record: reverse("contracts:detail", kwargs={"code": record.code}),
         attrs={"td": {"class": "code"}},
     )
-    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", order_by=("buyer__email",))
-    subscription = tables.Column(verbose_name="Subscription", accessor="subscription__name")
+    # Sortable: code, amount and next bill, each read from an index; the rest are filters
+    # (status, subscription, currency) or search (buyer).
+    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", orderable=False)
+    subscription = tables.Column(
+        verbose_name="Subscription", accessor="subscription__name", orderable=False
+    )
     amount = MoneyColumn(verbose_name="Each period")
     # The amount column shows the currency; the export keeps it in a column of its own.
     currency = tables.Column(verbose_name="Currency", visible=False)
-    payment_type = PaymentTypeColumn(verbose_name="Payment")
+    payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
     next_bill_date = tables.DateTimeColumn(
         verbose_name="Next bill", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
     )
-    failed_attempts = tables.Column(verbose_name="Failed tries")
-    status = tables.Column(verbose_name="Status")
+    failed_attempts = tables.Column(verbose_name="Failed tries", orderable=False)
+    status = tables.Column(verbose_name="Status", orderable=False)
 
     class Meta(ListTable.Meta):
         model = RecurringContract
