@@ -38,6 +38,7 @@ from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
 
 from .csv_export import csv_download
+from .forms import QuickSelect
 from .keyset import Keyset
 
 MAX_PER_PAGE = 100
@@ -257,6 +258,10 @@ class ListFilterSet(django_filters.FilterSet):
         for filter_ in self.filters.values():
             if isinstance(filter_, django_filters.BooleanFilter):
                 filter_.extra.setdefault("widget", AnyYesNoSelect())
+            elif isinstance(
+                filter_, (django_filters.ChoiceFilter, django_filters.ModelChoiceFilter)
+            ):
+                filter_.extra.setdefault("widget", QuickSelect())
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
