@@ -3,9 +3,12 @@ scan every row, and read-only pages for records that are never written by hand."
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from .listing import capped_count
 
@@ -67,6 +70,17 @@ class LargeTableAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return SortableByChangeList
+
+    def action_checkbox(self, obj):
+        """Django's row checkbox, written directly: its widget template took 40% of the time
+        of a 100-row changelist."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
 
 class ReadOnlyAdmin(LargeTableAdmin):

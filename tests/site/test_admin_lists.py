@@ -2,9 +2,12 @@
 no DISTINCT over every row for a filter's choices, sorting only by indexed columns."""
 
 import pytest
+from django.contrib import admin as django_admin
 from django.db import connection
+from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 
+from buyers.models import Access
 from purchases.generate import generate_data
 from purchases.models import Purchase
 
@@ -82,3 +85,12 @@ def test_the_changelist_sorts_by_indexed_columns_and_ignores_others(shop, admin_
 def response_columns(admin_client):
     response = admin_client.get(CHANGELIST)
     return response.context["cl"].list_display
+
+
+def test_the_row_checkbox_is_djangos(shop):
+    access = Access.objects.select_related("buyer", "subscription").first()
+    ours = django_admin.site._registry[Access]
+
+    assert parse_html(ours.action_checkbox(access)) == parse_html(
+        django_admin.ModelAdmin.action_checkbox(ours, access)
+    )
