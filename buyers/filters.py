@@ -8,7 +8,7 @@ from .selectors import access_status_q, with_wallet_money_q
 
 
 class BuyerFilter(ListFilterSet):
-    search_fields = ("email", "phone", "name", "code")
+    search_fields = ("email", "phone", "name", "=code")
 
     has_active_access = django_filters.BooleanFilter(
         label="Has an active access", method="filter_has_active_access"
@@ -42,7 +42,13 @@ class BuyerFilter(ListFilterSet):
 
 
 class AccessFilter(ListFilterSet):
-    search_fields = ("code", "buyer__email", "buyer__phone", "buyer__name", "subscription__name")
+    search_fields = (
+        "=code",
+        "buyer__email",
+        "buyer__phone",
+        "buyer__name",
+        "subscription__name",
+    )
 
     subscription = django_filters.ModelChoiceFilter(
         label="Subscription",
@@ -66,7 +72,7 @@ class AccessFilter(ListFilterSet):
 
 
 class WalletEntryFilter(ListFilterSet):
-    search_fields = ("buyer__code", "buyer__email", "reason", "reference")
+    search_fields = ("=buyer__code", "buyer__email", "reason", "reference")
 
     kind = django_filters.ChoiceFilter(label="Kind", choices=WalletEntry.Kind.choices)
     currency = django_filters.CharFilter(label="Currency", lookup_expr="iexact")

@@ -67,6 +67,8 @@ class Buyer(PublicCodeModel):
             models.Index(fields=["email", "id"], name="buyer_email_sort_idx"),
             models.Index(fields=["name", "id"], name="buyer_name_sort_idx"),
             models.Index(fields=["created_at", "id"], name="buyer_created_sort_idx"),
+            # The search box's trigram indexes (email, name, phone) are created on PostgreSQL
+            # by migration 0006 (config/search_indexes.py).
         ]
 
     def __str__(self):
@@ -266,6 +268,8 @@ class WalletEntry(models.Model):
             models.Index(fields=["buyer", "-created_at"], name="wallet_entry_buyer_idx"),
             # The ledger list's order, newest first with the pk tiebreak.
             models.Index(fields=["created_at", "id"], name="wallet_entry_recent_idx"),
+            # The search box's trigram indexes (reason, reference) are created on PostgreSQL
+            # by migration 0006 (config/search_indexes.py).
         ]
 
     def __str__(self):

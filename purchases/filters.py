@@ -18,7 +18,7 @@ class DateRangeWidget(django_filters.widgets.RangeWidget):
 
 
 class PurchaseFilter(ListFilterSet):
-    search_fields = ("code", "buyer__email", "gateway_reference")
+    search_fields = ("=code", "buyer__email", "=gateway_reference")
 
     created = django_filters.DateFromToRangeFilter(
         label="Created (from – to)", field_name="created_at", widget=DateRangeWidget()
@@ -57,7 +57,7 @@ class PurchaseSessionFilter(ListFilterSet):
 
 
 class ContractFilter(ListFilterSet):
-    search_fields = ("code", "buyer__email", "buyer__name")
+    search_fields = ("=code", "buyer__email", "buyer__name")
 
     status = django_filters.ChoiceFilter(choices=RecurringContract.Status.choices)
     next_bill = django_filters.DateFromToRangeFilter(

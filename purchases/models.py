@@ -214,6 +214,8 @@ class Purchase(PublicCodeModel):
             # (the date one also serves every date-range report).
             models.Index(fields=["created_at", "id"], name="purchase_created_sort_idx"),
             models.Index(fields=["amount", "id"], name="purchase_amount_sort_idx"),
+            # Finance finds a purchase by the gateway's reference (the search box, exactly).
+            models.Index(fields=["gateway_reference"], name="purchase_gateway_ref_idx"),
         ]
 
     def __str__(self):
@@ -496,6 +498,8 @@ class ContractTransaction(models.Model):
             models.Index(fields=["status", "-transaction_date"], name="contract_tx_idx"),
             # The renewal charges list's order, newest first with the pk tiebreak.
             models.Index(fields=["transaction_date", "id"], name="contract_tx_recent_idx"),
+            # Finance finds a charge by the gateway's PNRef (the search box, exactly).
+            models.Index(fields=["pnref"], name="contract_tx_pnref_idx"),
         ]
 
     def __str__(self):

@@ -51,7 +51,12 @@ class RefundTable(ListTable):
 
 
 class RefundFilter(ListFilterSet):
-    search_fields = ("code", "purchase__code", "purchase__buyer__email", "gateway_reference")
+    search_fields = (
+        "=code",
+        "=purchase__code",
+        "purchase__buyer__email",
+        "=gateway_reference",
+    )
 
     created = django_filters.DateFromToRangeFilter(
         label="Date (from – to)", field_name="created_at", widget=DateRangeWidget()
@@ -248,7 +253,7 @@ class ContractTransactionTable(ListTable):
 
 
 class ContractTransactionFilter(ListFilterSet):
-    search_fields = ("contract__code", "contract__buyer__email", "pnref")
+    search_fields = ("=contract__code", "contract__buyer__email", "=pnref")
 
     date = django_filters.DateFromToRangeFilter(
         label="Date (from – to)", field_name="transaction_date", widget=DateRangeWidget()
