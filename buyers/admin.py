@@ -84,7 +84,7 @@ class WalletBalanceInline(admin.TabularInline):
 class BuyerAdmin(LargeTableAdmin):
     form = BuyerAdminForm
     list_display = ["code", "email", "phone", "name", "created_at", "pin_state"]
-    search_fields = ["code", "email", "phone", "name"]
+    search_fields = ["=code", "email", "phone", "name"]
     list_filter = ["created_at"]
     sortable_by = ["code", "email", "phone", "name", "created_at"]
     readonly_fields = ["code", "created_at", "pin_state", "pin_failed_attempts", "pin_locked_at"]
@@ -186,13 +186,13 @@ class AccessAdmin(LargeTableAdmin):
     sortable_by = ["code", "access_expire", "purchased_at"]
     list_select_related = ["buyer", "subscription", "granted_by"]
     search_fields = [
-        "code",
+        "=code",
         "=hash",
         "buyer__email",
         "buyer__phone",
-        "buyer__code",
+        "=buyer__code",
         "subscription__name",
-        "subscription__code",
+        "=subscription__code",
     ]
     autocomplete_fields = ["buyer", "subscription"]
     actions = ["revoke_selected"]
@@ -267,7 +267,7 @@ class WalletEntryAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "currency", "created_at"]
     list_select_related = ["buyer", "created_by"]
     sortable_by = ["created_at"]
-    search_fields = ["buyer__code", "buyer__email", "buyer__phone", "reason", "reference"]
+    search_fields = ["=buyer__code", "buyer__email", "buyer__phone", "reason", "reference"]
 
 
 @admin.register(AccessActivation)
@@ -277,7 +277,7 @@ class AccessActivationAdmin(ReadOnlyAdmin):
     # Newest first by key: one device's first use writes a row here, so no index of its own.
     ordering = ["-id"]
     sortable_by = []
-    search_fields = ["access__code", "device_id", "ip_address"]
+    search_fields = ["=access__code", "=device_id"]
 
 
 @admin.register(SentEmail)
@@ -287,4 +287,4 @@ class SentEmailAdmin(ReadOnlyAdmin):
     ordering = ["-id"]  # newest first by key: written by every e-mail, no index of its own
     sortable_by = []
     list_select_related = ["access"]
-    search_fields = ["to", "key", "access__code"]
+    search_fields = ["to", "=key", "=access__code"]

@@ -71,7 +71,7 @@ class PurchaseAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", PaymentTypeFilter, "currency", "is_recurring", "created_at")
     sortable_by = ("code", "created_at", "amount")
-    search_fields = ("code", "buyer__email", "gateway_reference", "coupon_code")
+    search_fields = ("=code", "buyer__email", "=gateway_reference")
     list_select_related = ("buyer", "subscription")
     inlines = [RefundInline]
 
@@ -90,7 +90,7 @@ class PurchaseSessionAdmin(ReadOnlyAdmin):
     )
     list_filter = ("transaction_type", "created_at")
     sortable_by = ("id", "created_at")
-    search_fields = ("buyer__email", "udid", "user_ip")
+    search_fields = ("buyer__email", "=udid")
     list_select_related = ("buyer", "subscription")
 
 
@@ -107,7 +107,7 @@ class RefundAdmin(ReadOnlyAdmin):
     )
     list_filter = ("currency", "created_at")
     sortable_by = ("code", "created_at")
-    search_fields = ("code", "purchase__code", "gateway_reference")
+    search_fields = ("=code", "=purchase__code", "=gateway_reference")
     list_select_related = ("purchase__subscription", "created_by")
 
 
@@ -134,7 +134,7 @@ class SandboxChargeAdmin(ReadOnlyAdmin):
     list_filter = (GatewayFilter, "kind", "status", "created_at")
     ordering = ("-id",)  # written by every sandbox charge: newest first by key, no index of its own
     sortable_by = ()
-    search_fields = ("pnref", "idempotency_key")
+    search_fields = ("=pnref", "=idempotency_key")
 
 
 class ContractTransactionInline(admin.TabularInline):
@@ -174,7 +174,7 @@ class RecurringContractAdmin(ReadOnlyAdmin):
     list_filter = ("status", "currency", PaymentTypeFilter, "cancel_at_period_end")
     ordering = ("next_bill_date",)  # the renewals list's order, read from an index
     sortable_by = ("code", "amount", "next_bill_date")
-    search_fields = ("code", "buyer__email", "purchase__code")
+    search_fields = ("=code", "buyer__email", "=purchase__code")
     list_select_related = ("buyer", "subscription")
     inlines = [ContractTransactionInline]
 
@@ -193,5 +193,5 @@ class ContractTransactionAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "currency", "transaction_date")
     sortable_by = ("transaction_date",)
-    search_fields = ("contract__code", "pnref", "idempotency_key")
+    search_fields = ("=contract__code", "=pnref", "=idempotency_key")
     list_select_related = ("contract",)

@@ -94,3 +94,19 @@ def test_the_row_checkbox_is_djangos(shop):
     assert parse_html(ours.action_checkbox(access)) == parse_html(
         django_admin.ModelAdmin.action_checkbox(ours, access)
     )
+
+
+def test_the_admin_search_matches_codes_whole_and_e_mails_by_part(shop, admin_client):
+    purchase = Purchase.objects.exclude(buyer__email="").select_related("buyer").first()
+    local_part = purchase.buyer.email.split("@")[0]
+
+    def codes(term):
+        response, _ = get(admin_client, f"{CHANGELIST}?q={term}")
+        return {row.code for row in response.context["cl"].result_list}
+
+    assert codes(purchase.code) == {purchase.code}
+    assert purchase.code not in codes(purchase.code[:5])
+    assert purchase.code in codes(local_part.upper())
+    # Every word must match, as in Django's admin.
+    assert codes(f"{purchase.code} {local_part}") == {purchase.code}
+    assert codes(f"{purchase.code} no-such-buyer") == set()
