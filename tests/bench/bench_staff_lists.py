@@ -20,6 +20,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib import admin
@@ -221,12 +222,21 @@ def deep_url(staff_list, total):
     )
 
 
+def search_term(staff_list):
+    """What staff type in the search box: a buyer's e-mail (one with a contract, so every list
+    has rows for it), or a word of a subscription's name."""
+    if staff_list.model is Subscription:
+        return Subscription.objects.order_by("pk").first().name.split()[0]
+    return RecurringContract.objects.exclude(buyer__email="").order_by("pk").first().buyer.email
+
+
 def cases(staff_list, request, total):
     """(case, our URL, our admin's URL, the stock admin's URL) for one list."""
     admin_base, stock_base = (
         f"/admin/{staff_list.admin_url}",
         f"/stock-admin/{staff_list.admin_url}",
     )
+    term = urlencode({"q": search_term(staff_list)})
     out = [
         ("page 1", staff_list.url, admin_base, stock_base),
         (
@@ -234,6 +244,12 @@ def cases(staff_list, request, total):
             f"{staff_list.url}?{staff_list.our_filter}",
             f"{admin_base}?{staff_list.admin_filter}",
             f"{stock_base}?{staff_list.admin_filter}",
+        ),
+        (
+            "search: " + ("a word of a name" if staff_list.model is Subscription else "an e-mail"),
+            f"{staff_list.url}?{term}",
+            f"{admin_base}?{term}",
+            f"{stock_base}?{term}",
         ),
     ]
     for column in sortable_columns(staff_list.table):
