@@ -257,6 +257,8 @@ class ListFilterSet(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.search_fields and "q" in self.filters:
+            self.filters["q"].extra.setdefault("help_text", self.search_help())
         for filter_ in self.filters.values():
             if isinstance(filter_, django_filters.BooleanFilter):
                 filter_.extra.setdefault("widget", AnyYesNoSelect())
@@ -264,6 +266,22 @@ class ListFilterSet(django_filters.FilterSet):
                 filter_, (django_filters.ChoiceFilter, django_filters.ModelChoiceFilter)
             ):
                 filter_.extra.setdefault("widget", QuickSelect())
+
+    def search_help(self) -> str:
+        """What the search box looks in: "Whole code, e-mail or name"."""
+        names = []
+        for field in self.search_fields:
+            model, parts = self._meta.model, field.removeprefix("=").split("__")
+            for part in parts[:-1]:
+                model = model._meta.get_field(part).related_model
+            name = str(model._meta.get_field(parts[-1]).verbose_name)
+            if len(parts) > 1:
+                name = f"{model._meta.verbose_name}'s {name}"
+            entry = f"whole {name}" if field.startswith("=") else name
+            if entry not in names:
+                names.append(entry)
+        text = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+        return text[0].upper() + text[1:] + "."
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

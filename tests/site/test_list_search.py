@@ -80,3 +80,12 @@ def test_codes_are_found_whole_and_e_mails_by_any_part(client, admin_user, trans
     assert purchase.code in codes(purchase.code)
     assert purchase.code not in codes(purchase.code[:5])
     assert purchase.code in codes(purchase.buyer.email.split("@")[0].upper())
+
+
+def test_the_search_box_says_what_it_looks_in(admin_client):
+    response = admin_client.get("/purchases/")
+
+    assert response.context["filter"].form["q"].help_text == (
+        "Whole code, buyer's e-mail or whole gateway reference (PNRef)."
+    )
+    assert "Whole code, buyer&#x27;s e-mail or whole gateway reference (PNRef)." in response.text
