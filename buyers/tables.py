@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.listing import ListTable
+from config.listing import DateTimeColumn, ListTable
 from subscriptions.money import quantize
 
 from .models import Access, Buyer, WalletEntry
@@ -16,7 +16,7 @@ class BuyerTable(ListTable):
     # A count per shown row, not an index: sorting by it would count every buyer's accesses.
     live_access_count = tables.Column(verbose_name="Active accesses", orderable=False)
     wallet = tables.Column(verbose_name="E-wallet", accessor="pk", orderable=False, empty_values=())
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d")
 
     class Meta(ListTable.Meta):
         model = Buyer
@@ -65,9 +65,9 @@ class AccessTable(ListTable):
     activations = tables.Column(
         verbose_name="Activations", accessor="activations_used", empty_values=(), orderable=False
     )
-    access_start = tables.DateTimeColumn(verbose_name="Starts", format="Y-m-d H:i", orderable=False)
-    access_expire = tables.DateTimeColumn(verbose_name="Expires", format="Y-m-d H:i")
-    purchased_at = tables.DateTimeColumn(verbose_name="Purchase date", format="Y-m-d H:i")
+    access_start = DateTimeColumn(verbose_name="Starts", format="Y-m-d H:i", orderable=False)
+    access_expire = DateTimeColumn(verbose_name="Expires", format="Y-m-d H:i")
+    purchased_at = DateTimeColumn(verbose_name="Purchase date", format="Y-m-d H:i")
     granted_by = tables.Column(
         verbose_name="Granted by", accessor="granted_by__username", orderable=False
     )
@@ -98,7 +98,7 @@ class AccessTable(ListTable):
 
 class WalletEntryTable(ListTable):
     # Sorted by date only (indexed); buyer, kind and currency are searched or filtered.
-    created_at = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
+    created_at = DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
     buyer = tables.Column(
         verbose_name="Buyer",
         accessor="buyer__code",

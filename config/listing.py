@@ -22,6 +22,7 @@ A page declares its model's table, filter set and permission:
 """
 
 import math
+from datetime import datetime
 
 import django_filters
 import django_tables2 as tables
@@ -32,6 +33,7 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Q, QuerySet
 from django.forms import NullBooleanSelect
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django_filters.views import FilterView
 from django_tables2.data import TableQuerysetData
@@ -213,6 +215,30 @@ class CappedPage(Page):
             links.append(n)
             previous = n
         return links
+
+
+class DateTimeColumn(tables.Column):
+    """django-tables2's DateTimeColumn (the shop's local time, Django's `date` format codes;
+    exported in ISO 8601), without compiling a template for every cell: that column took a
+    fifth of a list page's time. An empty date exports as an empty cell, not "—", so a
+    spreadsheet reads the column as dates."""
+
+    def __init__(self, *args, format="SHORT_DATETIME_FORMAT", **kwargs):
+        self.format = format
+        super().__init__(*args, **kwargs)
+
+    def render(self, value, bound_column=None):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            value = timezone.localtime(value)
+        try:
+            return date_format(value, self.format)
+        except (TypeError, AttributeError):  # a time format for a date: shown as empty
+            return bound_column.default if bound_column is not None else ""
+
+    def value(self, value):
+        if isinstance(value, datetime):
+            return value.isoformat(sep=" ")
+        return self.render(value)
 
 
 class ListTable(tables.Table):

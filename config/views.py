@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from .listing import ListFilterSet, ListPageView, ListTable
+from .listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from .roles import MONEY_REPORTS
 
 User = get_user_model()
@@ -49,8 +49,8 @@ class TeamTable(ListTable):
     roles = tables.Column(verbose_name="Roles", accessor="pk", orderable=False, empty_values=())
     is_active = tables.BooleanColumn(verbose_name="Active")
     is_superuser = tables.BooleanColumn(verbose_name="Admin")
-    last_login = tables.DateTimeColumn(verbose_name="Last sign-in", format="Y-m-d H:i")
-    date_joined = tables.DateTimeColumn(verbose_name="Joined", format="Y-m-d")
+    last_login = DateTimeColumn(verbose_name="Last sign-in", format="Y-m-d H:i")
+    date_joined = DateTimeColumn(verbose_name="Joined", format="Y-m-d")
 
     class Meta(ListTable.Meta):
         model = User

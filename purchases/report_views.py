@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from config.listing import ListFilterSet, ListPageView, ListTable
+from config.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from config.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 from subscriptions.money import currency_choices
@@ -32,7 +32,7 @@ MAX_SUMMARY_DAYS = 3 * 366
 class RefundTable(ListTable):
     # Sorted by code or date (indexed); the rest are searched or filtered.
     code = tables.Column(verbose_name="Refund", attrs={"td": {"class": "code"}}, orderable=True)
-    created_at = tables.DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
+    created_at = DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
     purchase = tables.Column(
         verbose_name="Purchase",
         accessor="purchase__code",
@@ -233,9 +233,7 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
 
 class ContractTransactionTable(ListTable):
     # Sorted by date only (indexed); status and contract are filters and search.
-    transaction_date = tables.DateTimeColumn(
-        verbose_name="Date", format="Y-m-d H:i", orderable=True
-    )
+    transaction_date = DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
     contract = tables.Column(verbose_name="Contract", accessor="contract__code")
     buyer = tables.Column(verbose_name="Buyer", accessor="contract__buyer__email")
     period = tables.Column(verbose_name="Period")

@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.listing import ListTable
+from config.listing import DateTimeColumn, ListTable
 from subscriptions.money import quantize
 
 from .models import Purchase, PurchaseSession, RecurringContract
@@ -44,7 +44,7 @@ class PurchaseTable(ListTable):
         linkify=lambda record: reverse("purchases:detail", kwargs={"code": record.code}),
         attrs={"td": {"class": "code"}},
     )
-    created_at = tables.DateTimeColumn(
+    created_at = DateTimeColumn(
         verbose_name="Created", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
     )
     # Sortable: code, date and amount, each read from an index. Buyer, product, payment type and
@@ -88,7 +88,7 @@ class PurchaseTable(ListTable):
 class PurchaseSessionTable(ListTable):
     # Sorted by number or opening time (indexed); the rest are searched or filtered.
     id = tables.Column(verbose_name="Session", orderable=True)
-    created_at = tables.DateTimeColumn(verbose_name="Opened", format="Y-m-d H:i:s", orderable=True)
+    created_at = DateTimeColumn(verbose_name="Opened", format="Y-m-d H:i:s", orderable=True)
     buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email")
     subscription = tables.Column(verbose_name="Product", accessor="subscription__name")
     transaction_type = tables.Column(verbose_name="Type")
@@ -127,7 +127,7 @@ class ContractTable(ListTable):
     # The amount column shows the currency; the export keeps it in a column of its own.
     currency = tables.Column(verbose_name="Currency", visible=False)
     payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
-    next_bill_date = tables.DateTimeColumn(
+    next_bill_date = DateTimeColumn(
         verbose_name="Next bill", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
     )
     failed_attempts = tables.Column(verbose_name="Failed tries", orderable=False)

@@ -1,6 +1,6 @@
 import django_tables2 as tables
 
-from config.listing import ListTable
+from config.listing import DateTimeColumn, ListTable
 
 from .models import Coupon, Media, PricingModel, Subscription
 from .money import quantize
@@ -19,9 +19,9 @@ class SubscriptionTable(ListTable):
     )
     media_count = tables.Column(verbose_name="Media")
     period = tables.Column(verbose_name="Period (days)")
-    access_expire = tables.DateTimeColumn(verbose_name="Access expires", format="Y-m-d H:i")
+    access_expire = DateTimeColumn(verbose_name="Access expires", format="Y-m-d H:i")
     drm = tables.BooleanColumn(verbose_name="DRM")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d")
 
     class Meta(ListTable.Meta):
         model = Subscription
@@ -52,7 +52,7 @@ class MediaTable(ListTable):
     height = tables.Column(verbose_name="Height")
     duration = tables.Column(verbose_name="Duration (s)")
     subscription_count = tables.Column(verbose_name="Subscriptions")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
 
     class Meta(ListTable.Meta):
         model = Media
@@ -94,8 +94,8 @@ class CouponTable(ListTable):
     discount = tables.Column(
         verbose_name="Discount", accessor="discount_display", order_by=("discount_type",)
     )
-    valid_from = tables.DateTimeColumn(verbose_name="Valid from", format="Y-m-d H:i")
-    valid_until = tables.DateTimeColumn(verbose_name="Valid until", format="Y-m-d H:i")
+    valid_from = DateTimeColumn(verbose_name="Valid from", format="Y-m-d H:i")
+    valid_until = DateTimeColumn(verbose_name="Valid until", format="Y-m-d H:i")
     uses = tables.Column(verbose_name="Uses")
     use_limit = tables.Column(verbose_name="Use limit")
     applies_to = tables.Column(

@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.generic import FormView
 
-from config.listing import ListFilterSet, ListPageView, ListTable
+from config.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from config.models import ApiKey
 
 from .keys import ApiKeyNameRequired, create_api_key, revoke_api_key
@@ -21,9 +21,9 @@ class ApiKeyTable(ListTable):
     prefix = tables.Column(verbose_name="Key starts with")
     scopes = tables.Column(verbose_name="Scopes", orderable=False)
     created_by = tables.Column(verbose_name="Created by")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
-    last_used_at = tables.DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i")
-    revoked_at = tables.DateTimeColumn(verbose_name="Revoked", format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    last_used_at = DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i")
+    revoked_at = DateTimeColumn(verbose_name="Revoked", format="Y-m-d H:i")
     actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
 
     class Meta(ListTable.Meta):
