@@ -57,7 +57,22 @@ class SortableByChangeList(ChangeList):
         return ordering
 
 
-class LargeTableAdmin(admin.ModelAdmin):
+class QuickCheckboxAdmin(admin.ModelAdmin):
+    """A changelist whose row checkboxes are written directly."""
+
+    def action_checkbox(self, obj):
+        """Django's row checkbox, written directly: its widget template took 40% of the time
+        of a 100-row changelist."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
+
+
+class LargeTableAdmin(QuickCheckboxAdmin):
     """A changelist that stays fast on a million rows.
 
     Django's admin counts every row twice a page (the filtered count and the full count) and
@@ -84,17 +99,6 @@ class LargeTableAdmin(admin.ModelAdmin):
                 word = unescape_string_literal(word)
             queryset = queryset.filter(search_condition(self.model, fields, word))
         return queryset, False
-
-    def action_checkbox(self, obj):
-        """Django's row checkbox, written directly: its widget template took 40% of the time
-        of a 100-row changelist."""
-        label = format_html(_("Select this object for an action - {}"), str(obj))
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            str(obj.pk),
-            label,
-        )
 
 
 class ReadOnlyAdmin(LargeTableAdmin):

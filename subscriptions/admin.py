@@ -12,6 +12,7 @@ from django.forms.models import BaseInlineFormSet, construct_instance
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.errors import show_on_form
+from config.readonly_admin import QuickCheckboxAdmin
 
 from . import errors, services
 from .errors import CatalogError
@@ -50,7 +51,7 @@ class ServiceCheckedAdminForm(forms.ModelForm):
                 show_on_form(self, error)
 
 
-class CatalogAdmin(admin.ModelAdmin):
+class CatalogAdmin(QuickCheckboxAdmin):
     # Web addresses typed without a scheme are read as https (Django 6's default).
     formfield_overrides = {
         models.URLField: {"widget": AdminURLFieldWidget, "assume_scheme": "https"},
