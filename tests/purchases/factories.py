@@ -1,10 +1,13 @@
 from decimal import Decimal
 
 from buyers import services as buyer_services
+from buyers.models import Access, WalletEntry
+from purchases.models import Purchase, PurchaseSession
+from subscriptions.models import Coupon
 from tests.buyers.factories import BuyerFactory
 from tests.subscriptions.factories import OfferFactory, PricingModelFactory, SubscriptionFactory
 
-__all__ = ["BuyerFactory", "offer_for_sale", "wallet_buyer"]
+__all__ = ["BuyerFactory", "offer_for_sale", "wallet_buyer", "written"]
 
 
 def offer_for_sale(*, price="9.99", currency="EUR", recurring=False, **subscription_fields):
@@ -22,3 +25,14 @@ def wallet_buyer(balance="50.00", currency="EUR", **fields):
     if Decimal(balance):
         buyer_services.top_up_wallet(buyer=buyer, amount=Decimal(balance), currency=currency)
     return buyer
+
+
+def written():
+    """What a purchase writes: a refused one must leave all of it as it was."""
+    return (
+        Purchase.objects.count(),
+        Access.objects.count(),
+        WalletEntry.objects.count(),
+        list(Coupon.objects.values_list("uses", flat=True)),
+        list(PurchaseSession.objects.values_list("consumed_at", flat=True)),
+    )

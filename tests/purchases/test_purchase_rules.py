@@ -8,24 +8,14 @@ import pytest
 from django.utils import timezone
 
 from buyers import services as buyer_services
-from buyers.models import Access, WalletBalance, WalletEntry
+from buyers.models import Access, WalletBalance
 from purchases import errors
 from purchases.models import Purchase
 from purchases.services import create_purchase, open_purchase_session
-from subscriptions.models import Coupon
-from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
+from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer, written
 from tests.subscriptions.factories import CouponFactory, PricingModelFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def written():
-    return (
-        Purchase.objects.count(),
-        Access.objects.count(),
-        WalletEntry.objects.count(),
-        list(Coupon.objects.values_list("uses", flat=True)),
-    )
 
 
 def refused(error, **kwargs):

@@ -8,25 +8,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from buyers.models import Access, WalletBalance, WalletEntry
+from buyers.models import WalletBalance
 from purchases import errors
 from purchases.models import Purchase, PurchaseSession, SandboxCharge
 from purchases.services import create_purchase, open_purchase_session, refund_purchase
 from subscriptions.models import Coupon
-from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
+from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer, written
 from tests.subscriptions.factories import CouponFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def written():
-    return (
-        Purchase.objects.count(),
-        Access.objects.count(),
-        WalletEntry.objects.count(),
-        list(Coupon.objects.values_list("uses", flat=True)),
-        list(PurchaseSession.objects.values_list("consumed_at", flat=True)),
-    )
 
 
 def set_price(pricing_model, price, currency=None):
