@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -391,3 +391,25 @@ def test_staff_pages_show_generated_data(shop, admin_client):
     pages += [f"/coupons/{c.code}/" for c in Coupon.objects.all()[:2]]
     for page in pages:
         assert admin_client.get(page).status_code == 200, page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_load_leaves_every_index_and_foreign_key_as_it_found_them():
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes and keys are dropped for the load on PostgreSQL only")
+
+    def schema():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+                "WHERE indrelid::regclass::text LIKE ANY (ARRAY['buyers_%', 'purchases_%']) "
+                "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'f' ORDER BY 1"
+            )
+            return cursor.fetchall()
+
+    before = schema()
+    assert any("gin_trgm_ops" in definition for _, definition in before)
+    generate_data(purchases=50, seed=4)
+
+    assert schema() == before
