@@ -13,14 +13,14 @@ def _decades(low, high):
     return [10**exponent for exponent in range(start, stop + 1)]
 
 
-def line_chart_svg(*, title, x_label, y_label, series, width=760, height=440):
+def line_chart_svg(*, title, x_label, y_label, series, width=840, height=440):
     """`series`: [(name, [(x, y), ...]), ...], x and y positive; both axes logarithmic."""
     points = [point for _, line in series for point in line]
     xs = [x for x, _ in points] or [1, 10]
     ys = [y for _, y in points] or [1, 10]
     x_ticks = sorted(set(xs))
     y_ticks = _decades(min(ys), max(ys))
-    left, right, top, bottom = 70, 250, 40, 60
+    left, right, top, bottom = 70, 300, 40, 60
     plot_w, plot_h = width - left - right, height - top - bottom
     x_lo, x_hi = math.log10(min(x_ticks)), math.log10(max(x_ticks))
     y_lo, y_hi = math.log10(y_ticks[0]), math.log10(y_ticks[-1])
