@@ -87,6 +87,15 @@ class AccessStartNotBeforeExpire(BuyerError):
     field = "access_expire"
 
 
+class AccessWindowOutOfRange(BuyerError):
+    code = "access_window_out_of_range"
+    message = (
+        "The access would end after the year 9999 with the subscription's period: choose an "
+        "earlier start, or give the expiry."
+    )
+    field = "access_start"
+
+
 class ActivationLimitBelowUsed(BuyerError):
     code = "activation_limit_below_used"
     message = "The activation limit cannot be lower than the activations already used."

@@ -6,7 +6,7 @@ A service's BuyerError is shown beside the field it names (`config.errors.show_o
 from django import forms
 from django.conf import settings
 
-from config.forms import DateOrDateTimeField
+from config.forms import MAX_POSITIVE_INTEGER, DateOrDateTimeField
 from subscriptions.models import Subscription
 from subscriptions.money import currency_choices
 
@@ -84,6 +84,7 @@ class GrantAccessForm(forms.Form):
         label="Activation limit",
         required=False,
         min_value=1,
+        max_value=MAX_POSITIVE_INTEGER,
         help_text="Devices that may use the access password. Empty: the subscription's limit.",
     )
     access_start = DateOrDateTimeField(
@@ -124,7 +125,11 @@ class AccessForm(forms.Form):
     """Change an access (reference 004 `updatebuyer`)."""
 
     activation_limit = forms.IntegerField(
-        label="Activation limit", required=False, min_value=1, help_text="Empty: no limit."
+        label="Activation limit",
+        required=False,
+        min_value=1,
+        max_value=MAX_POSITIVE_INTEGER,
+        help_text="Empty: no limit.",
     )
     access_start = DateOrDateTimeField(label="Access starts", help_text="A date alone: 00:00:01.")
     access_expire = DateOrDateTimeField(

@@ -196,7 +196,10 @@ def default_access_window(
     if subscription.access_expire is not None:
         return start, subscription.access_expire
     if subscription.period:
-        return start, start + timedelta(days=subscription.period)
+        try:
+            return start, start + timedelta(days=subscription.period)
+        except OverflowError:
+            raise errors.AccessWindowOutOfRange() from None
     return start, None
 
 
@@ -248,8 +251,10 @@ def grant_access(
     custom_url = _check_custom_url(custom_url)
     start = _as_datetime(access_start, end_of_day=False)
     expire = _as_datetime(access_expire, end_of_day=True)
-    default_start, default_expire = default_access_window(subscription, start=start, now=now)
-    start, expire = start or default_start, expire or default_expire
+    start = start or subscription.access_start or now
+    if expire is None:
+        # Only a window without its own expiry needs the period added (which may overflow).
+        start, expire = default_access_window(subscription, start=start, now=now)
     if start and expire and start >= expire:
         raise errors.AccessStartNotBeforeExpire()
     buyer = _resolve_buyer(buyer=buyer, email=email, phone=phone, name=name)

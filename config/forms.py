@@ -5,12 +5,38 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 DATE_FORMAT = "%Y-%m-%d"
+# Dates a form accepts: a day's bounds in any time zone, a day added for "until the end of it",
+# stay within what Python and the databases can hold (year 1 to 9999).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(9999, 12, 30)
+# The largest value every database stores in a PositiveIntegerField (PostgreSQL's integer);
+# SQLite would take more, so a form bounded on SQLite alone would fail on PostgreSQL.
+MAX_POSITIVE_INTEGER = BaseDatabaseOperations.integer_field_ranges["PositiveIntegerField"][1]
+
+
+def validate_date_in_range(value):
+    """Refuse a date or datetime outside EARLIEST_DATE..LATEST_DATE (beside its field)."""
+    day = value.date() if isinstance(value, datetime) else value
+    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(
+            f"Enter a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}.",
+            code="date_out_of_range",
+        )
+
+
+def stored_integer_range(model_field) -> tuple[int, int] | None:
+    """The values an integer model field holds on every database, or None for other fields."""
+    return BaseDatabaseOperations.integer_field_ranges.get(model_field.get_internal_type())
+
+
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 
 
@@ -21,6 +47,8 @@ class DateOrDateTimeField(forms.CharField):
     default_error_messages = {
         "invalid": "Enter a date as YYYY-MM-DD, or a date and time as YYYY-MM-DD HH:MM[:SS]."
     }
+
+    default_validators = [validate_date_in_range]
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from config.forms import validate_date_in_range
 from config.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from config.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
@@ -91,8 +92,18 @@ class RefundListView(ListPageView):
 class SummaryForm(forms.Form):
     """The summary's filters: a date range (local days, both included), subscription, currency."""
 
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+    start = forms.DateField(
+        label="From",
+        required=False,
+        widget=forms.DateInput({"type": "date"}),
+        validators=[validate_date_in_range],
+    )
+    end = forms.DateField(
+        label="To",
+        required=False,
+        widget=forms.DateInput({"type": "date"}),
+        validators=[validate_date_in_range],
+    )
     subscription = forms.ModelChoiceField(
         queryset=Subscription.objects.order_by("name"),
         to_field_name="code",

@@ -4,9 +4,11 @@ A service's CatalogError is shown beside the field it names (`config.errors.show
 """
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import MaxValueValidator
 from django.db import models
 
-from config.forms import DateOrDateTimeField
+from config.forms import DateOrDateTimeField, stored_integer_range
 
 from .models import Coupon, Media, PricingModel, ShopContacts, Subscription
 from .money import currency_choices
@@ -21,6 +23,22 @@ def https_by_default(model_field, **kwargs):
 
 class ServiceModelForm(forms.ModelForm):
     """Fields typed from the model; the service, not the model, decides what may be saved."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The model's own validators are not run (_post_clean), so a number too big for its
+        # column is refused here, beside its field, rather than by the database.
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.IntegerField) or field.max_value is not None:
+                continue
+            try:
+                bounds = stored_integer_range(self._meta.model._meta.get_field(name))
+            except FieldDoesNotExist:
+                continue
+            if bounds is not None:
+                field.max_value = bounds[1]
+                field.validators.append(MaxValueValidator(bounds[1]))
+                field.widget.attrs.setdefault("max", bounds[1])
 
     def _post_clean(self):
         # ModelForm would validate the model's constraints here with generic messages; the

@@ -361,3 +361,42 @@ def test_accesses_export_has_the_filtered_rows_without_access_passwords(client, 
     assert shown.code in body and hidden.code not in body
     assert shown.hash not in body
     assert "Status" in body.splitlines()[0]
+
+
+def test_a_grant_starting_near_year_9999_is_refused_beside_the_start_date(client, staff_user):
+    buyer, subscription = BuyerFactory(), SubscriptionFactory(period=30)
+    client.force_login(staff_user)
+    url = reverse("buyers:grant_access", args=[buyer.code])
+    response = client.post(url, {"subscription": subscription.code, "access_start": "9999-12-31"})
+    assert field_errors(response, "access_start") == [
+        "Enter a date between 1900-01-01 and 9999-12-30."
+    ]
+    # The last accepted day plus the subscription's 30 days would pass year 9999.
+    response = client.post(url, {"subscription": subscription.code, "access_start": "9999-12-30"})
+    assert "after the year 9999" in field_errors(response, "access_start")[0]
+    assert not Access.objects.exists()
+
+
+def test_a_grant_near_year_9999_with_its_own_expiry_needs_no_period():
+    subscription = SubscriptionFactory(period=30)
+    access = services.grant_access(
+        subscription=subscription,
+        buyer=BuyerFactory(),
+        access_start=datetime(9999, 12, 1, tzinfo=UTC),
+        access_expire=datetime(9999, 12, 30, tzinfo=UTC),
+    )
+    assert access.access_expire == datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def test_an_activation_limit_too_big_to_store_is_refused_and_changes_nothing(
+    client, staff_user, access
+):
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("accesses:edit", args=[access.code]), {"activation_limit": "2147483648"}
+    )
+    assert field_errors(response, "activation_limit") == [
+        "Ensure this value is less than or equal to 2147483647."
+    ]
+    access.refresh_from_db()
+    assert access.activation_limit == 2

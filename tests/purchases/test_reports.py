@@ -441,3 +441,14 @@ def test_summary_offers_a_csv_for_excel(client, finance_user, shop):
     assert "format=csv&amp;excel=1" in page
     response = client.get(reverse("purchases:reports:revenue"), {"format": "csv", "excel": "1"})
     assert b"".join(response.streaming_content).startswith("\ufeffPeriod,".encode())
+
+
+@pytest.mark.parametrize("name", ["purchases:reports:revenue", "purchases:reports:renewals"])
+def test_report_dates_past_9999_12_30_are_refused_beside_the_field(client, finance_user, name):
+    client.force_login(finance_user)
+    response = client.get(reverse(name), {"end": "9999-12-31", "format": "csv"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["end"] == [
+        "Enter a date between 1900-01-01 and 9999-12-30."
+    ]
+    assert b"invalid-feedback" in response.content

@@ -114,6 +114,9 @@ def test_create_a_subscription_with_pricing_models(staff):
         ({"access_expire": "31/12/2030"}, "access_expire", "YYYY-MM-DD"),
         ({"buy_redirect_url": "not a url"}, "buy_redirect_url", "valid URL"),
         ({"period": "-3"}, "period", "greater than or equal to 0"),
+        # Beyond what PostgreSQL's integer column holds: refused by the form, not the database.
+        ({"period": "2147483648"}, "period", "less than or equal to 2147483647"),
+        ({"access_expire": "9999-12-31"}, "access_expire", "between 1900-01-01 and 9999-12-30"),
     ],
 )
 def test_bad_input_is_shown_beside_its_field_and_nothing_is_saved(staff, overrides, field, message):
