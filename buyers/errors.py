@@ -45,6 +45,11 @@ class FieldTooLong(BuyerError):
     message = "This value is too long."
 
 
+class NullCharacter(BuyerError):
+    code = "null_character"
+    message = "Null characters are not allowed."
+
+
 # --- Purchase PIN -------------------------------------------------------------------------------
 
 

@@ -63,6 +63,11 @@ def find_buyer(*, email: str = "", phone: str = "") -> Buyer | None:
 
 def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None) -> None:
     """Raise the first rule a buyer with these contacts breaks (shared with the CSV import)."""
+    # A form refuses NUL itself; the CSV import and the API come here with raw text, which
+    # PostgreSQL cannot store.
+    for name_of_field, value in (("email", email), ("phone", phone), ("name", name)):
+        if "\x00" in value:
+            raise errors.NullCharacter(field=name_of_field)
     if not email and not phone:
         raise errors.EmailOrPhoneRequired()
     if email:

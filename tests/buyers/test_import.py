@@ -125,3 +125,14 @@ def test_a_file_over_the_size_limit_is_refused_beside_the_field(client, staff_us
     response = upload(client, "email\n" + "a@example.com\n" * 20)
     assert "larger than" in response.context["form"].errors["file"][0]
     assert not Buyer.objects.exists()
+
+
+def test_a_row_with_a_null_character_is_a_bad_row_and_nothing_of_it_is_imported(client, staff_user):
+    client.force_login(staff_user)
+    response = upload(client, "email,name\nann@example.com,A\x00nn\nbob@example.com,Bob\n")
+    assert [(row.line, row.error) for row in response.context["preview"].bad] == [
+        (2, "Null characters are not allowed.")
+    ]
+    assert b"Null characters are not allowed." in response.content
+    client.post(reverse("buyers:import"), {"confirm": "1"})
+    assert list(Buyer.objects.values_list("email", flat=True)) == ["bob@example.com"]
