@@ -70,6 +70,11 @@ class NotANumberInRange(CatalogError):
     message = "Enter a whole number of at least 0."
 
 
+class PeriodTooLong(CatalogError):
+    code = "period_too_long"
+    message = "A rental or billing period is at most 100 years."
+
+
 class DefaultPricingModelNotOffered(CatalogError):
     code = "default_pricing_model_not_offered"
     message = "The default pricing model must be one of the pricing models offered."

@@ -458,6 +458,7 @@ def check_pricing_model(pricing_model: PricingModel) -> None:
     pricing_model.price = _check_money(pricing_model.price, pricing_model.currency, field="price")
     _check_choices(pricing_model, "quality", "recurrence_unit", allow_blank=["recurrence_unit"])
     _check_whole_numbers(pricing_model, {"recurrence_count": 1, "rental_hours": 1, "trial_days": 0})
+    _check_period_length(pricing_model)
     if pricing_model.is_recurring:
         if not pricing_model.recurrence_unit:
             raise errors.RecurrenceRequired()
@@ -481,6 +482,30 @@ def check_pricing_model(pricing_model: PricingModel) -> None:
     elif not device_types:
         raise errors.DeviceTypesRequired()
     pricing_model.device_types = device_types
+
+
+# The longest rental or billing period, per unit: a longer one, once sold, could end past the
+# year 9999 that dates can hold.
+MAX_PERIOD_YEARS = 100
+MAX_PERIOD = {
+    "hours": MAX_PERIOD_YEARS * 366 * 24,
+    PricingModel.RecurrenceUnit.DAYS: MAX_PERIOD_YEARS * 366,
+    PricingModel.RecurrenceUnit.WEEKS: MAX_PERIOD_YEARS * 53,
+    PricingModel.RecurrenceUnit.MONTHS: MAX_PERIOD_YEARS * 12,
+    PricingModel.RecurrenceUnit.YEARS: MAX_PERIOD_YEARS,
+}
+
+
+def _check_period_length(pricing_model: PricingModel) -> None:
+    for field, unit in (
+        ("rental_hours", "hours"),
+        ("recurrence_count", pricing_model.recurrence_unit),
+    ):
+        value, limit = getattr(pricing_model, field), MAX_PERIOD.get(unit)
+        if value is not None and limit is not None and value > limit:
+            raise errors.PeriodTooLong(
+                f"Enter at most {limit:,} {unit} ({MAX_PERIOD_YEARS} years).", field=field
+            )
 
 
 @transaction.atomic

@@ -164,6 +164,14 @@ def test_create_a_recurring_pricing_model_then_change_its_price_with_history(sta
         ({"trial_days": "3"}, "trial_days", "only for recurring"),
         ({"grant_all_devices": ""}, "device_types", "Choose the device types"),
         ({"currency": "XYZ"}, "currency", "Select a valid choice"),
+        # A rental or period so long that a sale would end past year 9999 (it crashed the sale).
+        ({"rental_hours": "2147483647"}, "rental_hours", "at most 878,400 hours (100 years)"),
+        (
+            {"is_recurring": "on", "recurrence_unit": "years", "recurrence_count": "101"},
+            "recurrence_count",
+            "at most 100 years",
+        ),
+        ({"rental_hours": "2147483648"}, "rental_hours", "less than or equal to 2147483647"),
     ],
 )
 def test_bad_pricing_input_shows_beside_its_field(staff, overrides, field, message):
