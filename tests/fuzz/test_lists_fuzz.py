@@ -1,0 +1,194 @@
+"""Every list page, its CSV export and the finance reports, asked hostile query strings: never a
+500, nothing written, and a refused filter says why beside its field.
+
+List pages are found from the resolver (every `config.listing.ListPageView`), so a new list is
+fuzzed as soon as it has a URL.
+"""
+
+import base64
+import json
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client, override_settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config.listing import ListPageView
+
+from .conftest import FUZZ_SETTINGS
+from .shop import ROUTES, accepts_get, changed_counts, describe, row_counts, shows_an_error
+from .strategies import field_kind, query_value, typed_values
+
+LIST_ROUTES = [
+    route
+    for route in ROUTES
+    if route.view_class is not None and issubclass(route.view_class, ListPageView)
+]
+# Pages that read a filter form from the query string without being list pages: the finance
+# reports (and their CSV, `format=csv`) and the home page's dashboard (`days`).
+REPORT_PAGES = ["purchases:reports:revenue", "purchases:reports:renewals", "home"]
+REPORT_ROUTES = [route for route in ROUTES if route.name in REPORT_PAGES]
+# Detail pages read paging and search parameters too (media_page, email, page, media_q).
+DETAIL_ROUTES = [
+    route
+    for route in ROUTES
+    if accepts_get(route)
+    and route.url_kwargs
+    and route.view_class is not None
+    and not issubclass(route.view_class, ListPageView)
+    and not route.name.startswith("api:")
+]
+DETAIL_KEYS = ["page", "media_page", "media_q", "email", "buyer", "subscription"]
+
+
+def test_every_list_page_and_report_is_found():
+    assert len(LIST_ROUTES) >= 12, [route.name for route in LIST_ROUTES]
+    assert {route.name for route in REPORT_ROUTES} == set(REPORT_PAGES)
+
+
+def query_keys(response) -> tuple[dict, list, list]:
+    """({query key: real values}, sortable columns, cursor signature) the page reads."""
+    context = response.context
+    filterset = context.get("filter")
+    form = filterset.form if filterset is not None else context.get("form")
+    keys = {}
+    for name, field in form.fields.items() if form is not None else ():
+        choices = [str(value) for value, _ in getattr(field, "choices", ()) if value != ""][:20]
+        names = {widget.data["name"] for widget in form[name].subwidgets} or {name}
+        for key in names:
+            keys[key] = (choices, field_kind(field))
+    table = context.get("table")
+    columns, signature = [], []
+    if table is not None:
+        columns = [column.name for column in table.columns if column.orderable]
+        keyset = getattr(table.paginator, "keyset", None)
+        signature = keyset.signature() if keyset is not None else []
+    return keys, columns, signature
+
+
+json_junk = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(["9999-12-31T23:59:59+00:00", "0001-01-01", "\x00", "NaN", "2026-02-30"]),
+        st.text(max_size=20),
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=5,
+)
+
+
+def cursor(signature):
+    """A cursor token for this ordering whose values are junk, or junk that is not a cursor."""
+    forged = st.builds(
+        lambda values, sig: base64.urlsafe_b64encode(json.dumps([sig, values]).encode()).decode(),
+        st.lists(json_junk, min_size=len(signature), max_size=len(signature)),
+        st.sampled_from([signature, signature[:1], ["-pk"], []]),
+    )
+    return st.one_of(forged, query_value())
+
+
+@st.composite
+def query_string(draw, keys, columns, signature, export_keys):
+    query = {}
+    for key, (choices, kind) in keys.items():
+        if draw(st.booleans()):
+            values = query_value() if kind == "text" else typed_values(kind)
+            query[key] = draw(st.one_of(st.sampled_from(choices), values) if choices else values)
+    sorts = [*columns, *(f"-{column}" for column in columns), "-", "--pk", "nope", "-nope", "pk"]
+    extra = {
+        "q": query_value(),
+        "sort": st.one_of(st.sampled_from(sorts), query_value()),
+        "page": st.one_of(
+            st.sampled_from(["0", "-1", "2", "abc", "99999999999999999999", "1e3"]),
+            query_value(),
+        ),
+        "per_page": st.one_of(st.sampled_from(["0", "-5", "1000000", "abc"]), query_value()),
+        "after": cursor(signature),
+        "before": cursor(signature),
+        "days": st.one_of(
+            st.sampled_from(["-1", "0", "99999999999", "3650000", "abc"]), query_value()
+        ),
+    }
+    for key, strategy in extra.items():
+        if draw(st.booleans()):
+            query[key] = draw(strategy)
+    for key, value in export_keys.items():
+        if draw(st.booleans()):
+            query[key] = value
+    return query
+
+
+def get_and_check(client, url, query):
+    before = row_counts()
+    try:
+        response = client.get(url, query)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+    except Exception as error:
+        raise AssertionError(describe("GET", url, query, error=error)) from error
+    where = describe("GET", url, query, response)
+    assert response.status_code < 500, where
+    assert response.status_code in (200, 400, 404), where
+    changed = changed_counts(before, row_counts())
+    assert not changed, f"a GET wrote rows {changed}: {where}"
+    context = getattr(response, "context", None)
+    if response.status_code == 200 and not response.streaming and context is not None:
+        filterset = context.get("filter")
+        form = filterset.form if filterset is not None else context.get("form")
+        if form is not None and form.is_bound and form.errors:
+            assert shows_an_error(response), f"refused filters not shown: {where}"
+    return body
+
+
+def fuzz_page(client, url, export_keys):
+    keys, columns, signature = query_keys(client.get(url))
+
+    # A count limit of 1 takes the paths of a list too big to count (keyset cursors, look-ahead
+    # pages) with the few rows of the test shop.
+    @FUZZ_SETTINGS
+    @given(
+        query=query_string(keys, columns, signature, export_keys),
+        count_limit=st.sampled_from([None, 1]),
+    )
+    def fuzz(query, count_limit):
+        with override_settings(LIST_COUNT_LIMIT=count_limit or django_settings.LIST_COUNT_LIMIT):
+            get_and_check(client, url, query)
+
+    fuzz()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", LIST_ROUTES, ids=[route.name for route in LIST_ROUTES])
+def test_list_pages_and_exports_survive_hostile_query_strings(shop, route):
+    client = Client(raise_request_exception=False)
+    client.force_login(shop.user)
+    fuzz_page(client, shop.url(route), {"export": "csv", "excel": "1"})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", REPORT_ROUTES, ids=[route.name for route in REPORT_ROUTES])
+def test_reports_survive_hostile_query_strings(shop, route):
+    client = Client(raise_request_exception=False)
+    client.force_login(shop.user)
+    fuzz_page(client, shop.url(route), {"format": "csv", "excel": "1"})
+
+
+@pytest.mark.django_db
+def test_detail_pages_survive_hostile_query_strings(shop):
+    client = Client(raise_request_exception=False)
+    client.force_login(shop.user)
+    urls = [shop.url(route) for route in DETAIL_ROUTES]
+
+    # One test for every detail page, so more examples than for one list page.
+    @settings(FUZZ_SETTINGS, max_examples=FUZZ_SETTINGS.max_examples * 3)
+    @given(
+        url=st.sampled_from(urls),
+        query=st.dictionaries(st.sampled_from(DETAIL_KEYS), query_value(), max_size=4),
+    )
+    def fuzz(url, query):
+        get_and_check(client, url, query)
+
+    fuzz()
