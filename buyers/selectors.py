@@ -121,7 +121,10 @@ def subscription_accesses_panel(subscription, *, email: str = "", user=None) -> 
     latest accesses (or those of the buyers with `email`, `listbuyers`), in two queries."""
     accesses = accesses_for_list().filter(subscription=subscription)
     email = (email or "").strip()
-    if email:
+    if "\x00" in email:
+        # No stored e-mail holds NUL, and PostgreSQL cannot even compare with one.
+        accesses = accesses.none()
+    elif email:
         accesses = accesses.filter(buyer__email__iexact=email)
     rows = list(accesses[: PANEL_ROWS + 1])
     return {

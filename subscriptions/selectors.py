@@ -77,6 +77,8 @@ def media_of(subscription: Subscription) -> QuerySet:
 def media_to_attach(subscription: Subscription, search: str, limit: int = 10) -> list[Media]:
     """Media not yet in `subscription` whose title or code contains `search`."""
     queryset = Media.objects.exclude(subscription_links__subscription=subscription)
+    if "\x00" in search:
+        return []  # no title or code holds NUL, and PostgreSQL cannot even compare with one
     if search:
         queryset = queryset.filter(Q(title__icontains=search) | Q(code__icontains=search))
     return list(queryset.order_by("title", "pk")[:limit])

@@ -400,3 +400,13 @@ def test_an_activation_limit_too_big_to_store_is_refused_and_changes_nothing(
     ]
     access.refresh_from_db()
     assert access.activation_limit == 2
+
+
+def test_an_email_search_with_a_null_character_finds_no_access(client, staff_user, access):
+    client.force_login(staff_user)
+    response = client.get(
+        reverse("accesses:subscription", args=[access.subscription.code]),
+        {"email": f"{access.buyer.email}\x00"},
+    )
+    assert response.status_code == 200
+    assert response.context["subscription_accesses"] == []

@@ -257,3 +257,13 @@ def test_a_subscription_written_without_history_still_shows(client, staff_user):
     )[0]
     client.force_login(staff_user)
     assert client.get(f"/subscriptions/{subscription.code}/").status_code == 200
+
+
+def test_searches_with_a_null_character_on_the_detail_page_find_nothing(staff):
+    subscription = SubscriptionFactory()
+    MediaFactory(title="Interview")
+    url = reverse("subscriptions:detail", args=[subscription.code])
+    response = staff.get(url, {"media_q": "Inter\x00view", "email": "ann@example.com\x00"})
+    assert response.status_code == 200
+    assert response.context["media_candidates"] == []
+    assert response.context["subscription_accesses"] == []
