@@ -88,6 +88,18 @@ HOSTILE_CONSTANTS = [
     "\t",
 ]
 
+# The values most likely to break something, drawn more often than the rest.
+POISON = [
+    "\x00",
+    "a\x00b",
+    "-1",
+    "99999999999999999999",
+    "9999-12-31",
+    "NaN",
+    "\u202eevil",
+    "<script>alert(1)</script>",
+]
+
 # Plausible values so that some examples get past the form and reach the services.
 PLAUSIBLE_CONSTANTS = [
     "9.99",
@@ -154,6 +166,7 @@ short_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("
 def hostile_text():
     """One value as a form would send it: a string (the browser sends nothing else)."""
     return st.one_of(
+        st.sampled_from(POISON),
         st.sampled_from(HOSTILE_CONSTANTS),
         st.sampled_from(PLAUSIBLE_CONSTANTS),
         huge_text,
@@ -298,6 +311,7 @@ def form_data(draw, fields: dict, baseline: dict | None = None):
 def query_value():
     """One query-string value: hostile text, bounded so the URL stays one a browser could send."""
     return st.one_of(
+        st.sampled_from(POISON),
         st.sampled_from(HOSTILE_CONSTANTS),
         st.sampled_from(PLAUSIBLE_CONSTANTS),
         short_text,

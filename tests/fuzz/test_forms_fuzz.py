@@ -15,7 +15,7 @@ from django.forms import (
     MultipleChoiceField,
 )
 from django.test import Client
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.factories import TEST_PASSWORD
@@ -35,7 +35,7 @@ from .shop import (
     row_values,
     shows_an_error,
 )
-from .strategies import field_kind, form_data, hostile_text
+from .strategies import POISON, field_kind, form_data, hostile_text
 
 # POST-accepting URLs that are not fuzzed here, and why.
 NOT_FUZZED = {
@@ -225,6 +225,10 @@ def test_hostile_posts_are_refused_with_a_message_and_change_nothing(shop, route
         with rolled_back(), kept_cookies(client):
             post_and_check(client, shop, route, url, data, objects)
 
+    # Every run also posts the accepted input itself, and each POISON value in every field.
+    fuzz = example(data=baseline)(fuzz)
+    for value in POISON:
+        fuzz = example(data={**baseline, **dict.fromkeys(fields, value)})(fuzz)
     fuzz()
 
 
