@@ -104,3 +104,25 @@ class QuickSelect(forms.Select):
             + "".join(options)
             + "</select>"
         )
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's, but a key too big for its column is refused like any unknown key: SQLite cannot
+    even compare with one (OverflowError in the `IN (...)` query)."""
+
+    def _check_values(self, value):
+        meta = self.queryset.model._meta
+        key = self.to_field_name or "pk"
+        bounds = stored_integer_range(meta.pk if key == "pk" else meta.get_field(key))
+        for item in value if bounds else ():
+            try:
+                number = int(item)
+            except (TypeError, ValueError):
+                continue  # not a number: Django refuses it as it is
+            if not bounds[0] <= number <= bounds[1]:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": item},
+                )
+        return super()._check_values(value)

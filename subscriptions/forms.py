@@ -8,7 +8,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator
 from django.db import models
 
-from config.forms import DateOrDateTimeField, stored_integer_range
+from config.forms import DateOrDateTimeField, ModelMultipleChoiceField, stored_integer_range
 
 from .models import Coupon, Media, PricingModel, ShopContacts, Subscription
 from .money import currency_choices
@@ -65,7 +65,7 @@ class SubscriptionForm(ServiceModelForm):
     )
     sale_start = DateOrDateTimeField(label="On sale from")
     sale_end = DateOrDateTimeField(label="On sale until")
-    pricing_models = forms.ModelMultipleChoiceField(
+    pricing_models = ModelMultipleChoiceField(
         label="Pricing models offered",
         queryset=PricingModel.objects.order_by("title", "pk"),
         required=False,
@@ -219,7 +219,7 @@ class CouponForm(ServiceModelForm):
     valid_until = DateOrDateTimeField(
         label="Valid until", help_text="A date alone means until 23:59:59 that day."
     )
-    subscriptions = forms.ModelMultipleChoiceField(
+    subscriptions = ModelMultipleChoiceField(
         label="Subscriptions",
         queryset=Subscription.objects.filter(archived_at__isnull=True).order_by("name", "pk"),
         required=False,

@@ -117,6 +117,8 @@ def test_create_a_subscription_with_pricing_models(staff):
         # Beyond what PostgreSQL's integer column holds: refused by the form, not the database.
         ({"period": "2147483648"}, "period", "less than or equal to 2147483647"),
         ({"access_expire": "9999-12-31"}, "access_expire", "between 1900-01-01 and 9999-12-30"),
+        # A key past SQLite's integers crashed the IN (...) query of the choices.
+        ({"pricing_models": "99999999999999999999"}, "pricing_models", "is not a valid value"),
     ],
 )
 def test_bad_input_is_shown_beside_its_field_and_nothing_is_saved(staff, overrides, field, message):
