@@ -40,7 +40,7 @@ from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
 
 from .csv_export import csv_download
-from .forms import QuickSelect
+from .forms import QuickSelect, validate_date_in_range
 from .keyset import Keyset
 
 MAX_PER_PAGE = 100
@@ -292,6 +292,9 @@ class ListFilterSet(django_filters.FilterSet):
                 filter_, (django_filters.ChoiceFilter, django_filters.ModelChoiceFilter)
             ):
                 filter_.extra.setdefault("widget", QuickSelect())
+            if isinstance(filter_, django_filters.DateFromToRangeFilter):
+                # A day near year 1 or 9999 in the shop's time zone is out of range in UTC.
+                filter_.extra.setdefault("validators", [validate_date_range_in_range])
 
     def search_help(self) -> str:
         """What the search box looks in: "Whole code, e-mail or name"."""
@@ -350,6 +353,13 @@ def search_condition(model, fields, value) -> Q:
         branches.append(rows.filter(**{f"{relation}__in": keys}).values("pk"))
     matches = branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]
     return Q(pk__in=matches)
+
+
+def validate_date_range_in_range(value: slice) -> None:
+    """Both ends of a date-range filter between EARLIEST_DATE and LATEST_DATE."""
+    for end in (value.start, value.stop):
+        if end is not None:
+            validate_date_in_range(end)
 
 
 # Exports tuned for big tables (purchases/reports.py: COPY on PostgreSQL), by model label

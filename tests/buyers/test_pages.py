@@ -410,3 +410,19 @@ def test_an_email_search_with_a_null_character_finds_no_access(client, staff_use
     )
     assert response.status_code == 200
     assert response.context["subscription_accesses"] == []
+
+
+@pytest.mark.parametrize(("key", "day"), [("after", "0001-01-01"), ("before", "9999-12-31")])
+def test_a_list_date_filter_out_of_range_in_the_shops_zone_says_so(
+    client, staff_user, access, settings, key, day
+):
+    # Pago Pago was 12:37 ahead of UTC before 1892, so its 0001-01-01 is year 0 in UTC; it is
+    # 11 hours behind now, so the end of 9999-12-31 is in year 10000 in UTC.
+    settings.TIME_ZONE = "Pacific/Pago_Pago"
+    client.force_login(staff_user)
+    response = client.get(reverse("buyers:list"), {f"created_{key}": day})
+    assert response.status_code == 200
+    assert response.context["filter"].form.errors["created"] == [
+        "Enter a date between 1900-01-01 and 9999-12-30."
+    ]
+    assert b"invalid-feedback" in response.content
