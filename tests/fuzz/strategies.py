@@ -319,3 +319,8 @@ def query_value():
         st.builds(lambda unit, size: unit * size, st.sampled_from(["a", "9", "é"]), st.just(5000)),
         base64_junk,
     )
+
+
+# The shop's time zone (SHOP_TIME_ZONE): the default, and zones whose offsets push a date near
+# year 1 or 9999 past the range when converted to UTC (Pago Pago was +12:37 before 1892).
+time_zones = st.sampled_from([None, "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago"])

@@ -6,6 +6,7 @@ URL, or this file fails until it is listed in NOT_FUZZED with the reason.
 """
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import (
     BaseForm,
@@ -14,7 +15,7 @@ from django.forms import (
     ModelChoiceField,
     MultipleChoiceField,
 )
-from django.test import Client
+from django.test import Client, override_settings
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -35,7 +36,7 @@ from .shop import (
     row_values,
     shows_an_error,
 )
-from .strategies import POISON, field_kind, form_data, hostile_text
+from .strategies import POISON, field_kind, form_data, hostile_text, time_zones
 
 # POST-accepting URLs that are not fuzzed here, and why.
 NOT_FUZZED = {
@@ -220,15 +221,19 @@ def test_hostile_posts_are_refused_with_a_message_and_change_nothing(shop, route
     baseline = baseline_of(form, valid_input(shop, route))
 
     @FUZZ_SETTINGS
-    @given(data=form_data(fields, baseline))
-    def fuzz(data):
-        with rolled_back(), kept_cookies(client):
+    @given(data=form_data(fields, baseline), time_zone=time_zones)
+    def fuzz(data, time_zone):
+        with (
+            rolled_back(),
+            kept_cookies(client),
+            override_settings(TIME_ZONE=time_zone or settings.TIME_ZONE),
+        ):
             post_and_check(client, shop, route, url, data, objects)
 
     # Every run also posts the accepted input itself, and each POISON value in every field.
-    fuzz = example(data=baseline)(fuzz)
+    fuzz = example(data=baseline, time_zone=None)(fuzz)
     for value in POISON:
-        fuzz = example(data={**baseline, **dict.fromkeys(fields, value)})(fuzz)
+        fuzz = example(data={**baseline, **dict.fromkeys(fields, value)}, time_zone=None)(fuzz)
     fuzz()
 
 

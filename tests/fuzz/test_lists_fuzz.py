@@ -18,7 +18,7 @@ from config.listing import ListPageView
 
 from .conftest import FUZZ_SETTINGS
 from .shop import ROUTES, accepts_get, changed_counts, describe, row_counts, shows_an_error
-from .strategies import POISON, field_kind, query_value, typed_values
+from .strategies import POISON, field_kind, query_value, time_zones, typed_values
 
 LIST_ROUTES = [
     route
@@ -159,13 +159,17 @@ def fuzz_page(client, url, export_keys):
     @given(
         query=query_string(keys, columns, signature, export_keys),
         count_limit=st.sampled_from([None, 1]),
+        time_zone=time_zones,
     )
-    def fuzz(query, count_limit):
-        with override_settings(LIST_COUNT_LIMIT=count_limit or django_settings.LIST_COUNT_LIMIT):
+    def fuzz(query, count_limit, time_zone):
+        with override_settings(
+            LIST_COUNT_LIMIT=count_limit or django_settings.LIST_COUNT_LIMIT,
+            TIME_ZONE=time_zone or django_settings.TIME_ZONE,
+        ):
             get_and_check(client, url, query)
 
     every_key = [*keys, "q", "sort", "page", "per_page", "after", "before"]
-    poisoned(fuzz, every_key, count_limit=None)()
+    poisoned(fuzz, every_key, count_limit=None, time_zone="Pacific/Pago_Pago")()
 
 
 @pytest.mark.django_db
