@@ -168,6 +168,10 @@ def field_choices(form) -> dict:
         if isinstance(field, ModelChoiceField):
             key = field.to_field_name or "pk"
             choices = [str(getattr(obj, key)) for obj in field.queryset[:20]]
+        longest = getattr(field, "max_length", None)
+        if longest:
+            # The longest text the form takes must fit its column; one more must be refused.
+            choices += ["x" * longest, "é" * longest, "😀" * longest, "x" * (longest + 1)]
         fields[form.add_prefix(name)] = (choices, field_kind(field))
     return fields
 
