@@ -257,6 +257,17 @@ def record_cleaned_forms():
 ERROR_MARKUP = (b"invalid-feedback", b"alert-danger", b"errorlist")
 
 
+# Markup from the hostile values that must never come back unescaped in a page.
+INJECTED_MARKUP = (b"<script>alert(1)</script>", b"<img src=x onerror=alert(1)>")
+
+
+def echoes_markup(response) -> bool:
+    """Whether an HTML page shows hostile input as markup rather than as text."""
+    if not response.get("Content-Type", "").startswith("text/html") or response.streaming:
+        return False
+    return any(markup in response.content for markup in INJECTED_MARKUP)
+
+
 def shows_an_error(response) -> bool:
     return any(marker in response.content for marker in ERROR_MARKUP)
 

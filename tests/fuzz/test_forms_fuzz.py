@@ -29,6 +29,7 @@ from .shop import (
     accepts_post,
     changed_counts,
     describe,
+    echoes_markup,
     kept_cookies,
     record_cleaned_forms,
     rolled_back,
@@ -186,6 +187,7 @@ def post_and_check(client, shop, route, url, data, objects):
             raise AssertionError(describe("POST", url, data, error=error)) from error
     where = describe("POST", url, data, response)
     assert response.status_code < 500, where
+    assert not echoes_markup(response), f"input shown as markup: {where}"
     refused = [(name, errors) for name, errors in cleaned if errors]
     if response.status_code in (301, 302, 303):
         assert not response["Location"].startswith("/accounts/login/"), f"signed out: {where}"
@@ -195,6 +197,7 @@ def post_and_check(client, shop, route, url, data, objects):
         assert shown.status_code < 500, describe("GET", response["Location"], {}, shown) + (
             f" after {where}"
         )
+        assert not echoes_markup(shown), f"saved input shown as markup after {where}"
         return response
     # The page answered instead of moving on: the input was refused, or the request was
     # malformed (400), or the page shows a result (SUCCESS_PAGES).

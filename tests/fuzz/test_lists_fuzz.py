@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 from config.listing import ListPageView
 
 from .conftest import FUZZ_SETTINGS
-from .shop import ROUTES, accepts_get, changed_counts, describe, row_counts, shows_an_error
+from .shop import (
+    ROUTES,
+    accepts_get,
+    changed_counts,
+    describe,
+    echoes_markup,
+    row_counts,
+    shows_an_error,
+)
 from .strategies import POISON, field_kind, query_value, time_zones, typed_values
 
 LIST_ROUTES = [
@@ -140,6 +148,7 @@ def get_and_check(client, url, query):
     where = describe("GET", url, query, response)
     assert response.status_code < 500, where
     assert response.status_code in (200, 400, 404), where
+    assert not echoes_markup(response), f"input shown as markup: {where}"
     changed = changed_counts(before, row_counts())
     assert not changed, f"a GET wrote rows {changed}: {where}"
     context = getattr(response, "context", None)
