@@ -88,3 +88,11 @@ def test_date_range_filters_name_both_inputs(client, finance_user):
     client.force_login(finance_user)
     html = client.get(reverse("purchases:list")).content.decode()
     assert 'aria-label="From"' in html and 'aria-label="To"' in html
+
+
+def test_a_form_post_too_large_to_read_answers_400_saying_so(client, staff_user):
+    client.force_login(staff_user)
+    response = client.post(reverse("buyers:create"), {"name": "é" * 2_000_000})
+    assert response.status_code == 400
+    assert b"larger than the site accepts" in response.content
+    assert b"Nothing was changed" in response.content
