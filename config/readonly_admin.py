@@ -47,6 +47,19 @@ class SortableByChangeList(ChangeList):
             return None
         return super().get_ordering_field(field_name)
 
+    def _get_deterministic_ordering(self, ordering):
+        # Django breaks ties by "-pk" whatever the sort's direction; "amount, -pk" cannot be
+        # read from the (amount, id) index, so an ascending sort breaks ties by "pk".
+        ordering = super()._get_deterministic_ordering(ordering)
+        if len(ordering) > 1 and ordering[-1] == "-pk":
+            first = ordering[0]
+            descending = getattr(first, "descending", None)
+            if descending is None:
+                descending = str(first).startswith("-")
+            if not descending:
+                ordering[-1] = "pk"
+        return ordering
+
     def get_ordering(self, request, queryset):
         ordering = super().get_ordering(request, queryset)
         keys = ("pk", "-pk", self.lookup_opts.pk.name, f"-{self.lookup_opts.pk.name}")

@@ -110,3 +110,15 @@ def test_the_admin_search_matches_codes_whole_and_e_mails_by_part(shop, admin_cl
     # Every word must match, as in Django's admin.
     assert codes(f"{purchase.code} {local_part}") == {purchase.code}
     assert codes(f"{purchase.code} no-such-buyer") == set()
+
+
+def test_an_ascending_sort_breaks_ties_ascending_so_its_index_serves_it(shop, admin_client):
+    amount = list(response_columns(admin_client)).index("amount")
+
+    _, queries = get(admin_client, f"{CHANGELIST}?o={amount}")
+    page = next(sql for sql in queries if 'ORDER BY "purchases_purchase"."amount"' in sql)
+    assert 'ORDER BY "purchases_purchase"."amount" ASC, "purchases_purchase"."id" ASC' in page
+
+    _, queries = get(admin_client, f"{CHANGELIST}?o=-{amount}")
+    page = next(sql for sql in queries if 'ORDER BY "purchases_purchase"."amount"' in sql)
+    assert 'ORDER BY "purchases_purchase"."amount" DESC, "purchases_purchase"."id" DESC' in page
