@@ -251,6 +251,13 @@ class ListTable(tables.Table):
 
     @tables.Table.order_by.setter
     def order_by(self, value):
+        if isinstance(value, str):
+            value = value.split(",")
+        if value is not None:
+            # Only this table's column names: anything else (from the query string) is ignored,
+            # as django-tables2 ignores unknown names, without its warning about "." in them.
+            value = tuple(name for name in value if str(name).lstrip("-") in self.columns.columns)
+            value = value or self._meta.order_by  # nothing sortable asked: the default order
         tables.Table.order_by.fset(self, value)
         if isinstance(self.data, TableQuerysetData):
             queryset = self.data.data

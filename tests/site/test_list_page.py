@@ -241,3 +241,12 @@ def test_yes_no_filters_offer_any_yes_and_no(client, viewer):
 def test_the_list_offers_a_csv_for_excel(client, viewer):
     html = client.get(reverse("team"), {"q": "view"}).content.decode()
     assert 'href="?q=view&amp;export=csv&amp;excel=1"' in html
+
+
+@pytest.mark.django_db
+def test_a_sort_by_no_column_keeps_the_default_order_without_warnings(admin_client, recwarn):
+    response = admin_client.get("/purchases/", {"sort": "example.com,-nope,__class__"})
+
+    assert response.status_code == 200
+    assert not [w for w in recwarn if "accessor" in str(w.message)]
+    assert response.context["table"].order_by == ("-created_at",)
