@@ -1784,18 +1784,25 @@ class BuyerState:
         self.holding, self.pending, self.wallet = {}, False, []
 
 
+def loaded_tables_we_own(cursor) -> list[str]:
+    """The loaded tables' names when this database user owns them all (and so may drop their
+    keys and indexes for the load), else none."""
+    tables = [model._meta.db_table for model in TABLES]
+    cursor.execute(
+        "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class "
+        "WHERE relname = ANY(%s) AND relkind = 'r'",
+        [tables],
+    )
+    return tables if cursor.fetchone()[0] else []
+
+
 def drop_foreign_keys():
     """The loaded tables' foreign keys, dropped for the load when we own the tables (as
     pg_restore does): checked row by row they cost more than the rest of the load; re-adding
     them checks every row at once, in the same transaction. Answers what to re-add."""
-    tables = [model._meta.db_table for model in TABLES]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class "
-            "WHERE relname = ANY(%s) AND relkind = 'r'",
-            [tables],
-        )
-        if not cursor.fetchone()[0]:
+        tables = loaded_tables_we_own(cursor)
+        if not tables:
             return []
         cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
@@ -1814,14 +1821,9 @@ def drop_secondary_indexes():
     pg_restore builds indexes after the data): building one from the loaded rows is several
     times faster than keeping it up to date row by row, above all the trigram (GIN) indexes.
     Unique indexes stay, so the load is still checked. Answers the definitions to re-create."""
-    tables = [model._meta.db_table for model in TABLES]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class "
-            "WHERE relname = ANY(%s) AND relkind = 'r'",
-            [tables],
-        )
-        if not cursor.fetchone()[0]:
+        tables = loaded_tables_we_own(cursor)
+        if not tables:
             return []
         cursor.execute(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
