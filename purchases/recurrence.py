@@ -34,7 +34,7 @@ def next_period_end(pricing_model: PricingModel, start: datetime) -> datetime:
 
 def renewal_grace() -> timedelta:
     """How long a renewing contract's access outlasts its bill date (RENEWAL_GRACE_HOURS)."""
-    return timedelta(hours=max(0, getattr(settings, "RENEWAL_GRACE_HOURS", 24)))
+    return timedelta(hours=max(0, settings.RENEWAL_GRACE_HOURS))
 
 
 def access_end_of_contract(next_bill_date: datetime, *, stopping: bool) -> datetime:

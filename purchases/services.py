@@ -444,33 +444,13 @@ def _session_price(session: PurchaseSession, coupon_code: str):
             "This session's coupon has been used up since the session was opened; open a new "
             "session at today's price."
         )
-    if session.list_price is not None:
-        return session.list_price, session.discount, session.currency
-    # Opened before sessions kept their quote (they last PURCHASE_SESSION_MINUTES): without a
-    # coupon the quote was the list price; with one, today's split holds only if it still
-    # comes to the quoted price.
-    if coupon is None:
-        return session.price, Decimal(0), session.currency
-    if session.pricing_model is not None:
-        try:
-            quote = price_with_coupon(
-                pricing_model=session.pricing_model, coupon=coupon, at=session.created_at
-            )
-        except catalog_errors.CatalogError:
-            quote = None
-        if (
-            quote is not None
-            and quote.currency == session.currency
-            and quote.final_amount == session.price
-        ):
-            return (
-                quote.as_decimal(quote.list_price),
-                quote.as_decimal(quote.discount),
-                quote.currency,
-            )
-    raise errors.InvalidPurchaseSession(
-        "This purchase session's price has changed since it was opened; open a new session."
-    )
+    if session.list_price is None:
+        # Opened before sessions kept their quote (they last PURCHASE_SESSION_MINUTES): its
+        # split into list price and discount is unknown, so it is not charged at a guess.
+        raise errors.InvalidPurchaseSession(
+            "This purchase session was opened before an upgrade; open a new session."
+        )
+    return session.list_price, session.discount, session.currency
 
 
 def _charge_and_settle(purchase: Purchase, gateway) -> Purchase:
