@@ -7,8 +7,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.db import models, transaction
 
-from config.errors import show_on_form
-from config.readonly_admin import LargeTableAdmin, ReadOnlyAdmin, currency_code
+from core.errors import show_on_form
+from core.readonly_admin import LargeTableAdmin, ReadOnlyAdmin, currency_code
 
 from . import services
 from .errors import BuyerError

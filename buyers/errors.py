@@ -5,7 +5,7 @@ code. Codes never change once published; messages may be reworded. Names follow 
 documents where they name the refusal (UserPurchasePinValueNoMatch, InsufficientBalance).
 """
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class BuyerError(DomainError):

@@ -1,6 +1,6 @@
 import django_filters
 
-from config.listing import ListFilterSet
+from core.listing import ListFilterSet
 from subscriptions.models import Subscription
 
 from .models import Access, Buyer, WalletEntry

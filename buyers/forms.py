@@ -1,12 +1,12 @@
 """Forms check the shape of input (types, required, ranges); the rules are the services'.
 
-A service's BuyerError is shown beside the field it names (`config.errors.show_on_form`).
+A service's BuyerError is shown beside the field it names (`core.errors.show_on_form`).
 """
 
 from django import forms
 from django.conf import settings
 
-from config.forms import MAX_POSITIVE_INTEGER, DateOrDateTimeField
+from core.forms import MAX_POSITIVE_INTEGER, DateOrDateTimeField
 from subscriptions.models import Subscription
 from subscriptions.money import currency_choices
 

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from config.codes import PublicCodeModel
+from core.codes import PublicCodeModel
 from subscriptions.models import MONEY_DIGITS, Subscription
 from subscriptions.money import STORED_DECIMAL_PLACES, currency_choices, quantize
 

@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.listing import DateTimeColumn, ListTable
+from core.listing import DateTimeColumn, ListTable
 from subscriptions.money import quantize
 
 from .models import Access, Buyer, WalletEntry

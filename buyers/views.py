@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView
 
-from config.errors import show_on_form
-from config.listing import ListPageView
-from config.roles import MONEY_REPORTS
+from core.errors import show_on_form
+from core.listing import ListPageView
+from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 
 from . import imports, selectors, services

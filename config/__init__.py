@@ -1,9 +1,9 @@
-"""Project configuration, and the site-wide pieces every app shares.
+"""The wiring: settings, the root URLconf, Celery, WSGI/ASGI. The only package that may import
+every app; the shared pieces live in `core`.
 
 Importing the Celery app here makes `shared_task` bind to it whenever Django starts.
 """
 
 from .celery import app as celery_app
 
-__version__ = "0.1.0"
-__all__ = ("celery_app", "__version__")
+__all__ = ("celery_app",)

@@ -48,10 +48,11 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     "ninja",  # the JSON API's OpenAPI document and docs, served from local static files
-    "config.apps.SiteConfig",
+    "core.apps.SiteConfig",
     "subscriptions",
     "buyers",
     "purchases",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -85,7 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.site",
+                "core.context_processors.site",
             ],
         },
     },
@@ -134,7 +135,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_VERBOSE = False
 
 # --- Internationalisation -------------------------------------------------------------------
@@ -246,7 +247,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Forgets API answers kept for Idempotency-Key retries after API_IDEMPOTENCY_HOURS.
     "site-purge-idempotency-keys": {
-        "task": "config.tasks.purge_old_idempotency_keys",
+        "task": "api.tasks.purge_old_idempotency_keys",
         "schedule": timedelta(hours=1),
     },
     # Fails purchases whose payment page the buyer left without paying (PENDING_PURCHASE_MINUTES).

@@ -2,18 +2,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import pages as api_key_pages
 from buyers import urls as buyer_urls
+from core import views as site_views
+from purchases import report_views
 from purchases import views as purchase_views
 from subscriptions import urls as catalog_urls
-
-from . import views
-from .api import pages as api_key_pages
 
 admin.site.site_header = admin.site.site_title = "Back office admin"
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
-    path("team/", views.TeamListView.as_view(), name="team"),
+    path("", report_views.HomeView.as_view(), name="home"),
+    path("team/", site_views.TeamListView.as_view(), name="team"),
     path("subscriptions/", include(catalog_urls.subscription_patterns)),
     path("media/", include(catalog_urls.media_patterns)),
     path("pricing-models/", include(catalog_urls.pricing_model_patterns)),
@@ -36,8 +36,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("api-keys/", include((api_key_pages.urlpatterns, "api_keys"))),
-    path("api/", include("config.api.urls")),
-    path("healthz/", views.healthz, name="healthz"),
+    path("api/", include("api.urls")),
+    path("healthz/", site_views.healthz, name="healthz"),
     path("sandbox/pay/<str:pnref>/", purchase_views.sandbox_checkout, name="sandbox_checkout"),
     path("admin/", admin.site.urls),
 ]

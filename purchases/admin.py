@@ -4,7 +4,7 @@ are never edited or deleted here."""
 
 from django.contrib import admin
 
-from config.readonly_admin import ReadOnlyAdmin, currency_code
+from core.readonly_admin import ReadOnlyAdmin, currency_code
 
 from . import services
 from .gateways import GATEWAYS

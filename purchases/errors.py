@@ -4,7 +4,7 @@ Each has a stable `code` (its reference name in snake case) and a human message;
 written nothing.
 """
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class PurchaseError(DomainError):

@@ -53,7 +53,7 @@ from buyers.models import (
     WalletBalance,
     WalletEntry,
 )
-from config.codes import CODE_ALPHABET
+from core.codes import CODE_ALPHABET
 from subscriptions.models import (
     Coupon,
     Media,

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from buyers.models import Access, Buyer
-from config.codes import PublicCodeModel
+from core.codes import PublicCodeModel
 from subscriptions.models import MONEY_DIGITS, Coupon, Media, PricingModel, Subscription
 from subscriptions.money import STORED_DECIMAL_PLACES, currency_choices
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, WalletEntry
-from config.bulk import update_rows
+from core.bulk import update_rows
 
 from . import errors
 from .gateways import APPROVED, ChargeRequest, GatewayError, GatewayResult, get_gateway

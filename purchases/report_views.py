@@ -1,6 +1,6 @@
 """Finance report pages: the refunds list, the revenue summaries, and their CSV downloads.
 
-Money reports need config.roles.MONEY_REPORTS (today `purchases.view_refund`), which Finance
+Money reports need core.roles.MONEY_REPORTS (today `purchases.view_refund`), which Finance
 holds and Shop staff do not.
 """
 
@@ -15,13 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from config.forms import validate_date_in_range
-from config.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
-from config.roles import MONEY_REPORTS
+from core.forms import validate_date_in_range
+from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
+from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 from subscriptions.money import currency_choices
 
 from . import reports
+from .dashboard import dashboard_figures
 from .filters import DateRangeWidget
 from .models import ContractTransaction, Refund
 from .tables import MoneyColumn
@@ -362,4 +363,26 @@ class RenewalsView(PermissionRequiredMixin, TemplateView):
             options=self.form.cleaned_data if self.rows is not None else {},
             csv_query=query.urlencode(),
         )
+        return context
+
+
+# Who sees the finance dashboard on the home page: the permission the money reports need.
+DASHBOARD_PERMISSION = MONEY_REPORTS
+
+
+class HomeView(TemplateView):
+    """The landing page after sign-in: the finance dashboard for those who may see money, and
+    the areas this user may open. Needs only a signed-in user."""
+
+    template_name = "purchases/reports/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["roles"] = [group.name for group in self.request.user.groups.all()]
+        if self.request.user.has_perm(DASHBOARD_PERMISSION):
+            try:
+                days = int(self.request.GET.get("days", 30))
+            except ValueError:
+                days = 30
+            context["dashboard"] = dashboard_figures(days=days)
         return context

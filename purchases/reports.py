@@ -47,7 +47,7 @@ from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from config.csv_export import neutralise_cell
+from core.csv_export import neutralise_cell
 from subscriptions.money import STORED_DECIMAL_PLACES, currency_codes, minor_digits, quantize
 
 from .models import Purchase, Refund
@@ -118,7 +118,7 @@ def _digits_case(column: str) -> str:
     return f"CASE {branches} ELSE 2 END"
 
 
-# The same prefixes as config.csv_export.FORMULA_PREFIXES: = + - @ tab CR.
+# The same prefixes as core.csv_export.FORMULA_PREFIXES: = + - @ tab CR.
 _FORMULA_START = "left({0}, 1) IN ('=', '+', '-', '@', chr(9), chr(13))"
 
 
@@ -485,11 +485,11 @@ __all__ = [
 
 
 def register_list_page_exports():
-    """Make the list pages of these models download their report (config.listing.CSV_REPORTS).
+    """Make the list pages of these models download their report (core.listing.CSV_REPORTS).
 
     The buyers list keeps its table's export (active accesses and e-wallet balances per row),
     which streams through the iterator: it holds no amounts to format per currency."""
-    from config.listing import CSV_REPORTS
+    from core.listing import CSV_REPORTS
 
     CSV_REPORTS.update(
         {

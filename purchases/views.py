@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, FormView
 
-from config.errors import DomainError, show_on_form
-from config.listing import ListPageView
-from config.roles import MONEY_REPORTS
+from core.errors import DomainError, show_on_form
+from core.listing import ListPageView
+from core.roles import MONEY_REPORTS
 from subscriptions.money import quantize
 
 from . import renewals, services

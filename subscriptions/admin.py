@@ -11,8 +11,8 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet, construct_instance
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.errors import show_on_form
-from config.readonly_admin import QuickCheckboxAdmin
+from core.errors import show_on_form
+from core.readonly_admin import QuickCheckboxAdmin
 
 from . import errors, services
 from .errors import CatalogError

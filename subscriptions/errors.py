@@ -4,7 +4,7 @@ A form shows the message beside `field` (or above the form when it is None); an 
 code. Codes never change once published; messages may be reworded.
 """
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class CatalogError(DomainError):

@@ -1,7 +1,7 @@
 import django_filters
 from django.utils import timezone
 
-from config.listing import ListFilterSet
+from core.listing import ListFilterSet
 
 from .models import Coupon, Media, PricingModel, Subscription
 from .money import currency_choices

@@ -1,6 +1,6 @@
 """Forms check the shape of input (types, required, ranges); the rules are the services'.
 
-A service's CatalogError is shown beside the field it names (`config.errors.show_on_form`).
+A service's CatalogError is shown beside the field it names (`core.errors.show_on_form`).
 """
 
 from django import forms
@@ -8,7 +8,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator
 from django.db import models
 
-from config.forms import DateOrDateTimeField, ModelMultipleChoiceField, stored_integer_range
+from core.forms import DateOrDateTimeField, ModelMultipleChoiceField, stored_integer_range
 
 from .models import Coupon, Media, PricingModel, ShopContacts, Subscription
 from .money import currency_choices

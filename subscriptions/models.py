@@ -18,7 +18,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from config.codes import PublicCodeModel, new_public_code
+from core.codes import PublicCodeModel, new_public_code
 
 from .money import STORED_DECIMAL_PLACES, currency_choices
 

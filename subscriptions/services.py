@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
-from config.codes import new_public_code
+from core.codes import new_public_code
 
 from . import errors
 from .models import (

@@ -1,6 +1,6 @@
 import django_tables2 as tables
 
-from config.listing import DateTimeColumn, ListTable
+from core.listing import DateTimeColumn, ListTable
 
 from .models import Coupon, Media, PricingModel, Subscription
 from .money import quantize

@@ -12,8 +12,8 @@ from django.utils.text import capfirst
 from django.views.generic import DetailView, FormView, TemplateView
 
 from buyers import selectors as buyer_selectors
-from config.errors import show_on_form
-from config.listing import ListPageView
+from core.errors import show_on_form
+from core.listing import ListPageView
 
 from . import selectors, services
 from .errors import CatalogError

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from config.celery import app as celery_app
-from config.roles import FINANCE, SHOP_STAFF
+from core.roles import FINANCE, SHOP_STAFF
 
 from .factories import UserFactory
 

@@ -5,7 +5,7 @@ owner may create it without being a superuser."""
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
-from config.search_indexes import AddTrigramIndex
+from core.search_indexes import AddTrigramIndex
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from config.roles import apply_role_permissions
+from core.roles import apply_role_permissions
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from config.roles import SHOP_STAFF
+from core.roles import SHOP_STAFF
 
 # Money reports are gated on purchases.view_refund; shop staff held it before the reports came.
 MONEY_REPORTS = ("purchases", "view_refund")

@@ -1,8 +1,8 @@
 import pytest
 from django.core.cache import cache
 
-from config.api.keys import create_api_key
-from config.models import ApiKey
+from api.keys import create_api_key
+from api.models import ApiKey
 
 
 @pytest.fixture(autouse=True)

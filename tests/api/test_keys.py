@@ -7,8 +7,8 @@ import pytest
 from defusedxml import ElementTree
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from config.api.keys import create_api_key
-from config.models import ApiKey, digest_of
+from api.keys import create_api_key
+from api.models import ApiKey, digest_of
 
 
 def api_url_names(patterns=None, namespace=""):
@@ -193,7 +193,7 @@ def test_shop_staff_cannot_manage_keys(client, staff_user):
 
 @pytest.mark.django_db
 def test_admin_site_lists_keys_without_an_add_button(admin_client, api_key):
-    response = admin_client.get(reverse("admin:site_apikey_changelist"))
+    response = admin_client.get(reverse("admin:api_apikey_changelist"))
     assert response.status_code == 200
-    assert admin_client.get(reverse("admin:site_apikey_add")).status_code == 403
+    assert admin_client.get(reverse("admin:api_apikey_add")).status_code == 403
     assert json.dumps("Storefront")[1:-1] in response.content.decode()

@@ -3,8 +3,8 @@ odd values (empty, too long, not a number, a negative or huge number, a bad date
 
 import pytest
 
+from api.ppv import METHODS
 from buyers import services as buyer_services
-from config.api.ppv import METHODS
 from subscriptions import services as catalog_services
 from tests.purchases.factories import offer_for_sale, wallet_buyer
 

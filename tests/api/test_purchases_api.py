@@ -532,8 +532,8 @@ def test_access_check_grants_counts_the_activation_and_tells_why_not(client, mak
 
 
 def test_old_idempotency_answers_are_forgotten_by_the_beat_task(client, api_key):
-    from config.models import IdempotentRequest
-    from config.tasks import purge_old_idempotency_keys
+    from api.models import IdempotentRequest
+    from api.tasks import purge_old_idempotency_keys
 
     subscription, pricing_model = offer_for_sale(price="1.00")
     params = purchase_params(wallet_buyer("5.00"), subscription, pricing_model)
@@ -548,5 +548,5 @@ def test_beat_schedule_runs_the_idempotency_purge(settings):
     from config.celery import app
 
     tasks = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
-    assert "config.tasks.purge_old_idempotency_keys" in tasks
-    assert "config.tasks.purge_old_idempotency_keys" in app.tasks
+    assert "api.tasks.purge_old_idempotency_keys" in tasks
+    assert "api.tasks.purge_old_idempotency_keys" in app.tasks

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from api.keys import create_api_key
 from buyers.models import Access, Buyer
 from buyers.services import check_access
-from config.api.keys import create_api_key
 from subscriptions import services as catalog_services
 
 ACCESSES = int(os.environ.get("BENCH_ACCESSES", "10000"))

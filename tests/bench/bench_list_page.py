@@ -19,7 +19,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from config.keyset import Keyset
+from core.keyset import Keyset
 
 SIZES = (10_000, 100_000, 1_000_000)
 RUNS = 5

@@ -34,7 +34,7 @@ from django.urls import include, path
 from buyers.admin import AccessStatusFilter
 from buyers.models import Access, Buyer
 from buyers.tables import AccessTable, BuyerTable
-from config.keyset import Keyset
+from core.keyset import Keyset
 from purchases.generate import generate_data
 from purchases.models import Purchase, RecurringContract
 from purchases.tables import ContractTable, PurchaseTable

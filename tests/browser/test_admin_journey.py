@@ -8,7 +8,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from config.roles import SHOP_STAFF, apply_role_permissions
+from core.roles import SHOP_STAFF, apply_role_permissions
 from tests.factories import TEST_PASSWORD, UserFactory
 
 from .test_sign_in_journey import sign_in

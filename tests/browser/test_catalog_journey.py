@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 
-from config.roles import SHOP_STAFF, apply_role_permissions
+from core.roles import SHOP_STAFF, apply_role_permissions
 from subscriptions.models import Subscription
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.subscriptions.factories import MediaFactory, PricingModelFactory

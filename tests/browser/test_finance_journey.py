@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from config.roles import FINANCE, apply_role_permissions
+from core.roles import FINANCE, apply_role_permissions
 from purchases.models import Purchase
 from purchases.services import create_purchase
 from tests.factories import TEST_PASSWORD, UserFactory

@@ -12,8 +12,8 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from api.keys import create_api_key
 from buyers import services as buyer_services
-from config.api.keys import create_api_key
 from tests.buyers.factories import BuyerFactory
 from tests.purchases.test_renewals import subscribe
 from tests.subscriptions.factories import (

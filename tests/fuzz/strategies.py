@@ -256,7 +256,7 @@ def field_kind(field) -> str:
     """What kind of value a Django form field reads: date, money, integer or text."""
     from django import forms
 
-    from config.forms import DateOrDateTimeField
+    from core.forms import DateOrDateTimeField
 
     if isinstance(field, (forms.DateField, forms.DateTimeField, DateOrDateTimeField)):
         return "date"

@@ -59,7 +59,7 @@ POST_ONLY_FORM_CONTEXT = {"subscriptions:attach_media": "attach_form"}
 
 # Pages that answer 200 without an error when the input was good: what they show instead.
 SUCCESS_PAGES = {
-    "api_keys:create": "site/apikey_created.html",
+    "api_keys:create": "api/apikey_created.html",
     "buyers:import": "buyers/buyer_import.html",
 }
 

@@ -1,7 +1,7 @@
 """Every list page, its CSV export and the finance reports, asked hostile query strings: never a
 500, nothing written, and a refused filter says why beside its field.
 
-List pages are found from the resolver (every `config.listing.ListPageView`), so a new list is
+List pages are found from the resolver (every `core.listing.ListPageView`), so a new list is
 fuzzed as soon as it has a URL.
 """
 
@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from config.listing import ListPageView
+from core.listing import ListPageView
 
 from .conftest import FUZZ_SETTINGS
 from .shop import (

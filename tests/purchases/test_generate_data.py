@@ -18,7 +18,7 @@ from buyers.models import (
     WalletBalance,
     WalletEntry,
 )
-from config.codes import CODE_ALPHABET
+from core.codes import CODE_ALPHABET
 from purchases.gateways import pay_on_sandbox_page
 from purchases.generate import ShopHasPurchases, generate_data
 from purchases.models import (

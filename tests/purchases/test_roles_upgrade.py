@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 
-from config.roles import SHOP_STAFF
+from core.roles import SHOP_STAFF
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 import re
 
-from config.codes import CODE_LENGTH, new_public_code
+from core.codes import CODE_LENGTH, new_public_code
 
 
 def test_codes_are_eight_letters_or_digits_and_do_not_repeat():

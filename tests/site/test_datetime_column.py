@@ -1,11 +1,11 @@
-"""config.listing.DateTimeColumn shows and exports what django-tables2's DateTimeColumn does."""
+"""core.listing.DateTimeColumn shows and exports what django-tables2's DateTimeColumn does."""
 
 from datetime import UTC, date, datetime
 
 import django_tables2 as tables
 import pytest
 
-from config.listing import DateTimeColumn
+from core.listing import DateTimeColumn
 
 VALUES = [
     datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # the night the shop's clocks change

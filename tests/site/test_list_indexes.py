@@ -11,8 +11,8 @@ from django.contrib import admin
 from django.db.models import Index
 
 from buyers.models import Access, AccessActivation, Buyer, SentEmail, WalletEntry
-from config.listing import ListPageView
-from config.readonly_admin import LargeTableAdmin
+from core.listing import ListPageView
+from core.readonly_admin import LargeTableAdmin
 from purchases.models import (
     Cancellation,
     ContractTransaction,

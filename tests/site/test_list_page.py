@@ -12,8 +12,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from config.listing import MAX_PER_PAGE
-from config.roles import FINANCE, SHOP_STAFF
+from core.listing import MAX_PER_PAGE
+from core.roles import FINANCE, SHOP_STAFF
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,5 @@
 """The list pages' search box: every table searched with its own indexes, the matches united
-(config.listing.search_condition), finds exactly what one OR over the joins would find."""
+(core.listing.search_condition), finds exactly what one OR over the joins would find."""
 
 import pytest
 from django.db.models import Q
@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from buyers.filters import AccessFilter, BuyerFilter, WalletEntryFilter
 from buyers.models import Access, Buyer, WalletEntry
-from config.listing import search_condition
+from core.listing import search_condition
 from purchases.filters import ContractFilter, PurchaseFilter
 from purchases.generate import generate_data
 from purchases.models import ContractTransaction, Purchase, RecurringContract, Refund

@@ -3,7 +3,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from config import __version__
+from core import __version__
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django import forms
 from django.test.html import parse_html
 
-from config.forms import QuickSelect
+from core.forms import QuickSelect
 from purchases.filters import PurchaseFilter
 
 CHOICES = [

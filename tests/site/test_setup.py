@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from config.roles import FINANCE, ROLE_PERMISSIONS, SHOP_STAFF, apply_role_permissions
+from core.roles import FINANCE, ROLE_PERMISSIONS, SHOP_STAFF, apply_role_permissions
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

@@ -3,7 +3,7 @@
 import django_tables2.utils
 import pytest
 
-from config import tables_speedup
+from core import tables_speedup
 from tests.subscriptions.factories import SubscriptionFactory
 
 

@@ -15,13 +15,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 
+from api.models import ApiKey
 from buyers import errors as buyer_errors
 from buyers import selectors as buyer_selectors
 from buyers import services as buyer_services
 from buyers.errors import BuyerError
 from buyers.models import Access
-from config.errors import DomainError
-from config.models import ApiKey
+from core.errors import DomainError
 from subscriptions import errors as catalog_errors
 from subscriptions import selectors as catalog_selectors
 from subscriptions import services as catalog_services

@@ -1,4 +1,4 @@
-"""Site-wide pages: home, the team list, and the health check for load balancers."""
+"""Site-wide pages: the team list, and the health check for load balancers."""
 
 import django_filters
 import django_tables2 as tables
@@ -8,36 +8,10 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.generic import TemplateView
 
 from .listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
-from .roles import MONEY_REPORTS
 
 User = get_user_model()
-
-
-# Who sees the finance dashboard on the home page: the permission the money reports need.
-DASHBOARD_PERMISSION = MONEY_REPORTS
-
-
-class HomeView(TemplateView):
-    """The landing page after sign-in: the finance dashboard for those who may see money, and
-    the areas this user may open. Needs only a signed-in user."""
-
-    template_name = "site/home.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["roles"] = [group.name for group in self.request.user.groups.all()]
-        if self.request.user.has_perm(DASHBOARD_PERMISSION):
-            from purchases.dashboard import dashboard_figures
-
-            try:
-                days = int(self.request.GET.get("days", 30))
-            except ValueError:
-                days = 30
-            context["dashboard"] = dashboard_figures(days=days)
-        return context
 
 
 class TeamTable(ListTable):

@@ -10,8 +10,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.generic import FormView
 
-from config.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
-from config.models import ApiKey
+from api.models import ApiKey
+from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 
 from .keys import ApiKeyNameRequired, create_api_key, revoke_api_key
 
@@ -64,13 +64,13 @@ class ApiKeyFilter(ListFilterSet):
 
 
 class ApiKeyListView(ListPageView):
-    permission_required = "site.view_apikey"
+    permission_required = "api.view_apikey"
     model = ApiKey
     title = "API keys"
     table_class = ApiKeyTable
     filterset_class = ApiKeyFilter
     create_url = "api_keys:create"
-    create_permission = "site.add_apikey"
+    create_permission = "api.add_apikey"
 
     def get_queryset(self):
         return ApiKey.objects.select_related("created_by")
@@ -104,9 +104,9 @@ class StaffPageMixin(PermissionRequiredMixin):
 class ApiKeyCreateView(StaffPageMixin, FormView):
     """Create a key and show it once: the page answers the key itself, it is never stored."""
 
-    permission_required = "site.add_apikey"
+    permission_required = "api.add_apikey"
     form_class = ApiKeyForm
-    template_name = "site/apikey_form.html"
+    template_name = "api/apikey_form.html"
     title = "New API key"
 
     def form_valid(self, form):
@@ -121,15 +121,15 @@ class ApiKeyCreateView(StaffPageMixin, FormView):
             return self.form_invalid(form)
         context = self.get_context_data(form=form, created=created)
         context["title"] = "API key created"
-        response = render(self.request, "site/apikey_created.html", context)
+        response = render(self.request, "api/apikey_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
 
 
 class ApiKeyRevokeView(StaffPageMixin, FormView):
-    permission_required = "site.change_apikey"
+    permission_required = "api.change_apikey"
     form_class = forms.Form
-    template_name = "site/apikey_confirm_revoke.html"
+    template_name = "api/apikey_confirm_revoke.html"
     title = "Revoke API key"
 
     def dispatch(self, request, *args, **kwargs):

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
-from config.models import ApiKey, IdempotentRequest
+from api.models import ApiKey, IdempotentRequest
 
 MAX_KEY_LENGTH = 255
 

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.models import KEY_PREFIX_LENGTH, ApiKey, digest_of
+from api.models import KEY_PREFIX_LENGTH, ApiKey, digest_of
 
 # last_used_at is written at most once per key per this interval, not on every request.
 LAST_USED_PRECISION = timedelta(minutes=1)

@@ -57,7 +57,7 @@ AREAS: dict[str, list[NavLink]] = {
     ],
     "Admin": [
         NavLink("Team", "team", "auth.view_user"),
-        NavLink("API keys", "api_keys:list", "site.view_apikey"),
+        NavLink("API keys", "api_keys:list", "api.view_apikey"),
         NavLink("Django admin", "admin:index"),
     ],
 }

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class SiteConfig(AppConfig):
     """The site itself: roles, the page shell, the list-page pattern, first-start setup."""
 
-    name = "config"
+    name = "core"
     label = "site"
     verbose_name = "Site"
 

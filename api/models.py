@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .codes import CODE_ALPHABET
+from core.codes import CODE_ALPHABET
 
 KEY_PREFIX_LENGTH = 8
 KEY_SECRET_LENGTH = 40
@@ -59,6 +59,7 @@ class ApiKey(models.Model):
     )
 
     class Meta:
+        db_table = "site_apikey"  # the table it had in the `site` app: no data moved
         verbose_name = "API key"
         verbose_name_plural = "API keys"
         ordering = ["-created_at"]
@@ -101,6 +102,7 @@ class IdempotentRequest(models.Model):
     created_at = models.DateTimeField("first seen", default=timezone.now)
 
     class Meta:
+        db_table = "site_idempotentrequest"
         verbose_name = "idempotent request"
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once_per_key"),

@@ -19,7 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyQuery, HttpBearer
 from pydantic import BeforeValidator
 
-from config.models import ApiKey
+from api.models import ApiKey
 
 from . import purchases
 from .keys import ApiKeyError, authenticate

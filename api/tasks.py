@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .api.idempotency import purge_idempotent_requests
+from .idempotency import purge_idempotent_requests
 
 
 @shared_task

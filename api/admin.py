@@ -3,7 +3,7 @@ since a key is readable only on the page that creates it."""
 
 from django.contrib import admin, messages
 
-from .api.keys import revoke_api_key
+from .keys import revoke_api_key
 from .models import ApiKey
 
 

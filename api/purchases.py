@@ -18,7 +18,7 @@ from buyers import services as buyer_services
 from buyers.errors import BuyerError
 from buyers.models import Access, Buyer
 from buyers.selectors import live_access_q
-from config.errors import DomainError
+from core.errors import DomainError
 from purchases import errors as purchase_errors
 from purchases import services as purchase_services
 from purchases.models import Purchase, PurchaseSession

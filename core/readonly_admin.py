@@ -92,7 +92,7 @@ class LargeTableAdmin(QuickCheckboxAdmin):
     `date_hierarchy` reads every row's date; pages of these models count up to a limit, once,
     and have no date hierarchy (a date filter in `list_filter` costs no query). A subclass lists
     in `sortable_by` only the columns an index can sort. The search box searches each table with
-    its own indexes, as the staff lists do (config.listing.search_condition): "=field" in
+    its own indexes, as the staff lists do (core.listing.search_condition): "=field" in
     `search_fields` is an exact, case-sensitive match (codes, references), other fields match
     when they contain the word.
     """
