@@ -58,6 +58,7 @@ bench: $(VENV)/.dev-installed system-packages
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check .
 
 format: $(VENV)/.dev-installed

@@ -5,8 +5,8 @@ import ipaddress
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from core.money import STORED_DECIMAL_PLACES
 from subscriptions.models import MONEY_DIGITS
-from subscriptions.money import STORED_DECIMAL_PLACES
 
 
 class BadParameter(Exception):

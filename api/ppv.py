@@ -22,12 +22,12 @@ from buyers import services as buyer_services
 from buyers.errors import BuyerError
 from buyers.models import Access
 from core.errors import DomainError
+from core.money import quantize
 from subscriptions import errors as catalog_errors
 from subscriptions import selectors as catalog_selectors
 from subscriptions import services as catalog_services
 from subscriptions.errors import CatalogError
 from subscriptions.models import Media, ShopContacts, Subscription
-from subscriptions.money import quantize
 
 from .formats import SUCCESS, UnreadableBody, failure, read_params, respond, shop_time, wants_json
 from .keys import ApiKeyError, authenticate, require_scope

@@ -19,12 +19,12 @@ from buyers.errors import BuyerError
 from buyers.models import Access, Buyer
 from buyers.selectors import live_access_q
 from core.errors import DomainError
+from core.money import quantize
 from purchases import errors as purchase_errors
 from purchases import services as purchase_services
 from purchases.models import Purchase, PurchaseSession
 from subscriptions.errors import CatalogError
 from subscriptions.models import Media, PricingModel, Subscription
-from subscriptions.money import quantize
 
 from .formats import UnreadableBody, read_params
 from .idempotency import run_once

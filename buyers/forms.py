@@ -7,8 +7,8 @@ from django import forms
 from django.conf import settings
 
 from core.forms import MAX_POSITIVE_INTEGER, DateOrDateTimeField
+from core.money import currency_choices
 from subscriptions.models import Subscription
-from subscriptions.money import currency_choices
 
 from .models import WalletEntry
 

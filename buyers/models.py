@@ -20,8 +20,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.codes import PublicCodeModel
+from core.money import STORED_DECIMAL_PLACES, currency_choices, quantize
 from subscriptions.models import MONEY_DIGITS, Subscription
-from subscriptions.money import STORED_DECIMAL_PLACES, currency_choices, quantize
 
 # The access password (`hash`): 12 characters drawn by `secrets` from 32 unambiguous lower-case
 # letters and digits (no 0/o, 1/l): 2**60 values, so it cannot be guessed, and it reads out

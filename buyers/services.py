@@ -20,13 +20,13 @@ from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from subscriptions.models import Subscription
-from subscriptions.money import (
+from core.money import (
     currency_codes,
     has_more_digits_than_currency,
     minor_digits,
     quantize,
 )
+from subscriptions.models import Subscription
 from subscriptions.services import shop_datetime
 
 from . import errors

@@ -5,6 +5,7 @@ are never edited or deleted here."""
 from django.contrib import admin
 
 from core.readonly_admin import ReadOnlyAdmin, currency_code
+from subscriptions.admin import PricingModelAdmin
 
 from . import services
 from .gateways import GATEWAYS
@@ -195,3 +196,20 @@ class ContractTransactionAdmin(ReadOnlyAdmin):
     sortable_by = ("transaction_date",)
     search_fields = ("=contract__code", "=pnref", "=idempotency_key")
     list_select_related = ("contract",)
+
+
+@admin.action(
+    description="Charge running contracts the current price from their next period",
+    permissions=["change"],
+)
+def charge_running_contracts_the_current_price(modeladmin, request, queryset):
+    """A price change reaches running contracts only when the shop says so, here."""
+    changed = sum(services.apply_new_price_to_contracts(pricing_model=pm) for pm in queryset)
+    modeladmin.message_user(
+        request,
+        f"{changed} running contract(s) will be charged the current price from their next period.",
+    )
+
+
+# The catalog's admin cannot know about contracts (layers): purchases adds its action there.
+PricingModelAdmin.actions = [*PricingModelAdmin.actions, charge_running_contracts_the_current_price]

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 
 from buyers.models import Access, Buyer
 from buyers.selectors import live_access_q
-from subscriptions.money import quantize
+from core.money import quantize
 
 from .models import ContractTransaction, Purchase, RecurringContract
 from .reports import PAID_STATUSES, local_iso_date

@@ -1,8 +1,8 @@
 import django_filters
 
 from core.listing import ListFilterSet
+from core.money import currency_choices
 from subscriptions.models import Subscription
-from subscriptions.money import currency_choices
 
 from .models import Purchase, PurchaseSession, RecurringContract
 from .services import payment_type_choices

@@ -54,6 +54,7 @@ from buyers.models import (
     WalletEntry,
 )
 from core.codes import CODE_ALPHABET
+from core.money import minor_digits
 from subscriptions.models import (
     Coupon,
     Media,
@@ -63,7 +64,6 @@ from subscriptions.models import (
     SubscriptionMedia,
     SubscriptionPricingModel,
 )
-from subscriptions.money import minor_digits
 
 from .models import (
     WALLET,

@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from buyers.models import Access, Buyer
 from core.codes import PublicCodeModel
+from core.money import STORED_DECIMAL_PLACES, currency_choices
 from subscriptions.models import MONEY_DIGITS, Coupon, Media, PricingModel, Subscription
-from subscriptions.money import STORED_DECIMAL_PLACES, currency_choices
 
 WALLET = "wallet"  # the payment type that pays from the buyer's e-wallet
 

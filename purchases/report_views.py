@@ -17,9 +17,9 @@ from django.views.generic import TemplateView
 
 from core.forms import validate_date_in_range
 from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
+from core.money import currency_choices
 from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
-from subscriptions.money import currency_choices
 
 from . import reports
 from .dashboard import dashboard_figures

@@ -48,7 +48,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from core.csv_export import neutralise_cell
-from subscriptions.money import STORED_DECIMAL_PLACES, currency_codes, minor_digits, quantize
+from core.money import STORED_DECIMAL_PLACES, currency_codes, minor_digits, quantize
 
 from .models import Purchase, Refund
 

@@ -24,9 +24,9 @@ from django.utils import timezone
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, Buyer, WalletBalance
+from core.money import has_more_digits_than_currency, minor_digits, quantize
 from subscriptions import errors as catalog_errors
 from subscriptions.models import Coupon, PricingModel, Subscription
-from subscriptions.money import has_more_digits_than_currency, minor_digits, quantize
 from subscriptions.services import price_with_coupon, use_coupon
 
 from . import errors

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.listing import DateTimeColumn, ListTable
-from subscriptions.money import quantize
+from core.money import quantize
 
 from .models import Purchase, PurchaseSession, RecurringContract
 

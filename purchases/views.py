@@ -16,8 +16,8 @@ from django.views.generic import DetailView, FormView
 
 from core.errors import DomainError, show_on_form
 from core.listing import ListPageView
+from core.money import quantize
 from core.roles import MONEY_REPORTS
-from subscriptions.money import quantize
 
 from . import renewals, services
 from .filters import ContractFilter, PurchaseFilter, PurchaseSessionFilter

@@ -170,23 +170,6 @@ class PricingModelAdmin(CatalogHistoryAdmin):
     ]
     list_filter = ["currency", "is_recurring", "quality", "grant_all_devices"]
     search_fields = ["code", "title"]
-    actions = ["charge_running_contracts_the_current_price"]
-
-    @admin.action(
-        description="Charge running contracts the current price from their next period",
-        permissions=["change"],
-    )
-    def charge_running_contracts_the_current_price(self, request, queryset):
-        """A price change reaches running contracts only when the shop says so, here."""
-        from purchases.services import apply_new_price_to_contracts
-
-        changed = sum(apply_new_price_to_contracts(pricing_model=pm) for pm in queryset)
-        self.message_user(
-            request,
-            f"{changed} running contract(s) will be charged the current price from their next "
-            "period.",
-        )
-
     readonly_fields = ["code", "created_at", "updated_at"]
 
 

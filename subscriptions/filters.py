@@ -2,9 +2,9 @@ import django_filters
 from django.utils import timezone
 
 from core.listing import ListFilterSet
+from core.money import currency_choices
 
 from .models import Coupon, Media, PricingModel, Subscription
-from .money import currency_choices
 from .selectors import SUBSCRIPTION_STATUSES, subscription_status_condition
 
 

@@ -9,9 +9,9 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 
 from core.forms import DateOrDateTimeField, ModelMultipleChoiceField, stored_integer_range
+from core.money import currency_choices
 
 from .models import Coupon, Media, PricingModel, ShopContacts, Subscription
-from .money import currency_choices
 
 
 def https_by_default(model_field, **kwargs):

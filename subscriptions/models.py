@@ -19,8 +19,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.codes import PublicCodeModel, new_public_code
-
-from .money import STORED_DECIMAL_PLACES, currency_choices
+from core.money import STORED_DECIMAL_PLACES, currency_choices, quantize
 
 MONEY_DIGITS = 14
 
@@ -146,8 +145,6 @@ class PricingModel(PublicCodeModel):
 
     @property
     def price_display(self) -> str:
-        from .money import quantize
-
         return f"{quantize(self.price, self.currency)} {self.currency}"
 
     @property
@@ -425,8 +422,6 @@ class Coupon(PublicCodeModel):
     def discount_display(self) -> str:
         if self.discount_type == self.DiscountType.PERCENT:
             return f"{self.percent.normalize():f}% off"
-        from .money import quantize
-
         return f"{quantize(self.amount, self.currency)} {self.currency} off"
 
     def is_valid_at(self, when) -> bool:

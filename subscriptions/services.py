@@ -20,6 +20,7 @@ from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
 from core.codes import new_public_code
+from core.money import currency_codes, has_more_digits_than_currency, minor_digits, to_minor_units
 
 from . import errors
 from .models import (
@@ -31,7 +32,6 @@ from .models import (
     SubscriptionMedia,
     SubscriptionPricingModel,
 )
-from .money import currency_codes, has_more_digits_than_currency, minor_digits, to_minor_units
 
 # --- Dates typed by staff ----------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 import django_tables2 as tables
 
 from core.listing import DateTimeColumn, ListTable
+from core.money import quantize
 
 from .models import Coupon, Media, PricingModel, Subscription
-from .money import quantize
 
 
 class SubscriptionTable(ListTable):

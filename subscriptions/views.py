@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.generic import DetailView, FormView, TemplateView
 
-from buyers import selectors as buyer_selectors
 from core.errors import show_on_form
 from core.listing import ListPageView
 
@@ -255,12 +254,6 @@ class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
             history=selectors.history_of(subscription),
             offer_history=selectors.offer_history_of(subscription),
         )
-        if self.request.user.has_perm("buyers.view_access"):
-            context.update(
-                buyer_selectors.subscription_accesses_panel(
-                    subscription, email=self.request.GET.get("email", ""), user=self.request.user
-                )
-            )
         return context
 
 

@@ -5,7 +5,7 @@ import core.codes
 import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
-import subscriptions.money
+import core.money
 from django.conf import settings
 from django.db import migrations, models
 
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
             name='WalletBalance',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('balance', models.DecimalField(decimal_places=4, default=0, max_digits=14, verbose_name='balance')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
                 ('buyer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='wallet_balances', to='buyers.buyer')),
@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('top_up', 'Top-up'), ('purchase', 'Purchase'), ('refund', 'Refund'), ('adjustment', 'Adjustment')], max_length=10, verbose_name='kind')),
                 ('amount', models.DecimalField(decimal_places=4, help_text='Positive adds to the balance, negative takes from it.', max_digits=14, verbose_name='amount')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('balance_after', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='balance after')),
                 ('reason', models.CharField(blank=True, max_length=255, verbose_name='reason')),
                 ('reference', models.CharField(blank=True, help_text='The purchase or refund it belongs to.', max_length=64, verbose_name='reference')),

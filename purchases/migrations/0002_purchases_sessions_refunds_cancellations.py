@@ -4,7 +4,7 @@ import core.codes
 import django.db.models.deletion
 import django.db.models.expressions
 import django.utils.timezone
-import subscriptions.money
+import core.money
 from django.conf import settings
 from django.db import migrations, models
 
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('transaction_type', models.CharField(choices=[('PPV', 'PPV'), ('Subscription', 'Subscription'), ('Collection', 'Collection'), ('ProgramAssetGroupOffer', 'Program asset group offer')], max_length=22, verbose_name='transaction type')),
                 ('price', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='price')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('user_ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='user IP')),
                 ('udid', models.CharField(blank=True, max_length=255, verbose_name='device id (udid)')),
                 ('preview_module', models.CharField(blank=True, max_length=64, verbose_name='preview module')),
@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 ('list_price', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='list price')),
                 ('discount', models.DecimalField(decimal_places=4, default=0, max_digits=14, verbose_name='discount')),
                 ('amount', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='amount charged')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('coupon_code', models.CharField(blank=True, max_length=32, verbose_name='coupon code')),
                 ('is_recurring', models.BooleanField(default=False, verbose_name='recurring')),
                 ('payment_type', models.CharField(max_length=40, verbose_name='payment type')),
@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('code', models.CharField(default=core.codes.new_public_code, editable=False, max_length=8, unique=True, verbose_name='code')),
                 ('amount', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='amount')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('method', models.CharField(max_length=40, verbose_name='refunded to')),
                 ('gateway_reference', models.CharField(blank=True, max_length=40, verbose_name='gateway reference (PNRef)')),
                 ('reason', models.CharField(blank=True, max_length=255, verbose_name='reason')),

@@ -3,7 +3,7 @@
 import core.codes
 import django.db.models.deletion
 import django.utils.timezone
-import subscriptions.money
+import core.money
 from django.db import migrations, models
 
 
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('code', models.CharField(default=core.codes.new_public_code, editable=False, max_length=8, unique=True, verbose_name='code')),
                 ('amount', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='amount each period')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('payment_type', models.CharField(max_length=40, verbose_name='payment type')),
                 ('instrument', models.CharField(blank=True, help_text='The card token, or the gateway reference of the first payment.', max_length=80, verbose_name='stored payment instrument')),
                 ('anchor', models.DateTimeField(verbose_name='periods counted from')),
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 ('transaction_date', models.DateTimeField(default=django.utils.timezone.now, verbose_name='Transaction_Date')),
                 ('amount', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='Transaction_Amount')),
                 ('convenience_fee', models.DecimalField(decimal_places=4, default=0, max_digits=14, verbose_name='Convenience_Fee')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('status', models.CharField(choices=[('pending', 'Charging'), ('approved', 'Approved'), ('declined', 'Declined')], default='pending', max_length=8, verbose_name='status')),
                 ('pnref', models.CharField(blank=True, max_length=40, verbose_name='PNRef')),
                 ('result_code', models.CharField(blank=True, max_length=8, verbose_name='ResultCode')),

@@ -5,7 +5,7 @@ import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
 import simple_history.models
-import subscriptions.money
+import core.money
 from django.conf import settings
 from django.db import migrations, models
 
@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('code', models.CharField(db_index=True, default=core.codes.new_public_code, editable=False, max_length=8, verbose_name='code')),
                 ('title', models.CharField(max_length=255, verbose_name='title')),
                 ('price', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='price')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('is_recurring', models.BooleanField(default=False, verbose_name='recurring')),
                 ('recurrence_unit', models.CharField(blank=True, choices=[('days', 'Days'), ('weeks', 'Weeks'), ('months', 'Months'), ('years', 'Years')], max_length=6, verbose_name='renews every (unit)')),
                 ('recurrence_count', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='renews every (count)')),
@@ -169,7 +169,7 @@ class Migration(migrations.Migration):
                 ('code', models.CharField(default=core.codes.new_public_code, editable=False, max_length=8, unique=True, verbose_name='code')),
                 ('title', models.CharField(max_length=255, verbose_name='title')),
                 ('price', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='price')),
-                ('currency', models.CharField(choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency')),
+                ('currency', models.CharField(choices=core.money.currency_choices, max_length=3, verbose_name='currency')),
                 ('is_recurring', models.BooleanField(default=False, verbose_name='recurring')),
                 ('recurrence_unit', models.CharField(blank=True, choices=[('days', 'Days'), ('weeks', 'Weeks'), ('months', 'Months'), ('years', 'Years')], max_length=6, verbose_name='renews every (unit)')),
                 ('recurrence_count', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='renews every (count)')),
@@ -272,7 +272,7 @@ class Migration(migrations.Migration):
                 ('discount_type', models.CharField(choices=[('percent', 'Percent off'), ('fixed', 'Fixed amount off')], default='percent', max_length=7, verbose_name='discount')),
                 ('percent', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, verbose_name='percent off')),
                 ('amount', models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True, verbose_name='amount off')),
-                ('currency', models.CharField(blank=True, choices=subscriptions.money.currency_choices, max_length=3, verbose_name='currency of the amount')),
+                ('currency', models.CharField(blank=True, choices=core.money.currency_choices, max_length=3, verbose_name='currency of the amount')),
                 ('valid_from', models.DateTimeField(blank=True, null=True, verbose_name='valid from')),
                 ('valid_until', models.DateTimeField(blank=True, null=True, verbose_name='valid until')),
                 ('use_limit', models.PositiveIntegerField(blank=True, help_text='Empty: no limit.', null=True, verbose_name='use limit')),

@@ -19,6 +19,7 @@ from buyers.models import (
     WalletEntry,
 )
 from core.codes import CODE_ALPHABET
+from core.money import quantize
 from purchases.gateways import pay_on_sandbox_page
 from purchases.generate import ShopHasPurchases, generate_data
 from purchases.models import (
@@ -33,7 +34,6 @@ from purchases.models import (
 from purchases.renewals import renew_due_contracts
 from purchases.services import confirm_purchase, refund_purchase
 from subscriptions.models import Coupon, PricingModel, Subscription
-from subscriptions.money import quantize
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 PURCHASES, BUYERS, CONTRACTS = 2000, 300, 200

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from buyers.models import Buyer
+from core.money import quantize
 from purchases.models import Purchase, Refund
 from purchases.reports import PAID_STATUSES, PURCHASES_REPORT
-from subscriptions.money import quantize
 from tests.buyers.factories import BuyerFactory
 from tests.purchases.factories import offer_for_sale
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from subscriptions.money import (
+from core.money import (
     currency_choices,
     currency_codes,
     has_more_digits_than_currency,

@@ -1,6 +1,6 @@
 from django import template
 
-from subscriptions.money import quantize
+from core.money import quantize
 
 register = template.Library()
 
