@@ -6,8 +6,6 @@ from django.urls import path
 from . import ppv
 from .openapi import api
 
-app_name = "api"
-
 
 def _public(patterns):
     """The JSON API's URLs answer 401 themselves; its schema and docs describe, never reveal;

@@ -1,11 +1,16 @@
+"""The site's URLs. Each area of an app is one list of URLs in that app's urls.py, mounted here
+under its prefix and namespace the same way: `path(prefix, include((patterns, namespace)))`."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from api import pages as api_key_pages
+from api import urls as api_urls
 from buyers import urls as buyer_urls
 from core import views as site_views
-from purchases import report_views
+from purchases import contract_urls, report_views
+from purchases import urls as purchase_urls
 from purchases import views as purchase_views
 from subscriptions import urls as catalog_urls
 
@@ -14,15 +19,15 @@ admin.site.site_header = admin.site.site_title = "Back office admin"
 urlpatterns = [
     path("", report_views.HomeView.as_view(), name="home"),
     path("team/", site_views.TeamListView.as_view(), name="team"),
-    path("subscriptions/", include(catalog_urls.subscription_patterns)),
-    path("media/", include(catalog_urls.media_patterns)),
-    path("pricing-models/", include(catalog_urls.pricing_model_patterns)),
-    path("coupons/", include(catalog_urls.coupon_patterns)),
-    path("contacts/", include(catalog_urls.contacts_patterns)),
+    path("subscriptions/", include((catalog_urls.subscription_patterns, "subscriptions"))),
+    path("media/", include((catalog_urls.media_patterns, "media"))),
+    path("pricing-models/", include((catalog_urls.pricing_model_patterns, "pricing_models"))),
+    path("coupons/", include((catalog_urls.coupon_patterns, "coupons"))),
+    path("contacts/", include((catalog_urls.contacts_patterns, "contacts"))),
     path("buyers/", include((buyer_urls.buyer_patterns, "buyers"))),
     path("accesses/", include((buyer_urls.access_patterns, "accesses"))),
-    path("purchases/", include("purchases.urls")),
-    path("renewals/", include("purchases.contract_urls")),
+    path("purchases/", include((purchase_urls.urlpatterns, "purchases"))),
+    path("renewals/", include((contract_urls.urlpatterns, "contracts"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -36,7 +41,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("api-keys/", include((api_key_pages.urlpatterns, "api_keys"))),
-    path("api/", include("api.urls")),
+    path("api/", include((api_urls.urlpatterns, "api"))),
     path("healthz/", site_views.healthz, name="healthz"),
     path("sandbox/pay/<str:pnref>/", purchase_views.sandbox_checkout, name="sandbox_checkout"),
     path("admin/", admin.site.urls),
