@@ -1,5 +1,5 @@
 """Staff pages for buyers, their accesses and e-wallets. Each view parses input, calls a service
-or selector and renders; a refusal is shown beside the field it concerns."""
+or selector and renders; a refusal is shown beside the field it concerns (core.form_pages)."""
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, FormView
 
 from core.errors import show_on_form
+from core.form_pages import ServiceFormView
 from core.listing import ListPageView
 from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
@@ -172,71 +173,18 @@ class SubscriptionAccessesView(PermissionRequiredMixin, DetailView):
 # --- Forms --------------------------------------------------------------------------------------
 
 
-class ServiceFormView(PermissionRequiredMixin, FormView):
-    """A form whose valid input goes to one service call; a BuyerError goes beside its field.
-
-    The permission is checked before anything is looked up (`load`), so a user without it gets
-    403 whatever the URL names."""
-
-    template_name = "buyers/form_page.html"
-    title = ""
-    submit_label = "Save"
-    success_message = ""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not self.has_permission():
-            return self.handle_no_permission()
-        self.load()
-        return FormView.dispatch(self, request, *args, **kwargs)
-
-    def load(self):
-        pass
-
-    def perform(self, data):
-        raise NotImplementedError
-
-    def get_title(self):
-        return self.title
-
-    def breadcrumbs(self):
-        return [(self.get_title(), None)]
-
-    def cancel_url(self):
-        return reverse("buyers:list")
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(
-            title=self.get_title(),
-            breadcrumbs=self.breadcrumbs(),
-            cancel_url=self.cancel_url(),
-            submit_label=self.submit_label,
-        )
-        return context
-
-    def form_valid(self, form):
-        try:
-            self.result = self.perform(form.cleaned_data)
-        except BuyerError as error:
-            show_on_form(form, error)
-            return self.form_invalid(form)
-        if self.success_message:
-            messages.success(self.request, self.success_message.format(result=self.result))
-        return redirect(self.get_success_url())
-
-
 class BuyerObjectMixin:
     def load(self):
         self.buyer = get_object_or_404(Buyer, code=self.kwargs["code"])
 
-    def breadcrumbs(self):
+    def get_breadcrumbs(self):
         return [
             buyers_crumb(),
             (self.buyer.code, reverse("buyers:detail", args=[self.buyer.code])),
             (self.get_title(), None),
         ]
 
-    def cancel_url(self):
+    def get_cancel_url(self):
         return reverse("buyers:detail", args=[self.buyer.code])
 
     def get_success_url(self):
@@ -246,12 +194,14 @@ class BuyerObjectMixin:
 class BuyerCreateView(ServiceFormView):
     permission_required = "buyers.add_buyer"
     form_class = BuyerForm
-    template_name = "buyers/buyer_form.html"
     title = "New buyer"
     success_message = "Buyer {result.code} added."
 
-    def breadcrumbs(self):
+    def get_breadcrumbs(self):
         return [buyers_crumb(), (self.title, None)]
+
+    def get_cancel_url(self):
+        return reverse("buyers:list")
 
     def perform(self, data):
         return services.create_buyer(**data)
@@ -263,7 +213,6 @@ class BuyerCreateView(ServiceFormView):
 class BuyerEditView(BuyerObjectMixin, ServiceFormView):
     permission_required = "buyers.change_buyer"
     form_class = BuyerForm
-    template_name = "buyers/buyer_form.html"
     title = "Edit buyer"
     success_message = "Buyer saved."
 
@@ -289,7 +238,6 @@ class BuyerPinView(BuyerObjectMixin, ServiceFormView):
 class WalletEntryCreateView(BuyerObjectMixin, ServiceFormView):
     permission_required = "buyers.adjust_wallet"
     form_class = WalletForm
-    template_name = "buyers/walletentry_form.html"
     title = "Top up or adjust the e-wallet"
     submit_label = "Add to the ledger"
     success_message = (
@@ -333,18 +281,12 @@ def _grant_arguments(data) -> dict:
 class GrantAccessMixin:
     permission_required = "buyers.add_access"
     form_class = GrantAccessForm
-    template_name = "buyers/access_form.html"
     submit_label = "Grant access"
 
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        if not form.errors:
-            messages.success(
-                self.request,
-                f"Access granted to {self.result.buyer}: give them the access password below"
-                + (" (it is being e-mailed to them)." if form.cleaned_data["notify"] else "."),
-            )
-        return response
+    def get_success_message(self, cleaned_data):
+        return f"Access granted to {self.result.buyer}: give them the access password below" + (
+            " (it is being e-mailed to them)." if cleaned_data["notify"] else "."
+        )
 
     def get_success_url(self):
         return reverse("accesses:detail", args=[self.result.code])
@@ -375,14 +317,14 @@ class GrantAccessForSubscriptionView(GrantAccessMixin, ServiceFormView):
     def get_title(self):
         return f"Grant access to {self.subscription.name}"
 
-    def breadcrumbs(self):
+    def get_breadcrumbs(self):
         return [
             accesses_crumb(),
-            (self.subscription.name, self.cancel_url()),
+            (self.subscription.name, self.get_cancel_url()),
             ("Grant access", None),
         ]
 
-    def cancel_url(self):
+    def get_cancel_url(self):
         return reverse("accesses:subscription", args=[self.subscription.code])
 
     def get_form_kwargs(self):
@@ -405,14 +347,14 @@ class AccessObjectMixin:
             Access.objects.select_related("buyer", "subscription"), code=self.kwargs["code"]
         )
 
-    def breadcrumbs(self):
+    def get_breadcrumbs(self):
         return [
             accesses_crumb(),
             (self.access.code, reverse("accesses:detail", args=[self.access.code])),
             (self.get_title(), None),
         ]
 
-    def cancel_url(self):
+    def get_cancel_url(self):
         return reverse("accesses:detail", args=[self.access.code])
 
     def get_success_url(self):
@@ -422,7 +364,6 @@ class AccessObjectMixin:
 class AccessEditView(AccessObjectMixin, ServiceFormView):
     permission_required = "buyers.change_access"
     form_class = AccessForm
-    template_name = "buyers/access_form.html"
     title = "Change access"
     success_message = "Access saved."
 

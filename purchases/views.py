@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
-from django.views.generic import DetailView, FormView
+from django.views.generic import DetailView
 
-from core.errors import DomainError, show_on_form
+from core.form_pages import ServiceFormView
 from core.listing import ListPageView
 from core.money import quantize
 from core.roles import MONEY_REPORTS
@@ -133,44 +133,44 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
         return context
 
 
-class ServiceFormView(PurchasePageMixin, FormView):
-    """A form whose data goes to a service; a refusal shows beside its field, nothing changes."""
+class PurchaseFormView(PurchasePageMixin, ServiceFormView):
+    """A form about the purchase the URL names (or a new one); the button says what it does."""
 
     template_name = "purchases/purchase_form.html"
-    title = ""
+    cancel_label = "Back"
 
-    def perform(self, form):
-        raise NotImplementedError
+    @property
+    def submit_label(self):
+        return self.title
 
-    def form_valid(self, form):
-        try:
-            return self.perform(form)
-        except DomainError as refusal:
-            show_on_form(form, refusal)
-            return self.form_invalid(form)
+    def load(self):
+        if "code" in self.kwargs:
+            self.get_purchase()
+
+    def get_breadcrumbs(self):
+        if "code" not in self.kwargs:
+            return self.breadcrumbs((self.title, None))
+        code = self.get_purchase().code
+        return self.breadcrumbs(
+            (code, reverse("purchases:detail", kwargs={"code": code})), (self.title, None)
+        )
+
+    def get_cancel_url(self):
+        if "code" not in self.kwargs:
+            return reverse("purchases:list")
+        return reverse("purchases:detail", kwargs={"code": self.get_purchase().code})
+
+    def get_success_url(self):
+        return reverse("purchases:detail", kwargs={"code": self.get_purchase().code})
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if "code" in self.kwargs:
-            purchase = self.get_purchase()
-            context.update(
-                purchase=purchase,
-                cancel_url=reverse("purchases:detail", kwargs={"code": purchase.code}),
-                breadcrumbs=self.breadcrumbs(
-                    (purchase.code, reverse("purchases:detail", kwargs={"code": purchase.code})),
-                    (self.title, None),
-                ),
-            )
-        else:
-            context.update(
-                cancel_url=reverse("purchases:list"),
-                breadcrumbs=self.breadcrumbs((self.title, None)),
-            )
-        context["title"] = self.title
+            context["purchase"] = self.get_purchase()
         return context
 
 
-class NewPurchaseView(ServiceFormView):
+class NewPurchaseView(PurchaseFormView):
     permission_required = "purchases.add_purchase"
     form_class = NewPurchaseForm
     title = "New purchase for a buyer"
@@ -182,9 +182,8 @@ class NewPurchaseView(ServiceFormView):
             if key in self.request.GET
         }
 
-    def perform(self, form):
-        data = form.cleaned_data
-        purchase = services.create_purchase(
+    def perform(self, data):
+        return services.create_purchase(
             buyer=data["buyer"],
             subscription=data["subscription"],
             pricing_model=data["pricing_model"],
@@ -195,6 +194,9 @@ class NewPurchaseView(ServiceFormView):
             return_url=data["return_url"],
             cancel_url=data["cancel_url"],
         )
+
+    def announce(self, cleaned_data):
+        purchase = self.result
         if purchase.status == Purchase.Status.COMPLETED:
             messages.success(self.request, f"Purchase {purchase.code} completed.")
         elif purchase.status == Purchase.Status.PENDING:
@@ -206,27 +208,29 @@ class NewPurchaseView(ServiceFormView):
             messages.error(
                 self.request, f"The payment failed: {purchase.response_message or 'declined'}."
             )
-        return redirect("purchases:detail", code=purchase.code)
+
+    def get_success_url(self):
+        return reverse("purchases:detail", kwargs={"code": self.result.code})
 
 
-class CancelPurchaseView(ServiceFormView):
+class CancelPurchaseView(PurchaseFormView):
     permission_required = "purchases.cancel_purchase"
     form_class = CancelPurchaseForm
     title = "Cancel"
+    success_message = "Purchase {result.code} cancelled."
 
-    def perform(self, form):
+    def perform(self, data):
         purchase = self.get_purchase()
         services.cancel_purchase(
             purchase=purchase,
-            mode=form.cleaned_data["mode"],
-            refund=form.cleaned_data["refund"],
+            mode=data["mode"],
+            refund=data["refund"],
             staff_user=self.request.user,
         )
-        messages.success(self.request, f"Purchase {purchase.code} cancelled.")
-        return redirect("purchases:detail", code=purchase.code)
+        return purchase
 
 
-class RefundPurchaseView(ServiceFormView):
+class RefundPurchaseView(PurchaseFormView):
     permission_required = "purchases.refund_purchase"
     form_class = RefundPurchaseForm
     title = "Refund"
@@ -236,17 +240,17 @@ class RefundPurchaseView(ServiceFormView):
         left = purchase.amount - sum((r.amount for r in purchase.refunds.all()), 0)
         return {"amount": quantize(left, purchase.currency)}
 
-    def perform(self, form):
-        purchase = self.get_purchase()
-        refund = services.refund_purchase(
-            purchase=purchase,
-            amount=form.cleaned_data["amount"],
-            reason=form.cleaned_data["reason"],
+    def perform(self, data):
+        return services.refund_purchase(
+            purchase=self.get_purchase(),
+            amount=data["amount"],
+            reason=data["reason"],
             staff_user=self.request.user,
         )
-        amount = quantize(refund.amount, refund.currency)
-        messages.success(self.request, f"Refunded {amount:f} {refund.currency}.")
-        return redirect("purchases:detail", code=purchase.code)
+
+    def get_success_message(self, cleaned_data):
+        refund = self.result
+        return f"Refunded {quantize(refund.amount, refund.currency):f} {refund.currency}."
 
 
 class CheckPaymentView(PurchasePageMixin, DetailView):
@@ -367,49 +371,42 @@ class ContractDetailView(ContractPageMixin, DetailView):
         return context
 
 
-class ContractActionView(ContractPageMixin, FormView):
+class ContractActionView(ContractPageMixin, ServiceFormView):
     """A confirmation page for one action on a contract; the service decides, a refusal shows."""
 
     template_name = "purchases/purchase_form.html"
     form_class = ConfirmForm
-    title = ""
-    done = ""
+    cancel_label = "Back"
 
-    def perform(self, contract, form):
-        raise NotImplementedError
+    @property
+    def submit_label(self):
+        return self.title
 
-    def form_valid(self, form):
-        try:
-            self.perform(self.get_contract(), form)
-        except DomainError as refusal:
-            show_on_form(form, refusal)
-            return self.form_invalid(form)
-        messages.success(self.request, self.done)
-        return redirect(self.detail_url())
+    def load(self):
+        self.get_contract()
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        contract = self.get_contract()
-        context.update(
-            title=self.title,
-            cancel_url=self.detail_url(),
-            breadcrumbs=[
-                ("Renewals", reverse("contracts:list")),
-                (contract.code, self.detail_url()),
-                (self.title, None),
-            ],
-        )
-        return context
+    def get_breadcrumbs(self):
+        return [
+            ("Renewals", reverse("contracts:list")),
+            (self.get_contract().code, self.detail_url()),
+            (self.title, None),
+        ]
+
+    def get_cancel_url(self):
+        return self.detail_url()
+
+    def get_success_url(self):
+        return self.detail_url()
 
 
 class StopContractView(ContractActionView):
     permission_required = "purchases.change_recurringcontract"
     title = "Stop renewing at the period's end"
-    done = "The contract stops at the end of its period; the access lasts until then."
+    success_message = "The contract stops at the end of its period; the access lasts until then."
 
-    def perform(self, contract, form):
-        services.cancel_purchase(
-            purchase=contract.purchase, mode="period_end", staff_user=self.request.user
+    def perform(self, data):
+        return services.cancel_purchase(
+            purchase=self.get_contract().purchase, mode="period_end", staff_user=self.request.user
         )
 
 
@@ -417,13 +414,13 @@ class EndContractView(ContractActionView):
     permission_required = ("purchases.change_recurringcontract", "purchases.cancel_purchase")
     form_class = EndContractForm
     title = "End now"
-    done = "The contract ended now."
+    success_message = "The contract ended now."
 
-    def perform(self, contract, form):
-        services.cancel_purchase(
-            purchase=contract.purchase,
+    def perform(self, data):
+        return services.cancel_purchase(
+            purchase=self.get_contract().purchase,
             mode="now",
-            refund=form.cleaned_data["refund"],
+            refund=data["refund"],
             staff_user=self.request.user,
         )
 
@@ -431,19 +428,23 @@ class EndContractView(ContractActionView):
 class RetryContractView(ContractActionView):
     permission_required = "purchases.retry_contract"
     title = "Retry the charge now"
-    done = "Charged again."
 
-    def perform(self, contract, form):
-        result = renewals.retry_contract_now(contract=contract)
-        if result.status != RecurringContract.Status.ACTIVE:
-            self.done = "The charge was declined again; the next retry is scheduled."
+    def perform(self, data):
+        return renewals.retry_contract_now(contract=self.get_contract())
+
+    def get_success_message(self, cleaned_data):
+        if self.result.status != RecurringContract.Status.ACTIVE:
+            return "The charge was declined again; the next retry is scheduled."
+        return "Charged again."
 
 
 class ChangeCardView(ContractActionView):
     permission_required = "purchases.change_recurringcontract"
     form_class = ChangeCardForm
     title = "Change the card"
-    done = "The contract will be charged to the new card."
+    success_message = "The contract will be charged to the new card."
 
-    def perform(self, contract, form):
-        renewals.change_contract_card(contract=contract, instrument=form.cleaned_data["instrument"])
+    def perform(self, data):
+        return renewals.change_contract_card(
+            contract=self.get_contract(), instrument=data["instrument"]
+        )

@@ -45,10 +45,6 @@ class ServiceModelForm(forms.ModelForm):
         # service checks the same rules and names the field, so nothing is done twice.
         pass
 
-    def service_arguments(self) -> dict:
-        """The cleaned data as keyword arguments of the service."""
-        return dict(self.cleaned_data)
-
     def fieldsets(self):
         """[(legend, [bound fields])] from `fieldset_layout`, else all fields in one group."""
         layout = getattr(self, "fieldset_layout", None) or [("", list(self.fields))]

@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
-from django.views.generic import DetailView, FormView, TemplateView
+from django.views.generic import DetailView, TemplateView
 
 from core.errors import show_on_form
+from core.form_pages import ServiceFormView
 from core.listing import ListPageView
 
 from . import selectors, services
@@ -98,15 +99,15 @@ class CatalogDetailView(CatalogPageMixin, DetailView):
         return [(self.list_title, reverse(self.list_url)), (self.object.code, None)]
 
 
-class ServiceFormView(CatalogPageMixin, FormView):
-    """A form whose data goes to a service; a refusal is shown beside its field, nothing saved."""
+class CatalogFormView(CatalogPageMixin, ServiceFormView):
+    """A catalog form: a new object (from its list) or the URL's object edited (`edits_object`);
+    once saved, its page."""
 
-    template_name = "subscriptions/form_page.html"
-    success_message = "Saved."
     edits_object = False
 
-    def perform(self, **arguments):
-        raise NotImplementedError
+    def load(self):
+        if self.edits_object:
+            self.get_object()
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -114,25 +115,16 @@ class ServiceFormView(CatalogPageMixin, FormView):
             kwargs["instance"] = self.get_object()
         return kwargs
 
-    def form_valid(self, form):
-        try:
-            saved = self.perform(**form.service_arguments())
-        except CatalogError as error:
-            show_on_form(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, self.success_message.format(object=saved))
-        return redirect(self.detail_url_of(saved))
+    def get_heading(self):
+        return f"Edit {self.get_object()}" if self.edits_object else self.get_title()
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
+    def get_cancel_url(self):
         if self.edits_object:
-            context.update(
-                heading=f"Edit {self.get_object()}",
-                cancel_url=self.detail_url_of(self.get_object()),
-            )
-        else:
-            context.update(heading=self.get_title(), cancel_url=reverse(self.list_url))
-        return context
+            return self.detail_url_of(self.get_object())
+        return reverse(self.list_url)
+
+    def get_success_url(self):
+        return self.detail_url_of(self.result)
 
 
 class DeleteConfirmView(CatalogPageMixin, TemplateView):
@@ -257,27 +249,25 @@ class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
         return context
 
 
-class SubscriptionCreateView(SubscriptionPages, ServiceFormView):
+class SubscriptionCreateView(SubscriptionPages, CatalogFormView):
     permission_required = "subscriptions.add_subscription"
     form_class = SubscriptionForm
-    template_name = "subscriptions/subscription_form.html"
     title = "New subscription"
-    success_message = "Subscription {object.code} created."
+    success_message = "Subscription {result.code} created."
 
-    def perform(self, **arguments):
-        return services.create_subscription(**arguments)
+    def perform(self, data):
+        return services.create_subscription(**data)
 
 
-class SubscriptionEditView(SubscriptionPages, ServiceFormView):
+class SubscriptionEditView(SubscriptionPages, CatalogFormView):
     permission_required = "subscriptions.change_subscription"
     form_class = SubscriptionForm
-    template_name = "subscriptions/subscription_form.html"
     title = "Edit"
     edits_object = True
-    success_message = "Subscription {object.code} saved."
+    success_message = "Subscription {result.code} saved."
 
-    def perform(self, **arguments):
-        return services.update_subscription(subscription=self.get_object(), **arguments)
+    def perform(self, data):
+        return services.update_subscription(subscription=self.get_object(), **data)
 
 
 class SubscriptionDeleteView(SubscriptionPages, DeleteConfirmView):
@@ -396,27 +386,25 @@ class MediaDetailView(MediaPages, CatalogDetailView):
         return context
 
 
-class MediaCreateView(MediaPages, ServiceFormView):
+class MediaCreateView(MediaPages, CatalogFormView):
     permission_required = "subscriptions.add_media"
     form_class = MediaForm
-    template_name = "subscriptions/media_form.html"
     title = "New media"
-    success_message = "Media {object.code} created."
+    success_message = "Media {result.code} created."
 
-    def perform(self, **arguments):
-        return services.create_media(**arguments)
+    def perform(self, data):
+        return services.create_media(**data)
 
 
-class MediaEditView(MediaPages, ServiceFormView):
+class MediaEditView(MediaPages, CatalogFormView):
     permission_required = "subscriptions.change_media"
     form_class = MediaForm
-    template_name = "subscriptions/media_form.html"
     title = "Edit"
     edits_object = True
-    success_message = "Media {object.code} saved."
+    success_message = "Media {result.code} saved."
 
-    def perform(self, **arguments):
-        return services.update_media(media=self.get_object(), **arguments)
+    def perform(self, data):
+        return services.update_media(media=self.get_object(), **data)
 
 
 class MediaDeleteView(MediaPages, DeleteConfirmView):
@@ -483,27 +471,25 @@ class PricingModelDetailView(PricingModelPages, CatalogDetailView):
         return context
 
 
-class PricingModelCreateView(PricingModelPages, ServiceFormView):
+class PricingModelCreateView(PricingModelPages, CatalogFormView):
     permission_required = "subscriptions.add_pricingmodel"
     form_class = PricingModelForm
-    template_name = "subscriptions/pricingmodel_form.html"
     title = "New pricing model"
-    success_message = "Pricing model {object.code} created."
+    success_message = "Pricing model {result.code} created."
 
-    def perform(self, **arguments):
-        return services.create_pricing_model(**arguments)
+    def perform(self, data):
+        return services.create_pricing_model(**data)
 
 
-class PricingModelEditView(PricingModelPages, ServiceFormView):
+class PricingModelEditView(PricingModelPages, CatalogFormView):
     permission_required = "subscriptions.change_pricingmodel"
     form_class = PricingModelForm
-    template_name = "subscriptions/pricingmodel_form.html"
     title = "Edit"
     edits_object = True
-    success_message = "Pricing model {object.code} saved."
+    success_message = "Pricing model {result.code} saved."
 
-    def perform(self, **arguments):
-        return services.update_pricing_model(pricing_model=self.get_object(), **arguments)
+    def perform(self, data):
+        return services.update_pricing_model(pricing_model=self.get_object(), **data)
 
 
 class PricingModelDeleteView(PricingModelPages, DeleteConfirmView):
@@ -566,27 +552,25 @@ class CouponDetailView(CouponPages, CatalogDetailView):
         return context
 
 
-class CouponCreateView(CouponPages, ServiceFormView):
+class CouponCreateView(CouponPages, CatalogFormView):
     permission_required = "subscriptions.add_coupon"
     form_class = CouponForm
-    template_name = "subscriptions/coupon_form.html"
     title = "New coupon"
-    success_message = "Coupon {object.code} created."
+    success_message = "Coupon {result.code} created."
 
-    def perform(self, **arguments):
-        return services.create_coupon(**arguments)
+    def perform(self, data):
+        return services.create_coupon(**data)
 
 
-class CouponEditView(CouponPages, ServiceFormView):
+class CouponEditView(CouponPages, CatalogFormView):
     permission_required = "subscriptions.change_coupon"
     form_class = CouponForm
-    template_name = "subscriptions/coupon_form.html"
     title = "Edit"
     edits_object = True
-    success_message = "Coupon {object.code} saved."
+    success_message = "Coupon {result.code} saved."
 
-    def perform(self, **arguments):
-        return services.update_coupon(coupon=self.get_object(), **arguments)
+    def perform(self, data):
+        return services.update_coupon(coupon=self.get_object(), **data)
 
 
 class CouponDeleteView(CouponPages, DeleteConfirmView):
@@ -619,29 +603,24 @@ class ShopContactsView(PermissionRequiredMixin, TemplateView):
         return context
 
 
-class ShopContactsEditView(PermissionRequiredMixin, FormView):
+class ShopContactsEditView(ServiceFormView):
     permission_required = "subscriptions.change_shopcontacts"
     form_class = ShopContactsForm
-    template_name = "subscriptions/shopcontacts_form.html"
+    title = "Edit"
+    heading = "Edit the shop's contacts"
+    success_message = "Shop contacts saved."
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": services.get_shop_contacts()}
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(
-            title="Edit",
-            heading="Edit the shop's contacts",
-            breadcrumbs=[("Shop contacts", reverse("contacts:detail")), ("Edit", None)],
-            cancel_url=reverse("contacts:detail"),
-        )
-        return context
+    def get_breadcrumbs(self):
+        return [("Shop contacts", reverse("contacts:detail")), ("Edit", None)]
 
-    def form_valid(self, form):
-        try:
-            services.update_shop_contacts(**form.service_arguments())
-        except CatalogError as error:
-            show_on_form(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, "Shop contacts saved.")
-        return redirect("contacts:detail")
+    def get_cancel_url(self):
+        return reverse("contacts:detail")
+
+    def get_success_url(self):
+        return reverse("contacts:detail")
+
+    def perform(self, data):
+        return services.update_shop_contacts(**data)
