@@ -21,7 +21,7 @@ MAX_KEY_LENGTH = 255
 
 
 def keep_hours() -> int:
-    return getattr(settings, "API_IDEMPOTENCY_HOURS", 24)
+    return settings.API_IDEMPOTENCY_HOURS
 
 
 def purge_idempotent_requests(*, now=None) -> int:

@@ -85,7 +85,7 @@ def key_from_request(request, params) -> str:
 
 
 def rate_limit_per_minute() -> int:
-    return getattr(settings, "API_RATE_LIMIT_PER_MINUTE", 600)
+    return settings.API_RATE_LIMIT_PER_MINUTE
 
 
 def count_request(api_key: ApiKey) -> None:

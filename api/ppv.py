@@ -223,7 +223,7 @@ def subscription_fields(params) -> dict:
 
 
 def shop_currency(params) -> str:
-    return text(params, "currency") or getattr(settings, "SHOP_CURRENCY", "EUR")
+    return text(params, "currency") or settings.SHOP_CURRENCY
 
 
 def subscription_answer(subscription: Subscription, *, with_type: bool) -> dict:

@@ -48,7 +48,7 @@ class PinForm(forms.Form):
 
 
 def default_wallet_currency() -> str:
-    return getattr(settings, "WALLET_DEFAULT_CURRENCY", "EUR")
+    return settings.WALLET_DEFAULT_CURRENCY
 
 
 class WalletForm(forms.Form):

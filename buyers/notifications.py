@@ -20,7 +20,7 @@ from .models import Access, SentEmail
 
 
 def expiry_notice_days() -> int:
-    return getattr(settings, "ACCESS_EXPIRING_NOTICE_DAYS", 3)
+    return settings.ACCESS_EXPIRING_NOTICE_DAYS
 
 
 def queue_access_granted_email(access: Access) -> None:

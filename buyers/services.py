@@ -119,7 +119,7 @@ def update_buyer(*, buyer: Buyer, email: str = "", phone: str = "", name: str = 
 
 
 def pin_failure_limit() -> int:
-    return getattr(settings, "PURCHASE_PIN_FAILURE_LIMIT", 5)
+    return settings.PURCHASE_PIN_FAILURE_LIMIT
 
 
 @transaction.atomic

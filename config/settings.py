@@ -262,6 +262,8 @@ CELERY_BEAT_SCHEDULE = {
 PURCHASE_PIN_FAILURE_LIMIT = env.int("PURCHASE_PIN_FAILURE_LIMIT", default=5)
 # How many days before an access expires its buyer is reminded by e-mail.
 ACCESS_EXPIRING_NOTICE_DAYS = env.int("ACCESS_EXPIRING_NOTICE_DAYS", default=3)
+# The currency preselected on the e-wallet top-up form.
+WALLET_DEFAULT_CURRENCY = env("WALLET_DEFAULT_CURRENCY", default="EUR")
 
 # --- Security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -12,7 +12,7 @@ from django.conf import settings
 
 def client_ip(request) -> str | None:
     remote = request.META.get("REMOTE_ADDR")
-    if not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+    if not settings.SECURE_PROXY_SSL_HEADER:
         return remote
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     last = forwarded.split(",")[-1].strip() if forwarded else ""

@@ -24,7 +24,7 @@ CONTRACT_ENDED = SentEmail.Kind.CONTRACT_ENDED
 
 
 def reminder_days() -> int:
-    return getattr(settings, "RENEWAL_REMINDER_DAYS", 3)
+    return settings.RENEWAL_REMINDER_DAYS
 
 
 def _shop_name() -> str:

@@ -381,7 +381,7 @@ class RecurringServiceGateway(PaymentGateway):
     @property
     def is_configured(self) -> bool:
         return self._client is not None or all(
-            getattr(settings, name, "") for name in self.REQUIRED_SETTINGS
+            getattr(settings, name) for name in self.REQUIRED_SETTINGS
         )
 
     @property
@@ -397,12 +397,12 @@ class RecurringServiceGateway(PaymentGateway):
             username=settings.RECURRING_GATEWAY_USERNAME,
             password=settings.RECURRING_GATEWAY_PASSWORD,
             vendor=settings.RECURRING_GATEWAY_VENDOR,
-            timeout=getattr(settings, "RECURRING_GATEWAY_TIMEOUT", 30),
+            timeout=settings.RECURRING_GATEWAY_TIMEOUT,
         )
 
     @property
     def currency(self) -> str:
-        return self._currency or getattr(settings, "RECURRING_GATEWAY_CURRENCY", "USD")
+        return self._currency or settings.RECURRING_GATEWAY_CURRENCY
 
     def charge(self, *, idempotency_key, amount, currency, instrument, description=""):
         """Charges the stored card once per key: a key the service already knows is answered

@@ -43,11 +43,11 @@ LIVE = (RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE)
 
 def dunning_days() -> list[int]:
     """Days after each failed attempt before the next one; after the last, the contract ends."""
-    return list(getattr(settings, "RENEWAL_RETRY_DAYS", [1, 3, 7]))
+    return list(settings.RENEWAL_RETRY_DAYS)
 
 
 def claim_lease() -> timedelta:
-    return timedelta(seconds=getattr(settings, "RENEWAL_CLAIM_SECONDS", 600))
+    return timedelta(seconds=settings.RENEWAL_CLAIM_SECONDS)
 
 
 @dataclass

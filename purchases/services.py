@@ -47,11 +47,11 @@ PAID_STATUSES = (*LIVE_STATUSES, Purchase.Status.CANCELLED, Purchase.Status.REFU
 
 
 def pending_minutes() -> int:
-    return getattr(settings, "PENDING_PURCHASE_MINUTES", 30)
+    return settings.PENDING_PURCHASE_MINUTES
 
 
 def session_minutes() -> int:
-    return getattr(settings, "PURCHASE_SESSION_MINUTES", 30)
+    return settings.PURCHASE_SESSION_MINUTES
 
 
 def payment_type_choices() -> list[tuple[str, str]]:

@@ -426,3 +426,12 @@ def test_a_list_date_filter_out_of_range_in_the_shops_zone_says_so(
         "Enter a date between 1900-01-01 and 9999-12-30."
     ]
     assert b"invalid-feedback" in response.content
+
+
+def test_the_wallet_form_preselects_the_configured_currency(client, staff_user, settings):
+    settings.WALLET_DEFAULT_CURRENCY = "USD"
+    buyer = BuyerFactory()
+    client.force_login(staff_user)
+    response = client.get(reverse("buyers:wallet_entry", args=[buyer.code]))
+    assert response.context["form"]["currency"].value() == "USD"
+    assert b'<option value="USD" selected>' in response.content
