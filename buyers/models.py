@@ -6,7 +6,8 @@
 - AccessActivation: a device that used an access; an activation is counted once per device.
 - WalletEntry: the append-only e-wallet ledger; WalletBalance: its running total per currency,
   kept in the same transaction, which the database keeps from going negative.
-- SentEmail: what was e-mailed to buyers, one row per event, so no event is mailed twice.
+- SentEmail: what was e-mailed to buyers, one row per event, so no event is mailed twice; its
+  kinds are buyers' own and those other apps register (`register_email_kinds`).
 
 Rules that span rows or need a clear message live in `services.py`.
 """
@@ -314,6 +315,26 @@ class WalletBalance(models.Model):
         return f"{quantize(self.balance, self.currency)} {self.currency}"
 
 
+# The kinds of e-mail other apps send to buyers through `notifications.send_once`, kind ->
+# label, filled by `register_email_kinds` from their AppConfig.ready() (purchases: receipts and
+# renewals). Buyers' own kinds are SentEmail.Kind.
+_OTHER_EMAIL_KINDS: dict[str, str] = {}
+
+
+def register_email_kinds(kinds: type[models.TextChoices]) -> None:
+    """Let SentEmail record (and label) an app's kinds of buyer e-mail."""
+    for kind, label in kinds.choices:
+        if _OTHER_EMAIL_KINDS.get(kind, label) != label or kind in SentEmail.Kind.values:
+            raise ValueError(f"The e-mail kind {kind!r} is already registered as another kind")
+        _OTHER_EMAIL_KINDS[kind] = label
+
+
+def email_kind_choices() -> list[tuple[str, str]]:
+    """Buyers' own e-mail kinds, then those other apps registered. Named by migration 0007:
+    keep it importable under this name."""
+    return [*SentEmail.Kind.choices, *_OTHER_EMAIL_KINDS.items()]
+
+
 class SentEmail(models.Model):
     """An e-mail sent to a buyer for one event; `key` names the event, so it is sent once."""
 
@@ -321,14 +342,9 @@ class SentEmail(models.Model):
         ACCESS_GRANTED = "access_granted", "Access granted"
         ACCESS_REVOKED = "access_revoked", "Access revoked"
         ACCESS_EXPIRING = "access_expiring", "Access expiring"
-        PURCHASE_RECEIPT = "purchase_receipt", "Purchase receipt"
-        RENEWAL_REMINDER = "renewal_reminder", "Renewal reminder"
-        RENEWAL_RECEIPT = "renewal_receipt", "Renewal receipt"
-        RENEWAL_FAILED = "renewal_failed", "Renewal failed"
-        CONTRACT_ENDED = "contract_ended", "Subscription ended"
 
     key = models.CharField("event", max_length=100, unique=True)
-    kind = models.CharField("kind", max_length=20, choices=Kind.choices)
+    kind = models.CharField("kind", max_length=20, choices=email_kind_choices)
     access = models.ForeignKey(
         Access, on_delete=models.CASCADE, null=True, blank=True, related_name="sent_emails"
     )

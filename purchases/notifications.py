@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models import CharField, Exists, OuterRef, TextChoices, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -16,11 +16,23 @@ from subscriptions.services import get_shop_contacts
 
 from .models import Purchase, RecurringContract
 
-RECEIPT = SentEmail.Kind.PURCHASE_RECEIPT
-RENEWAL_REMINDER = SentEmail.Kind.RENEWAL_REMINDER
-RENEWAL_RECEIPT = SentEmail.Kind.RENEWAL_RECEIPT
-RENEWAL_FAILED = SentEmail.Kind.RENEWAL_FAILED
-CONTRACT_ENDED = SentEmail.Kind.CONTRACT_ENDED
+
+class EmailKind(TextChoices):
+    """The kinds of buyer e-mail this app sends; registered with buyers' SentEmail by
+    PurchasesConfig.ready(). A renewal kind also names its templates under purchases/email/."""
+
+    PURCHASE_RECEIPT = "purchase_receipt", "Purchase receipt"
+    RENEWAL_REMINDER = "renewal_reminder", "Renewal reminder"
+    RENEWAL_RECEIPT = "renewal_receipt", "Renewal receipt"
+    RENEWAL_FAILED = "renewal_failed", "Renewal failed"
+    CONTRACT_ENDED = "contract_ended", "Subscription ended"
+
+
+RECEIPT = EmailKind.PURCHASE_RECEIPT
+RENEWAL_REMINDER = EmailKind.RENEWAL_REMINDER
+RENEWAL_RECEIPT = EmailKind.RENEWAL_RECEIPT
+RENEWAL_FAILED = EmailKind.RENEWAL_FAILED
+CONTRACT_ENDED = EmailKind.CONTRACT_ENDED
 
 
 def reminder_days() -> int:
