@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from purchases.generate import generate_data
+from purchases.generator import generate_data
 from purchases.models import Purchase
 
 from .bench_list_page import RESULTS, machine

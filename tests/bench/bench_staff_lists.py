@@ -35,7 +35,7 @@ from buyers.admin import AccessStatusFilter
 from buyers.models import Access, Buyer
 from buyers.tables import AccessTable, BuyerTable
 from core.keyset import Keyset
-from purchases.generate import generate_data
+from purchases.generator import generate_data
 from purchases.models import Purchase, RecurringContract
 from purchases.tables import ContractTable, PurchaseTable
 from subscriptions.models import Subscription

@@ -1,4 +1,4 @@
-"""The data generator (purchases/generate.py): every generated row keeps the services' rules."""
+"""The data generator (purchases/generator/): every generated row keeps the services' rules."""
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -21,7 +21,7 @@ from buyers.models import (
 from core.codes import CODE_ALPHABET
 from core.money import quantize
 from purchases.gateways import pay_on_sandbox_page
-from purchases.generate import ShopHasPurchases, generate_data
+from purchases.generator import ShopHasPurchases, generate_data
 from purchases.models import (
     Cancellation,
     ContractTransaction,

@@ -13,7 +13,7 @@ import pytest
 from django.db import models
 
 from buyers.models import Access, AccessActivation, Buyer, WalletBalance, WalletEntry
-from purchases.generate import generate_data
+from purchases.generator import generate_data
 from purchases.models import (
     Cancellation,
     ContractTransaction,

@@ -8,7 +8,7 @@ from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 
 from buyers.models import Access
-from purchases.generate import generate_data
+from purchases.generator import generate_data
 from purchases.models import Purchase
 
 pytestmark = pytest.mark.django_db

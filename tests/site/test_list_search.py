@@ -9,7 +9,7 @@ from buyers.filters import AccessFilter, BuyerFilter, WalletEntryFilter
 from buyers.models import Access, Buyer, WalletEntry
 from core.listing import search_condition
 from purchases.filters import ContractFilter, PurchaseFilter
-from purchases.generate import generate_data
+from purchases.generator import generate_data
 from purchases.models import ContractTransaction, Purchase, RecurringContract, Refund
 from purchases.report_views import ContractTransactionFilter, RefundFilter
 

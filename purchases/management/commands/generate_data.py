@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from purchases.generate import ShopHasPurchases, generate_data
+from purchases.generator import ShopHasPurchases, generate_data
 
 
 def progress_line(stream):
