@@ -56,6 +56,7 @@ def write_access(run, state, access: PlannedAccess):
                 },
             )
     number = run.new_number(Access)
+    purchased = text.ts(access.purchased)
     expire = access.expire
     start = access.start
     if expire is not None and start is not None and start >= expire:
@@ -72,13 +73,13 @@ def write_access(run, state, access: PlannedAccess):
             "activations_used": devices,
             "access_start": text.ts(start),
             "access_expire": text.ts(expire),
-            "purchased_at": text.ts(access.purchased),
+            "purchased_at": purchased,
             "granted_by_id": None,
             "custom_url": "",
             "use_subscription_custom_url": False,
             "revoked_at": text.ts(access.revoked),
             "revoked_by_id": None,
-            "created_at": text.ts(access.purchased),
+            "created_at": purchased,
         },
     )
 

@@ -54,6 +54,7 @@ def contract(
             stop = cancel_at
     reliable = mode == "period_end" or payment == WALLET
     transactions, approved_charges = [], {}
+    charge_text, no_fee = text.money(each, offer.currency), text.money(0, offer.currency)
     expire = access.expire
     while True:
         due = bill if status == "active" else retry_at
@@ -114,8 +115,8 @@ def contract(
                 "idempotency_key": key,
                 "payment_pref": payment,
                 "transaction_date": text.ts(when),
-                "amount": text.money(each, offer.currency),
-                "convenience_fee": text.money(0, offer.currency),
+                "amount": charge_text,
+                "convenience_fee": no_fee,
                 "currency": offer.currency,
                 "status": answer["status"],
                 "pnref": pnref if payment != WALLET else "",
@@ -209,7 +210,7 @@ def contract(
         "subscription_id": product.id,
         "pricing_model_id": offer.pricing_model_id,
         "access_id": access.id,
-        "amount": text.money(each, offer.currency),
+        "amount": charge_text,
         "currency": offer.currency,
         "payment_type": payment,
         "instrument": instrument_now,

@@ -5,9 +5,9 @@ whose values are ints, bools, None or the database's text (`values.DatabaseText`
 buffers rows per table and, every `batch` rows, writes every table's rows in LOADED's order
 (parents first) inside the caller's transaction: on PostgreSQL a thread streams each batch with
 `COPY ... FROM STDIN` while the next one is generated (the server's work overlaps ours); on
-SQLite `executemany`. A table's rows are turned into tuples in its columns' order once per batch;
-a row that lacks one of its model's columns, or names one the model does not have, stops the
-load with `ColumnMismatch` before anything of that batch is written.
+SQLite `executemany`. `add` puts a row's values in its table's column order; a row that lacks
+one of its model's columns, or names one the model does not have, stops the load there with
+`ColumnMismatch` (the transaction then writes nothing).
 
 When we own the loaded tables, their foreign keys and non-unique indexes are dropped for the load
 and re-added after it in one pass each, as pg_restore does.
@@ -66,7 +66,10 @@ class RowWriter:
         self.tables = tables
         self.batch = batch
         self.columns = {model: columns_of(model) for model in tables}
-        self.in_order = {model: itemgetter(*columns) for model, columns in self.columns.items()}
+        # Per table: its rows' values in column order, and how many columns a row has.
+        self.shape = {
+            model: (itemgetter(*columns), len(columns)) for model, columns in self.columns.items()
+        }
         self.rows = {model: [] for model in tables}
         self.written = dict.fromkeys(tables, 0)
         self.postgres = connection.vendor == "postgresql"
@@ -83,7 +86,22 @@ class RowWriter:
             self.thread.start()
 
     def add(self, model, row: dict):
-        self.rows[model].append(row)
+        """Buffers `row`, which must give every column of `model` and no other; its values are
+        put in the table's column order now, while the row is fresh in the CPU's cache."""
+        in_order, width = self.shape[model]
+        try:
+            values = in_order(row)
+        except KeyError as missing:
+            raise ColumnMismatch(
+                f"The generator gives no value for {model.__name__}'s column {missing}: "
+                "give one where its rows are built."
+            ) from None
+        if len(row) != width:
+            extra = ", ".join(sorted(set(row) - set(self.columns[model])))
+            raise ColumnMismatch(
+                f"The generator gives {model.__name__} columns it does not have: {extra}."
+            )
+        self.rows[model].append(values)
 
     def flush_if_full(self):
         """Called between buyers: a batch then holds every row its rows refer to."""
@@ -91,7 +109,7 @@ class RowWriter:
             self.flush()
 
     def flush(self):
-        batch = [(model, self.as_tuples(model, rows)) for model, rows in self.rows.items() if rows]
+        batch = [(model, rows) for model, rows in self.rows.items() if rows]
         for model, rows in batch:
             self.written[model] += len(rows)
         self.rows = {model: [] for model in self.tables}
@@ -100,24 +118,6 @@ class RowWriter:
             return
         self._raise_failure()
         self.batches.put(batch)
-
-    def as_tuples(self, model, rows: list[dict]) -> list[tuple]:
-        """The rows' values in the table's column order, every column given exactly once."""
-        columns = self.columns[model]
-        try:
-            tuples = list(map(self.in_order[model], rows))
-        except KeyError as missing:
-            raise ColumnMismatch(
-                f"The generator gives no value for {model.__name__}'s column {missing}: "
-                "give one where its rows are built."
-            ) from None
-        if set(map(len, rows)) != {len(columns)}:
-            extra = next(set(row) - set(columns) for row in rows if len(row) != len(columns))
-            raise ColumnMismatch(
-                f"The generator gives {model.__name__} columns it does not have: "
-                f"{', '.join(sorted(extra))}."
-            )
-        return tuples
 
     def close(self):
         """Write what is buffered and wait for the writer; raises what it met."""

@@ -46,7 +46,8 @@ def choose(run, state, t, recurring):
 
 def coupon_for(run, product, offer, t):
     """A coupon (on about one purchase in eight) valid at `t` for this product and currency,
-    and its discount in minor units as subscriptions.services quotes it; else (None, 0)."""
+    and its discount in minor units as subscriptions.services.price_with_coupon quotes it;
+    else (None, 0)."""
     rng = run.rng
     if offer.trial_days or rng.random() > 0.12:
         return None, 0

@@ -5,6 +5,7 @@ import bisect
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -77,24 +78,27 @@ class Run:
     def generate(self):
         """The catalog, then every buyer with their history; answers the rows per table."""
         rng = self.rng
-        self.catalog = make_catalog(self)
-        self.ids = {model: load.first_free_id(model) for model in load.LOADED}
-        self.codes = {
-            model: CodeSequence(rng, model, "code", CODE_ALPHABET, 8)
-            for model in (Buyer, Access, Purchase, RecurringContract, Refund)
-        }
-        self.access_hash = CodeSequence(rng, Access, "hash", ACCESS_HASH_ALPHABET, 12)
-        self.ledger = SandboxLedger(self)
-        self.numbers = dict.fromkeys(self.codes, 0)
-        self.taken_emails = (
-            {e.lower() for e in Buyer.objects.exclude(email="").values_list("email", flat=True)}
-            if Buyer.objects.exists()
-            else set()
-        )
-        self.pin_hash = make_password("1234", salt="generatedpinsalt")
-        self.checkout_url = reverse("sandbox_checkout", kwargs={"pnref": "PNREF"})
-
-        per_buyer = self.share_out(self.plan())
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            # The buyers' PIN hash is half a second of key stretching, which leaves the
+            # interpreter free: it is worked out while the catalog is written.
+            pin_hash = beside.submit(make_password, "1234", salt="generatedpinsalt")
+            self.catalog = make_catalog(self)
+            self.ids = {model: load.first_free_id(model) for model in load.LOADED}
+            self.codes = {
+                model: CodeSequence(rng, model, "code", CODE_ALPHABET, 8)
+                for model in (Buyer, Access, Purchase, RecurringContract, Refund)
+            }
+            self.access_hash = CodeSequence(rng, Access, "hash", ACCESS_HASH_ALPHABET, 12)
+            self.ledger = SandboxLedger(self)
+            self.numbers = dict.fromkeys(self.codes, 0)
+            self.taken_emails = (
+                {e.lower() for e in Buyer.objects.exclude(email="").values_list("email", flat=True)}
+                if Buyer.objects.exists()
+                else set()
+            )
+            self.checkout_url = reverse("sandbox_checkout", kwargs={"pnref": "PNREF"})
+            per_buyer = self.share_out(self.plan())
+            self.pin_hash = pin_hash.result()
         # From here until close() only the writer uses the database connection.
         writer = self.writer = load.RowWriter()
         done, carried = 0, []

@@ -146,22 +146,21 @@ def test_a_column_a_model_gains_stops_the_load_and_writes_nothing(monkeypatch):
 
 def test_a_row_naming_a_column_its_model_lacks_is_refused_before_anything_is_written():
     writer = RowWriter(tables=(Buyer,))
-    writer.add(
-        Buyer,
-        {
-            "id": 1,
-            "code": "AB123456",
-            "email": "ann@example.com",
-            "phone": "",
-            "name": "Ann",
-            "nickname": "Annie",
-            "created_at": "2026-01-01 10:00:00" + ("+00" if writer.postgres else ""),
-            "pin_hash": "",
-            "pin_failed_attempts": 0,
-            "pin_locked_at": None,
-        },
-    )
+    row = {
+        "id": 1,
+        "code": "AB123456",
+        "email": "ann@example.com",
+        "phone": "",
+        "name": "Ann",
+        "created_at": "2026-01-01 10:00:00" + ("+00" if writer.postgres else ""),
+        "pin_hash": "",
+        "pin_failed_attempts": 0,
+        "pin_locked_at": None,
+    }
     with pytest.raises(ColumnMismatch, match="Buyer columns it does not have: nickname"):
-        writer.flush()
-    writer.abandon()
+        writer.add(Buyer, dict(row, nickname="Annie"))
+    with pytest.raises(ColumnMismatch, match="Buyer's column 'pin_locked_at'"):
+        writer.add(Buyer, {key: value for key, value in row.items() if key != "pin_locked_at"})
+    writer.flush()
+    writer.close()
     assert not Buyer.objects.exists()
