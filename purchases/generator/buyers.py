@@ -35,11 +35,14 @@ def generate_buyer(run, kinds) -> list[str]:
         },
     )
     state = BuyerState(buyer_id, created)
-    # In time order; a pending purchase (the last half hour's) after all the others.
+    # In time order; a pending purchase (still waiting: opened less than PENDING_PURCHASE_MINUTES
+    # ago) after all the others.
     settled = [kind for kind in kinds if kind != "pending"]
     times = sorted(created + int(rng.random() * (run.now - created)) for _ in settled)
     pending = len(kinds) - len(settled)
-    times += [run.now - rng.randrange(60, (run.pending_minutes - 5) * 60) for _ in range(pending)]
+    times += [
+        run.now - rng.randrange(60, max(run.pending_minutes - 5, 2) * 60) for _ in range(pending)
+    ]
     unplaced = []
     for kind, t in zip(settled + ["pending"] * pending, times, strict=True):
         if not purchase(run, state, kind, max(t, created + 60)):

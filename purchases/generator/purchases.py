@@ -342,7 +342,7 @@ def session(run, state, product, offer, t, coupon, discount, consumed):
     """A purchase session opened a little before `t` (still open then), used by the
     purchase when it completed; or, without `t`'s purchase, abandoned."""
     rng, text = run.rng, run.text
-    opened = max(state.created, t - rng.randrange(5, (run.session_minutes - 5) * 60))
+    opened = max(state.created, t - rng.randrange(5, max(run.session_minutes - 5, 1) * 60))
     if product.kind == "collection":
         kind = "Collection"
     else:

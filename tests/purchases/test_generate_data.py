@@ -31,6 +31,7 @@ from purchases.models import (
     Refund,
     SandboxCharge,
 )
+from purchases.recurrence import period_end
 from purchases.renewals import renew_due_contracts
 from purchases.services import confirm_purchase, refund_purchase
 from subscriptions.models import Coupon, PricingModel, Subscription
@@ -193,6 +194,37 @@ def test_contracts_match_their_purchases_and_transaction_histories(shop):
             assert contract.ended_at is not None
         if purchase.status == "cancelling":
             assert contract.cancel_at_period_end and contract.status == "active"
+
+
+def test_billing_periods_are_the_products_own(shop):
+    contracts = RecurringContract.objects.all()
+    assert {c.recurrence_unit for c in contracts} >= {"weeks", "months"}
+    for contract in contracts:
+        assert contract.next_bill_date == period_end(
+            contract, contract.anchor, contract.periods_paid
+        )
+
+
+def test_the_shops_pending_minutes_session_minutes_and_dunning_days_are_followed(settings):
+    settings.PENDING_PURCHASE_MINUTES = 12
+    settings.PURCHASE_SESSION_MINUTES = 20
+    settings.RENEWAL_RETRY_DAYS = [2, 5]
+    generate_data(purchases=600, buyers=100, contracts=150, seed=3, now=NOW)
+    for purchase in Purchase.objects.all():
+        assert purchase.expires_at == purchase.created_at + timedelta(minutes=12)
+    assert NOW - timedelta(minutes=12) < Purchase.objects.get(status="pending").created_at
+    for session in PurchaseSession.objects.all():
+        assert session.expires_at == session.created_at + timedelta(minutes=20)
+    past_due = RecurringContract.objects.filter(status="past_due")
+    assert past_due.exists()
+    for contract in past_due:
+        declined = contract.transactions.latest("transaction_date")
+        wait = timedelta(days=[2, 5][contract.failed_attempts - 1])
+        assert declined.status == "declined"
+        assert contract.next_retry_at == declined.transaction_date + wait
+    expired = RecurringContract.objects.filter(status="expired")
+    assert {c.failed_attempts for c in expired} <= {0, 3}  # at the period's end, or dunned out
+    assert expired.filter(failed_attempts=3).exists()
 
 
 def test_purchase_sessions_are_used_once_by_their_own_purchase(shop):
