@@ -7,6 +7,7 @@ class CodeSequence:
     within a run, and codes already in the table are skipped."""
 
     MULT = 1_000_000_007  # prime, coprime with 62**6 and 32**10
+    HEX = "0123456789ABCDEF"
 
     def __init__(self, rng, model, field_name, alphabet, length, *, prefix_length=2):
         self.alphabet, self.base = alphabet, len(alphabet)
@@ -24,6 +25,13 @@ class CodeSequence:
         self.prefix = prefix
         self.taken = set(taken.values_list(field_name, flat=True))
         self.spare = self.modulus // 2  # numbers above this stand in for taken codes
+        if alphabet == self.HEX and self.width % 2 == 0:
+            self._encode = self._encode_hex
+
+    def _encode_hex(self, number):
+        """_encode for hexadecimal codes, a byte (two digits) at a time in C."""
+        n = (number * self.MULT + self.offset) % self.modulus
+        return self.prefix + n.to_bytes(self.width // 2, "little").hex().upper()
 
     def _encode(self, number):
         n = (number * self.MULT + self.offset) % self.modulus

@@ -18,7 +18,7 @@ class SandboxLedger:
     def __init__(self, run):
         self.run = run
         self.pnref_codes = CodeSequence(
-            run.rng, SandboxCharge, "pnref", "0123456789ABCDEF", 20, prefix_length=4
+            run.rng, SandboxCharge, "pnref", CodeSequence.HEX, 20, prefix_length=4
         )
         self.pnref_number = 0
         self.renewal_charges = {}  # contract transaction id -> its sandbox charge id

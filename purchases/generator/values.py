@@ -30,6 +30,7 @@ class DatabaseText:
         suffix = "+00" if postgres else ""
         self._seconds = [f"{s // 60:02d}:{s % 60:02d}{suffix}" for s in range(3600)]
         self.minor = {c: minor_digits(c) for c in currencies}
+        self._amounts = {c: {} for c in currencies}  # a few thousand prices, balances, refunds
 
     def ts(self, t):
         """Epoch seconds as the database's text: 'YYYY-MM-DD HH:' cached per hour, then
@@ -43,7 +44,14 @@ class DatabaseText:
         return text + self._seconds[second]
 
     def money(self, minor, currency):
-        digits = self.minor[currency]
+        known = self._amounts[currency]
+        text = known.get(minor)
+        if text is None:
+            text = known[minor] = self._decimal(minor, self.minor[currency])
+        return text
+
+    @staticmethod
+    def _decimal(minor, digits):
         if digits == 0:
             return str(minor)
         sign = "-" if minor < 0 else ""
