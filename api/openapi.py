@@ -4,8 +4,8 @@ and serves the OpenAPI 3 document at /api/schema/ and browsable docs at /api/doc
 django-ninja rather than DRF with drf-spectacular: these are a few function endpoints over
 services, not model resources; ninja documents them from type hints without serializers, viewsets
 or a second settings layer, and ships Swagger UI as local static files (no CDN: strict CSP). The
-operations keep their own logic in purchases.py; the schemas here describe what it reads and
-answers, and the schemathesis test holds the answers to them.
+schemas here read each operation's parameters, once; purchases.py acts on what they read and
+builds the answers, which the schemathesis test holds to the schemas.
 
 The reference-004 PPV API (/api/ppv/<method>, XML) is not in this document: reference 004 itself
 is its contract, replayed by tests/api/test_ppv_reference.py.
@@ -315,6 +315,11 @@ class AccessCheckIn(Schema):
 PURCHASES = ApiKey.Scope.PURCHASES
 
 
+def params_of(schema: Schema | None) -> dict:
+    """The parameters an operation's schema read (those the request gave), for its handler."""
+    return schema.model_dump(exclude_none=True) if schema is not None else {}
+
+
 @api.post(
     "/purchases/sessions",
     response={201: SessionAnswer, **REFUSALS},
@@ -323,7 +328,7 @@ PURCHASES = ApiKey.Scope.PURCHASES
     summary="Open a purchase session (reference 000)",
 )
 def purchase_session(request, payload: SessionIn = None):
-    return handle(request, purchases.purchase_session, scope=PURCHASES)
+    return handle(request, purchases.purchase_session, params_of(payload), scope=PURCHASES)
 
 
 @api.post(
@@ -334,7 +339,9 @@ def purchase_session(request, payload: SessionIn = None):
     summary="Create a purchase (reference 001); 402 answers a declined payment",
 )
 def create_purchase(request, payload: PurchaseIn = None):
-    return handle(request, purchases.create_purchase, scope=PURCHASES, idempotent=True)
+    return handle(
+        request, purchases.create_purchase, params_of(payload), scope=PURCHASES, idempotent=True
+    )
 
 
 @api.post(
@@ -345,28 +352,44 @@ def create_purchase(request, payload: PurchaseIn = None):
     summary="Cancel a product (reference 002), answering the buyer's product view",
 )
 def cancel_product(request, payload: CancelIn = None):
-    return handle(request, purchases.cancel_product, scope=PURCHASES, idempotent=True)
+    return handle(
+        request, purchases.cancel_product, params_of(payload), scope=PURCHASES, idempotent=True
+    )
 
 
-@api.api_operation(
-    ["GET", "POST"],
-    "/buyers/products",
-    response={200: BuyerProductsAnswer, **REFUSALS},
-    url_name="buyer_products",
-    tags=["Buyers"],
-    summary="What the buyer can watch now",
-)
+BUYER_PRODUCTS = {
+    "response": {200: BuyerProductsAnswer, **REFUSALS},
+    "tags": ["Buyers"],
+    "summary": "What the buyer can watch now",
+}
+
+
+@api.get("/buyers/products", url_name="buyer_products", **BUYER_PRODUCTS)
 def buyer_products(request, filters: Query[BuyerProductsIn]):
-    return handle(request, purchases.buyer_products, scope=PURCHASES)
+    return handle(request, purchases.buyer_products, params_of(filters), scope=PURCHASES)
 
 
-@api.api_operation(
-    ["GET", "POST"],
-    "/access/check",
-    response={200: AccessCheckAnswer, **REFUSALS},
-    url_name="access_check",
-    tags=["Players"],
-    summary="May this access password play this subscription now?",
-)
+@api.post("/buyers/products", url_name="buyer_products", **BUYER_PRODUCTS)
+def buyer_products_post(request, payload: BuyerProductsIn = None):
+    return handle(request, purchases.buyer_products, params_of(payload), scope=PURCHASES)
+
+
+ACCESS_CHECK = {
+    "response": {200: AccessCheckAnswer, **REFUSALS},
+    "tags": ["Players"],
+    "summary": "May this access password play this subscription now?",
+}
+
+
+@api.get("/access/check", url_name="access_check", **ACCESS_CHECK)
 def access_check(request, filters: Query[AccessCheckIn]):
-    return handle(request, purchases.access_check, scope=ApiKey.Scope.ACCESS_CHECK)
+    return handle(
+        request, purchases.access_check, params_of(filters), scope=ApiKey.Scope.ACCESS_CHECK
+    )
+
+
+@api.post("/access/check", url_name="access_check", **ACCESS_CHECK)
+def access_check_post(request, payload: AccessCheckIn = None):
+    return handle(
+        request, purchases.access_check, params_of(payload), scope=ApiKey.Scope.ACCESS_CHECK
+    )

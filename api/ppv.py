@@ -258,27 +258,15 @@ def create(params) -> dict:
 
 @transaction.atomic
 def update(params) -> dict:
-    """Change the given fields. A new `cost` changes the default pricing model's price when only
-    this subscription offers it; a shared one stays as it is and a new one becomes the default."""
+    """Change the given fields; a new `cost` is the catalog's `set_subscription_price`."""
     subscription = subscription_of(params)
     fields = subscription_fields(params)
     cost = amount(params, "cost")
     subscription = catalog_services.update_subscription(subscription=subscription, **fields)
     if cost is not None:
-        offers = list(catalog_selectors.offers_of(subscription))
-        default = next((offer.pricing_model for offer in offers if offer.is_default), None)
-        if default is not None and default.offers.count() == 1:
-            catalog_services.update_pricing_model(pricing_model=default, price=cost)
-        else:
-            currency = default.currency if default is not None else shop_currency(params)
-            new = catalog_services.create_pricing_model(
-                title=subscription.name, price=cost, currency=currency
-            )
-            catalog_services.update_subscription(
-                subscription=subscription,
-                pricing_models=[new, *(offer.pricing_model for offer in offers)],
-                default_pricing_model=new,
-            )
+        catalog_services.set_subscription_price(
+            subscription=subscription, price=cost, currency=shop_currency(params)
+        )
     return subscription_answer(subscription, with_type=False)
 
 

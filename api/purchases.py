@@ -7,26 +7,26 @@ Objects are named by their public codes: `buyer` is the buyer's code (the storef
 signed-in buyer; the purchase PIN confirms it), `productId` a subscription's, `pricingModelId` a
 pricing model's. Answers use reference 002's envelope: StatusCode 0, StatusMessage "OK", Content.
 A refusal answers its named error with a stable code (`Error.Code`), the reference's name
-(`Error.Name`) and the parameter concerned. openapi.py routes the operations here (django-ninja,
-which also documents them); this module reads the parameters and calls the services.
+(`Error.Name`) and the parameter concerned. openapi.py declares the operations (django-ninja),
+whose schemas read the parameters; this module acts on them through the services.
 """
 
 from django.http import JsonResponse
-from django.utils import timezone
 
+from buyers import selectors as buyer_selectors
 from buyers import services as buyer_services
 from buyers.errors import BuyerError
-from buyers.models import Access, Buyer
-from buyers.selectors import live_access_q
+from buyers.models import Buyer
 from core.errors import DomainError
 from core.money import quantize
 from purchases import errors as purchase_errors
+from purchases import selectors as purchase_selectors
 from purchases import services as purchase_services
 from purchases.models import Purchase, PurchaseSession
+from subscriptions import selectors as catalog_selectors
 from subscriptions.errors import CatalogError
 from subscriptions.models import Media, PricingModel, Subscription
 
-from .formats import UnreadableBody, read_params
 from .idempotency import run_once
 from .keys import ApiKeyError, require_scope
 from .params import BadParameter, column_text, ip_address, text
@@ -85,14 +85,11 @@ def refusal_of(error, content=None) -> JsonResponse:
     )
 
 
-def handle(request, view, *, scope: str, idempotent: bool = False):
-    """Run `view(request, params)` for the request's API key (already authenticated): the scope
-    (403), then the view, its refusals turned into error answers; with `idempotent`, a retry
-    with the same Idempotency-Key replays the first answer."""
-    try:
-        params = read_params(request)
-    except UnreadableBody as error:
-        return refused(400, "unreadable_body", str(error))
+def handle(request, view, params: dict, *, scope: str, idempotent: bool = False):
+    """Run `view(request, params)` for the request's API key (already authenticated), `params`
+    being what the operation's declared schema read: the scope (403), then the view, its
+    refusals turned into error answers; with `idempotent`, a retry with the same
+    Idempotency-Key replays the first answer."""
     try:
         require_scope(request.auth, scope)
     except ApiKeyError as error:
@@ -173,11 +170,27 @@ def pricing_model_content(pricing_model: PricingModel) -> dict:
 
 def mandatory_for(buyer: Buyer) -> tuple[bool, str | None]:
     """Whether the buyer holds the shop's mandatory subscription (True when there is none)."""
-    mandatory = Subscription.objects.filter(mandatory=True, archived_at__isnull=True).first()
+    mandatory = catalog_selectors.mandatory_subscription()
     if mandatory is None:
         return True, None
-    held = Access.objects.filter(live_access_q(), buyer=buyer, subscription=mandatory).exists()
-    return held, mandatory.code
+    held = buyer_selectors.live_access_of(buyer=buyer, subscription=mandatory)
+    return held is not None, mandatory.code
+
+
+def session_status(session: PurchaseSession | None = None, error=None) -> dict:
+    """The status a session call answers (reference 000): {code, message, args}; 0 is OK."""
+    if error is not None:
+        return {"code": 1, "message": error.message, "args": {"error": error.code}}
+    return {
+        "code": 0,
+        "message": "OK",
+        "args": {
+            "id": session.pk,
+            "price": str(session.price),
+            "currency": session.currency,
+            "expires_at": session.expires_at.isoformat(),
+        },
+    }
 
 
 def product_view_content(purchase: Purchase, view) -> dict:
@@ -238,9 +251,8 @@ def purchase_session(request, params):
             preview_module=text(params, "previewModuleID"),
         )
     except DomainError as error:
-        status = purchase_services.session_status(error=error)
-        return refusal_of(error, content={"id": None, "status": status})
-    return ok({"id": session.pk, "status": purchase_services.session_status(session)}, 201)
+        return refusal_of(error, content={"id": None, "status": session_status(error=error)})
+    return ok({"id": session.pk, "status": session_status(session)}, 201)
 
 
 def create_purchase(request, params):
@@ -295,15 +307,8 @@ def buyer_products(request, params):
     buyer = buyer_of(params)
     if buyer is None:
         raise purchase_errors.AuthenticationRequired()
-    now = timezone.now()
-    accesses = (
-        Access.objects.filter(live_access_q(now), buyer=buyer)
-        .exclude(access_start__gt=now)
-        .select_related("subscription", "purchase__pricing_model", "purchase__subscription")
-        .order_by("access_expire", "pk")
-    )
     items = []
-    for access in accesses:
+    for access in purchase_selectors.buyer_products(buyer):
         purchase = getattr(access, "purchase", None)
         items.append(
             {

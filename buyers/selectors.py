@@ -27,6 +27,15 @@ def live_access_q(now=None, prefix: str = "") -> Q:
     )
 
 
+def live_access_of(*, buyer, subscription, now=None) -> Access | None:
+    """The buyer's live access to the subscription (the oldest, should there be several)."""
+    return (
+        Access.objects.filter(live_access_q(now), buyer=buyer, subscription=subscription)
+        .order_by("purchased_at", "pk")
+        .first()
+    )
+
+
 def access_status_q(status: str, now=None) -> Q:
     """The accesses whose status (as `Access.status_at` computes it) is `status`."""
     now = now or timezone.now()

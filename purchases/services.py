@@ -22,10 +22,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from buyers import errors as buyer_errors
+from buyers import selectors as buyer_selectors
 from buyers import services as buyer_services
 from buyers.models import Access, Buyer, WalletBalance
 from core.money import has_more_digits_than_currency, minor_digits, quantize
 from subscriptions import errors as catalog_errors
+from subscriptions import selectors as catalog_selectors
 from subscriptions.models import Coupon, PricingModel, Subscription
 from subscriptions.services import price_with_coupon, use_coupon
 
@@ -119,16 +121,11 @@ def _quote(pricing_model, coupon, subscription, now):
 
 
 def _active_access(buyer: Buyer, subscription: Subscription, now) -> Access | None:
-    for access in Access.objects.filter(
-        buyer=buyer, subscription=subscription, revoked_at__isnull=True
-    ):
-        if access.status_at(now) == Access.Status.ACTIVE:
-            return access
-    return None
+    return buyer_selectors.live_access_of(buyer=buyer, subscription=subscription, now=now)
 
 
 def _check_mandatory(buyer: Buyer, subscription: Subscription, now) -> None:
-    mandatory = Subscription.objects.filter(mandatory=True, archived_at__isnull=True).first()
+    mandatory = catalog_selectors.mandatory_subscription()
     if mandatory is None or mandatory.pk == subscription.pk:
         return
     if _active_access(buyer, mandatory, now) is None:
@@ -213,22 +210,6 @@ def open_purchase_session(
         created_at=now,
         expires_at=now + timedelta(minutes=session_minutes()),
     )
-
-
-def session_status(session: PurchaseSession | None = None, error=None) -> dict:
-    """The status a session call answers (reference 000): {code, message, args}; 0 is OK."""
-    if error is not None:
-        return {"code": 1, "message": error.message, "args": {"error": error.code}}
-    return {
-        "code": 0,
-        "message": "OK",
-        "args": {
-            "id": session.pk,
-            "price": str(session.price),
-            "currency": session.currency,
-            "expires_at": session.expires_at.isoformat(),
-        },
-    }
 
 
 # --- Purchases (reference 001) ----------------------------------------------------------------

@@ -65,6 +65,12 @@ def coupons_for_list() -> QuerySet[Coupon]:
     return Coupon.objects.annotate(subscription_count=Count("subscriptions"))
 
 
+def mandatory_subscription() -> Subscription | None:
+    """The subscription buyers must hold to buy anything else (reference 001), if the shop
+    marked one; an archived one no longer counts."""
+    return Subscription.objects.filter(mandatory=True, archived_at__isnull=True).first()
+
+
 def offers_of(subscription: Subscription) -> QuerySet[SubscriptionPricingModel]:
     return subscription.offers.select_related("pricing_model").order_by("-is_default", "pk")
 

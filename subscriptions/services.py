@@ -305,6 +305,32 @@ def update_subscription(
     return subscription
 
 
+@transaction.atomic
+def set_subscription_price(
+    *, subscription: Subscription, price: Decimal, currency: str
+) -> PricingModel:
+    """Sell the subscription at `price` from now on (reference 004 `update` with `cost`).
+
+    The default pricing model takes the new price when only this subscription offers it; one
+    shared with other subscriptions keeps its price for them, and a new pricing model at this
+    price (in the shared one's currency) becomes this subscription's default. `currency` is for
+    a subscription with no default pricing model yet. Answers the default pricing model."""
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if subscription.archived_at is not None:
+        raise errors.SubscriptionArchived()
+    offers = list(subscription.offers.select_related("pricing_model").order_by("-is_default", "pk"))
+    default = next((offer.pricing_model for offer in offers if offer.is_default), None)
+    if default is not None and not default.offers.exclude(subscription=subscription).exists():
+        return update_pricing_model(pricing_model=default, price=price)
+    new = create_pricing_model(
+        title=subscription.name,
+        price=price,
+        currency=default.currency if default is not None else currency,
+    )
+    _set_offers(subscription, [new, *(offer.pricing_model for offer in offers)], new)
+    return new
+
+
 class DeletionOutcome(StrEnum):
     DELETED = "deleted"
     ARCHIVED = "archived"

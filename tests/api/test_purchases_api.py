@@ -550,3 +550,17 @@ def test_beat_schedule_runs_the_idempotency_purge(settings):
     tasks = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
     assert "api.tasks.purge_old_idempotency_keys" in tasks
     assert "api.tasks.purge_old_idempotency_keys" in app.tasks
+
+
+def test_access_check_and_buyer_products_take_a_json_body_as_well_as_a_query(client, api_key):
+    buyer, subscription = bought(client, api_key, recurring=False)
+    access = Access.objects.get(buyer=buyer)
+    headers = {"Authorization": f"Bearer {api_key}"}
+    check = {"code": subscription.code, "hash": access.hash, "udid": "tv-1"}
+    by_query = client.get(URLS["check"], check, headers=headers).json()["Content"]
+    by_body = client.post(URLS["check"], check, content_type="application/json", headers=headers)
+    assert by_query["Granted"] is by_body.json()["Content"]["Granted"] is True
+    products = client.post(
+        URLS["products"], {"buyer": buyer.code}, content_type="application/json", headers=headers
+    )
+    assert [item["ProductId"] for item in products.json()["Content"]] == [subscription.code]

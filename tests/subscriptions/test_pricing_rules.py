@@ -107,3 +107,51 @@ def test_a_pricing_model_a_subscription_offers_cannot_be_deleted():
 def test_an_unused_pricing_model_is_deleted():
     services.delete_pricing_model(pricing_model=PricingModelFactory())
     assert not PricingModel.objects.exists()
+
+
+def test_a_new_price_changes_the_pricing_model_only_this_subscription_offers():
+    owned = create(price=Decimal("5.00"))
+    subscription = services.create_subscription(name="Concert", period=7, pricing_models=[owned])
+    default = services.set_subscription_price(
+        subscription=subscription, price=Decimal("7.50"), currency="USD"
+    )
+    assert default == owned
+    owned.refresh_from_db()
+    assert (owned.price, owned.currency) == (Decimal("7.50"), "EUR")
+    assert subscription.offers.count() == 1
+
+
+def test_a_new_price_leaves_a_shared_pricing_model_to_the_others_and_offers_a_new_default():
+    shared = create(price=Decimal("5.00"), currency="GBP")
+    subscription = services.create_subscription(name="Concert", period=7, pricing_models=[shared])
+    other = services.create_subscription(name="Other", period=7, pricing_models=[shared])
+    new = services.set_subscription_price(
+        subscription=subscription, price=Decimal("9.00"), currency="USD"
+    )
+    shared.refresh_from_db()
+    assert shared.price == Decimal("5.00")
+    assert (new.price, new.currency, new.title) == (Decimal("9.00"), "GBP", "Concert")
+    assert subscription.offers.get(is_default=True).pricing_model == new
+    assert set(subscription.offers.values_list("pricing_model", flat=True)) == {new.pk, shared.pk}
+    assert other.offers.get().pricing_model == shared
+
+
+def test_a_first_price_offers_a_pricing_model_in_the_given_currency():
+    subscription = services.create_subscription(name="Free talk", period=1)
+    new = services.set_subscription_price(
+        subscription=subscription, price=Decimal("3.00"), currency="USD"
+    )
+    assert (new.price, new.currency) == (Decimal("3.00"), "USD")
+    assert subscription.offers.get(is_default=True).pricing_model == new
+
+
+def test_a_refused_new_price_changes_nothing():
+    owned = create(price=Decimal("5.00"))
+    subscription = services.create_subscription(name="Concert", period=7, pricing_models=[owned])
+    with pytest.raises(errors.AmountTooPrecise):
+        services.set_subscription_price(
+            subscription=subscription, price=Decimal("1.001"), currency="EUR"
+        )
+    owned.refresh_from_db()
+    assert owned.price == Decimal("5.00")
+    assert PricingModel.objects.count() == 1
