@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.db import models, transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from core.errors import show_on_form
 from core.readonly_admin import LargeTableAdmin, ReadOnlyAdmin, currency_code
@@ -21,6 +23,7 @@ from .models import (
     WalletEntry,
 )
 from .selectors import access_status_q
+from .views import granted_again_message
 
 
 class _DryRun(Exception):
@@ -232,7 +235,25 @@ class AccessAdmin(LargeTableAdmin):
 
     def save_model(self, request, obj, form, change):
         if form.has_changed() or not change:
-            _copy_saved(obj, form.run_service(request_user=request.user))
+            saved = form.run_service(request_user=request.user)
+            _copy_saved(obj, saved)
+            obj.grant_outcome = getattr(saved, "grant_outcome", None)
+
+    def _granted_again(self, obj) -> bool:
+        outcome = getattr(obj, "grant_outcome", services.GrantOutcome.CREATED)
+        return outcome != services.GrantOutcome.CREATED
+
+    def log_addition(self, request, obj, message):
+        # A grant that met the buyer's live access added nothing: its history says changed.
+        if self._granted_again(obj):
+            return self.log_change(request, obj, message)
+        return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if not self._granted_again(obj):
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, granted_again_message(obj), messages.WARNING)
+        return redirect(reverse("admin:buyers_access_change", args=[obj.pk]))
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoked, never deleted

@@ -124,6 +124,15 @@ class AccessRevoked(BuyerError):
     message = "This access is revoked and can no longer be changed."
 
 
+class InvalidAccessPassword(BuyerError):
+    code = "invalid_access_password"
+    message = (
+        "An access password is 1 to 255 printable characters (letters, digits, punctuation), "
+        "without leading or trailing spaces."
+    )
+    field = "hash"
+
+
 class AccessNotFound(BuyerError):
     code = "access_not_found"
     message = "No access with this password exists for this subscription."

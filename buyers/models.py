@@ -26,9 +26,12 @@ from subscriptions.models import MONEY_DIGITS, Subscription
 
 # The access password (`hash`): 12 characters drawn by `secrets` from 32 unambiguous lower-case
 # letters and digits (no 0/o, 1/l): 2**60 values, so it cannot be guessed, and it reads out
-# clearly on the phone.
+# clearly on the phone (and goes into a URL unencoded). An API client may choose its own instead
+# (reference 004 clients build `<site host:port>|<user id>|<media code>`): up to
+# ACCESS_HASH_MAX_LENGTH printable characters, unique within its subscription.
 ACCESS_HASH_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyz"
 ACCESS_HASH_LENGTH = 12
+ACCESS_HASH_MAX_LENGTH = 255
 
 
 def new_access_password() -> str:
@@ -102,8 +105,7 @@ class Access(PublicCodeModel):
     )
     hash = models.CharField(
         "access password",
-        max_length=32,
-        unique=True,
+        max_length=ACCESS_HASH_MAX_LENGTH,
         editable=False,
         default=new_access_password,
     )
@@ -153,8 +155,16 @@ class Access(PublicCodeModel):
                 | Q(access_start__lt=F("access_expire")),
                 name="access_start_before_expire",
             ),
+            # A password opens one access of a subscription; another subscription may reuse it
+            # (a client sends the same `<host>|<user>|<media>` to each subscription it sells).
+            # The access check and the PPV API look accesses up by this index.
+            models.UniqueConstraint(
+                fields=["subscription", "hash"], name="access_hash_once_per_subscription"
+            ),
         ]
         indexes = [
+            # The admin's and the list's search by access password, across subscriptions.
+            models.Index(fields=["hash"], name="access_hash_idx"),
             models.Index(fields=["subscription", "-purchased_at"], name="access_subscription_idx"),
             # Expiry checks, and the list sorted by expiry (with the pk tiebreak).
             models.Index(fields=["access_expire", "id"], name="access_expire_idx"),

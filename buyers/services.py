@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -30,7 +31,16 @@ from subscriptions.models import Subscription
 from subscriptions.services import shop_datetime
 
 from . import errors
-from .models import Access, AccessActivation, Buyer, WalletBalance, WalletEntry
+from .models import (
+    ACCESS_HASH_MAX_LENGTH,
+    Access,
+    AccessActivation,
+    Buyer,
+    WalletBalance,
+    WalletEntry,
+    new_access_password,
+)
+from .selectors import live_access_q
 
 # Omitted keyword arguments: "take the default", as opposed to an explicit None ("no limit").
 UNSET = object()
@@ -220,6 +230,52 @@ def _resolve_buyer(*, buyer, email, phone, name) -> Buyer:
     return create_buyer(email=email, phone=phone, name=name)
 
 
+def check_access_password(value: str) -> str:
+    """An access password an API client chose: 1 to ACCESS_HASH_MAX_LENGTH printable characters
+    (letters, digits, punctuation such as `|` and `:`, inner spaces), kept as given."""
+    if not value or not value.isprintable() or value != value.strip():
+        raise errors.InvalidAccessPassword()
+    if len(value) > ACCESS_HASH_MAX_LENGTH:
+        raise errors.InvalidAccessPassword(
+            f"An access password has {ACCESS_HASH_MAX_LENGTH} characters at most."
+        )
+    return value
+
+
+class GrantOutcome(StrEnum):
+    """What `grant_access` did: answered in `Access.grant_outcome` of the access it returns."""
+
+    CREATED = "created"  # a new access
+    EXTENDED = "extended"  # the buyer's live access, its end or activation limit raised
+    KEPT = "kept"  # the live access (or the one with the chosen password) as it was
+
+
+def _later_end(current: datetime | None, wanted: datetime | None) -> datetime | None:
+    if current is None or wanted is None:
+        return None  # no end outlasts every end
+    return max(current, wanted)
+
+
+def _higher_limit(current: int | None, wanted: int | None) -> int | None:
+    if current is None or wanted is None:
+        return None  # no limit is the highest
+    return max(current, wanted)
+
+
+def _extend(access: Access, *, expire, activation_limit) -> Access:
+    """Raise the live access's end and activation limit to this grant's, never lower them."""
+    end, limit = (
+        _later_end(access.access_expire, expire),
+        _higher_limit(access.activation_limit, activation_limit),
+    )
+    access.grant_outcome = GrantOutcome.KEPT
+    if (end, limit) != (access.access_expire, access.activation_limit):
+        access.access_expire, access.activation_limit = end, limit
+        access.save(update_fields=["access_expire", "activation_limit"])
+        access.grant_outcome = GrantOutcome.EXTENDED
+    return access
+
+
 @transaction.atomic
 def grant_access(
     *,
@@ -228,6 +284,7 @@ def grant_access(
     email: str = "",
     phone: str = "",
     name: str = "",
+    access_password: str = "",
     activation_limit=UNSET,
     access_start: date | datetime | None = None,
     access_expire: date | datetime | None = None,
@@ -240,22 +297,44 @@ def grant_access(
     """Grant `buyer` (or the buyer with this e-mail/phone, created if new) access to
     `subscription` (reference 004 `addbuyer`): refused on an archived subscription or beyond its
     stock. Limits and dates default from the subscription. With `notify`, the buyer is e-mailed
-    the access password after the transaction commits."""
+    the access password after the transaction commits.
+
+    Granting twice never makes a second live access, so a client may call it on every page view
+    and retry it: with `access_password` (a client's choice) the access holding that password
+    is answered as it is (a revoked one is refused), else one is created with it; without, the
+    buyer's live access is answered, and an `access_expire` or `activation_limit` given here
+    that reaches further than the access's raises it (defaults from the subscription change
+    nothing, so a repeated grant is answered the same). The access answered says which in
+    `grant_outcome` (GrantOutcome); only a new access takes stock and is e-mailed."""
     now = timezone.now()
-    # Locking the subscription serialises grants, so two at once cannot both take the last stock.
+    # Locking the subscription serialises grants, so two at once cannot both take the last stock,
+    # nor both create the same buyer's access or the same password.
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if subscription.archived_at is not None:
         raise errors.SubscriptionArchived()
-    if subscription.stock is not None:
-        granted = subscription.accesses.filter(revoked_at__isnull=True).count()
-        if granted >= subscription.stock:
-            raise errors.SubscriptionOutOfStock()
-    if activation_limit is UNSET:
+    if access_password:
+        access_password = check_access_password(access_password)
+        chosen = (
+            Access.objects.select_related("buyer", "subscription")
+            .filter(subscription=subscription, hash=access_password)
+            .first()
+        )
+        if chosen is not None:
+            if chosen.revoked_at is not None:
+                raise errors.AccessRevoked(
+                    "This access password was revoked: it opens nothing again; choose another.",
+                    field="hash",
+                )
+            chosen.grant_outcome = GrantOutcome.KEPT
+            return chosen
+    limit_given = activation_limit is not UNSET
+    if not limit_given:
         activation_limit = subscription.activation
     _check_activation_limit(activation_limit)
     custom_url = _check_custom_url(custom_url)
     start = _as_datetime(access_start, end_of_day=False)
     expire = _as_datetime(access_expire, end_of_day=True)
+    expire_given = expire is not None
     start = start or subscription.access_start or now
     if expire is None:
         # Only a window without its own expiry needs the period added (which may overflow).
@@ -265,9 +344,28 @@ def grant_access(
     buyer = _resolve_buyer(buyer=buyer, email=email, phone=phone, name=name)
     if notify and not buyer.email:
         raise errors.NotifyNeedsEmail()
+    if not access_password:
+        live = (
+            Access.objects.select_for_update()
+            .select_related("buyer", "subscription")
+            .filter(live_access_q(now), buyer=buyer, subscription=subscription)
+            .order_by("purchased_at", "pk")
+            .first()
+        )
+        if live is not None:
+            return _extend(
+                live,
+                expire=expire if expire_given else live.access_expire,
+                activation_limit=activation_limit if limit_given else live.activation_limit,
+            )
+    if subscription.stock is not None:
+        granted = subscription.accesses.filter(revoked_at__isnull=True).count()
+        if granted >= subscription.stock:
+            raise errors.SubscriptionOutOfStock()
     access = Access.objects.create(
         buyer=buyer,
         subscription=subscription,
+        hash=access_password or new_access_password(),
         activation_limit=activation_limit,
         access_start=start,
         access_expire=expire,
@@ -276,6 +374,7 @@ def grant_access(
         custom_url=custom_url,
         use_subscription_custom_url=bool(use_subscription_custom_url),
     )
+    access.grant_outcome = GrantOutcome.CREATED
     if notify:
         from .notifications import queue_access_granted_email
 

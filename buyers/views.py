@@ -278,10 +278,30 @@ def _grant_arguments(data) -> dict:
     return arguments
 
 
+def granted_again_message(access: Access) -> str:
+    """What staff are told when a grant met the buyer's live access (no second one is made)."""
+    if access.grant_outcome == services.GrantOutcome.EXTENDED:
+        return (
+            f"{access.buyer} already had a live access to {access.subscription.name}: its end "
+            "or activation limit was raised to this grant's. No second access was made and "
+            "nothing was e-mailed."
+        )
+    return (
+        f"{access.buyer} already has a live access to {access.subscription.name} reaching as far "
+        "as this grant: it is kept as it was. No second access was made and nothing was e-mailed."
+    )
+
+
 class GrantAccessMixin:
     permission_required = "buyers.add_access"
     form_class = GrantAccessForm
     submit_label = "Grant access"
+
+    def announce(self, cleaned_data):
+        if self.result.grant_outcome != services.GrantOutcome.CREATED:
+            messages.warning(self.request, granted_again_message(self.result))
+        else:
+            super().announce(cleaned_data)
 
     def get_success_message(self, cleaned_data):
         return f"Access granted to {self.result.buyer}: give them the access password below" + (

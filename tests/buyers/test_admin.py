@@ -78,9 +78,35 @@ def test_admin_adds_buyer_and_grants_access_through_the_services(admin_client, a
     assert response.status_code == 302
     access = Access.objects.get()
     assert (access.activation_limit, access.granted_by) == (4, admin_user)
-    response = admin_client.post(reverse("admin:buyers_access_add"), data)
+    other = Buyer.objects.create(email="other@example.com")
+    response = admin_client.post(reverse("admin:buyers_access_add"), {**data, "buyer": other.pk})
     assert b"stock is used up" in response.content
     assert Access.objects.count() == 1
+
+
+def test_admin_grant_to_a_buyer_with_a_live_access_keeps_it_and_says_so(admin_client):
+    buyer = Buyer.objects.create(email="fan@example.com")
+    subscription = SubscriptionFactory(activation=2)
+    data = {
+        "buyer": buyer.pk,
+        "subscription": subscription.pk,
+        "activation_limit": "",
+        "access_start_0": "",
+        "access_start_1": "",
+        "access_expire_0": "",
+        "access_expire_1": "",
+        "custom_url": "",
+    }
+    admin_client.post(reverse("admin:buyers_access_add"), data, follow=True)
+    access = Access.objects.get()
+    response = admin_client.post(
+        reverse("admin:buyers_access_add"), {**data, "activation_limit": "5"}, follow=True
+    )
+    assert Access.objects.get() == access
+    access.refresh_from_db()
+    assert access.activation_limit == 5
+    assert "already had a live access" in response.content.decode()
+    assert "was added successfully" not in response.content.decode()
 
 
 def test_admin_revoke_action_keeps_the_rows(admin_client_with_rows, admin_user):

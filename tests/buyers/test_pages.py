@@ -183,6 +183,30 @@ def test_grant_from_the_buyer_page_shows_the_access_password(
     assert len(mailoutbox) == 1
 
 
+def test_a_second_grant_from_the_staff_page_extends_the_live_access_and_says_so(
+    client, staff_user, django_capture_on_commit_callbacks, mailoutbox
+):
+    buyer = BuyerFactory()
+    subscription = SubscriptionFactory(activation=3)
+    client.force_login(staff_user)
+    url = reverse("buyers:grant_access", args=[buyer.code])
+    client.post(url, {"subscription": subscription.code, "access_expire": "2040-12-31"})
+    access = Access.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url,
+            {"subscription": subscription.code, "access_expire": "2041-06-30", "notify": "on"},
+            follow=True,
+        )
+    assert Access.objects.get() == access
+    access.refresh_from_db()
+    assert access.access_expire.date().isoformat() == "2041-06-30"
+    page = response.content.decode()
+    assert "already had a live access" in page and "No second access was made" in page
+    assert response.redirect_chain[-1][0] == reverse("accesses:detail", args=[access.code])
+    assert mailoutbox == []
+
+
 def test_grant_from_the_subscription_page_for_a_new_buyer_by_phone(client, staff_user):
     subscription = SubscriptionFactory()
     client.force_login(staff_user)
