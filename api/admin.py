@@ -3,7 +3,7 @@ since a key is readable only on the page that creates it."""
 
 from django.contrib import admin, messages
 
-from .keys import revoke_api_key
+from .keys import revoke_api_key, update_api_key
 from .models import ApiKey
 
 
@@ -13,6 +13,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "name",
         "prefix",
         "scopes",
+        "rate_limit_per_minute",
         "created_by",
         "created_at",
         "last_used_at",
@@ -28,11 +29,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "revoked_at",
         "revoked_by",
     )
-    fields = ("name", "scopes", *readonly_fields)
+    fields = ("name", "scopes", "rate_limit_per_minute", *readonly_fields)
     actions = ["revoke"]
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        """Through the service, so this process reads the key afresh at once."""
+        update_api_key(
+            api_key=obj,
+            name=obj.name,
+            scopes=obj.scopes,
+            rate_limit_per_minute=obj.rate_limit_per_minute,
+        )
 
     @admin.action(description="Revoke the selected API keys", permissions=["change"])
     def revoke(self, request, queryset):

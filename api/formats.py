@@ -14,9 +14,13 @@ from xml.etree import ElementTree
 from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
 from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
+
+from .params import ZERO_DATE, api_zone
 
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+# An answer's part that JSON writes at its top level and XML leaves out: JSON clients of
+# reference 004 read one buyer's fields at the top level, XML ones with `.//Hash`.
+JSON_TOP_LEVEL = "_json_top_level"
 SUCCESS = "Success"
 FAILURE = "Failure"
 MAX_BODY_BYTES = 64 * 1024
@@ -66,11 +70,12 @@ def _json_param(value) -> str:
     return str(value)
 
 
-def shop_time(value: datetime | None) -> str:
-    """A date as reference 004 writes it: `YYYY-MM-DD HH:MM:SS` in the shop's time zone."""
+def api_time(value: datetime | None) -> str:
+    """A date as reference 004 writes it: `YYYY-MM-DD HH:MM:SS` in PPV_API_TIME_ZONE, or the
+    zero date for none (its clients parse every date they get, and test for that one)."""
     if value is None:
-        return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+        return ZERO_DATE
+    return value.astimezone(api_zone()).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _xml_text(value) -> str:
@@ -79,7 +84,7 @@ def _xml_text(value) -> str:
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, datetime):
-        return shop_time(value)
+        return api_time(value)
     return str(value)
 
 
@@ -107,23 +112,36 @@ def _json_default(value):
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
-        return shop_time(value)
+        return api_time(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def wants_json(params) -> bool:
-    return (params.get("format") or "").strip().lower() == "json"
+def wants_json(params, request=None) -> bool:
+    """`format=json`; without `format`, a request whose body is JSON is answered in JSON (as
+    the reference system's documentation says), any other in XML."""
+    wanted = (params.get("format") or "").strip().lower()
+    if wanted:
+        return wanted == "json"
+    return request is not None and (request.content_type or "").lower() == "application/json"
 
 
 def respond(data: dict, *, as_json: bool, status: int = 200, headers=None) -> HttpResponse:
-    """`data` as XML (`<Response>…`) or, with `format=json`, as a JSON object of the same keys."""
+    """`data` as XML (`<Response>…`) or, with `format=json`, as a JSON object of the same keys
+    (and, in JSON only, the `JSON_TOP_LEVEL` part's keys at the top level, in its place)."""
     if as_json:
+        flat = {}
+        for key, value in data.items():
+            if key == JSON_TOP_LEVEL:
+                flat.update(value)
+            else:
+                flat[key] = value
         response = JsonResponse(
-            data,
+            flat,
             status=status,
             json_dumps_params={"default": _json_default, "ensure_ascii": False},
         )
     else:
+        data = {key: value for key, value in data.items() if key != JSON_TOP_LEVEL}
         response = HttpResponse(to_xml(data), status=status, content_type=XML_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response[name] = value

@@ -1,21 +1,33 @@
-"""API keys: creating and revoking them (the staff page and the admin call these), and reading
-the key of a request, with its scope and rate limit.
+"""API keys: creating, changing and revoking them (the staff pages and the admin call these),
+and reading the key of a request, with its scope and rate limit.
 
-Rate limit: a fixed one-minute window per key, counted in the cache (`cache.add` then `incr`,
-both atomic on Redis and memcached). Production must set CACHE_URL to a shared Redis: the default
-local-memory cache counts per process, so N gunicorn processes would allow N times the limit.
+Rate limit: each key's own `rate_limit_per_minute`, a fixed one-minute window counted in the
+cache (`incr`, else `add`: atomic on Redis and memcached), so with CACHE_URL on a shared Redis
+every process counts together. When the cache fails (Redis down) the API keeps answering: each
+process counts alone meanwhile (N processes then allow up to N times the limit) and logs it.
+
+A key found by its digest is kept in the process for KEY_CACHE_SECONDS, so a player's access
+checks do not read it on every request: a revoked key or a changed limit takes effect at once in
+the process that changed it and within that time in the others.
 """
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api.models import KEY_PREFIX_LENGTH, ApiKey, digest_of
+
+logger = logging.getLogger(__name__)
+
+KEY_CACHE_SECONDS = 1.0
+# A failing cache is logged at most this often per process, not on every request.
+CACHE_FAILURE_LOG_SECONDS = 60
 
 # last_used_at is written at most once per key per this interval, not on every request.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -40,14 +52,24 @@ class NewApiKey:
     key: str  # the full key: shown once, never stored
 
 
-@transaction.atomic
-def create_api_key(*, name: str, scopes, created_by=None) -> NewApiKey:
-    """A new key with these scopes; the returned `key` is the only time it is readable."""
+def _checked(name: str, scopes) -> tuple[str, list[str]]:
     name = (name or "").strip()
     if not name:
         raise ApiKeyNameRequired("Give the key a name.")
     known = set(ApiKey.Scope.values)
-    scopes = [scope for scope in dict.fromkeys(scopes or []) if scope in known]
+    return name, [scope for scope in dict.fromkeys(scopes or []) if scope in known]
+
+
+@transaction.atomic
+def create_api_key(
+    *, name: str, scopes, created_by=None, rate_limit_per_minute: int | None = None
+) -> NewApiKey:
+    """A new key with these scopes and rate limit (default API_RATE_LIMIT_PER_MINUTE); the
+    returned `key` is the only time it is readable."""
+    name, scopes = _checked(name, scopes)
+    extra = {}
+    if rate_limit_per_minute is not None:
+        extra["rate_limit_per_minute"] = rate_limit_per_minute
     for _ in range(5):
         key = ApiKey.new_key()
         try:
@@ -58,6 +80,7 @@ def create_api_key(*, name: str, scopes, created_by=None) -> NewApiKey:
                     secret_hash=digest_of(key),
                     scopes=scopes,
                     created_by=created_by,
+                    **extra,
                 )
             return NewApiKey(api_key, key)
         except IntegrityError:  # a prefix drawn twice (62**8 values): draw again
@@ -66,13 +89,50 @@ def create_api_key(*, name: str, scopes, created_by=None) -> NewApiKey:
 
 
 @transaction.atomic
+def update_api_key(*, api_key: ApiKey, name: str, scopes, rate_limit_per_minute: int) -> ApiKey:
+    """Rename a key, change its scopes or its requests a minute (0: no limit)."""
+    name, scopes = _checked(name, scopes)
+    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    api_key.name, api_key.scopes = name, scopes
+    api_key.rate_limit_per_minute = rate_limit_per_minute
+    api_key.save(update_fields=["name", "scopes", "rate_limit_per_minute"])
+    forget_keys()
+    transaction.on_commit(forget_keys)  # and not re-read the old one meanwhile
+    return api_key
+
+
+@transaction.atomic
 def revoke_api_key(*, api_key: ApiKey, revoked_by=None) -> ApiKey:
-    """Revoke a key at once; revoking twice keeps the first time and person."""
+    """Revoke a key (within KEY_CACHE_SECONDS everywhere); revoking twice keeps the first time
+    and person."""
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.revoked_by = revoked_by
         api_key.save(update_fields=["revoked_at", "revoked_by"])
+    forget_keys()
+    transaction.on_commit(forget_keys)  # and not re-read the old one meanwhile
+    return api_key
+
+
+# --- Keys kept in this process ------------------------------------------------------------------
+
+_known_keys: dict[str, tuple[float, ApiKey]] = {}
+
+
+def forget_keys() -> None:
+    """Read every key afresh in this process (after a change to one)."""
+    _known_keys.clear()
+
+
+def _key_by_digest(digest: str) -> ApiKey | None:
+    now = time.monotonic()
+    known = _known_keys.get(digest)
+    if known is not None and now - known[0] < KEY_CACHE_SECONDS:
+        return known[1]
+    api_key = ApiKey.objects.filter(secret_hash=digest).first()
+    if api_key is not None:  # unknown keys are not kept: guessing cannot fill the memory
+        _known_keys[digest] = (now, api_key)
     return api_key
 
 
@@ -84,24 +144,55 @@ def key_from_request(request, params) -> str:
     return (params.get("apikey") or "").strip()
 
 
-def rate_limit_per_minute() -> int:
-    return settings.API_RATE_LIMIT_PER_MINUTE
+# --- Rate limit ---------------------------------------------------------------------------------
+
+_local_counts: dict[tuple[int, int], int] = {}
+_local_lock = threading.Lock()
+_cache_failure_logged_at = [float("-inf")]
+
+
+def _count_in_cache(bucket: str) -> int:
+    try:
+        return cache.incr(bucket)
+    except ValueError:  # the first request of this key in this minute
+        if cache.add(bucket, 1, timeout=70):
+            return 1
+        return cache.incr(bucket)
+
+
+def _count_in_process(key_id: int, window: int) -> int:
+    with _local_lock:
+        for stale in [entry for entry in _local_counts if entry[1] < window]:
+            del _local_counts[stale]
+        count = _local_counts.get((key_id, window), 0) + 1
+        _local_counts[(key_id, window)] = count
+        return count
+
+
+def _log_cache_failure(error: Exception) -> None:
+    now = time.monotonic()
+    if now - _cache_failure_logged_at[0] >= CACHE_FAILURE_LOG_SECONDS:
+        _cache_failure_logged_at[0] = now
+        logger.warning(
+            "API rate limit: the cache is unreachable (%s: %s); each web process counts its "
+            "own requests until it answers again.",
+            type(error).__name__,
+            error,
+        )
 
 
 def count_request(api_key: ApiKey) -> None:
-    """Count one request of this key in the current minute; ApiKeyError 429 past the limit."""
-    limit = rate_limit_per_minute()
+    """Count one request of this key in the current minute; ApiKeyError 429 past its limit."""
+    limit = api_key.rate_limit_per_minute
     if not limit:
         return
     now = time.time()
     window = int(now // 60)
-    bucket = f"api-rate:{api_key.pk}:{window}"
-    cache.add(bucket, 0, timeout=70)
     try:
-        count = cache.incr(bucket)
-    except ValueError:  # expired between add and incr
-        cache.set(bucket, 1, timeout=70)
-        count = 1
+        count = _count_in_cache(f"api-rate:{api_key.pk}:{window}")
+    except Exception as error:  # any cache failure: Redis down, a timeout, a full memory ...
+        _log_cache_failure(error)
+        count = _count_in_process(api_key.pk, window)
     if count > limit:
         raise ApiKeyError(
             429,
@@ -118,7 +209,7 @@ def authenticate(request, params) -> ApiKey:
     key = key_from_request(request, params)
     if not key:
         raise ApiKeyError(401, "api_key_required", "Send an API key: apikey=… or a Bearer token.")
-    api_key = ApiKey.objects.filter(secret_hash=digest_of(key)).first()
+    api_key = _key_by_digest(digest_of(key))
     if api_key is None:
         raise ApiKeyError(401, "api_key_invalid", "This API key is not valid.")
     if api_key.revoked_at is not None:
@@ -131,7 +222,8 @@ def authenticate(request, params) -> ApiKey:
     return api_key
 
 
-def require_scope(api_key: ApiKey, scope: str) -> None:
-    """ApiKeyError 403 unless the key holds `scope`."""
-    if not api_key.has_scope(scope):
-        raise ApiKeyError(403, "api_key_scope", f"This API key does not have the “{scope}” scope.")
+def require_scope(api_key: ApiKey, *scopes: str) -> None:
+    """ApiKeyError 403 unless the key holds one of `scopes`."""
+    if not any(api_key.has_scope(scope) for scope in scopes):
+        named = " or ".join(f"“{scope}”" for scope in scopes)
+        raise ApiKeyError(403, "api_key_scope", f"This API key does not have the {named} scope.")

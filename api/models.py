@@ -20,6 +20,11 @@ KEY_PREFIX_LENGTH = 8
 KEY_SECRET_LENGTH = 40
 
 
+def default_rate_limit() -> int:
+    """A new key's requests a minute: API_RATE_LIMIT_PER_MINUTE."""
+    return settings.API_RATE_LIMIT_PER_MINUTE
+
+
 def digest_of(key: str) -> str:
     """The stored form of an API key: its SHA-256 digest, in hex."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -38,6 +43,12 @@ class ApiKey(models.Model):
     prefix = models.CharField("key starts with", max_length=KEY_PREFIX_LENGTH, unique=True)
     secret_hash = models.CharField("SHA-256 of the key", max_length=64, unique=True, editable=False)
     scopes = models.JSONField("scopes", default=list)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        "requests a minute",
+        default=default_rate_limit,
+        help_text="How many requests this key may make a minute, counted across all web "
+        "processes; 0: no limit. A player's key asks once per viewer per play.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

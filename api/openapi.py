@@ -11,13 +11,15 @@ The reference-004 PPV API (/api/ppv/<method>, XML) is not in this document: refe
 is its contract, replayed by tests/api/test_ppv_reference.py.
 """
 
-from typing import Annotated, Any
+import json
+from typing import Annotated, Any, ClassVar
 
 from django.http import HttpRequest
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import APIKeyQuery, HttpBearer
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ConfigDict
 
 from api.models import ApiKey
 
@@ -42,18 +44,53 @@ class ApiKeyParameter(APIKeyQuery):
         return authenticate(request, {"apikey": key}) if key else None
 
 
+def api_key_field(request: HttpRequest):
+    """`apikey` as a field of the request's body (JSON or a form), as the PPV API takes it; each
+    operation's parameters declare it (the document has no security scheme for a body field)."""
+    if request.method != "POST" or not request.body:
+        return None
+    try:
+        fields = ParametersParser().parse_body(request)
+    except ValueError:
+        return None  # the operation answers that the body cannot be read
+    key = fields.get("apikey") if isinstance(fields, dict) else None
+    return authenticate(request, {"apikey": key}) if isinstance(key, str) and key else None
+
+
+class ParametersParser(Parser):
+    """A POST's parameters: a JSON object, or a form (`application/x-www-form-urlencoded`)."""
+
+    def parse_body(self, request: HttpRequest):
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return {name: request.POST.get(name) for name in request.POST}
+        return json.loads(request.body)
+
+
+class UnknownParameters(Exception):
+    def __init__(self, unknown, known, *, where=""):
+        super().__init__(", ".join(unknown))
+        self.unknown, self.known, self.where = list(unknown), list(known), where
+
+
 api = NinjaAPI(
     title="Video shop back office API",
     version="1",
     description=(
         "Purchases, cancellations, buyers' products and the players' access check. "
-        "Authenticate with an API key from the back office (API keys page). "
-        "Send an `Idempotency-Key` header on create and cancel: a retry gets the first answer."
+        "Authenticate with an API key from the back office (API keys page), sent as a Bearer "
+        "token, `?apikey=` or an `apikey` field of the body alike. "
+        "Parameters are camelCase, named as in the references (`userId`, `productId`, "
+        "`pricingModelId`, `coupon`, `userIP`); the old names shown as deprecated are still "
+        "read. An unknown parameter is refused (400 `unknown_parameter`). "
+        "Send an `Idempotency-Key` header on create and cancel: a retry gets the first answer. "
+        "The reference PPV API (`/api/ppv/<method>`, tag PPV) answers XML, or JSON with "
+        "`format=json`; its refusals carry `Status: Failure` and a `Code`."
     ),
     urls_namespace="api",
     openapi_url="/schema/",
     docs_url="/docs/",
-    auth=[ApiKeyBearer(), ApiKeyParameter()],
+    auth=[ApiKeyBearer(), ApiKeyParameter(), api_key_field],
+    parser=ParametersParser(),
 )
 
 
@@ -75,8 +112,27 @@ def request_refused_by_ninja(request, error: HttpError):
     return refused(error.status_code, code, str(error))
 
 
+@api.exception_handler(UnknownParameters)
+def parameters_unknown(request, error: UnknownParameters):
+    names = ", ".join(f"“{name}”" for name in error.unknown)
+    plural = "s" if len(error.unknown) > 1 else ""
+    message = f"Unknown parameter{plural} {names}{error.where}: this operation takes " + (
+        ", ".join(error.known) or "none there"
+    )
+    return refused(400, "unknown_parameter", message + ".", parameter=error.unknown[0])
+
+
 @api.exception_handler(ValidationError)
 def parameters_unreadable(request, error: ValidationError):
+    extra = [
+        str(problem["loc"][-1])
+        for problem in error.errors
+        if problem.get("type") == "extra_forbidden" and problem.get("loc")
+    ]
+    if extra:
+        match = request.resolver_match
+        declared = PARAMETERS_OF.get(match.url_name if match else "")
+        return parameters_unknown(request, UnknownParameters(extra, current_names(declared)))
     first = error.errors[0] if error.errors else {}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
     parameter = location[-1] if location else None
@@ -258,24 +314,43 @@ IDEMPOTENT_REFUSALS = {**REFUSALS, 409: Refusal, 422: Refusal}
 # --- Requests -----------------------------------------------------------------------------------
 
 
-class SessionIn(Schema):
+class Parameters(Schema):
+    """An operation's parameters, read once: camelCase as in the references, text as in a query
+    string. One the operation does not take is refused, not ignored (a typo would otherwise
+    answer as if it were absent). `RENAMED` maps an old name, still read, to its new one."""
+
+    model_config = ConfigDict(extra="forbid")
+    RENAMED: ClassVar[dict[str, str]] = {}
+
+    apikey: Text = Field(
+        None, description="The API key, when not sent as a Bearer token or `?apikey=`."
+    )
+
+
+def old_name(new: str) -> Any:
+    return Field(None, deprecated=True, description=f"Old name of `{new}`, still read.")
+
+
+class SessionIn(Parameters):
     """Reference 000 GetPurchaseSessionID's parameters (the price is today's, not sent)."""
 
     userId: Text = Field(None, description="The buyer's code.")
     productId: Text = Field(None, description="The subscription's code.")
     pricingModelId: Text = Field(None, description="A pricing model's code (default: the default).")
     contentId: Text = Field(None, description="A media's code in the subscription.")
-    coupon: Text = None
-    userIP: Text = None
-    udid: Text = None
+    coupon: Text = Field(None, description="A coupon's code.")
+    userIP: Text = Field(None, description="The buyer's IP address.")
+    udid: Text = Field(None, description="The buyer's device id.")
     transactionType: Text = Field(None, description="PPV, Subscription, Collection, …")
     previewModuleID: Text = None
 
 
-class PurchaseIn(Schema):
+class PurchaseIn(Parameters):
     """Reference 001 CreatePurchase's parameters; the buyer is named by code, confirmed by PIN."""
 
-    buyer: Text = Field(None, description="The buyer's code.")
+    RENAMED: ClassVar[dict[str, str]] = {"buyer": "userId", "couponCode": "coupon"}
+
+    userId: Text = Field(None, description="The buyer's code.")
     productId: Text = Field(None, description="The subscription's code.")
     productType: Text = Field(None, description="Only subscriptions are sold.")
     pricingModelId: Text = Field(None, description="The pricing model's code.")
@@ -283,31 +358,43 @@ class PurchaseIn(Schema):
     pin: Text = Field(None, description="The buyer's purchase PIN.")
     returnURL: Text = None
     cancelURL: Text = None
-    couponCode: Text = None
+    coupon: Text = Field(None, description="A coupon's code.")
     instrument: Text = Field(None, description="The stored card's token (card gateways).")
     deviceType: Text = None
     sessionId: Text = Field(None, description="A purchase session's id.")
+    buyer: Text = old_name("userId")
+    couponCode: Text = old_name("coupon")
 
 
-class CancelIn(Schema):
+class CancelIn(Parameters):
     """Reference 002 CancelProduct's parameters, by the buyer."""
 
-    buyer: Text = Field(None, description="The buyer's code.")
+    RENAMED: ClassVar[dict[str, str]] = {"buyer": "userId"}
+
+    userId: Text = Field(None, description="The buyer's code.")
     productId: Text = Field(None, description="The subscription's code.")
     productTypeId: Text = None
     pin: Text = Field(None, description="The buyer's purchase PIN.")
     mode: Text = Field(None, description="period_end (default) or now.")
+    buyer: Text = old_name("userId")
 
 
-class BuyerProductsIn(Schema):
-    buyer: Text = Field(None, description="The buyer's code.")
+class BuyerProductsIn(Parameters):
+    RENAMED: ClassVar[dict[str, str]] = {"buyer": "userId"}
+
+    userId: Text = Field(None, description="The buyer's code.")
+    buyer: Text = old_name("userId")
 
 
-class AccessCheckIn(Schema):
-    code: Text = Field(None, description="The subscription's code.")
+class AccessCheckIn(Parameters):
+    RENAMED: ClassVar[dict[str, str]] = {"code": "productId", "ip": "userIP"}
+
+    productId: Text = Field(None, description="The subscription's code.")
     hash: Text = Field(None, description="The access password.")
     udid: Text = Field(None, description="The device's id (else it is known by its IP).")
-    ip: Text = Field(None, description="The viewer's IP address (default: the caller's).")
+    userIP: Text = Field(None, description="The viewer's IP address (default: the caller's).")
+    code: Text = old_name("productId")
+    ip: Text = old_name("userIP")
 
 
 # --- Operations ---------------------------------------------------------------------------------
@@ -315,9 +402,39 @@ class AccessCheckIn(Schema):
 PURCHASES = ApiKey.Scope.PURCHASES
 
 
-def params_of(schema: Schema | None) -> dict:
-    """The parameters an operation's schema read (those the request gave), for its handler."""
-    return schema.model_dump(exclude_none=True) if schema is not None else {}
+def current_names(declared: type[Parameters] | None) -> list[str]:
+    """The parameters an operation documents, without the old names it still reads."""
+    if declared is None:
+        return []
+    return [name for name in declared.model_fields if name not in declared.RENAMED]
+
+
+def params_of(request, declared: type[Parameters], given: Parameters | None, *, query: bool):
+    """What the operation's schema read (`given`, from the query string or the body), by the
+    new names; UnknownParameters for anything else in the query string."""
+    taken = [name for name in declared.model_fields if name != "apikey"]
+    known_in_query = {"apikey", *(taken if query else ())}
+    unknown = [name for name in request.GET if name not in known_in_query]
+    if unknown:
+        where = "" if query else " in the query string (send them in the body)"
+        raise UnknownParameters(
+            unknown, current_names(declared) if query else ["apikey"], where=where
+        )
+    values = given.model_dump(exclude_none=True) if given is not None else {}
+    values.pop("apikey", None)
+    for old, new in declared.RENAMED.items():
+        if old in values:
+            values.setdefault(new, values[old])
+            del values[old]
+    return values
+
+
+def body_params(request, declared: type[Parameters], given: Parameters | None) -> dict:
+    return params_of(request, declared, given, query=False)
+
+
+def query_params(request, declared: type[Parameters], given: Parameters | None) -> dict:
+    return params_of(request, declared, given, query=True)
 
 
 @api.post(
@@ -328,7 +445,8 @@ def params_of(schema: Schema | None) -> dict:
     summary="Open a purchase session (reference 000)",
 )
 def purchase_session(request, payload: SessionIn = None):
-    return handle(request, purchases.purchase_session, params_of(payload), scope=PURCHASES)
+    params = body_params(request, SessionIn, payload)
+    return handle(request, purchases.purchase_session, params, scope=PURCHASES)
 
 
 @api.post(
@@ -339,9 +457,8 @@ def purchase_session(request, payload: SessionIn = None):
     summary="Create a purchase (reference 001); 402 answers a declined payment",
 )
 def create_purchase(request, payload: PurchaseIn = None):
-    return handle(
-        request, purchases.create_purchase, params_of(payload), scope=PURCHASES, idempotent=True
-    )
+    params = body_params(request, PurchaseIn, payload)
+    return handle(request, purchases.create_purchase, params, scope=PURCHASES, idempotent=True)
 
 
 @api.post(
@@ -352,10 +469,18 @@ def create_purchase(request, payload: PurchaseIn = None):
     summary="Cancel a product (reference 002), answering the buyer's product view",
 )
 def cancel_product(request, payload: CancelIn = None):
-    return handle(
-        request, purchases.cancel_product, params_of(payload), scope=PURCHASES, idempotent=True
-    )
+    params = body_params(request, CancelIn, payload)
+    return handle(request, purchases.cancel_product, params, scope=PURCHASES, idempotent=True)
 
+
+# Each operation's parameters by its URL name (a GET and a POST of one path share it).
+PARAMETERS_OF = {
+    "purchase_session": SessionIn,
+    "purchase_create": PurchaseIn,
+    "purchase_cancel": CancelIn,
+    "buyer_products": BuyerProductsIn,
+    "access_check": AccessCheckIn,
+}
 
 BUYER_PRODUCTS = {
     "response": {200: BuyerProductsAnswer, **REFUSALS},
@@ -366,12 +491,14 @@ BUYER_PRODUCTS = {
 
 @api.get("/buyers/products", url_name="buyer_products", **BUYER_PRODUCTS)
 def buyer_products(request, filters: Query[BuyerProductsIn]):
-    return handle(request, purchases.buyer_products, params_of(filters), scope=PURCHASES)
+    params = query_params(request, BuyerProductsIn, filters)
+    return handle(request, purchases.buyer_products, params, scope=PURCHASES)
 
 
 @api.post("/buyers/products", url_name="buyer_products", **BUYER_PRODUCTS)
 def buyer_products_post(request, payload: BuyerProductsIn = None):
-    return handle(request, purchases.buyer_products, params_of(payload), scope=PURCHASES)
+    params = body_params(request, BuyerProductsIn, payload)
+    return handle(request, purchases.buyer_products, params, scope=PURCHASES)
 
 
 ACCESS_CHECK = {
@@ -383,13 +510,11 @@ ACCESS_CHECK = {
 
 @api.get("/access/check", url_name="access_check", **ACCESS_CHECK)
 def access_check(request, filters: Query[AccessCheckIn]):
-    return handle(
-        request, purchases.access_check, params_of(filters), scope=ApiKey.Scope.ACCESS_CHECK
-    )
+    params = query_params(request, AccessCheckIn, filters)
+    return handle(request, purchases.access_check, params, scope=ApiKey.Scope.ACCESS_CHECK)
 
 
 @api.post("/access/check", url_name="access_check", **ACCESS_CHECK)
 def access_check_post(request, payload: AccessCheckIn = None):
-    return handle(
-        request, purchases.access_check, params_of(payload), scope=ApiKey.Scope.ACCESS_CHECK
-    )
+    params = body_params(request, AccessCheckIn, payload)
+    return handle(request, purchases.access_check, params, scope=ApiKey.Scope.ACCESS_CHECK)

@@ -10,16 +10,17 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.generic import FormView
 
-from api.models import ApiKey
+from api.models import ApiKey, default_rate_limit
 from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 
-from .keys import ApiKeyNameRequired, create_api_key, revoke_api_key
+from .keys import ApiKeyNameRequired, create_api_key, revoke_api_key, update_api_key
 
 
 class ApiKeyTable(ListTable):
     name = tables.Column(verbose_name="Name")
     prefix = tables.Column(verbose_name="Key starts with")
     scopes = tables.Column(verbose_name="Scopes", orderable=False)
+    rate_limit_per_minute = tables.Column(verbose_name="Requests a minute", orderable=False)
     created_by = tables.Column(verbose_name="Created by")
     created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
     last_used_at = DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i")
@@ -42,11 +43,19 @@ class ApiKeyTable(ListTable):
 
     value_scopes = render_scopes
 
+    def render_rate_limit_per_minute(self, value):
+        return f"{value:,}" if value else "no limit"
+
+    def value_rate_limit_per_minute(self, value):
+        return value
+
     def render_actions(self, record):
         if record.revoked_at is not None:
             return ""
         return format_html(
+            '<a class="btn btn-outline-secondary btn-sm" href="{}">Edit</a> '
             '<a class="btn btn-outline-danger btn-sm" href="{}">Revoke</a>',
+            reverse("api_keys:edit", args=[record.prefix]),
             reverse("api_keys:revoke", args=[record.prefix]),
         )
 
@@ -86,6 +95,19 @@ class ApiKeyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="What the key may do; a request outside its scopes is refused (403).",
     )
+    rate_limit_per_minute = forms.IntegerField(
+        label="Requests a minute",
+        required=False,
+        min_value=0,
+        max_value=2**31 - 1,
+        initial=default_rate_limit,
+        help_text=ApiKey._meta.get_field("rate_limit_per_minute").help_text
+        + " Empty: the shop's default.",
+    )
+
+    def clean_rate_limit_per_minute(self):
+        value = self.cleaned_data["rate_limit_per_minute"]
+        return default_rate_limit() if value is None else value
 
 
 class StaffPageMixin(PermissionRequiredMixin):
@@ -115,6 +137,7 @@ class ApiKeyCreateView(StaffPageMixin, FormView):
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
                 created_by=self.request.user,
+                rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
             )
         except ApiKeyNameRequired as error:
             form.add_error("name", str(error))
@@ -124,6 +147,40 @@ class ApiKeyCreateView(StaffPageMixin, FormView):
         response = render(self.request, "api/apikey_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class ApiKeyUpdateView(StaffPageMixin, FormView):
+    """Rename a key, change its scopes or its requests a minute; the key itself stays."""
+
+    permission_required = "api.change_apikey"
+    form_class = ApiKeyForm
+    template_name = "api/apikey_edit.html"
+    title = "Edit API key"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.api_key = get_object_or_404(ApiKey, prefix=kwargs["prefix"], revoked_at=None)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {
+            "name": self.api_key.name,
+            "scopes": self.api_key.scopes,
+            "rate_limit_per_minute": self.api_key.rate_limit_per_minute,
+        }
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "api_key": self.api_key}
+
+    def form_valid(self, form):
+        try:
+            update_api_key(api_key=self.api_key, **form.cleaned_data)
+        except ApiKeyNameRequired as error:
+            form.add_error("name", str(error))
+            return self.form_invalid(form)
+        messages.success(self.request, f"API key “{form.cleaned_data['name']}” saved.")
+        return redirect("api_keys:list")
 
 
 class ApiKeyRevokeView(StaffPageMixin, FormView):
@@ -147,7 +204,8 @@ class ApiKeyRevokeView(StaffPageMixin, FormView):
     def form_valid(self, form):
         revoke_api_key(api_key=self.api_key, revoked_by=self.request.user)
         messages.success(
-            self.request, f"API key “{self.api_key.name}” revoked: it stops working now."
+            self.request,
+            f"API key “{self.api_key.name}” revoked: it stops working within a second.",
         )
         return redirect("api_keys:list")
 
@@ -155,5 +213,6 @@ class ApiKeyRevokeView(StaffPageMixin, FormView):
 urlpatterns = [
     path("", ApiKeyListView.as_view(), name="list"),
     path("new/", ApiKeyCreateView.as_view(), name="create"),
+    path("<str:prefix>/edit/", ApiKeyUpdateView.as_view(), name="edit"),
     path("<str:prefix>/revoke/", ApiKeyRevokeView.as_view(), name="revoke"),
 ]

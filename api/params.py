@@ -4,9 +4,13 @@ whether a value is allowed is the services' rule, not this module's."""
 import ipaddress
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 
 from core.money import STORED_DECIMAL_PLACES
 from subscriptions.models import MONEY_DIGITS
+from subscriptions.services import END_OF_DAY, START_OF_DAY
 
 
 class BadParameter(Exception):
@@ -98,6 +102,24 @@ def amount(params, name: str) -> Decimal | None:
 # Dates a shop can mean: far-off years would overflow date arithmetic (a year 9999 start plus
 # a period in days) rather than be refused as a rule.
 YEARS = range(1970, 3000)
+# Reference 004 clients' "no date", which the PPV API answers for one too (read back as such).
+ZERO_DATE = "0000-00-00 00:00:00"
+ZERO_DATES = {ZERO_DATE, "0000-00-00", "0000-00-00 00:00"}
+
+
+class ZeroDate:
+    """The zero date given as a parameter: each method says what it means there."""
+
+    def __repr__(self):
+        return ZERO_DATE
+
+
+ZERO = ZeroDate()
+
+
+def api_zone() -> ZoneInfo:
+    """The time zone the PPV API reads and writes dates in (PPV_API_TIME_ZONE)."""
+    return ZoneInfo(settings.PPV_API_TIME_ZONE)
 
 
 def _parse_date_or_time(value: str) -> date | datetime | None:
@@ -114,16 +136,21 @@ def _parse_date_or_time(value: str) -> date | datetime | None:
     return None
 
 
-def date_or_time(params, name: str) -> date | datetime | None:
-    """YYYY-MM-DD (the service reads a date alone as 00:00:01 or 23:59:59) or with H:i:s."""
+def date_or_time(params, name: str, *, end_of_day: bool) -> datetime | ZeroDate | None:
+    """YYYY-MM-DD or YYYY-MM-DD H:i:s in PPV_API_TIME_ZONE, as an aware datetime; a date alone
+    is 00:00:01 or, with `end_of_day`, 23:59:59 (reference 004). The zero date answers ZERO."""
     value = text(params, name)
     if not value:
         return None
+    if value in ZERO_DATES:
+        return ZERO
     parsed = _parse_date_or_time(value)
     if parsed is None or parsed.year not in YEARS:
         raise BadParameter(
             name,
             f"The parameter “{name}” must be a date as YYYY-MM-DD or YYYY-MM-DD H:i:s "
-            f"(years {YEARS.start} to {YEARS.stop - 1}).",
+            f"(years {YEARS.start} to {YEARS.stop - 1}), or {ZERO_DATE} for none.",
         )
-    return parsed
+    if not isinstance(parsed, datetime):
+        parsed = datetime.combine(parsed, END_OF_DAY if end_of_day else START_OF_DAY)
+    return parsed.replace(tzinfo=api_zone())

@@ -1,10 +1,17 @@
-"""The reference-004 PPV API, compatible: `/api/ppv/<method>` with the document's parameter names,
-GET or POST, answering its XML shape (`<Response>…<Status>Success</Status></Response>`) or JSON
-with `format=json`.
+"""The reference-004 PPV API, compatible with its real clients: `/api/ppv/<method>` with the
+document's parameter names, GET or POST, answering its XML shape
+(`<Response>…<Status>Success</Status></Response>`) or JSON with `format=json` (or a JSON body).
 
 Each method reads its parameters (shape only: a number, a date, a yes/no) and calls the catalog's
 or the buyers' service; the services decide every rule. A refusal answers Status Failure with a
-message naming the parameter in reference 004's words.
+message naming the parameter in reference 004's words. Parameters a method does not read (`ver`,
+and what clients send every method alike) are ignored, as the reference system does.
+
+What its clients rely on beyond the document (README, "The PPV API and its clients"): dates in
+PPV_API_TIME_ZONE, the zero date `0000-00-00 00:00:00` for none; a JSON answer about one buyer
+repeats that buyer's fields at its top level, with `Recovery` (the activation limit, -1 for none);
+`info` tells the subscription's `Activation`, `AccessExpirationDate` and `Period`; `addbuyer`
+takes a client-chosen `hash` and answers the same access again for it.
 """
 
 from collections.abc import Callable
@@ -13,6 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from api.models import ApiKey
@@ -29,9 +37,19 @@ from subscriptions import services as catalog_services
 from subscriptions.errors import CatalogError
 from subscriptions.models import Media, ShopContacts, Subscription
 
-from .formats import SUCCESS, UnreadableBody, failure, read_params, respond, shop_time, wants_json
+from .formats import (
+    JSON_TOP_LEVEL,
+    SUCCESS,
+    UnreadableBody,
+    api_time,
+    failure,
+    read_params,
+    respond,
+    wants_json,
+)
 from .keys import ApiKeyError, authenticate, require_scope
 from .params import (
+    ZERO,
     BadParameter,
     amount,
     boolean,
@@ -55,7 +73,11 @@ PARAMETER_OF_FIELD = {
     "activation_limit": "activation",
     "notify": "notification",
     "subscription": "code",
+    "access_password": "hash",
 }
+# "No activation limit" as reference 004 clients read it: never 0, which one reads as "not set
+# yet" and then copies the subscription's `Activation` on every page view.
+NO_LIMIT = -1
 
 
 def subscription_of(params) -> Subscription:
@@ -114,8 +136,20 @@ def cost_of(subscription: Subscription, default_offers=None) -> str:
     return str(quantize(pricing_model.price, pricing_model.currency))
 
 
-def period_of(subscription: Subscription):
-    return subscription.period if subscription.period is not None else ""
+def period_of(subscription: Subscription) -> int:
+    """Days of access the subscription gives (0 when it gives a fixed end instead): always a
+    whole number, which clients put in a date interval unchecked."""
+    return subscription.period or 0
+
+
+def limit_of(activation_limit: int | None) -> int:
+    return activation_limit if activation_limit else NO_LIMIT
+
+
+def activation_of(params) -> int | None:
+    """`activation`: a limit of 1 or more; 0 and -1 (what we answer for none) mean no limit."""
+    value = integer(params, "activation")
+    return None if value in (0, NO_LIMIT) else value
 
 
 def media_item(media: Media) -> dict:
@@ -135,7 +169,7 @@ def media_item(media: Media) -> dict:
         "OnlineStatus": False,
         "RecordStatus": False,
         "Concurrent": 0,
-        "CreationDate": shop_time(media.created_at),
+        "CreationDate": api_time(media.created_at),
         "Type": media.kind,
         "Width": media.width,
         "Height": media.height,
@@ -150,7 +184,7 @@ def media_item(media: Media) -> dict:
     }
 
 
-def access_period(access: Access):
+def access_period(access: Access) -> int:
     if access.access_start and access.access_expire:
         return (access.access_expire - access.access_start).days
     return period_of(access.subscription)
@@ -163,10 +197,19 @@ def buyer_item(access: Access, *, with_start: bool) -> dict:
         "Period": access_period(access),
     }
     if with_start:
-        item["AccessStartDate"] = shop_time(access.access_start)
-    item["AccessExpirationDate"] = shop_time(access.access_expire)
-    item["DatePurchase"] = shop_time(access.purchased_at)
+        item["AccessStartDate"] = api_time(access.access_start)
+    item["AccessExpirationDate"] = api_time(access.access_expire)
+    item["DatePurchase"] = api_time(access.purchased_at)
     return item
+
+
+def one_buyer_answer(access: Access) -> dict:
+    """An answer about one buyer: the document's `Items`, and in JSON the same fields at the top
+    level with `Recovery` (clients read `$answer->Hash`, or a flat DTO); XML keeps the document's
+    shape, which its clients read with `.//Hash`."""
+    item = buyer_item(access, with_start=True)
+    top_level = {**item, "Recovery": limit_of(access.activation_limit)}
+    return {"Items": [item], JSON_TOP_LEVEL: top_level}
 
 
 def contacts_answer(contacts) -> dict:
@@ -212,10 +255,11 @@ def subscription_fields(params) -> dict:
             fields[name] = column_text(params, name, Subscription, name)
     for name in INTEGER_FIELDS:
         if given(params, name):
-            fields[name] = integer(params, name)
+            fields[name] = activation_of(params) if name == "activation" else integer(params, name)
     for name in DATE_FIELDS:
         if given(params, name):
-            fields[name] = date_or_time(params, name)
+            value = date_or_time(params, name, end_of_day=name == "access_expire")
+            fields[name] = None if value is ZERO else value  # the zero date: no fixed date
     for name in BOOLEAN_FIELDS:
         if given(params, name):
             fields[name] = boolean(params, name)
@@ -233,7 +277,7 @@ def subscription_answer(subscription: Subscription, *, with_type: bool) -> dict:
     item.update(
         Cost=cost_of(subscription),
         Period=period_of(subscription),
-        AccessExpirationDate=shop_time(subscription.access_expire),
+        AccessExpirationDate=api_time(subscription.access_expire),
         Description=subscription.description,
     )
     return {"Items": [item]}
@@ -288,10 +332,10 @@ def list_subscriptions(params) -> dict:
                 "Code": subscription.code,
                 "Cost": cost_of(subscription, subscription.default_offer_list),
                 "Period": period_of(subscription),
-                "AccessExpirationDate": shop_time(subscription.access_expire),
+                "AccessExpirationDate": api_time(subscription.access_expire),
                 "AmountFiles": subscription.media_count,
                 "Type": subscription.scope,
-                "AddedDate": shop_time(subscription.created_at),
+                "AddedDate": api_time(subscription.created_at),
                 "Description": subscription.description,
             }
         )
@@ -327,37 +371,66 @@ def media_in(params, subscription: Subscription) -> Media:
 
 
 def add_buyer(params) -> dict:
-    """Grant a buyer (found or created by e-mail or phone) access to the subscription."""
+    """Grant a buyer (found or created by e-mail or phone) access to the subscription. With
+    `hash`, the access gets that password, and the access already holding it is answered again
+    unchanged; without, the buyer's live access is (`grant_access`: never a second live one)."""
     subscription = subscription_of(params)
     media_in(params, subscription)
+    access_start = date_or_time(params, "access_start", end_of_day=False)
+    access_expire = date_or_time(params, "access_expire", end_of_day=True)
     arguments = {
         "email": text(params, "email"),
         "phone": text(params, "phone"),
         "name": text(params, "name"),
-        "access_start": date_or_time(params, "access_start"),
-        "access_expire": date_or_time(params, "access_expire"),
+        "access_password": text(params, "hash"),
+        # The zero date: the window the subscription gives, as when none is sent.
+        "access_start": None if access_start is ZERO else access_start,
+        "access_expire": None if access_expire is ZERO else access_expire,
         "custom_url": column_text(params, "custom_url", Access, "custom_url"),
         "use_subscription_custom_url": boolean(params, "use_subscription_custom_url"),
         "notify": boolean(params, "notification"),
     }
     if given(params, "activation"):
-        arguments["activation_limit"] = integer(params, "activation")
+        arguments["activation_limit"] = activation_of(params)
     access = buyer_services.grant_access(subscription=subscription, **arguments)
-    return {"Items": [buyer_item(access, with_start=True)]}
+    return one_buyer_answer(access)
+
+
+def info(params) -> dict:
+    """The subscription's terms for new buyers, which clients read after `addbuyer` to set an
+    access's limit or extend it: `Activation` (-1: no limit), `AccessExpirationDate` (its fixed
+    end, or the zero date) and `Period` (days). Takes addbuyer's parameters and reads `code`."""
+    subscription = subscription_of(params)
+    item = {
+        "Code": subscription.code,
+        "Name": subscription.name,
+        "Activation": limit_of(subscription.activation),
+        "AccessExpirationDate": api_time(subscription.access_expire),
+        "Period": period_of(subscription),
+    }
+    return {"Items": {"Item": item}}
 
 
 def update_buyer(params) -> dict:
-    """Change an access's dates, activation limit or its buyer's name."""
+    """Change an access's dates, activation limit or its buyer's name. `access_expire` as the
+    zero date (what `info` answers for a subscription without a fixed end, which clients echo
+    back) means the end the subscription gives a new access from now."""
     subscription = subscription_of(params)
     access = access_of(params, subscription)
     changes = {}
     if given(params, "name"):
         changes["name"] = text(params, "name")
     if given(params, "activation"):
-        changes["activation_limit"] = integer(params, "activation")
-    for name in DATE_FIELDS:
-        if given(params, name):
-            changes[name] = date_or_time(params, name)
+        changes["activation_limit"] = activation_of(params)
+    if given(params, "access_start"):
+        start = date_or_time(params, "access_start", end_of_day=False)
+        changes["access_start"] = None if start is ZERO else start
+    if given(params, "access_expire"):
+        expire = date_or_time(params, "access_expire", end_of_day=True)
+        if expire is ZERO:
+            now = timezone.now()
+            _, expire = buyer_services.default_access_window(subscription, start=now, now=now)
+        changes["access_expire"] = expire
     buyer_services.update_access(access=access, **changes)
     return {"Message": "Recovery code is updated"}
 
@@ -406,24 +479,95 @@ def update_contacts(params) -> dict:
 
 @dataclass(frozen=True)
 class Method:
-    scope: str
-    run: Callable[[dict], dict]
+    """A PPV method: the scopes that may call it (any one), what it does, and the parameters it
+    reads (documented in the OpenAPI document, api/ppv_schema.py); it ignores any other."""
 
+    scopes: tuple[str, ...]
+    run: Callable[[dict], dict]
+    summary: str
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+
+CATALOG, BUYERS = (ApiKey.Scope.CATALOG,), (ApiKey.Scope.BUYERS,)
+SUBSCRIPTION_PARAMETERS = (
+    "subscription_type",
+    "type",
+    *TEXT_FIELDS,
+    *INTEGER_FIELDS,
+    *DATE_FIELDS,
+    *BOOLEAN_FIELDS,
+    "cost",
+    "currency",
+)
+ADD_BUYER_PARAMETERS = (
+    "email",
+    "phone",
+    "name",
+    "hash",
+    "activation",
+    "access_start",
+    "access_expire",
+    "custom_url",
+    "use_subscription_custom_url",
+    "notification",
+)
 
 METHODS: dict[str, Method] = {
-    "create": Method(ApiKey.Scope.CATALOG, create),
-    "update": Method(ApiKey.Scope.CATALOG, update),
-    "delete": Method(ApiKey.Scope.CATALOG, delete),
-    "list": Method(ApiKey.Scope.CATALOG, list_subscriptions),
-    "addmedia": Method(ApiKey.Scope.CATALOG, add_media),
-    "deletemedia": Method(ApiKey.Scope.CATALOG, delete_media),
-    "listmedia": Method(ApiKey.Scope.CATALOG, list_media),
-    "addbuyer": Method(ApiKey.Scope.BUYERS, add_buyer),
-    "updatebuyer": Method(ApiKey.Scope.BUYERS, update_buyer),
-    "deletebuyer": Method(ApiKey.Scope.BUYERS, delete_buyer),
-    "listbuyers": Method(ApiKey.Scope.BUYERS, list_buyers),
-    "contacts": Method(ApiKey.Scope.CATALOG, contacts),
-    "updatecontacts": Method(ApiKey.Scope.CATALOG, update_contacts),
+    "create": Method(
+        CATALOG,
+        create,
+        "Create a subscription",
+        ("name",),
+        tuple(name for name in SUBSCRIPTION_PARAMETERS if name != "name"),
+    ),
+    "update": Method(CATALOG, update, "Change a subscription", ("code",), SUBSCRIPTION_PARAMETERS),
+    "delete": Method(CATALOG, delete, "Delete (or archive) a subscription", ("code",)),
+    "list": Method(CATALOG, list_subscriptions, "List subscriptions", (), ("limit", "offset")),
+    "addmedia": Method(CATALOG, add_media, "Add a media to a subscription", ("code", "media")),
+    "deletemedia": Method(
+        CATALOG, delete_media, "Take a media out of a subscription", ("code", "media")
+    ),
+    "listmedia": Method(
+        CATALOG, list_media, "List a subscription's media", ("code",), ("limit", "offset")
+    ),
+    "addbuyer": Method(
+        BUYERS,
+        add_buyer,
+        "Grant a buyer access (answered again for a live access or the same hash)",
+        ("code", "media"),
+        ADD_BUYER_PARAMETERS,
+    ),
+    "info": Method(
+        CATALOG + BUYERS,
+        info,
+        "A subscription's terms for new buyers (Activation, AccessExpirationDate, Period)",
+        ("code",),
+        ("media", *ADD_BUYER_PARAMETERS),
+    ),
+    "updatebuyer": Method(
+        BUYERS,
+        update_buyer,
+        "Change an access (by its password)",
+        ("code", "hash"),
+        ("name", "activation", "access_start", "access_expire"),
+    ),
+    "deletebuyer": Method(BUYERS, delete_buyer, "Revoke an access", ("code", "hash")),
+    "listbuyers": Method(
+        BUYERS,
+        list_buyers,
+        "List a subscription's accesses",
+        ("code", "media"),
+        ("email", "limit", "offset"),
+    ),
+    "contacts": Method(CATALOG, contacts, "The seller's contacts"),
+    "updatecontacts": Method(
+        CATALOG,
+        update_contacts,
+        "Change the seller's contacts",
+        (),
+        catalog_services.CONTACT_FIELDS,
+    ),
 }
 
 
@@ -439,8 +583,9 @@ def ppv_method(request, method: str):
     try:
         params = read_params(request)
     except UnreadableBody as error:
-        return failure(str(error), code="unreadable_body", as_json=wants_json(request.GET))
-    as_json = wants_json(params)
+        as_json = wants_json(request.GET, request)
+        return failure(str(error), code="unreadable_body", as_json=as_json)
+    as_json = wants_json(params, request)
     try:
         api_key = authenticate(request, params)
     except ApiKeyError as error:
@@ -465,7 +610,7 @@ def ppv_method(request, method: str):
             as_json=as_json,
         )
     try:
-        require_scope(api_key, entry.scope)
+        require_scope(api_key, *entry.scopes)
         data = entry.run(params)
     except ApiKeyError as error:
         return failure(error.message, code=error.code, status=error.status, as_json=as_json)

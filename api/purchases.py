@@ -2,13 +2,14 @@
 purchase (reference 001), cancel product (reference 002, answering its Example2 product view), the
 buyer's products, and the players' access check.
 
-Parameters keep the references' names (productId, pricingModelId, paymentType, returnURL, …).
-Objects are named by their public codes: `buyer` is the buyer's code (the storefront identifies its
-signed-in buyer; the purchase PIN confirms it), `productId` a subscription's, `pricingModelId` a
-pricing model's. Answers use reference 002's envelope: StatusCode 0, StatusMessage "OK", Content.
-A refusal answers its named error with a stable code (`Error.Code`), the reference's name
-(`Error.Name`) and the parameter concerned. openapi.py declares the operations (django-ninja),
-whose schemas read the parameters; this module acts on them through the services.
+Parameters keep the references' names, camelCase (userId, productId, pricingModelId, coupon,
+paymentType, returnURL, userIP, …). Objects are named by their public codes: `userId` is the
+buyer's code (the storefront identifies its signed-in buyer; the purchase PIN confirms it),
+`productId` a subscription's, `pricingModelId` a pricing model's. Answers use reference 002's
+envelope: StatusCode 0, StatusMessage "OK", Content. A refusal answers its named error with a
+stable code (`Error.Code`), the reference's name (`Error.Name`) and the parameter concerned.
+openapi.py declares the operations (django-ninja), whose schemas read the parameters; this
+module acts on them through the services.
 """
 
 from django.http import JsonResponse
@@ -33,14 +34,15 @@ from .params import BadParameter, column_text, ip_address, text
 
 # A service names the field it refuses; a client knows it by the reference's parameter name.
 PARAMETER_OF_FIELD = {
-    "buyer": "buyer",
+    "buyer": "userId",
     "subscription": "productId",
     "pricing_model": "pricingModelId",
     "payment_type": "paymentType",
     "return_url": "returnURL",
-    "coupon": "couponCode",
+    "coupon": "coupon",
     "session": "sessionId",
     "transaction_type": "transactionType",
+    "user_ip": "userIP",
 }
 
 
@@ -116,7 +118,7 @@ def by_code(model, params, name: str):
     return model.objects.filter(code=code).first() if code else None
 
 
-def buyer_of(params, name: str = "buyer") -> Buyer | None:
+def buyer_of(params, name: str = "userId") -> Buyer | None:
     return by_code(Buyer, params, name)
 
 
@@ -240,7 +242,7 @@ def purchase_session(request, params):
     transaction_type = text(params, "transactionType") or default_type
     try:
         session = purchase_services.open_purchase_session(
-            buyer=buyer_of(params, "userId"),
+            buyer=buyer_of(params),
             subscription=by_code(Subscription, params, "productId"),
             pricing_model=by_code(PricingModel, params, "pricingModelId"),
             media=by_code(Media, params, "contentId"),
@@ -272,7 +274,7 @@ def create_purchase(request, params):
         pricing_model=by_code(PricingModel, params, "pricingModelId"),
         payment_type=text(params, "paymentType"),
         pin=text(params, "pin"),
-        coupon_code=text(params, "couponCode"),
+        coupon_code=text(params, "coupon"),
         instrument=column_text(params, "instrument", Purchase, "instrument"),
         return_url=column_text(params, "returnURL", Purchase, "return_url"),
         cancel_url=column_text(params, "cancelURL", Purchase, "cancel_url"),
@@ -326,13 +328,13 @@ def buyer_products(request, params):
 
 
 def access_check(request, params):
-    """For players: does access password `hash` open subscription `code` now? The first use
-    from a device (`udid`, else the IP) counts an activation. A refusal answers its reason."""
+    """For players: does access password `hash` open subscription `productId` now? The first
+    use from a device (`udid`, else the IP) counts an activation. A refusal answers its reason."""
     result = buyer_services.check_access(
-        subscription_code=text(params, "code"),
+        subscription_code=text(params, "productId"),
         access_password=text(params, "hash"),
         device_id=text(params, "udid"),
-        ip_address=text(params, "ip") or request.META.get("REMOTE_ADDR"),
+        ip_address=text(params, "userIP") or request.META.get("REMOTE_ADDR"),
     )
     access = result.access
     return ok(

@@ -200,9 +200,13 @@ RENEWAL_CLAIM_SECONDS = env.int("RENEWAL_CLAIM_SECONDS", default=600)
 RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", default=3)
 
 # --- HTTP API -------------------------------------------------------------------------------
-# Requests one API key may make a minute (0: no limit), counted in CACHES["default"]: production
-# needs CACHE_URL=redis://… so every process shares the count.
+# Requests a new API key may make a minute (0: no limit; each key's own limit is set on its
+# page), counted in CACHES["default"]: production needs CACHE_URL=redis://… so every process
+# shares the count (with the cache down, each process counts alone and logs it).
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+# The time zone of the PPV API's dates, read and answered as YYYY-MM-DD HH:MM:SS without an
+# offset: the reference system answers in Moscow time, and its clients compare with it.
+PPV_API_TIME_ZONE = env("PPV_API_TIME_ZONE", default=TIME_ZONE)
 # The currency of a price given as reference 004's `cost` (it names none).
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
 # Hours an answer is kept for a retry with the same Idempotency-Key (create/cancel purchase).

@@ -1,15 +1,18 @@
 import pytest
 from django.core.cache import cache
 
-from api.keys import create_api_key
+from api.keys import create_api_key, forget_keys
 from api.models import ApiKey
 
 
 @pytest.fixture(autouse=True)
 def fresh_rate_limit_counts():
+    """Rate counts and the keys each process keeps start empty in every test."""
     cache.clear()
+    forget_keys()
     yield
     cache.clear()
+    forget_keys()
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """The PPV API beyond the samples: refusals name the parameter, bodies in XML or JSON, scopes,
 and each method leaving the rules to the catalog's and buyers' services."""
 
+from datetime import timedelta
+
 import pytest
 from defusedxml import ElementTree
+from django.utils import timezone
 
 from buyers import services as buyer_services
 from buyers.models import Access
@@ -76,8 +79,8 @@ def test_create_refusal_names_the_parameter_and_writes_nothing(
 
 
 @pytest.mark.django_db
-def test_create_reads_dates_in_the_shop_time_zone_and_answers_them_so(client, api_key, settings):
-    settings.TIME_ZONE = "Europe/Moscow"
+def test_create_reads_dates_in_the_ppv_api_time_zone_and_answers_them_so(client, api_key, settings):
+    settings.PPV_API_TIME_ZONE = "Europe/Moscow"
     response = call(client, api_key, "create", name="x", access_expire="2030-12-31")
     item = response.json()["Items"][0]
     assert item["AccessExpirationDate"] == "2030-12-31 23:59:59"
@@ -170,7 +173,14 @@ def test_addbuyer_rules_come_from_the_buyers_service(client, api_key, subscripti
     assert (body["Parameter"], body["Code"]) == ("media", "media_not_attached")
     catalog_services.update_subscription(subscription=subscription, stock=0)
     body = refusal(
-        call(client, api_key, "addbuyer", code=subscription.code, media=media.code, email="a@b.c")
+        call(
+            client,
+            api_key,
+            "addbuyer",
+            code=subscription.code,
+            media=media.code,
+            email="a@example.com",
+        )
     )
     assert (body["Parameter"], body["Code"]) == ("code", "subscription_out_of_stock")
     assert not Access.objects.exists()
@@ -203,7 +213,13 @@ def test_addbuyer_with_notification_mails_the_access_password(
 def test_listbuyers_filters_by_email_and_leaves_out_deleted_ones(
     client, api_key, subscription, media
 ):
-    first = buyer_services.grant_access(subscription=subscription, email="Fan@example.com")
+    now = timezone.now()
+    first = buyer_services.grant_access(
+        subscription=subscription,
+        email="Fan@example.com",
+        access_start=now - timedelta(days=9),
+        access_expire=now - timedelta(days=1),
+    )
     second = buyer_services.grant_access(subscription=subscription, email="fan@example.com")
     revoked = buyer_services.grant_access(subscription=subscription, email="other@example.com")
     call(client, api_key, "deletebuyer", code=subscription.code, hash=revoked.hash)

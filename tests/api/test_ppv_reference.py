@@ -140,6 +140,24 @@ def test_sample_query_answers_the_sample_shape(client, api_key, shop, method, qu
             assert DATE_TIME.match(got_texts[path]), f"{path}: {got_texts[path]}"
 
 
+# JSON clients read an answer about one buyer at its top level (tests/api/test_ppv_clients.py):
+# JSON repeats the item's fields there, with Recovery, and keeps the document's keys in order.
+TOP_LEVEL_COPIES = {
+    "addbuyer": [
+        f"/Response/{key}"
+        for key in (
+            "Email",
+            "Hash",
+            "Period",
+            "AccessStartDate",
+            "AccessExpirationDate",
+            "DatePurchase",
+            "Recovery",
+        )
+    ]
+}
+
+
 @pytest.mark.parametrize(("method", "query", "sample"), SAMPLES, ids=[s[0] for s in SAMPLES])
 def test_sample_query_with_format_json_answers_the_same_keys(
     client, api_key, shop, method, query, sample
@@ -152,7 +170,9 @@ def test_sample_query_with_format_json_answers_the_same_keys(
     expected, _ = shape(xml_paths(parse_sample(sample)))
     expected = [path for path in expected if not KNOWN_GAPS.search(path)]
     got, _ = shape(json_paths(response.json()))
-    assert got == expected
+    copies = TOP_LEVEL_COPIES.get(method, [])
+    assert [path for path in got if path not in copies] == expected
+    assert [path for path in got if path in copies] == copies
 
 
 def test_sample_queries_change_what_they_say(client, api_key, shop):

@@ -39,7 +39,7 @@ def post(client, key, what, headers=None, **params):
 
 def purchase_params(buyer, subscription, pricing_model, payment_type="wallet", **extra):
     return {
-        "buyer": buyer.code if buyer else "",
+        "userId": buyer.code if buyer else "",
         "productId": subscription.code if subscription else "",
         "productType": "subscription",
         "pricingModelId": pricing_model.code if pricing_model else "",
@@ -146,7 +146,7 @@ def no_pricing_model():
 
 
 CREATE_REFUSALS = [
-    ("AuthenticationRequired", "authentication_required", "buyer", no_buyer),
+    ("AuthenticationRequired", "authentication_required", "userId", no_buyer),
     ("UserPurchasePinValueNoMatch", "user_purchase_pin_value_no_match", "pin", wrong_pin),
     ("InvalidPaymentType", "invalid_payment_type", "paymentType", unknown_payment_type),
     (
@@ -402,7 +402,7 @@ def keys_of(value, path=""):
 def test_cancel_answers_the_product_view_in_example2_shape(client, api_key):
     buyer, subscription = bought(client, api_key, pin="1234")
     response = post(
-        client, api_key, "cancel", buyer=buyer.code, productId=subscription.code, pin="1234"
+        client, api_key, "cancel", userId=buyer.code, productId=subscription.code, pin="1234"
     )
     assert response.status_code == 200, response.content
     body = response.json()
@@ -425,20 +425,20 @@ def cancel_refusal(client, key, **params):
 
 def test_every_cancel_refusal_of_reference_002_is_answered_with_its_code(client, api_key):
     buyer, subscription = bought(client, api_key, pin="1234")
-    product = {"buyer": buyer.code, "productId": subscription.code}
+    product = {"userId": buyer.code, "productId": subscription.code}
     assert cancel_refusal(client, api_key, productId=subscription.code) == {
         "Code": "authentication_required",
         "Name": "AuthenticationRequired",
-        "Parameter": "buyer",
+        "Parameter": "userId",
     }
     assert cancel_refusal(client, api_key, **product, pin="0000")["Name"] == (
         "UserPurchasePinValueNoMatch"
     )
     stranger = wallet_buyer()
-    assert cancel_refusal(client, api_key, buyer=stranger.code, productId=subscription.code)[
+    assert cancel_refusal(client, api_key, userId=stranger.code, productId=subscription.code)[
         "Name"
     ] == ("UserHasNoRightsToThisProduct")
-    assert cancel_refusal(client, api_key, buyer=buyer.code, productId="NOPE0000")["Name"] == (
+    assert cancel_refusal(client, api_key, userId=buyer.code, productId="NOPE0000")["Name"] == (
         "PurchaseNotFound"
     )
     assert post(client, api_key, "cancel", **product, pin="1234").status_code == 200
@@ -450,21 +450,21 @@ def test_every_cancel_refusal_of_reference_002_is_answered_with_its_code(client,
         "PurchaseAlreadyCancelled"
     )
     one_time_buyer, one_time = bought(client, api_key, recurring=False)
-    assert cancel_refusal(client, api_key, buyer=one_time_buyer.code, productId=one_time.code)[
+    assert cancel_refusal(client, api_key, userId=one_time_buyer.code, productId=one_time.code)[
         "Name"
     ] == ("NonRenewableUserRight")
     subscription, pricing_model = offer_for_sale()
     waiting = BuyerFactory()
     params = purchase_params(waiting, subscription, pricing_model, "sandbox_paypal", **REDIRECT)
     post(client, api_key, "create", **params)
-    assert cancel_refusal(client, api_key, buyer=waiting.code, productId=subscription.code)[
+    assert cancel_refusal(client, api_key, userId=waiting.code, productId=subscription.code)[
         "Name"
     ] == ("PurchaseAlreadyInPendingOBCancellation")
 
 
 def test_cancel_with_idempotency_key_cancels_once(client, api_key):
     buyer, subscription = bought(client, api_key)
-    product = {"buyer": buyer.code, "productId": subscription.code, "mode": "now"}
+    product = {"userId": buyer.code, "productId": subscription.code, "mode": "now"}
     headers = {"Idempotency-Key": "cancel-1"}
     first = post(client, api_key, "cancel", headers=headers, **product)
     again = post(client, api_key, "cancel", headers=headers, **product)
@@ -487,7 +487,7 @@ def test_buyer_products_lists_what_the_buyer_can_watch_now(client, api_key):
     gone, _ = offer_for_sale()
     buyer_services.revoke_access(access=buyer_services.grant_access(subscription=gone, buyer=buyer))
     response = client.get(
-        URLS["products"], {"buyer": buyer.code}, headers={"Authorization": f"Bearer {api_key}"}
+        URLS["products"], {"userId": buyer.code}, headers={"Authorization": f"Bearer {api_key}"}
     )
     items = response.json()["Content"]
     assert {item["ProductId"]: item["MovieAccessReason"] for item in items} == {
@@ -502,7 +502,7 @@ def test_access_check_grants_counts_the_activation_and_tells_why_not(client, mak
     access = buyer_services.grant_access(
         subscription=subscription, email="fan@example.com", activation_limit=1
     )
-    check = {"code": subscription.code, "hash": access.hash, "udid": "tv-1"}
+    check = {"productId": subscription.code, "hash": access.hash, "udid": "tv-1"}
     headers = {"Authorization": f"Bearer {key}"}
     granted = client.get(URLS["check"], check, headers=headers).json()["Content"]
     assert (granted["Granted"], granted["NewActivation"], granted["ActivationsUsed"]) == (
@@ -556,11 +556,11 @@ def test_access_check_and_buyer_products_take_a_json_body_as_well_as_a_query(cli
     buyer, subscription = bought(client, api_key, recurring=False)
     access = Access.objects.get(buyer=buyer)
     headers = {"Authorization": f"Bearer {api_key}"}
-    check = {"code": subscription.code, "hash": access.hash, "udid": "tv-1"}
+    check = {"productId": subscription.code, "hash": access.hash, "udid": "tv-1"}
     by_query = client.get(URLS["check"], check, headers=headers).json()["Content"]
     by_body = client.post(URLS["check"], check, content_type="application/json", headers=headers)
     assert by_query["Granted"] is by_body.json()["Content"]["Granted"] is True
     products = client.post(
-        URLS["products"], {"buyer": buyer.code}, content_type="application/json", headers=headers
+        URLS["products"], {"userId": buyer.code}, content_type="application/json", headers=headers
     )
     assert [item["ProductId"] for item in products.json()["Content"]] == [subscription.code]
