@@ -7,8 +7,10 @@ or a second settings layer, and ships Swagger UI as local static files (no CDN: 
 schemas here read each operation's parameters, once; purchases.py acts on what they read and
 builds the answers, which the schemathesis test holds to the schemas.
 
-The reference-004 PPV API (/api/ppv/<method>, XML) is not in this document: reference 004 itself
-is its contract, replayed by tests/api/test_ppv_reference.py.
+The reference-004 PPV API (/api/ppv/<method>, XML or JSON) is a plain view of its own; its
+methods are added to this document from their table (ppv_schema.py), and reference 004's
+samples and its real clients are replayed by tests/api/test_ppv_reference.py and
+test_ppv_clients.py.
 """
 
 import json
@@ -25,6 +27,7 @@ from api.models import ApiKey
 
 from . import purchases
 from .keys import ApiKeyError, authenticate
+from .ppv_schema import ppv_paths
 from .purchases import handle, refused
 
 
@@ -72,7 +75,20 @@ class UnknownParameters(Exception):
         self.unknown, self.known, self.where = list(unknown), list(known), where
 
 
-api = NinjaAPI(
+class BackOfficeApi(NinjaAPI):
+    """The JSON API's operations, and in its document the reference PPV API too (a plain view
+    of its own, described by ppv_schema.py), so Swagger shows both."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        security = [{name: []} for name in ("ApiKeyBearer", "ApiKeyParameter")]
+        schema["paths"].update(ppv_paths(path_prefix, security))
+        return schema
+
+
+api = BackOfficeApi(
     title="Video shop back office API",
     version="1",
     description=(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from buyers import services as buyer_services
 from buyers.models import Access
 from purchases.models import Purchase, PurchaseSession
+from purchases.services import confirm_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 from tests.subscriptions.factories import CouponFactory, PricingModelFactory
 
@@ -564,3 +565,20 @@ def test_access_check_and_buyer_products_take_a_json_body_as_well_as_a_query(cli
         URLS["products"], {"userId": buyer.code}, content_type="application/json", headers=headers
     )
     assert [item["ProductId"] for item in products.json()["Content"]] == [subscription.code]
+
+
+def test_a_grant_made_while_the_payment_page_is_open_is_taken_over_not_doubled(client, api_key):
+    """Granting twice: the JSON API refuses a buyer with a live access (UserAlreadyHasProduct);
+    one granted while the buyer pays is the access the completed purchase takes over."""
+    subscription, pricing_model = offer_for_sale()
+    buyer = BuyerFactory()
+    params = purchase_params(buyer, subscription, pricing_model, "sandbox_paypal", **REDIRECT)
+    pending = post(client, api_key, "create", **params).json()["Content"]
+    granted = buyer_services.grant_access(subscription=subscription, buyer=buyer)
+    client.post(pending["RedirectURL"], {"pay": "1"})
+    purchase = confirm_purchase(purchase=Purchase.objects.get())  # the return page asks
+    assert purchase.status == Purchase.Status.COMPLETED
+    assert purchase.access == granted
+    assert Access.objects.count() == 1
+    again = post(client, api_key, "create", **params)
+    assert again.json()["Error"]["Name"] == "UserAlreadyHasProduct"
