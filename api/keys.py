@@ -3,8 +3,12 @@ and reading the key of a request, with its scope and rate limit.
 
 Rate limit: each key's own `rate_limit_per_minute`, a fixed one-minute window counted in the
 cache (`incr`, else `add`: atomic on Redis and memcached), so with CACHE_URL on a shared Redis
-every process counts together. When the cache fails (Redis down) the API keeps answering: each
-process counts alone meanwhile (N processes then allow up to N times the limit) and logs it.
+every process counts together. A process adds its requests to the shared count at most every
+RATE_SYNC_SECONDS, and at every request once a key nears its limit: a player's key making
+thousands of requests a second costs the cache a few calls a second, and a key at its limit is
+counted exactly (a busy key may pass its limit by what the other processes sent in the last
+RATE_SYNC_SECONDS). When the cache fails (Redis down) the API keeps answering: each process
+counts alone meanwhile (N processes then allow up to N times the limit) and logs it.
 
 A key found by its digest is kept in the process for KEY_CACHE_SECONDS, so a player's access
 checks do not read it on every request: a revoked key or a changed limit takes effect at once in
@@ -146,27 +150,34 @@ def key_from_request(request, params) -> str:
 
 # --- Rate limit ---------------------------------------------------------------------------------
 
-_local_counts: dict[tuple[int, int], int] = {}
-_local_lock = threading.Lock()
+RATE_SYNC_SECONDS = 0.25
+# Past this share of its limit, a key's requests are added to the shared count one by one.
+RATE_EXACT_FROM = 0.8
+
+
+@dataclass
+class _Minute:
+    """One key's count in one minute, as this process knows it."""
+
+    minute: int
+    shared: int = 0  # the count of every process, when this one last added to it
+    pending: int = 0  # this process's requests since then
+    synced_at: float = float("-inf")
+
+
+_minutes: dict[int, _Minute] = {}
+_minutes_lock = threading.Lock()
 _cache_failure_logged_at = [float("-inf")]
 
 
-def _count_in_cache(bucket: str) -> int:
+def _add_to_cache(bucket: str, count: int) -> int:
+    """Add `count` requests to the shared count in `bucket`; answers the new total."""
     try:
-        return cache.incr(bucket)
+        return cache.incr(bucket, count)
     except ValueError:  # the first request of this key in this minute
-        if cache.add(bucket, 1, timeout=70):
-            return 1
-        return cache.incr(bucket)
-
-
-def _count_in_process(key_id: int, window: int) -> int:
-    with _local_lock:
-        for stale in [entry for entry in _local_counts if entry[1] < window]:
-            del _local_counts[stale]
-        count = _local_counts.get((key_id, window), 0) + 1
-        _local_counts[(key_id, window)] = count
-        return count
+        if cache.add(bucket, count, timeout=70):
+            return count
+        return cache.incr(bucket, count)
 
 
 def _log_cache_failure(error: Exception) -> None:
@@ -181,24 +192,45 @@ def _log_cache_failure(error: Exception) -> None:
         )
 
 
+def forget_counts() -> None:
+    """Drop what this process knows of the counts (as a newly started process would)."""
+    with _minutes_lock:
+        _minutes.clear()
+    _cache_failure_logged_at[0] = float("-inf")
+
+
 def count_request(api_key: ApiKey) -> None:
     """Count one request of this key in the current minute; ApiKeyError 429 past its limit."""
     limit = api_key.rate_limit_per_minute
     if not limit:
         return
     now = time.time()
-    window = int(now // 60)
-    try:
-        count = _count_in_cache(f"api-rate:{api_key.pk}:{window}")
-    except Exception as error:  # any cache failure: Redis down, a timeout, a full memory ...
-        _log_cache_failure(error)
-        count = _count_in_process(api_key.pk, window)
+    minute = int(now // 60)
+    with _minutes_lock:
+        known = _minutes.get(api_key.pk)
+        if known is None or known.minute != minute:
+            known = _minutes[api_key.pk] = _Minute(minute)
+        known.pending += 1
+        count = known.shared + known.pending
+        sync = now - known.synced_at >= RATE_SYNC_SECONDS or count > limit * RATE_EXACT_FROM
+        if sync:
+            adding, known.pending, known.synced_at = known.pending, 0, now
+    if sync:
+        try:
+            shared = _add_to_cache(f"api-rate:{api_key.pk}:{minute}", adding)
+        except Exception as error:  # any cache failure: Redis down, a timeout, a full memory ...
+            _log_cache_failure(error)
+            shared = None
+        with _minutes_lock:
+            # The cache down: this process's own requests are the count it goes by.
+            known.shared = shared if shared is not None else known.shared + adding
+            count = known.shared + known.pending
     if count > limit:
         raise ApiKeyError(
             429,
             "rate_limited",
             f"Too many requests: this key may make {limit} requests a minute.",
-            retry_after=max(1, int((window + 1) * 60 - now)),
+            retry_after=max(1, int((minute + 1) * 60 - now)),
         )
 
 

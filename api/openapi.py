@@ -22,6 +22,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import APIKeyQuery, HttpBearer
 from pydantic import BeforeValidator, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 
 from api.models import ApiKey
 
@@ -522,6 +523,24 @@ ACCESS_CHECK = {
     "tags": ["Players"],
     "summary": "May this access password play this subscription now?",
 }
+
+
+def access_check_by_query(request):
+    """GET /api/access/check for players, as the operation below answers it, without
+    django-ninja's dispatch: players ask on every play (api/middleware.py sends it here). The
+    same key check, schema, refusals and answer; tests and the OpenAPI contract run through it."""
+    try:
+        request.auth = authenticate(request, request.GET)
+    except ApiKeyError as error:
+        return api_key_refused(request, error)
+    try:
+        given = AccessCheckIn.model_validate(request.GET.dict())
+        params = query_params(request, AccessCheckIn, given)
+    except UnknownParameters as error:
+        return parameters_unknown(request, error)
+    except PydanticValidationError as error:
+        return parameters_unreadable(request, ValidationError(error.errors(include_url=False)))
+    return handle(request, purchases.access_check, params, scope=ApiKey.Scope.ACCESS_CHECK)
 
 
 @api.get("/access/check", url_name="access_check", **ACCESS_CHECK)

@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from api.keys import create_api_key, forget_keys
+from api.keys import create_api_key, forget_counts, forget_keys
 from api.models import ApiKey
 
 
@@ -10,9 +10,11 @@ def fresh_rate_limit_counts():
     """Rate counts and the keys each process keeps start empty in every test."""
     cache.clear()
     forget_keys()
+    forget_counts()
     yield
     cache.clear()
     forget_keys()
+    forget_counts()
 
 
 @pytest.fixture
