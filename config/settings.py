@@ -7,6 +7,7 @@ DJANGO_DEBUG=false and the variables listed in README.md; that switches on the h
 
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import environ
 from csp.constants import NONE, SELF
@@ -209,6 +210,7 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 # The time zone of the PPV API's dates, read and answered as YYYY-MM-DD HH:MM:SS without an
 # offset: the reference system answers in Moscow time, and its clients compare with it.
 PPV_API_TIME_ZONE = env("PPV_API_TIME_ZONE", default=TIME_ZONE)
+ZoneInfo(PPV_API_TIME_ZONE)  # an unknown zone stops the start, not every PPV request after it
 # The currency of a price given as reference 004's `cost` (it names none).
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
 # Hours an answer is kept for a retry with the same Idempotency-Key (create/cancel purchase).
