@@ -534,8 +534,10 @@ def access_check_by_query(request):
     except ApiKeyError as error:
         return api_key_refused(request, error)
     try:
-        given = AccessCheckIn.model_validate(request.GET.dict())
-        params = query_params(request, AccessCheckIn, given)
+        declared = {
+            name: value for name, value in request.GET.items() if name in AccessCheckIn.model_fields
+        }
+        params = query_params(request, AccessCheckIn, AccessCheckIn.model_validate(declared))
     except UnknownParameters as error:
         return parameters_unknown(request, error)
     except PydanticValidationError as error:

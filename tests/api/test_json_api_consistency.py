@@ -85,6 +85,7 @@ def test_an_unknown_query_parameter_is_refused_instead_of_answering_unknown(clie
         "Name": "",
         "Parameter": "hsah",
     }
+    assert "takes apikey, productId, hash, udid, userIP." in response.json()["StatusMessage"]
 
 
 def test_query_parameters_on_a_post_operation_are_refused_and_said_where_they_go(client, api_key):
