@@ -15,11 +15,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.money import (
@@ -486,14 +487,20 @@ CHECKED_FIELDS = (
 
 
 @functools.cache
+def _checked_model_fields() -> list:
+    """CHECKED_FIELDS as the model's fields, in the model's order (how `from_db` reads them)."""
+    wanted = {Access._meta.pk.name if name == "pk" else name for name in CHECKED_FIELDS}
+    return [field for field in Access._meta.concrete_fields if field.name in wanted]
+
+
+@functools.cache
 def _checked_access_sql() -> str:
     """The access check's one read: the access with this subscription code and password, and
     whether it knows the device. Written once as SQL: building it through the ORM on every
     check cost more than running it (the check runs on every play; tests/bench)."""
     access, activation = Access._meta, AccessActivation._meta
     subscription = Subscription._meta
-    fields = [access.pk if name == "pk" else access.get_field(name) for name in CHECKED_FIELDS]
-    columns = ", ".join(f"a.{field.column}" for field in fields)
+    columns = ", ".join(f"a.{field.column}" for field in _checked_model_fields())
     activation_of = f"v.{activation.get_field('access').column} = a.{access.pk.column}"
     subscription_of = f"s.{subscription.pk.column} = a.{access.get_field('subscription').column}"
     # Only names from the models' own metadata go into the text; every value is a parameter.
@@ -503,6 +510,26 @@ def _checked_access_sql() -> str:
         f"FROM {access.db_table} a JOIN {subscription.db_table} s ON {subscription_of} "
         "WHERE s.code = %s AND a.hash = %s"
     )
+
+
+def _checked_access(subscription_code: str, password: str, device: str) -> Access | None:
+    """The access this check is about, with `device_known`, or None: `_checked_access_sql`.
+
+    On PostgreSQL the statement is prepared once per connection (planning it cost the server
+    more than running it, on every play); elsewhere it runs as raw SQL through the ORM."""
+    params = [device, subscription_code, password]
+    if connection.vendor != "postgresql":
+        return next(iter(Access.objects.raw(_checked_access_sql(), params)), None)
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_checked_access_sql(), params, prepare=True)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    attnames = [field.attname for field in _checked_model_fields()]
+    access = Access.from_db(connection.alias, attnames, row[:-1])
+    access.device_known = bool(row[-1])
+    return access
 
 
 def check_access(
@@ -530,8 +557,7 @@ def check_access(
     password = (access_password or "").strip()
     if not subscription_code or not password:
         return AccessCheck(False, AccessRefusal.UNKNOWN)
-    found = Access.objects.raw(_checked_access_sql(), [device, subscription_code, password])
-    access = next(iter(found), None)
+    access = _checked_access(subscription_code, password, device)
     refusal = _refusal(access, now)
     if refusal:
         return AccessCheck(False, refusal, access)
