@@ -1,0 +1,103 @@
+"""The search box of the list pages and of the big tables' Django admin.
+
+A search looks for one word in several fields, some on the listed table ("=code": equal to it;
+"email": contains it, any letter case) and some on related tables ("buyer__email"). One OR across
+the joins reads every row of a million when the word is rare: PostgreSQL walks the sort index
+looking for rows that are not there. A key set united from each table's own indexes is right for
+a rare word but, for a common one, reads every match (tens of thousands of rows) to show 100.
+
+So a search is done in two steps, each bounded by LIST_COUNT_LIMIT (the most rows a list counts):
+
+1. The matching keys of the listed rows are read branch by branch (the table's own fields with
+   their own indexes, then each related table as a semi-join that PostgreSQL drives from that
+   table's trigram index), at most LIST_COUNT_LIMIT + 1 of them.
+2. If they are at most LIST_COUNT_LIMIT, the search is exactly that key set (`pk IN (...)`), and
+   its size is the list's count. If there are more, the word is common: the search is one OR
+   across the joins, which PostgreSQL reads along the sort index, finding a page of matches
+   within a few thousand rows; the list says "more than LIST_COUNT_LIMIT results".
+
+Both find the same rows as one OR over the joins (tests/site/test_list_search.py).
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """The rows a search found: `condition` selects them; `found` is how many rows it matched
+    when that was counted on the way, up to the bound (the bound + 1 meaning "more"), or None
+    when it was not counted."""
+
+    condition: Q
+    found: int | None = None
+
+
+def field_lookup(field: str, value: str) -> Q:
+    """One search field as a lookup: "=field" equals `value`, "field" contains it (any case)."""
+    path = field.removeprefix("=")
+    return Q(**{f"{path}__{'exact' if field.startswith('=') else 'icontains'}": value})
+
+
+def search_matches(queryset, fields, value: str, *, bound: int | None = None) -> SearchMatch:
+    """The rows of `queryset` where `value` is in any of `fields` (see the module's docstring).
+
+    `queryset` carries the list's other filters, so the key set and its count are those of the
+    rows the list shows."""
+    bound = settings.LIST_COUNT_LIMIT if bound is None else bound
+    model = queryset.model
+    own, related = Q(), {}
+    for field in fields:
+        relation, _, rest = field.removeprefix("=").partition("__")
+        if rest:
+            related.setdefault(relation, []).append(("=" if field.startswith("=") else "") + rest)
+        else:
+            own |= field_lookup(field, value)
+    if not related:
+        # One table: PostgreSQL ORs its trigram indexes (to count) or walks the sort index.
+        return SearchMatch(own)
+    branches = [own] if own else []
+    for relation, subfields in related.items():
+        target = model._meta.get_field(relation).related_model
+        matching = target._base_manager.filter(_any_of(subfields, value)).values("pk")
+        branches.append(Q(**{f"{relation}__in": matching}))
+    rows = queryset.order_by().values_list("pk", flat=True)
+    keys: set = set()
+    for branch in branches:
+        keys.update(rows.filter(branch)[: bound + 1])
+        if len(keys) > bound:
+            return SearchMatch(_across_joins(model, fields, value), found=bound + 1)
+    return SearchMatch(Q(pk__in=sorted(keys)), found=len(keys))
+
+
+def _any_of(fields, value) -> Q:
+    condition = Q()
+    for field in fields:
+        condition |= field_lookup(field, value)
+    return condition
+
+
+def _across_joins(model, fields, value) -> Q:
+    """One OR over the joins; a field reached through a many-valued relation is a semi-join,
+    so no row is listed twice."""
+    condition = Q()
+    for field in fields:
+        lookup = field_lookup(field, value)
+        if _single_valued(model, field.removeprefix("=")):
+            condition |= lookup
+        else:
+            condition |= Q(pk__in=model._base_manager.filter(lookup).values("pk"))
+    return condition
+
+
+def _single_valued(model, path: str) -> bool:
+    """Whether every relation on `path` leads to at most one row (a foreign key or one-to-one
+    followed forwards)."""
+    for part in path.split("__")[:-1]:
+        field = model._meta.get_field(part)
+        if not (field.many_to_one or (field.one_to_one and field.concrete)):
+            return False
+        model = field.related_model
+    return True
