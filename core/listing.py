@@ -21,6 +21,7 @@ A page declares its model's table, filter set and permission:
         export_name = "media"
 """
 
+import functools
 import math
 from datetime import datetime
 
@@ -129,12 +130,25 @@ class CappedCountPaginator(Paginator):
             number = 1  # deep pages are reached by cursor; a bare deep number starts over
         bottom = (number - 1) * self.per_page
         if self.count_is_exact:
-            return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+            return self._get_page(self._rows(bottom, bottom + self.per_page), number, self)
         # Past the counted rows: fetch one row more than a page to know whether a next page exists.
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        rows = list(self._rows(bottom, bottom + self.per_page + 1))
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         return CappedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
+
+    def _rows(self, bottom, top):
+        """Rows `bottom` to `top` in the list's order. Past the first page only the keys are
+        read by OFFSET, from the sort index alone; the page's rows, with their joins and
+        annotations, are then read by key: an OFFSET over the joined rows made the last
+        numbered page three times as slow as the first."""
+        queryset = self._queryset()
+        if bottom == 0 or queryset is None:
+            return self.object_list[bottom:top]
+        keys = list(queryset.values_list("pk", flat=True)[bottom:top])
+        records = {record.pk: record for record in queryset.filter(pk__in=keys).order_by()}
+        table = self.object_list.table
+        return [BoundRow(records[key], table=table) for key in keys if key in records]
 
     def _cursor_page(self, number):
         token = self.after or self.before
@@ -222,6 +236,31 @@ class CappedPage(Page):
         return links
 
 
+_NUMERIC_DATE_CODES = {
+    "Y": "{0.year:04d}",
+    "m": "{0.month:02d}",
+    "d": "{0.day:02d}",
+    "H": "{0.hour:02d}",
+    "i": "{0.minute:02d}",
+    "s": "{0.second:02d}",
+}
+
+
+@functools.cache
+def numeric_date_pattern(format: str) -> str | None:
+    """A `str.format` pattern giving what Django's `date` format `format` gives, when it is made
+    only of numeric codes (Y m d H i s) and punctuation, which no language changes; else None."""
+    pattern = []
+    for char in format:
+        if char in _NUMERIC_DATE_CODES:
+            pattern.append(_NUMERIC_DATE_CODES[char])
+        elif char in " -:/.,T":
+            pattern.append(char)
+        else:
+            return None
+    return "".join(pattern)
+
+
 class DateTimeColumn(tables.Column):
     """django-tables2's DateTimeColumn (the shop's local time, Django's `date` format codes;
     exported in ISO 8601), without compiling a template for every cell: that column took a
@@ -235,6 +274,8 @@ class DateTimeColumn(tables.Column):
     def render(self, value, bound_column=None):
         if isinstance(value, datetime) and timezone.is_aware(value):
             value = timezone.localtime(value)
+        if isinstance(value, datetime) and (pattern := numeric_date_pattern(self.format)):
+            return pattern.format(value)  # what date_format gives, without its parser
         try:
             return date_format(value, self.format)
         except (TypeError, AttributeError):  # a time format for a date: shown as empty
