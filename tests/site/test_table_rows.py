@@ -118,3 +118,22 @@ def test_a_list_keeps_its_row_and_cell_markup(shop, admin_client):
     assert re.search(r'<tr class="even">\s*<td class="code"><a href="/purchases/\w+/">', text)
     assert '<th class="orderable" scope="col">' in text
     assert text.count("<tr class=") == 3
+
+
+def test_links_are_those_reverse_gives_also_for_values_it_must_quote():
+    import django_tables2 as tables
+    from django.template import Context
+
+    from core.table_rows import render_rows
+
+    class Links(tables.Table):
+        code = tables.Column(linkify=("buyers:detail", {"code": tables.A("code")}))
+        name = tables.Column(linkify=("buyers:detail", [tables.A("name")]))
+
+    buyers = [Buyer(code="ab-1_X", name="plain"), Buyer(code="a bü", name='<q "x">')]
+    rendered = render_rows(Links(buyers), Context())
+    for row in Links(buyers).rows:
+        for column in ("code", "name"):
+            assert str(row.get_cell(column)) in rendered
+    assert 'href="/buyers/ab-1_X/"' in rendered
+    assert 'href="/buyers/a%20b%C3%BC/"' in rendered
