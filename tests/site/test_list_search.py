@@ -124,8 +124,12 @@ def rows(model, condition):
     return set(model._base_manager.filter(condition).values_list("pk", flat=True))
 
 
-@pytest.mark.parametrize("limit", [10_000, 40, 3])  # small limits: common words take the OR
-def test_search_finds_what_the_old_search_and_one_or_over_the_joins_find(transactional_db, limit):
+# Small limits: common words take the OR; one related key a row: the semi-join past them.
+@pytest.mark.parametrize("limit, keys_per_row", [(10_000, 5), (40, 5), (3, 5), (3, 1)])
+def test_search_finds_what_the_old_search_and_one_or_over_the_joins_find(
+    transactional_db, monkeypatch, limit, keys_per_row
+):
+    monkeypatch.setattr("core.search.RELATED_KEYS_PER_ROW", keys_per_row)
     generate_data(purchases=300, seed=5)
     buyer = Buyer.objects.exclude(email="").filter(purchases__isnull=False).first()
     purchase = Purchase.objects.filter(buyer=buyer).first()
