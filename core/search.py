@@ -75,10 +75,16 @@ def search_matches(queryset, fields, value: str, *, bound: int | None = None) ->
         # reading 200k accesses for 10k). Several keys may share no listed row, hence the margin.
         limit = RELATED_KEYS_PER_ROW * bound
         target_keys = list(target.values_list("pk", flat=True)[: limit + 1])
-        if len(target_keys) > limit:
-            branches.append(Q(**{f"{relation}__in": target.values("pk")}))
-        elif target_keys:
-            branches.append(Q(KeysIn(F(field.attname), target_keys)))
+        matches = target.values("pk") if len(target_keys) > limit else target_keys
+        if not target_keys:
+            continue
+        if field.concrete and isinstance(matches, list):  # a foreign key: its column holds the key
+            branches.append(Q(KeysIn(F(field.attname), matches)))
+        elif field.concrete:
+            branches.append(Q(**{f"{relation}__in": matches}))
+        else:  # many rows on the other side: a semi-join, so no row is counted twice
+            listed = model._base_manager.filter(**{f"{relation}__in": matches}).values("pk")
+            branches.append(Q(pk__in=listed))
     rows = queryset.order_by().values_list("pk", flat=True)
     keys: set = set()
     for branch in branches:

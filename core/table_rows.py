@@ -30,7 +30,6 @@ from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.columns.manytomanycolumn import ManyToManyColumn
 from django_tables2.utils import Accessor, AttributeDict, call_with_appropriate, signature
 
-_CELL_ARGUMENTS = ("value", "record", "column", "bound_column", "bound_row", "table")
 _FAILED = object()  # an accessor that could not be resolved (django-tables2 shows the default)
 _GENERAL = object()  # a value this module leaves to django-tables2's BoundRow.get_cell
 
@@ -66,8 +65,7 @@ class _CompiledColumn:
         render = bound_column.render
         self.plain = getattr(render, "__func__", None) is Column.render
         self.render = render
-        args, catch_all = signature(render)
-        self.render_arguments = None if catch_all else tuple(args)
+        self.takes_any = signature(render)[1] is not None  # a **kwargs catch-all
         self.link = bound_column.link
         self.url = _LinkPattern.of(self.link) if self.link else None
         self.localize = column.localize
@@ -130,7 +128,7 @@ class _CompiledColumn:
         }
         if self.plain:
             content = value
-        elif self.render_arguments is None:
+        elif self.takes_any:
             content = self.render(**kwargs)
         else:
             content = call_with_appropriate(self.render, kwargs)

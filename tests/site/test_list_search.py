@@ -236,3 +236,18 @@ def test_the_search_box_says_what_it_looks_in(admin_client):
         "Whole code, buyer's e-mail or whole gateway reference (PNRef)."
     )
     assert "Whole code, buyer&#x27;s e-mail or whole gateway reference (PNRef)." in response.text
+
+
+@pytest.mark.parametrize("limit", [10_000, 2])
+def test_a_field_across_a_many_valued_relation_lists_each_row_once(
+    transactional_db, settings, limit
+):
+    generate_data(purchases=60, seed=9)
+    settings.LIST_COUNT_LIMIT = limit
+    fields = ("name", "=purchases__code", "accesses__subscription__name")
+    terms = [Purchase.objects.first().code, Subscription.objects.first().name[:4], "zz-none"]
+    for term in terms:
+        match = search_matches(Buyer.objects.all(), fields, term)
+        listed = list(Buyer.objects.filter(match.condition).values_list("pk", flat=True))
+        assert len(listed) == len(set(listed)), term
+        assert set(listed) == rows(Buyer, one_big_or(fields, term)), term
