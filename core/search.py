@@ -92,7 +92,9 @@ def search_matches(queryset, fields, value: str, *, bound: int | None = None) ->
         if len(keys) > bound:
             return SearchMatch(_across_joins(model, fields, value), found=bound + 1)
     if not keys:
-        return SearchMatch(Q(pk__in=[]), found=0)
+        # Nothing, as a condition every consumer can compile (the COPY export writes its SQL;
+        # `pk IN ()` has none).
+        return SearchMatch(Q(pk__isnull=True), found=0)
     return SearchMatch(Q(KeysIn(F("pk"), sorted(keys))), found=len(keys))
 
 

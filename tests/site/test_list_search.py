@@ -251,3 +251,11 @@ def test_a_field_across_a_many_valued_relation_lists_each_row_once(
         listed = list(Buyer.objects.filter(match.condition).values_list("pk", flat=True))
         assert len(listed) == len(set(listed)), term
         assert set(listed) == rows(Buyer, one_big_or(fields, term)), term
+
+
+def test_a_search_matching_nothing_exports_an_empty_csv(admin_client, transactional_db):
+    generate_data(purchases=30, seed=3)
+    response = admin_client.get("/buyers/wallet-ledger/", {"q": "zz-none", "export": "csv"})
+
+    assert response.status_code == 200
+    assert len(b"".join(response.streaming_content).decode().splitlines()) == 1  # the header
