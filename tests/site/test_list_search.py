@@ -124,12 +124,12 @@ def rows(model, condition):
     return set(model._base_manager.filter(condition).values_list("pk", flat=True))
 
 
-# Small limits: common words take the OR; one related key a row: the semi-join past them.
-@pytest.mark.parametrize("limit, keys_per_row", [(10_000, 5), (40, 5), (3, 5), (3, 1)])
+# Small limits: common words take the OR; a short related key list: the semi-join past it.
+@pytest.mark.parametrize("limit, key_list", [(10_000, 1000), (40, 1000), (3, 1000), (3, 2)])
 def test_search_finds_what_the_old_search_and_one_or_over_the_joins_find(
-    transactional_db, monkeypatch, limit, keys_per_row
+    transactional_db, monkeypatch, limit, key_list
 ):
-    monkeypatch.setattr("core.search.RELATED_KEYS_PER_ROW", keys_per_row)
+    monkeypatch.setattr("core.search.RELATED_KEY_LIST_LIMIT", key_list)
     generate_data(purchases=300, seed=5)
     buyer = Buyer.objects.exclude(email="").filter(purchases__isnull=False).first()
     purchase = Purchase.objects.filter(buyer=buyer).first()
