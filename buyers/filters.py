@@ -53,7 +53,7 @@ class AccessFilter(ListFilterSet):
     subscription = django_filters.ModelChoiceFilter(
         label="Subscription",
         to_field_name="code",
-        queryset=Subscription.objects.order_by("name"),
+        queryset=Subscription.objects.order_by("name").only("code", "name"),
     )
     status = django_filters.ChoiceFilter(
         label="Status", choices=Access.Status.choices, method="filter_status"

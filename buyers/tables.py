@@ -1,5 +1,4 @@
 import django_tables2 as tables
-from django.urls import reverse
 from django.utils.html import format_html
 
 from core.listing import DateTimeColumn, ListTable
@@ -53,13 +52,13 @@ class AccessTable(ListTable):
         verbose_name="Buyer",
         accessor="buyer__email",
         orderable=False,
-        linkify=lambda record: reverse("buyers:detail", args=[record.buyer.code]),
+        linkify=("buyers:detail", [tables.A("buyer__code")]),
     )
     subscription = tables.Column(
         verbose_name="Subscription",
         accessor="subscription__name",
         orderable=False,
-        linkify=lambda record: reverse("accesses:subscription", args=[record.subscription.code]),
+        linkify=("accesses:subscription", [tables.A("subscription__code")]),
     )
     status = tables.Column(verbose_name="Status", accessor="pk", orderable=False, empty_values=())
     activations = tables.Column(
@@ -102,7 +101,7 @@ class WalletEntryTable(ListTable):
     buyer = tables.Column(
         verbose_name="Buyer",
         accessor="buyer__code",
-        linkify=lambda record: reverse("buyers:detail", args=[record.buyer.code]),
+        linkify=("buyers:detail", [tables.A("buyer__code")]),
     )
     kind = tables.Column(verbose_name="Kind")
     amount = tables.Column(verbose_name="Amount", attrs={"td": {"class": "text-end"}})

@@ -21,6 +21,7 @@ A page declares its model's table, filter set and permission:
         export_name = "media"
 """
 
+import functools
 import math
 from datetime import datetime
 
@@ -30,7 +31,7 @@ from django.conf import settings
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms import NullBooleanSelect
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -42,6 +43,7 @@ from django_tables2.rows import BoundRow
 from .csv_export import csv_download
 from .forms import QuickSelect, validate_date_in_range
 from .keyset import Keyset
+from .search import search_matches
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
@@ -68,6 +70,8 @@ class CappedCountPaginator(Paginator):
         self.count_limit = kwargs.pop("count_limit", None) or settings.LIST_COUNT_LIMIT
         self.after = kwargs.pop("after", None) or None
         self.before = kwargs.pop("before", None) or None
+        # Rows already counted on the way (the search box's key set), up to the limit + 1.
+        self.known_count = kwargs.pop("known_count", None)
         per_page = max(1, min(int(per_page), MAX_PER_PAGE))
         super().__init__(object_list, per_page, orphans, allow_empty_first_page, **kwargs)
 
@@ -85,6 +89,8 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self):
+        if self.known_count is not None:
+            return min(self.known_count, self.count_limit + 1)
         queryset = self._queryset()
         if queryset is None:
             return len(self.object_list)
@@ -124,12 +130,25 @@ class CappedCountPaginator(Paginator):
             number = 1  # deep pages are reached by cursor; a bare deep number starts over
         bottom = (number - 1) * self.per_page
         if self.count_is_exact:
-            return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+            return self._get_page(self._rows(bottom, bottom + self.per_page), number, self)
         # Past the counted rows: fetch one row more than a page to know whether a next page exists.
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        rows = list(self._rows(bottom, bottom + self.per_page + 1))
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         return CappedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
+
+    def _rows(self, bottom, top):
+        """Rows `bottom` to `top` in the list's order. Past the first page only the keys are
+        read by OFFSET, from the sort index alone; the page's rows, with their joins and
+        annotations, are then read by key: an OFFSET over the joined rows made the last
+        numbered page three times as slow as the first."""
+        queryset = self._queryset()
+        if bottom == 0 or queryset is None:
+            return self.object_list[bottom:top]
+        keys = list(queryset.values_list("pk", flat=True)[bottom:top])
+        records = {record.pk: record for record in queryset.filter(pk__in=keys).order_by()}
+        table = self.object_list.table
+        return [BoundRow(records[key], table=table) for key in keys if key in records]
 
     def _cursor_page(self, number):
         token = self.after or self.before
@@ -217,6 +236,31 @@ class CappedPage(Page):
         return links
 
 
+_NUMERIC_DATE_CODES = {
+    "Y": "{0.year:04d}",
+    "m": "{0.month:02d}",
+    "d": "{0.day:02d}",
+    "H": "{0.hour:02d}",
+    "i": "{0.minute:02d}",
+    "s": "{0.second:02d}",
+}
+
+
+@functools.cache
+def numeric_date_pattern(format: str) -> str | None:
+    """A `str.format` pattern giving what Django's `date` format `format` gives, when it is made
+    only of numeric codes (Y m d H i s) and punctuation, which no language changes; else None."""
+    pattern = []
+    for char in format:
+        if char in _NUMERIC_DATE_CODES:
+            pattern.append(_NUMERIC_DATE_CODES[char])
+        elif char in " -:/.,T":
+            pattern.append(char)
+        else:
+            return None
+    return "".join(pattern)
+
+
 class DateTimeColumn(tables.Column):
     """django-tables2's DateTimeColumn (the shop's local time, Django's `date` format codes;
     exported in ISO 8601), without compiling a template for every cell: that column took a
@@ -230,6 +274,8 @@ class DateTimeColumn(tables.Column):
     def render(self, value, bound_column=None):
         if isinstance(value, datetime) and timezone.is_aware(value):
             value = timezone.localtime(value)
+        if isinstance(value, datetime) and (pattern := numeric_date_pattern(self.format)):
+            return pattern.format(value)  # what date_format gives, without its parser
         try:
             return date_format(value, self.format)
         except (TypeError, AttributeError):  # a time format for a date: shown as empty
@@ -319,47 +365,25 @@ class ListFilterSet(django_filters.FilterSet):
         text = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
         return text[0].upper() + text[1:] + "."
 
+    # How many rows the search box matched, when the search counted them (core.search); the
+    # list's paginator then needs no count of its own.
+    search_found: int | None = None
+
+    def filter_queryset(self, queryset):
+        # The search box last: its key set is read from the rows the other filters leave, so its
+        # count is the list's count.
+        data = self.form.cleaned_data
+        for name in sorted(data, key=lambda name: name == "q"):
+            queryset = self.filters[name].filter(queryset, data[name])
+        return queryset
+
     def filter_search(self, queryset, name, value):
         value = value.strip()
         if not value or not self.search_fields:
             return queryset
-        return queryset.filter(search_condition(queryset.model, self.search_fields, value))
-
-
-def search_condition(model, fields, value) -> Q:
-    """Rows of `model` where `value` is in any of `fields` ("=field": equals it).
-
-    An OR across a join can use no index: PostgreSQL would read every row of a million. So
-    each table is searched with its own indexes (trigram indexes for "contains") and the
-    matching keys are united. A related table's matching keys are read first, up to a bound,
-    so the join is by key (as a subquery PostgreSQL planned it as a scan of every buyer).
-    """
-    own, related = Q(), {}
-    for field in fields:
-        exact = field.startswith("=")
-        path = field.removeprefix("=")
-        relation, _, rest = path.partition("__")
-        if rest:
-            related.setdefault(relation, []).append("=" + rest if exact else rest)
-        else:
-            own |= Q(**{f"{path}__{'exact' if exact else 'icontains'}": value})
-    if not related:
-        return own
-    rows = model._base_manager.order_by()
-    branches = [rows.filter(own).values("pk")] if own else []
-    for relation, subfields in related.items():
-        target = model._meta.get_field(relation).related_model
-        keys = (
-            target._base_manager.order_by()
-            .filter(search_condition(target, subfields, value))
-            .values_list("pk", flat=True)
-        )
-        found = list(keys[: settings.LIST_COUNT_LIMIT + 1])
-        if len(found) <= settings.LIST_COUNT_LIMIT:
-            keys = found
-        branches.append(rows.filter(**{f"{relation}__in": keys}).values("pk"))
-    matches = branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]
-    return Q(pk__in=matches)
+        match = search_matches(queryset, self.search_fields, value)
+        self.search_found = match.found
+        return queryset.filter(match.condition)
 
 
 def validate_date_range_in_range(value: slice) -> None:
@@ -396,6 +420,9 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
         if isinstance(paginate, dict):
             query = self.request.GET
             paginate.update(after=query.get("after"), before=query.get("before"))
+            filterset = getattr(self, "filterset", None)
+            if filterset is not None and self.object_list is getattr(filterset, "_qs", None):
+                paginate["known_count"] = filterset.search_found
         return paginate
 
     export_permission = ""  # when set, the CSV export needs it on top of the page's permission

@@ -11,7 +11,8 @@ from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext as _
 
-from .listing import capped_count, search_condition
+from .listing import capped_count
+from .search import search_matches
 
 
 class CappedCountAdminPaginator(Paginator):
@@ -22,8 +23,14 @@ class CappedCountAdminPaginator(Paginator):
     def count_limit(self) -> int:
         return settings.LIST_COUNT_LIMIT
 
+    def __init__(self, *args, known_count=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known_count = known_count  # rows the search box counted on the way, if it did
+
     @cached_property
     def count(self):
+        if self.known_count is not None:
+            return min(self.known_count, self.count_limit + 1)
         return capped_count(self.object_list, self.count_limit)
 
     @property
@@ -92,7 +99,7 @@ class LargeTableAdmin(QuickCheckboxAdmin):
     `date_hierarchy` reads every row's date; pages of these models count up to a limit, once,
     and have no date hierarchy (a date filter in `list_filter` costs no query). A subclass lists
     in `sortable_by` only the columns an index can sort. The search box searches each table with
-    its own indexes, as the staff lists do (core.listing.search_condition): "=field" in
+    its own indexes, as the staff lists do (core.search.search_matches): "=field" in
     `search_fields` is an exact, case-sensitive match (codes, references), other fields match
     when they contain the word.
     """
@@ -107,11 +114,25 @@ class LargeTableAdmin(QuickCheckboxAdmin):
         fields = self.get_search_fields(request)
         if not fields:
             return queryset, False
+        found = None
         for word in smart_split(search_term):  # every word must match, as in Django's admin
             if word.startswith(('"', "'")) and word[0] == word[-1] and len(word) > 1:
                 word = unescape_string_literal(word)
-            queryset = queryset.filter(search_condition(self.model, fields, word))
+            match = search_matches(queryset, fields, word)
+            queryset, found = queryset.filter(match.condition), match.found
+        # The changelist applies its filters before the search, so what the last word counted is
+        # the page's count (get_paginator hands it on).
+        request.search_found = found
         return queryset, False
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        return self.paginator(
+            queryset,
+            per_page,
+            orphans,
+            allow_empty_first_page,
+            known_count=getattr(request, "search_found", None),
+        )
 
 
 class ReadOnlyAdmin(LargeTableAdmin):

@@ -26,7 +26,7 @@ class PurchaseFilter(ListFilterSet):
     status = django_filters.ChoiceFilter(choices=Purchase.Status.choices)
     payment_type = django_filters.ChoiceFilter(label="Payment type", choices=payment_type_choices)
     subscription = django_filters.ModelChoiceFilter(
-        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+        queryset=Subscription.objects.order_by("name").only("code", "name"), to_field_name="code"
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     coupon = django_filters.CharFilter(
@@ -64,7 +64,7 @@ class ContractFilter(ListFilterSet):
         label="Next bill (from – to)", field_name="next_bill_date", widget=DateRangeWidget()
     )
     subscription = django_filters.ModelChoiceFilter(
-        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+        queryset=Subscription.objects.order_by("name").only("code", "name"), to_field_name="code"
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
 

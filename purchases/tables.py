@@ -1,5 +1,4 @@
 import django_tables2 as tables
-from django.urls import reverse
 from django.utils.html import format_html
 
 from core.listing import DateTimeColumn, ListTable
@@ -41,7 +40,7 @@ class PaymentTypeColumn(tables.Column):
 class PurchaseTable(ListTable):
     code = tables.Column(
         verbose_name="Purchase",
-        linkify=lambda record: reverse("purchases:detail", kwargs={"code": record.code}),
+        linkify=("purchases:detail", {"code": tables.A("code")}),
         attrs={"td": {"class": "code"}},
     )
     created_at = DateTimeColumn(
@@ -114,7 +113,7 @@ class PurchaseSessionTable(ListTable):
 class ContractTable(ListTable):
     code = tables.Column(
         verbose_name="Contract",
-        linkify=lambda record: reverse("contracts:detail", kwargs={"code": record.code}),
+        linkify=("contracts:detail", {"code": tables.A("code")}),
         attrs={"td": {"class": "code"}},
     )
     # Sortable: code, amount and next bill, each read from an index; the rest are filters

@@ -11,6 +11,7 @@ VALUES = [
     datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # the night the shop's clocks change
     datetime(2026, 11, 23, 23, 59, 59, tzinfo=UTC),
     datetime(2026, 1, 2, 3, 4, 5),  # naive
+    datetime(7, 8, 9, 10, 11, 12, 999_999, tzinfo=UTC),  # a year of one digit
     None,
 ]
 

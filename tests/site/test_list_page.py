@@ -250,3 +250,19 @@ def test_a_sort_by_no_column_keeps_the_default_order_without_warnings(admin_clie
     assert response.status_code == 200
     assert not [w for w in recwarn if "accessor" in str(w.message)]
     assert response.context["table"].order_by == ("-created_at",)
+
+
+def test_a_numbered_page_reads_keys_alone_by_offset_then_its_rows_by_key(client, viewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    UserFactory.create_batch(30)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("team"), {"per_page": 10, "page": 3})
+
+    usernames = get_user_model().objects.order_by("username", "pk")
+    assert usernames_on(response) == list(usernames.values_list("username", flat=True)[20:30])
+    assert "Joined" in response.text and response.context["table"].page.number == 3
+    by_offset = [query["sql"] for query in captured.captured_queries if "OFFSET" in query["sql"]]
+    assert len(by_offset) == 1
+    assert by_offset[0].startswith('SELECT "auth_user"."id" AS "pk" FROM "auth_user" ORDER BY')
