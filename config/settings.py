@@ -161,7 +161,11 @@ STORAGES = {
 }
 
 # --- E-mail ---------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email = env.email_url("EMAIL_URL", default="filemail://")
+if _email["EMAIL_BACKEND"].endswith(".filebased.EmailBackend") and not _email["EMAIL_FILE_PATH"]:
+    # The embedded default keeps e-mails out of the console: files under var/mail/, one a batch.
+    _email["EMAIL_FILE_PATH"] = str(VAR_DIR / "mail")
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
@@ -209,8 +213,11 @@ SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The transport ignores the host; naming one spares a "No hostname was supplied" warning.
+    if CELERY_BROKER_URL in ("filesystem://", "filesystem:///"):
+        CELERY_BROKER_URL = "filesystem://localhost/"
     # The embedded broker: messages are files under var/, shared by every local process.
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
