@@ -21,6 +21,9 @@ VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Django's debug pages (every URL on a 404, the traceback on an error) for developers who ask;
+# otherwise development shows the site's own error pages, as production does.
+DEBUG_PAGES = DEBUG and env.bool("DJANGO_DEBUG_PAGES", default=False)
 
 if DEBUG:
     SECRET_KEY = env("SECRET_KEY", default="django-insecure-development-only-never-in-production")
@@ -65,6 +68,8 @@ MIDDLEWARE = [
     # Every view needs a signed-in user unless it is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # With DEBUG on, the site's own 404 and 500 pages unless DEBUG_PAGES (core/error_pages.py).
+    "core.error_pages.SiteErrorPagesMiddleware",
     # Records who made each change in the history of subscriptions and pricing models.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
