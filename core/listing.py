@@ -302,6 +302,7 @@ class ListFilterSet(django_filters.FilterSet):
             if isinstance(filter_, django_filters.DateFromToRangeFilter):
                 # A day near year 1 or 9999 in the shop's time zone is out of range in UTC.
                 filter_.extra.setdefault("validators", [validate_date_range_in_range])
+                filter_.extra.setdefault("help_text", days_in_shop_time_zone())
 
     def search_help(self) -> str:
         """What the search box looks in: "Whole code, e-mail or name"."""
@@ -360,6 +361,10 @@ def search_condition(model, fields, value) -> Q:
         branches.append(rows.filter(**{f"{relation}__in": keys}).values("pk"))
     matches = branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]
     return Q(pk__in=matches)
+
+
+def days_in_shop_time_zone() -> str:
+    return f"Days in the shop's time zone, {settings.TIME_ZONE}."
 
 
 def validate_date_range_in_range(value: slice) -> None:
