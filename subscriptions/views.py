@@ -243,7 +243,7 @@ class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
             media_candidates=selectors.media_to_attach(subscription, search)
             if editable and search
             else [],
-            history=selectors.history_of(subscription),
+            history=selectors.subscription_history_of(subscription),
             offer_history=selectors.offer_history_of(subscription),
         )
         return context

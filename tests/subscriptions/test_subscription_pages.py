@@ -205,6 +205,20 @@ def test_attach_media_by_code_then_attaching_it_again_shows_a_message_beside_the
     assert SubscriptionMedia.objects.count() == 1
 
 
+def test_media_attached_and_detached_show_in_the_subscriptions_history(staff):
+    subscription = SubscriptionFactory(scope="group")
+    media = MediaFactory(title="Knife skills")
+    staff.post(
+        reverse("subscriptions:attach_media", args=[subscription.code]), {"media": media.code}
+    )
+    staff.post(reverse("subscriptions:detach_media", args=[subscription.code, media.code]))
+    detail = staff.get(reverse("subscriptions:detail", args=[subscription.code]))
+    text = " ".join(detail.content.decode().split())
+    detached = text.index(f"staff-member</strong> detached media “Knife skills” ({media.code})")
+    attached = text.index(f"staff-member</strong> attached media “Knife skills” ({media.code})")
+    assert detached < attached  # newest first
+
+
 def test_attaching_an_unknown_media_code_says_so(staff):
     subscription = SubscriptionFactory()
     response = staff.post(
