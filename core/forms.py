@@ -11,6 +11,7 @@ from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django_filters.widgets import RangeWidget
 
 DATE_FORMAT = "%Y-%m-%d"
 # Dates a form accepts: a day's bounds in any time zone, a day added for "until the end of it",
@@ -73,10 +74,23 @@ class DateAndTimeInput(forms.MultiWidget):
     def value_omitted_from_data(self, data, files, name):
         return name not in data and super().value_omitted_from_data(data, files, name)
 
+    def id_for_label(self, id_):
+        return f"{id_}_0" if id_ else id_  # the field's label names the date input
+
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
         context["widget"]["time_zone"] = settings.TIME_ZONE
         return context
+
+
+class DateRangeWidget(RangeWidget):
+    """A date filter's two browser date inputs, each with its own accessible name (the filter's
+    label names the pair)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"type": "date", **(attrs or {})})
+        self.widgets[0].attrs["aria-label"] = "From"
+        self.widgets[1].attrs["aria-label"] = "To"
 
 
 class DateOrDateTimeField(forms.CharField):

@@ -35,6 +35,7 @@ from django.forms import NullBooleanSelect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
 from django_filters.views import FilterView
 from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
@@ -42,6 +43,9 @@ from django_tables2.rows import BoundRow
 from .csv_export import csv_download
 from .forms import QuickSelect, validate_date_in_range
 from .keyset import Keyset
+
+# The header of a table's buttons column: read by screen readers, not shown.
+ACTIONS_HEADER = mark_safe('<span class="visually-hidden">Actions</span>')  # noqa: S308 (constant)
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from core.forms import validate_date_in_range
+from core.forms import DateRangeWidget, validate_date_in_range
 from core.listing import (
     DateTimeColumn,
     ListFilterSet,
@@ -29,7 +29,6 @@ from subscriptions.models import Subscription
 
 from . import reports
 from .dashboard import dashboard_figures
-from .filters import DateRangeWidget
 from .models import ContractTransaction, Refund
 from .tables import MoneyColumn
 

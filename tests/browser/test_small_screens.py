@@ -1,19 +1,16 @@
 """Phones: every kind of page the navigation reaches, and the pages they link to, fits a 375 px
 screen (nothing wider than the window); list filters fold away above the results."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.factories import TEST_PASSWORD
 
 from .pages import overflow, reachable_pages
 from .test_sign_in_journey import sign_in
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 PHONE = {"width": 375, "height": 740}
@@ -26,12 +23,6 @@ def phone(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
-
-
-@pytest.fixture
-def demo_shop(db):
-    call_command("load_demo_data", stdout=StringIO())
-    return UserFactory(username="sam", is_staff=True, is_superuser=True)
 
 
 def test_no_page_is_wider_than_a_phone(phone, live_server, demo_shop):
