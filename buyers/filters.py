@@ -22,7 +22,7 @@ class BuyerFilter(ListFilterSet):
     created = django_filters.DateFromToRangeFilter(
         label="Created (from – to)",
         field_name="created_at",
-        widget=DateRangeWidget(),
+        widget=DateRangeWidget(suffixes=("after", "before")),
     )
 
     class Meta:
@@ -80,7 +80,7 @@ class WalletEntryFilter(ListFilterSet):
     created = django_filters.DateFromToRangeFilter(
         label="Date (from – to)",
         field_name="created_at",
-        widget=DateRangeWidget(),
+        widget=DateRangeWidget(suffixes=("after", "before")),
     )
     buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
 

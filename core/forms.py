@@ -85,9 +85,10 @@ class DateAndTimeInput(forms.MultiWidget):
 
 class DateRangeWidget(RangeWidget):
     """A date filter's two browser date inputs, each with its own accessible name (the filter's
-    label names the pair)."""
+    label names the pair). `suffixes` name the two query parameters (`created_min`)."""
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs=None, suffixes=("min", "max")):
+        self.suffixes = list(suffixes)
         super().__init__(attrs={"type": "date", **(attrs or {})})
         self.widgets[0].attrs["aria-label"] = "From"
         self.widgets[1].attrs["aria-label"] = "To"
