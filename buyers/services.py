@@ -20,6 +20,7 @@ from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import Refusals
 from core.money import (
     currency_codes,
     has_more_digits_than_currency,
@@ -62,30 +63,35 @@ def find_buyer(*, email: str = "", phone: str = "") -> Buyer | None:
 
 
 def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None) -> None:
-    """Raise the first rule a buyer with these contacts breaks (shared with the CSV import)."""
+    """Raise every rule a buyer with these contacts breaks, all at once (shared with the CSV
+    import)."""
+    refusals = Refusals(errors.BuyerRefusals)
     # A form refuses NUL itself; the CSV import and the API come here with raw text, which
     # PostgreSQL cannot store.
     for name_of_field, value in (("email", email), ("phone", phone), ("name", name)):
         if "\x00" in value:
-            raise errors.NullCharacter(field=name_of_field)
+            refusals.add(errors.NullCharacter(field=name_of_field))
     if not email and not phone:
-        raise errors.EmailOrPhoneRequired()
-    if email:
+        refusals.add(errors.EmailOrPhoneRequired())
+    if email and not refusals.has("email"):
         if len(email) > Buyer._meta.get_field("email").max_length:
-            raise errors.FieldTooLong(field="email")
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise errors.InvalidEmail() from None
-        taken = Buyer.objects.filter(email__iexact=email)
-        if exclude_pk is not None:
-            taken = taken.exclude(pk=exclude_pk)
-        if taken.exists():
-            raise errors.EmailTaken()
-    if phone and not PHONE_PATTERN.match(phone):
-        raise errors.InvalidPhone()
+            refusals.add(errors.FieldTooLong(field="email"))
+        else:
+            try:
+                validate_email(email)
+            except ValidationError:
+                refusals.add(errors.InvalidEmail())
+            else:
+                taken = Buyer.objects.filter(email__iexact=email)
+                if exclude_pk is not None:
+                    taken = taken.exclude(pk=exclude_pk)
+                if taken.exists():
+                    refusals.add(errors.EmailTaken())
+    if phone and not refusals.has("phone") and not PHONE_PATTERN.match(phone):
+        refusals.add(errors.InvalidPhone())
     if len(name) > Buyer._meta.get_field("name").max_length:
-        raise errors.FieldTooLong(field="name")
+        refusals.add(errors.FieldTooLong(field="name"))
+    refusals.raise_any()
 
 
 @transaction.atomic
