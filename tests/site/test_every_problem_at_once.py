@@ -11,7 +11,6 @@ from buyers import services as buyer_services
 from core.errors import SeveralRefusals
 from subscriptions import errors, services
 from subscriptions.models import Coupon, PricingModel, Subscription
-
 from tests.subscriptions.test_subscription_pages import form_data
 
 pytestmark = pytest.mark.django_db
