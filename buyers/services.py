@@ -31,7 +31,14 @@ from subscriptions.models import Subscription
 from subscriptions.services import shop_datetime
 
 from . import errors
-from .models import Access, AccessActivation, Buyer, WalletBalance, WalletEntry
+from .models import (
+    Access,
+    AccessActivation,
+    Buyer,
+    WalletBalance,
+    WalletEntry,
+    new_access_password,
+)
 
 # Omitted keyword arguments: "take the default", as opposed to an explicit None ("no limit").
 UNSET = object()
@@ -328,6 +335,29 @@ def update_access(
     if use_subscription_custom_url is not UNSET:
         access.use_subscription_custom_url = bool(use_subscription_custom_url)
     access.save()
+    return access
+
+
+@transaction.atomic
+def reset_access_password(*, access: Access, notify: bool = False) -> Access:
+    """Give an access a new random password (`hash`): the old one stops working at once. A
+    revoked access keeps its old one. With `notify`, the buyer is e-mailed the new password after
+    the transaction commits."""
+    access = Access.objects.select_for_update().select_related("buyer").get(pk=access.pk)
+    if access.revoked_at is not None:
+        raise errors.AccessRevoked()
+    if notify and not access.buyer.email:
+        raise errors.NotifyNeedsEmail()
+    while True:  # 2**60 passwords: a clash with another access is as good as impossible
+        password = new_access_password()
+        if not Access.objects.filter(hash=password).exists():
+            break
+    access.hash = password
+    access.save(update_fields=["hash"])
+    if notify:
+        from .notifications import queue_access_password_email
+
+        queue_access_password_email(access)
     return access
 
 
