@@ -4,14 +4,17 @@ search conditions as their list pages."""
 from django.urls import reverse
 
 from core.listing import search_condition
-from core.site_search import Finder, Found
+from core.site_search import SHORTEST_PART, Finder, Found
 
 from .filters import BuyerFilter
 from .models import Access, Buyer
 
 
 def find_buyers(text: str, limit: int) -> list[Found]:
-    """Buyers by e-mail, phone or name (any part) or whole code, as the buyers list searches."""
+    """Buyers by e-mail, phone or name (any part of at least SHORTEST_PART characters) or whole
+    code, as the buyers list searches."""
+    if len(text) < SHORTEST_PART:
+        return []
     buyers = Buyer.objects.filter(search_condition(Buyer, BuyerFilter.search_fields, text))
     return [
         Found(

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 # Matches shown per kind on the results page; the kind's list page shows the rest.
 SHOWN_PER_KIND = 10
+# The shortest part of a value a "contains" search looks for in a big table: trigram indexes
+# need 3 characters, and a shorter part would read every row of a million.
+SHORTEST_PART = 3
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
-from .site_search import only_match, search_everything
+from .site_search import SHORTEST_PART, only_match, search_everything
 
 User = get_user_model()
 
@@ -107,6 +107,8 @@ def site_search(request):
             "form": form,
             "text": text,
             "kinds": kinds,
+            "too_short": 0 < len(text) < SHORTEST_PART,
+            "shortest_part": SHORTEST_PART,
             "breadcrumbs": [("Search", None)],
         },
     )

@@ -114,3 +114,10 @@ def test_hostile_text_is_shown_escaped(admin):
     response = search(admin, "<script>alert(1)</script>")
     assert "<script>alert(1)</script>" not in response.content.decode()
     assert "Nothing matches" in response.content.decode()
+
+
+def test_parts_shorter_than_three_characters_search_no_buyer_and_say_so(admin):
+    BuyerFactory(email="xy@example.org", name="Xy")
+    response = search(admin, "xy")
+    assert response.status_code == 200 and response.context["kinds"] == []
+    assert "from 3 characters on" in response.content.decode()
