@@ -13,8 +13,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views import View
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from .listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from .site_search import SHORTEST_PART, only_match, search_everything
@@ -77,41 +77,44 @@ class SiteSearchForm(forms.Form):
     q = forms.CharField(label="Search", max_length=254)
 
 
-@require_GET
-def site_search(request):
+class SiteSearchView(View):
     """The header's search: straight to the one thing that matches, else every match by kind."""
-    form = SiteSearchForm(request.GET)
-    results, text = [], ""
-    if form.is_valid():
-        text = form.cleaned_data["q"]
-        results = search_everything(request.user, text)
-        found = only_match(results)
-        if found is not None:
-            return redirect(found.url)
-    kinds = [
-        {
-            "title": matches.finder.title,
-            "found": matches.found,
-            "more": matches.more,
-            "list_url": f"{reverse(matches.finder.list_url_name)}?{urlencode({'q': text})}"
-            if matches.finder.list_url_name
-            else "",
-        }
-        for matches in results
-    ]
-    return render(
-        request,
-        "core/search_results.html",
-        {
-            "title": "Search",
-            "form": form,
-            "text": text,
-            "kinds": kinds,
-            "too_short": 0 < len(text) < SHORTEST_PART,
-            "shortest_part": SHORTEST_PART,
-            "breadcrumbs": [("Search", None)],
-        },
-    )
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request):
+        form = SiteSearchForm(request.GET)
+        results, text = [], ""
+        if form.is_valid():
+            text = form.cleaned_data["q"]
+            results = search_everything(request.user, text)
+            found = only_match(results)
+            if found is not None:
+                return redirect(found.url)
+        kinds = [
+            {
+                "title": matches.finder.title,
+                "found": matches.found,
+                "more": matches.more,
+                "list_url": f"{reverse(matches.finder.list_url_name)}?{urlencode({'q': text})}"
+                if matches.finder.list_url_name
+                else "",
+            }
+            for matches in results
+        ]
+        return render(
+            request,
+            "core/search_results.html",
+            {
+                "title": "Search",
+                "form": form,
+                "text": text,
+                "kinds": kinds,
+                "too_short": 0 < len(text) < SHORTEST_PART,
+                "shortest_part": SHORTEST_PART,
+                "breadcrumbs": [("Search", None)],
+            },
+        )
 
 
 @login_not_required
