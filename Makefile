@@ -27,10 +27,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime-installed
 
-## Start the web server, a Celery worker and beat on SQLite and the embedded broker (Ctrl-C stops all).
+## Start the web server, a Celery worker and beat on SQLite and the embedded broker, then print
+## how to sign in (Ctrl-C stops all).
 run: $(VENV)/.runtime-installed
-	@$(BIN)/python manage.py prepare_instance --url http://$(HOST):$(PORT)/
-	@WEB_ADDR=$(HOST):$(PORT) $(BIN)/honcho -f config/Procfile -d . start
+	@$(BIN)/python manage.py run_embedded --addr $(HOST):$(PORT)
 
 ## Debian packages the test suite needs, installed with apt-get when root and missing.
 system-packages:

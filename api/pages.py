@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.views.generic import FormView
 
 from api.models import ApiKey, default_rate_limit
-from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
+from core.listing import ACTIONS_HEADER, DateTimeColumn, ListFilterSet, ListPageView, ListTable
 
 from .keys import ApiKeyNameRequired, create_api_key, revoke_api_key, update_api_key
 
@@ -25,7 +25,9 @@ class ApiKeyTable(ListTable):
     created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
     last_used_at = DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i")
     revoked_at = DateTimeColumn(verbose_name="Revoked", format="Y-m-d H:i")
-    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
+    actions = tables.Column(
+        verbose_name=ACTIONS_HEADER, accessor="pk", orderable=False, empty_values=()
+    )
 
     class Meta(ListTable.Meta):
         model = ApiKey

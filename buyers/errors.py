@@ -5,12 +5,16 @@ code. Codes never change once published; messages may be reworded. Names follow 
 documents where they name the refusal (UserPurchasePinValueNoMatch, InsufficientBalance).
 """
 
-from core.errors import DomainError
+from core.errors import DomainError, SeveralRefusals
 
 
 class BuyerError(DomainError):
     code = "buyer_error"
     message = "This change was refused."
+
+
+class BuyerRefusals(SeveralRefusals, BuyerError):
+    """Several of the buyers' rules broken at once (each shown beside its field)."""
 
 
 # --- Buyers -------------------------------------------------------------------------------------

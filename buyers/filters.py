@@ -1,5 +1,6 @@
 import django_filters
 
+from core.forms import DateRangeWidget
 from core.listing import ListFilterSet
 from subscriptions.models import Subscription
 
@@ -21,7 +22,7 @@ class BuyerFilter(ListFilterSet):
     created = django_filters.DateFromToRangeFilter(
         label="Created (from – to)",
         field_name="created_at",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+        widget=DateRangeWidget(suffixes=("after", "before")),
     )
 
     class Meta:
@@ -79,7 +80,7 @@ class WalletEntryFilter(ListFilterSet):
     created = django_filters.DateFromToRangeFilter(
         label="Date (from – to)",
         field_name="created_at",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+        widget=DateRangeWidget(suffixes=("after", "before")),
     )
     buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
 

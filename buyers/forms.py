@@ -147,6 +147,15 @@ class RevokeForm(forms.Form):
     notify = forms.BooleanField(label="Tell the buyer by e-mail", required=False, initial=True)
 
 
+class AccessPasswordForm(forms.Form):
+    notify = forms.BooleanField(
+        label="Tell the buyer by e-mail",
+        required=False,
+        initial=True,
+        help_text="E-mails the new password to the buyer.",
+    )
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",

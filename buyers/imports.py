@@ -91,7 +91,7 @@ def read_buyers_csv(text: str) -> ImportPreview:
             try:
                 check_buyer_fields(email=row.email, phone=row.phone, name=row.name)
             except errors.BuyerError as error:
-                row.error = error.message
+                row.error = " ".join(refusal.message for refusal in error.each())
             if not row.error and row.email:
                 earlier = seen_emails.setdefault(row.email.lower(), line)
                 if earlier != line:

@@ -6,6 +6,7 @@ run in the worker: each event has a key recorded in SentEmail in the same transa
 send, so a retried or duplicated task never mails the same event twice.
 """
 
+import hashlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -33,6 +34,14 @@ def queue_access_revoked_email(access: Access) -> None:
     from .tasks import send_access_revoked_email
 
     transaction.on_commit(lambda: send_access_revoked_email.delay(access.pk))
+
+
+def queue_access_password_email(access: Access) -> None:
+    from .tasks import send_access_password_email
+
+    # The event is this password: a second reset is a second e-mail, a retried task is not.
+    event = hashlib.sha256(access.hash.encode()).hexdigest()[:16]
+    transaction.on_commit(lambda: send_access_password_email.delay(access.pk, event))
 
 
 def send_once(
@@ -125,6 +134,20 @@ def send_access_revoked_email(access_id: int) -> bool:
         access=access,
         template="access_revoked",
         subject=f"Your access to {access.subscription.name} has ended",
+    )
+
+
+def send_access_password_email(access_id: int, event: str) -> bool:
+    """E-mail the buyer their access's new password, once per password."""
+    access = _load(access_id)
+    if access is None or access.revoked_at is not None:
+        return False
+    return _send_once(
+        key=f"password_reset:{access.pk}:{event}",
+        kind=SentEmail.Kind.PASSWORD_RESET,
+        access=access,
+        template="access_password",
+        subject=f"Your new access password for {access.subscription.name}",
     )
 
 

@@ -23,6 +23,7 @@ from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.errors import Refusals
 from core.money import (
     currency_codes,
     has_more_digits_than_currency,
@@ -74,30 +75,35 @@ def find_buyer(*, email: str = "", phone: str = "") -> Buyer | None:
 
 
 def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None) -> None:
-    """Raise the first rule a buyer with these contacts breaks (shared with the CSV import)."""
+    """Raise every rule a buyer with these contacts breaks, all at once (shared with the CSV
+    import)."""
+    refusals = Refusals(errors.BuyerRefusals)
     # A form refuses NUL itself; the CSV import and the API come here with raw text, which
     # PostgreSQL cannot store.
     for name_of_field, value in (("email", email), ("phone", phone), ("name", name)):
         if "\x00" in value:
-            raise errors.NullCharacter(field=name_of_field)
+            refusals.add(errors.NullCharacter(field=name_of_field))
     if not email and not phone:
-        raise errors.EmailOrPhoneRequired()
-    if email:
+        refusals.add(errors.EmailOrPhoneRequired())
+    if email and not refusals.has("email"):
         if len(email) > Buyer._meta.get_field("email").max_length:
-            raise errors.FieldTooLong(field="email")
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise errors.InvalidEmail() from None
-        taken = Buyer.objects.filter(email__iexact=email)
-        if exclude_pk is not None:
-            taken = taken.exclude(pk=exclude_pk)
-        if taken.exists():
-            raise errors.EmailTaken()
-    if phone and not PHONE_PATTERN.match(phone):
-        raise errors.InvalidPhone()
+            refusals.add(errors.FieldTooLong(field="email"))
+        else:
+            try:
+                validate_email(email)
+            except ValidationError:
+                refusals.add(errors.InvalidEmail())
+            else:
+                taken = Buyer.objects.filter(email__iexact=email)
+                if exclude_pk is not None:
+                    taken = taken.exclude(pk=exclude_pk)
+                if taken.exists():
+                    refusals.add(errors.EmailTaken())
+    if phone and not refusals.has("phone") and not PHONE_PATTERN.match(phone):
+        refusals.add(errors.InvalidPhone())
     if len(name) > Buyer._meta.get_field("name").max_length:
-        raise errors.FieldTooLong(field="name")
+        refusals.add(errors.FieldTooLong(field="name"))
+    refusals.raise_any()
 
 
 @transaction.atomic
@@ -423,6 +429,29 @@ def update_access(
     if use_subscription_custom_url is not UNSET:
         access.use_subscription_custom_url = bool(use_subscription_custom_url)
     access.save()
+    return access
+
+
+@transaction.atomic
+def reset_access_password(*, access: Access, notify: bool = False) -> Access:
+    """Give an access a new random password (`hash`): the old one stops working at once. A
+    revoked access keeps its old one. With `notify`, the buyer is e-mailed the new password after
+    the transaction commits."""
+    access = Access.objects.select_for_update().select_related("buyer").get(pk=access.pk)
+    if access.revoked_at is not None:
+        raise errors.AccessRevoked()
+    if notify and not access.buyer.email:
+        raise errors.NotifyNeedsEmail()
+    while True:  # 2**60 passwords: a clash with another access is as good as impossible
+        password = new_access_password()
+        if not Access.objects.filter(hash=password).exists():
+            break
+    access.hash = password
+    access.save(update_fields=["hash"])
+    if notify:
+        from .notifications import queue_access_password_email
+
+        queue_access_password_email(access)
     return access
 
 

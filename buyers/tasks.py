@@ -33,6 +33,12 @@ def send_access_revoked_email(access_id: int) -> bool:
 
 
 @shared_task(**RETRY)
+def send_access_password_email(access_id: int, event: str) -> bool:
+    """E-mail the buyer their access's new password (once per password)."""
+    return notifications.send_access_password_email(access_id, event)
+
+
+@shared_task(**RETRY)
 def send_access_expiring_email(access_id: int) -> bool:
     """Remind the buyer their access expires soon (once per access)."""
     return notifications.send_access_expiring_email(access_id)

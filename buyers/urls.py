@@ -34,4 +34,5 @@ access_patterns = [
     path("<str:code>/", views.AccessDetailView.as_view(), name="detail"),
     path("<str:code>/edit/", views.AccessEditView.as_view(), name="edit"),
     path("<str:code>/revoke/", views.AccessRevokeView.as_view(), name="revoke"),
+    path("<str:code>/password/", views.AccessPasswordView.as_view(), name="password"),
 ]

@@ -19,6 +19,7 @@ from .errors import BuyerError
 from .filters import AccessFilter, BuyerFilter, WalletEntryFilter
 from .forms import (
     AccessForm,
+    AccessPasswordForm,
     BuyerForm,
     GrantAccessForm,
     ImportForm,
@@ -436,6 +437,46 @@ class AccessRevokeView(AccessObjectMixin, ServiceFormView):
         return services.revoke_access(
             access=self.access, revoked_by=self.request.user, notify=data["notify"]
         )
+
+
+class AccessPasswordView(AccessObjectMixin, ServiceFormView):
+    """A new random access password, the old one refused at once; the buyer told if staff say."""
+
+    permission_required = "buyers.change_access"
+    form_class = AccessPasswordForm
+    template_name = "buyers/access_password_form.html"
+    title = "New access password"
+    submit_label = "Set a new password"
+
+    def get(self, request, *args, **kwargs):
+        if self.access.revoked_at is not None:
+            return self.revoked()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if self.access.revoked_at is not None:
+            return self.revoked()
+        return super().post(request, *args, **kwargs)
+
+    def revoked(self):
+        messages.info(self.request, "This access is revoked: its password no longer matters.")
+        return redirect(self.get_success_url())
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if not self.access.buyer.email:
+            kwargs["initial"] = {"notify": False}
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "access": self.access}
+
+    def perform(self, data):
+        return services.reset_access_password(access=self.access, notify=data["notify"])
+
+    def get_success_message(self, cleaned_data):
+        told = " The buyer will get it by e-mail." if cleaned_data["notify"] else ""
+        return f"New access password: {self.result.hash}. The old one no longer works.{told}"
 
 
 # --- Import -------------------------------------------------------------------------------------

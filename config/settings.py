@@ -22,6 +22,9 @@ VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Django's debug pages (every URL on a 404, the traceback on an error) for developers who ask;
+# otherwise development shows the site's own error pages, as production does.
+DEBUG_PAGES = DEBUG and env.bool("DJANGO_DEBUG_PAGES", default=False)
 
 if DEBUG:
     SECRET_KEY = env("SECRET_KEY", default="django-insecure-development-only-never-in-production")
@@ -68,6 +71,8 @@ MIDDLEWARE = [
     # Every view needs a signed-in user unless it is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # With DEBUG on, the site's own 404 and 500 pages unless DEBUG_PAGES (core/error_pages.py).
+    "core.error_pages.SiteErrorPagesMiddleware",
     # Records who made each change in the history of subscriptions and pricing models.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -164,7 +169,11 @@ STORAGES = {
 }
 
 # --- E-mail ---------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email = env.email_url("EMAIL_URL", default="filemail://")
+if _email["EMAIL_BACKEND"].endswith(".filebased.EmailBackend") and not _email["EMAIL_FILE_PATH"]:
+    # The embedded default keeps e-mails out of the console: files under var/mail/, one a batch.
+    _email["EMAIL_FILE_PATH"] = str(VAR_DIR / "mail")
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
@@ -217,8 +226,11 @@ SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The transport ignores the host; naming one spares a "No hostname was supplied" warning.
+    if CELERY_BROKER_URL in ("filesystem://", "filesystem:///"):
+        CELERY_BROKER_URL = "filesystem://localhost/"
     # The embedded broker: messages are files under var/, shared by every local process.
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):

@@ -19,6 +19,7 @@ admin.site.site_header = admin.site.site_title = "Back office admin"
 urlpatterns = [
     path("", report_views.HomeView.as_view(), name="home"),
     path("team/", site_views.TeamListView.as_view(), name="team"),
+    path("search/", site_views.SiteSearchView.as_view(), name="search"),
     path("subscriptions/", include((catalog_urls.subscription_patterns, "subscriptions"))),
     path("media/", include((catalog_urls.media_patterns, "media"))),
     path("pricing-models/", include((catalog_urls.pricing_model_patterns, "pricing_models"))),

@@ -19,7 +19,10 @@ class ServiceFormView(PermissionRequiredMixin, FormView):
       it gets 403 whatever the URL names.
     - Any DomainError the service raises is shown beside the field it names (above the form when
       the form has no such field) and the form is shown again as typed; a service refuses before
-      it writes (or rolls back), so nothing has changed.
+      it writes (or rolls back), so nothing has changed. A service that checks every rule at once
+      raises them together (core.errors.SeveralRefusals): each shows beside its field.
+    - When the form itself refuses a field (its shape: a number, a URL), `check()` may still run
+      the service's rules on the rest without writing, so one answer shows every problem.
     - On success, `announce()` tells the user (by default `success_message`, formatted with
       `result`, what `perform` returned) and the browser goes to `get_success_url()`.
     """
@@ -44,14 +47,29 @@ class ServiceFormView(PermissionRequiredMixin, FormView):
         """Call the service with the form's cleaned data; return what it saved or did."""
         raise NotImplementedError
 
+    def check(self, data: dict) -> None:
+        """Run the service's rules on `data`, the fields the form accepted, without writing;
+        raise what they refuse. By default nothing is checked before the form is right."""
+
     def form_valid(self, form):
         try:
             self.result = self.perform(form.cleaned_data)
         except DomainError as refusal:
             show_on_form(form, refusal)
-            return self.form_invalid(form)
+            return super().form_invalid(form)
         self.announce(form.cleaned_data)
         return redirect(self.get_success_url())
+
+    def form_invalid(self, form):
+        """The form refused some field: add what the service's rules say of the others."""
+        try:
+            self.check(dict(form.cleaned_data))
+        except DomainError as refusal:
+            # A rule about a field the form refused reads a value that is not the one typed.
+            for single in refusal.each():
+                if single.field not in form.errors and single.field in form.fields:
+                    show_on_form(form, single)
+        return super().form_invalid(form)
 
     def announce(self, cleaned_data: dict) -> None:
         """Tell the user what was done, once it is done."""

@@ -11,6 +11,7 @@ from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django_filters.widgets import RangeWidget
 
 DATE_FORMAT = "%Y-%m-%d"
 # Dates a form accepts: a day's bounds in any time zone, a day added for "until the end of it",
@@ -40,20 +41,78 @@ def stored_integer_range(model_field) -> tuple[int, int] | None:
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 
 
+class DateAndTimeInput(forms.MultiWidget):
+    """The browser's date input and an optional time input (to the second), with the shop's time
+    zone named beside them. No script: the browser draws the pickers.
+
+    The value is one string, "2030-12-31" or "2030-12-31 14:01:55", as the field reads it; a
+    client posting that string as the field's own name (`access_expire=2030-12-31 14:01`, as
+    scripts, tests and older pages do) is read as before.
+    """
+
+    template_name = "core/widgets/date_and_time.html"
+
+    def __init__(self, attrs=None):
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "time": forms.TimeInput(attrs={"type": "time", "step": "1"}),
+        }
+        super().__init__(widgets, attrs)
+
+    def decompress(self, value):
+        if not value:
+            return [None, None]
+        day, _, time = str(value).replace("T", " ", 1).partition(" ")
+        return [day, time or None]
+
+    def value_from_datadict(self, data, files, name):
+        if name in data:
+            return data[name]
+        day, time = ((data.get(f"{name}{suffix}") or "").strip() for suffix in self.widgets_names)
+        return f"{day} {time}".strip() if day else time
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data and super().value_omitted_from_data(data, files, name)
+
+    def id_for_label(self, id_):
+        return f"{id_}_0" if id_ else id_  # the field's label names the date input
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["time_zone"] = settings.TIME_ZONE
+        return context
+
+
+class DateRangeWidget(RangeWidget):
+    """A date filter's two browser date inputs, each with its own accessible name (the filter's
+    label names the pair). `suffixes` name the two query parameters (`created_min`)."""
+
+    def __init__(self, attrs=None, suffixes=("min", "max")):
+        self.suffixes = list(suffixes)
+        super().__init__(attrs={"type": "date", **(attrs or {})})
+        self.widgets[0].attrs["aria-label"] = "From"
+        self.widgets[1].attrs["aria-label"] = "To"
+
+
 class DateOrDateTimeField(forms.CharField):
     """`2030-12-31` (a date: the service picks 00:00:01 or 23:59:59, in the shop's time zone)
-    or `2030-12-31 14:01:55`."""
+    or `2030-12-31 14:01:55`, from the browser's date and time inputs (DateAndTimeInput)."""
 
     default_error_messages = {
-        "invalid": "Enter a date as YYYY-MM-DD, or a date and time as YYYY-MM-DD HH:MM[:SS]."
+        "invalid": "Enter a date (YYYY-MM-DD), and a time (HH:MM[:SS]) if you want one."
     }
 
     default_validators = [validate_date_in_range]
+    widget = DateAndTimeInput
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
-        self.widget.attrs.update(placeholder="YYYY-MM-DD or YYYY-MM-DD HH:MM", maxlength="19")
+        # The label names the date input; the time input says what it is on its own.
+        self.widget.widgets[1].attrs["aria-label"] = f"{self.label} (time, optional)"
+
+    def widget_attrs(self, widget):
+        return {}  # no maxlength on the date and time inputs
 
     def prepare_value(self, value):
         if isinstance(value, datetime):

@@ -36,6 +36,7 @@ from django.forms import NullBooleanSelect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
 from django_filters.views import FilterView
 from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
@@ -44,6 +45,9 @@ from .csv_export import csv_download
 from .forms import QuickSelect, validate_date_in_range
 from .keyset import Keyset
 from .search import search_matches
+
+# The header of a table's buttons column: read by screen readers, not shown.
+ACTIONS_HEADER = mark_safe('<span class="visually-hidden">Actions</span>')  # noqa: S308 (constant)
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
@@ -348,6 +352,7 @@ class ListFilterSet(django_filters.FilterSet):
             if isinstance(filter_, django_filters.DateFromToRangeFilter):
                 # A day near year 1 or 9999 in the shop's time zone is out of range in UTC.
                 filter_.extra.setdefault("validators", [validate_date_range_in_range])
+                filter_.extra.setdefault("help_text", days_in_shop_time_zone())
 
     def search_help(self) -> str:
         """What the search box looks in: "Whole code, e-mail or name"."""
@@ -384,6 +389,10 @@ class ListFilterSet(django_filters.FilterSet):
         match = search_matches(queryset, self.search_fields, value)
         self.search_found = match.found
         return queryset.filter(match.condition)
+
+
+def days_in_shop_time_zone() -> str:
+    return f"Days in the shop's time zone, {settings.TIME_ZONE}."
 
 
 def validate_date_range_in_range(value: slice) -> None:

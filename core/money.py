@@ -54,6 +54,14 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return Decimal(amount).quantize(Decimal(1).scaleb(-minor_digits(currency)), ROUND_HALF_UP)
 
 
+def format_amount(amount: Decimal, currency: str) -> str:
+    """`amount` with its currency's minor digits and the code: "1,234.50 EUR", "300 JPY"."""
+    try:
+        return f"{quantize(amount, currency):,} {currency}"
+    except KeyError:  # not a currency we know: shown as stored
+        return f"{amount} {currency}"
+
+
 def to_minor_units(amount: Decimal, currency: str) -> int:
     """`amount` as an integer count of the currency's minor units: 12.34 EUR -> 1234."""
     return int(quantize(amount, currency).scaleb(minor_digits(currency)))

@@ -1,15 +1,23 @@
-"""Site-wide pages: the team list, and the health check for load balancers."""
+"""Site-wide pages: the team list, the header search's results, and the health check for load
+balancers."""
+
+from urllib.parse import urlencode
 
 import django_filters
 import django_tables2 as tables
+from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
 from django.views.decorators.cache import never_cache
 
 from .listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
+from .site_search import SHORTEST_PART, only_match, search_everything
 
 User = get_user_model()
 
@@ -63,6 +71,50 @@ class TeamListView(ListPageView):
 
     def get_queryset(self):
         return User.objects.prefetch_related("groups")
+
+
+class SiteSearchForm(forms.Form):
+    q = forms.CharField(label="Search", max_length=254)
+
+
+class SiteSearchView(View):
+    """The header's search: straight to the one thing that matches, else every match by kind."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request):
+        form = SiteSearchForm(request.GET)
+        results, text = [], ""
+        if form.is_valid():
+            text = form.cleaned_data["q"]
+            results = search_everything(request.user, text)
+            found = only_match(results)
+            if found is not None:
+                return redirect(found.url)
+        kinds = [
+            {
+                "title": matches.finder.title,
+                "found": matches.found,
+                "more": matches.more,
+                "list_url": f"{reverse(matches.finder.list_url_name)}?{urlencode({'q': text})}"
+                if matches.finder.list_url_name
+                else "",
+            }
+            for matches in results
+        ]
+        return render(
+            request,
+            "core/search_results.html",
+            {
+                "title": "Search",
+                "form": form,
+                "text": text,
+                "kinds": kinds,
+                "too_short": 0 < len(text) < SHORTEST_PART,
+                "shortest_part": SHORTEST_PART,
+                "breadcrumbs": [("Search", None)],
+            },
+        )
 
 
 @login_not_required

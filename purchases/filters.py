@@ -1,20 +1,12 @@
 import django_filters
 
+from core.forms import DateRangeWidget
 from core.listing import ListFilterSet
 from core.money import currency_choices
 from subscriptions.models import Subscription
 
 from .models import Purchase, PurchaseSession, RecurringContract
 from .services import payment_type_choices
-
-
-class DateRangeWidget(django_filters.widgets.RangeWidget):
-    """Two date inputs, each with its own accessible name (the field's label names the pair)."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs={"type": "date", **(attrs or {})})
-        self.widgets[0].attrs["aria-label"] = "From"
-        self.widgets[1].attrs["aria-label"] = "To"
 
 
 class PurchaseFilter(ListFilterSet):

@@ -15,15 +15,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from core.forms import validate_date_in_range
-from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
+from core.forms import DateRangeWidget, validate_date_in_range
+from core.listing import (
+    DateTimeColumn,
+    ListFilterSet,
+    ListPageView,
+    ListTable,
+    days_in_shop_time_zone,
+)
 from core.money import currency_choices
 from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 
 from . import reports
 from .dashboard import dashboard_figures
-from .filters import DateRangeWidget
 from .models import ContractTransaction, Refund
 from .tables import MoneyColumn
 
@@ -124,6 +129,7 @@ class SummaryForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["currency"].choices = [("", "Any"), *currency_choices()]
+        self.fields["end"].help_text = days_in_shop_time_zone()
 
     def clean(self):
         data = super().clean()

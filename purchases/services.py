@@ -11,7 +11,7 @@ concurrent attempts end with exactly one purchase.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from ipaddress import ip_address
 
@@ -118,6 +118,68 @@ def _quote(pricing_model, coupon, subscription, now):
         )
     except catalog_errors.CatalogError as refusal:
         raise errors.InvalidCoupon(refusal.message) from None
+
+
+def _list_price_and_discount(pricing_model, coupon, subscription, now):
+    quote = _quote(pricing_model, coupon, subscription, now)
+    return quote.as_decimal(quote.list_price), quote.as_decimal(quote.discount), quote.currency
+
+
+def _with_trial(pricing_model, list_price, discount, redirect: bool, now):
+    """A free trial delays the first charge to the trial's end (by stored card or e-wallet; a
+    payment page cannot store an agreement without a payment, so it is charged at once):
+    (the discount today, when the trial ends or None)."""
+    if pricing_model.is_recurring and pricing_model.trial_days and not redirect:
+        return list_price, now + timedelta(days=pricing_model.trial_days)
+    return discount, None
+
+
+@dataclass(frozen=True)
+class PurchaseQuote:
+    """What a purchase would cost: the list price, the discount, what is charged now."""
+
+    currency: str
+    list_price: Decimal
+    discount: Decimal
+    amount: Decimal  # charged now
+    coupon: Coupon | None
+    trial_ends_at: datetime | None  # a free trial: nothing is charged until then
+    recurring: bool
+
+
+def quote_purchase(
+    *,
+    subscription: Subscription | None,
+    pricing_model: PricingModel | None,
+    payment_type: str,
+    coupon_code: str = "",
+) -> PurchaseQuote:
+    """The price `create_purchase` would charge for this product, pricing model, coupon and
+    payment type now, computed the same way, writing nothing; refused as it would refuse the
+    product, the pricing model or the coupon."""
+    now = timezone.now()
+    subscription = _check_product(subscription, now)
+    if pricing_model is None:
+        raise errors.InvalidPricingModel()
+    pricing_model = _offered_pricing_model(subscription, pricing_model)
+    gateway = get_gateway(payment_type) if payment_type != WALLET else None
+    if payment_type != WALLET and gateway is None:
+        raise errors.InvalidPaymentType()
+    coupon = _find_coupon(coupon_code)
+    list_price, discount, currency = _list_price_and_discount(
+        pricing_model, coupon, subscription, now
+    )
+    redirect = gateway is not None and gateway.is_redirect
+    discount, trial_ends_at = _with_trial(pricing_model, list_price, discount, redirect, now)
+    return PurchaseQuote(
+        currency=currency,
+        list_price=list_price,
+        discount=discount,
+        amount=list_price - discount,
+        coupon=coupon,
+        trial_ends_at=trial_ends_at,
+        recurring=pricing_model.is_recurring,
+    )
 
 
 def _active_access(buyer: Buyer, subscription: Subscription, now) -> Access | None:
@@ -367,15 +429,10 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         list_price, discount, currency = _session_price(session, request.coupon_code)
     else:
         coupon = _find_coupon(request.coupon_code)
-        quote = _quote(pricing_model, coupon, subscription, now)
-        list_price, discount = quote.as_decimal(quote.list_price), quote.as_decimal(quote.discount)
-        currency = quote.currency
-    # A free trial delays the first charge to the trial's end (by stored card or e-wallet; a
-    # payment page cannot store an agreement without a payment, so it is charged at once).
-    trial_ends_at = None
-    if pricing_model.is_recurring and pricing_model.trial_days and not redirect:
-        trial_ends_at = now + timedelta(days=pricing_model.trial_days)
-        discount = list_price
+        list_price, discount, currency = _list_price_and_discount(
+            pricing_model, coupon, subscription, now
+        )
+    discount, trial_ends_at = _with_trial(pricing_model, list_price, discount, redirect, now)
     amount = list_price - discount
     if payment_type == WALLET and trial_ends_at is None:
         balance = WalletBalance.objects.filter(buyer=buyer, currency=currency).first()

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView
 
+from core.errors import DomainError, show_on_form
 from core.form_pages import ServiceFormView
 from core.listing import ListPageView
 from core.money import quantize
@@ -181,6 +182,29 @@ class NewPurchaseView(PurchaseFormView):
             for key in ("buyer", "subscription")
             if key in self.request.GET
         }
+
+    def post(self, request, *args, **kwargs):
+        if "show_price" not in request.POST:
+            return super().post(request, *args, **kwargs)
+        # "Show the price": the quote the purchase would charge, and the form again to buy.
+        form = self.get_form()
+        if not form.is_valid():
+            return self.form_invalid(form)
+        data = form.cleaned_data
+        try:
+            quote = services.quote_purchase(
+                subscription=data["subscription"],
+                pricing_model=data["pricing_model"],
+                payment_type=data["payment_type"],
+                coupon_code=data["coupon_code"],
+            )
+        except DomainError as refusal:
+            show_on_form(form, refusal)
+            return self.form_invalid(form)
+        return self.render_to_response(self.get_context_data(form=form, quote=quote))
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs, show_price_button=True)
 
     def perform(self, data):
         return services.create_purchase(

@@ -4,12 +4,16 @@ A form shows the message beside `field` (or above the form when it is None); an 
 code. Codes never change once published; messages may be reworded.
 """
 
-from core.errors import DomainError
+from core.errors import DomainError, SeveralRefusals
 
 
 class CatalogError(DomainError):
     code = "catalog_error"
     message = "The catalog refused this change."
+
+
+class CatalogRefusals(SeveralRefusals, CatalogError):
+    """Several of the catalog's rules broken at once (each shown beside its field)."""
 
 
 class FieldRequired(CatalogError):

@@ -308,6 +308,9 @@ class SubscriptionMedia(models.Model):
     media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="subscription_links")
     added_at = models.DateTimeField("added", auto_now_add=True)
 
+    # Media attached and detached show in the subscription's history.
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = "media of a subscription"
         verbose_name_plural = "media of subscriptions"

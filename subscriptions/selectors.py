@@ -3,9 +3,19 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import Coupon, Media, PricingModel, Subscription, SubscriptionPricingModel
+from core.money import format_amount
+
+from .models import (
+    Coupon,
+    Media,
+    PricingModel,
+    Subscription,
+    SubscriptionMedia,
+    SubscriptionPricingModel,
+)
 
 SUBSCRIPTION_STATUSES = (
     ("active", "Active"),
@@ -102,6 +112,21 @@ class HistoryEntry:
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 
+def shown_value(field, value, record):
+    """A field's value as staff read it: money with its currency's digits and code, a choice's
+    label, yes or no."""
+    if value is None or value == "":
+        return None
+    currency = getattr(record, "currency", None)
+    if isinstance(field, models.DecimalField) and currency:
+        return format_amount(value, currency)
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(field, models.BooleanField):
+        return "yes" if value else "no"
+    return value
+
+
 def history_of(instance, *, limit: int = 20, label=None) -> list[HistoryEntry]:
     """The latest changes of `instance`, newest first: who, when and each field's old and new."""
     records = list(
@@ -118,7 +143,13 @@ def history_of(instance, *, limit: int = 20, label=None) -> list[HistoryEntry]:
             delta = newer.diff_against(older)
             for change in delta.changes:
                 field = instance._meta.get_field(change.field)
-                changes.append((str(field.verbose_name), change.old, change.new))
+                changes.append(
+                    (
+                        str(field.verbose_name),
+                        shown_value(field, change.old, older),
+                        shown_value(field, change.new, newer),
+                    )
+                )
         entries.append(
             HistoryEntry(
                 when=newer.history_date,
@@ -126,6 +157,38 @@ def history_of(instance, *, limit: int = 20, label=None) -> list[HistoryEntry]:
                 action=ACTIONS.get(newer.history_type, newer.history_type),
                 what=label(newer) if label else "",
                 changes=changes,
+            )
+        )
+    return entries
+
+
+def subscription_history_of(subscription: Subscription, *, limit: int = 20) -> list[HistoryEntry]:
+    """The subscription's own changes and the media attached to it or detached, newest first."""
+    entries = history_of(subscription, limit=limit) + media_history_of(subscription, limit=limit)
+    return sorted(entries, key=lambda entry: entry.when, reverse=True)[:limit]
+
+
+def media_history_of(subscription: Subscription, *, limit: int = 20) -> list[HistoryEntry]:
+    """Media attached to `subscription` or detached from it, newest first."""
+    records = list(
+        SubscriptionMedia.history.filter(subscription_id=subscription.pk)
+        .select_related("history_user")
+        .order_by("-history_date")[:limit]
+    )
+    media = Media.objects.in_bulk({record.media_id for record in records})
+    entries = []
+    for record in records:
+        if record.history_type not in ("+", "-"):
+            continue
+        item = media.get(record.media_id)
+        name = f"“{item.title}” ({item.code})" if item else f"media #{record.media_id}"
+        entries.append(
+            HistoryEntry(
+                when=record.history_date,
+                who=str(record.history_user) if record.history_user else "system",
+                action="attached media" if record.history_type == "+" else "detached media",
+                what=name,
+                changes=[],
             )
         )
     return entries

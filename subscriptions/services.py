@@ -20,6 +20,7 @@ from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
 from core.codes import new_public_code
+from core.errors import Refusals
 from core.money import currency_codes, has_more_digits_than_currency, minor_digits, to_minor_units
 
 from . import errors
@@ -58,24 +59,26 @@ def shop_datetime(value: date | datetime | None, *, end_of_day: bool) -> datetim
 _validate_url = URLValidator(schemes=["http", "https"])
 
 
-def _check_required_text(instance, *fields: str) -> None:
+def _check_required_text(instance, *fields: str, refusals: Refusals) -> None:
     for field in fields:
         value = (getattr(instance, field) or "").strip()
         setattr(instance, field, value)
         if not value:
-            raise errors.FieldRequired(field=field)
+            refusals.add(errors.FieldRequired(field=field))
 
 
-def _check_choices(instance, *fields: str, allow_blank: Iterable[str] = ()) -> None:
+def _check_choices(
+    instance, *fields: str, refusals: Refusals, allow_blank: Iterable[str] = ()
+) -> None:
     for field in fields:
         value = getattr(instance, field)
         if value == "" and field in allow_blank:
             continue
         if value not in {choice for choice, _ in instance._meta.get_field(field).choices}:
-            raise errors.InvalidChoice(field=field)
+            refusals.add(errors.InvalidChoice(field=field))
 
 
-def _check_urls(instance, *fields: str) -> None:
+def _check_urls(instance, *fields: str, refusals: Refusals) -> None:
     for field in fields:
         value = (getattr(instance, field) or "").strip()
         setattr(instance, field, value)
@@ -83,16 +86,15 @@ def _check_urls(instance, *fields: str) -> None:
             try:
                 _validate_url(value)
             except ValidationError:
-                raise errors.InvalidUrl(field=field) from None
+                refusals.add(errors.InvalidUrl(field=field))
 
 
-def _check_whole_numbers(instance, minimum_by_field: dict[str, int]) -> None:
+def _check_whole_numbers(instance, minimum_by_field: dict[str, int], *, refusals: Refusals) -> None:
     for field, minimum in minimum_by_field.items():
         value = getattr(instance, field)
         if value is not None and (not isinstance(value, int) or value < minimum):
-            raise errors.NotANumberInRange(
-                f"Enter a whole number of at least {minimum}.", field=field
-            )
+            message = f"Enter a whole number of at least {minimum}."
+            refusals.add(errors.NotANumberInRange(message, field=field))
 
 
 def _apply(instance, allowed: Iterable[str], changes: dict) -> None:
@@ -174,50 +176,65 @@ def _normalise_subscription_dates(subscription: Subscription) -> None:
 
 
 def check_subscription(subscription: Subscription) -> None:
-    """Raise the first rule an unsaved subscription breaks (also used by the admin's form)."""
+    """Raise every rule an unsaved subscription breaks, all at once (also used by the admin's
+    form)."""
     if subscription.archived_at is not None:
         raise errors.SubscriptionArchived()
+    refusals = Refusals(errors.CatalogRefusals)
     _normalise_subscription_dates(subscription)
-    _check_required_text(subscription, "name")
+    _check_required_text(subscription, "name", refusals=refusals)
     _check_choices(
-        subscription, "kind", "scope", "collection_type", allow_blank=["collection_type"]
+        subscription,
+        "kind",
+        "scope",
+        "collection_type",
+        allow_blank=["collection_type"],
+        refusals=refusals,
     )
     if subscription.collection_type and subscription.kind != Subscription.Kind.COLLECTION:
-        raise errors.CollectionTypeOnlyForCollections()
-    _check_whole_numbers(subscription, {"period": 1, "activation": 0, "preview": 0, "stock": 0})
+        refusals.add(errors.CollectionTypeOnlyForCollections())
+    _check_whole_numbers(
+        subscription,
+        {"period": 1, "activation": 0, "preview": 0, "stock": 0},
+        refusals=refusals,
+    )
     if subscription.period is None and subscription.access_expire is None:
-        raise errors.PeriodOrAccessExpireRequired()
+        refusals.add(errors.PeriodOrAccessExpireRequired())
     if (
         subscription.access_start
         and subscription.access_expire
         and subscription.access_start >= subscription.access_expire
     ):
-        raise errors.AccessStartNotBeforeExpire()
+        refusals.add(errors.AccessStartNotBeforeExpire())
     if (
         subscription.sale_start
         and subscription.sale_end
         and subscription.sale_start >= subscription.sale_end
     ):
-        raise errors.SaleStartNotBeforeEnd()
+        refusals.add(errors.SaleStartNotBeforeEnd())
     if not subscription.drm:
         for field in DRM_ONLY_FIELDS:
             value = getattr(subscription, field)
             if value is not None and value is not False:  # preview 0 is still a preview
-                raise errors.DrmOptionWithoutDrm(field=field)
-    _check_urls(subscription, "buy_redirect_url", "custom_url")
+                refusals.add(errors.DrmOptionWithoutDrm(field=field))
+    _check_urls(subscription, "buy_redirect_url", "custom_url", refusals=refusals)
     if (
         subscription.mandatory
         and Subscription.objects.filter(mandatory=True).exclude(pk=subscription.pk).exists()
     ):
-        raise errors.MandatorySubscriptionExists()
+        refusals.add(errors.MandatorySubscriptionExists())
     if (
         subscription.pk
         and subscription.scope == Subscription.Scope.SINGLE
         and subscription.media_links.count() > 1
     ):
-        raise errors.SingleSubscriptionHoldsOneMedia(
-            "It holds several media: remove all but one before making it single.", field="scope"
+        refusals.add(
+            errors.SingleSubscriptionHoldsOneMedia(
+                "It holds several media: remove all but one before making it single.",
+                field="scope",
+            )
         )
+    refusals.raise_any()
 
 
 def _save_subscription(subscription: Subscription) -> None:
@@ -416,11 +433,13 @@ MEDIA_FIELDS = (
 
 
 def check_media(media: Media) -> None:
-    """Raise the first rule an unsaved media breaks (also used by the admin's form)."""
-    _check_required_text(media, "title")
-    _check_choices(media, "kind", "status")
-    _check_whole_numbers(media, {"width": 1, "height": 1, "duration": 0})
-    _check_urls(media, "poster_url", "hls_url", "download_url")
+    """Raise every rule an unsaved media breaks, all at once (also used by the admin's form)."""
+    refusals = Refusals(errors.CatalogRefusals)
+    _check_required_text(media, "title", refusals=refusals)
+    _check_choices(media, "kind", "status", refusals=refusals)
+    _check_whole_numbers(media, {"width": 1, "height": 1, "duration": 0}, refusals=refusals)
+    _check_urls(media, "poster_url", "hls_url", "download_url", refusals=refusals)
+    refusals.raise_any()
 
 
 @transaction.atomic
@@ -477,36 +496,53 @@ PRICING_MODEL_FIELDS = (
 
 
 def check_pricing_model(pricing_model: PricingModel) -> None:
-    """Raise the first rule an unsaved pricing model breaks (also used by the admin's form)."""
-    _check_required_text(pricing_model, "title")
+    """Raise every rule an unsaved pricing model breaks, all at once (also used by the admin's
+    form)."""
+    refusals = Refusals(errors.CatalogRefusals)
+    _check_required_text(pricing_model, "title", refusals=refusals)
     if pricing_model.currency not in currency_codes():
-        raise errors.InvalidChoice(field="currency")
-    pricing_model.price = _check_money(pricing_model.price, pricing_model.currency, field="price")
-    _check_choices(pricing_model, "quality", "recurrence_unit", allow_blank=["recurrence_unit"])
-    _check_whole_numbers(pricing_model, {"recurrence_count": 1, "rental_hours": 1, "trial_days": 0})
-    _check_period_length(pricing_model)
+        refusals.add(errors.InvalidChoice(field="currency"))
+    else:  # the price's digits depend on the currency
+        with refusals.collecting():
+            pricing_model.price = _check_money(
+                pricing_model.price, pricing_model.currency, field="price"
+            )
+    _check_choices(
+        pricing_model,
+        "quality",
+        "recurrence_unit",
+        allow_blank=["recurrence_unit"],
+        refusals=refusals,
+    )
+    _check_whole_numbers(
+        pricing_model,
+        {"recurrence_count": 1, "rental_hours": 1, "trial_days": 0},
+        refusals=refusals,
+    )
+    _check_period_length(pricing_model, refusals=refusals)
     if pricing_model.is_recurring:
         if not pricing_model.recurrence_unit:
-            raise errors.RecurrenceRequired()
+            refusals.add(errors.RecurrenceRequired())
         if pricing_model.recurrence_count is None:
-            raise errors.RecurrenceRequired(field="recurrence_count")
+            refusals.add(errors.RecurrenceRequired(field="recurrence_count"))
         if pricing_model.rental_hours is not None:
-            raise errors.RentalHoursOnlyForOneTime()
+            refusals.add(errors.RentalHoursOnlyForOneTime())
     else:
         if pricing_model.recurrence_unit:
-            raise errors.RecurrenceOnlyForRecurring()
+            refusals.add(errors.RecurrenceOnlyForRecurring())
         if pricing_model.recurrence_count is not None:
-            raise errors.RecurrenceOnlyForRecurring(field="recurrence_count")
+            refusals.add(errors.RecurrenceOnlyForRecurring(field="recurrence_count"))
         if pricing_model.trial_days:
-            raise errors.TrialOnlyForRecurring()
+            refusals.add(errors.TrialOnlyForRecurring())
     known_devices = set(PricingModel.DeviceType.values)
     device_types = list(dict.fromkeys(pricing_model.device_types or []))
     if any(device not in known_devices for device in device_types):
-        raise errors.InvalidChoice(field="device_types")
-    if pricing_model.grant_all_devices:
+        refusals.add(errors.InvalidChoice(field="device_types"))
+    elif pricing_model.grant_all_devices:
         device_types = []  # every device: a list would only repeat that
     elif not device_types:
-        raise errors.DeviceTypesRequired()
+        refusals.add(errors.DeviceTypesRequired())
+    refusals.raise_any()
     pricing_model.device_types = device_types
 
 
@@ -522,15 +558,17 @@ MAX_PERIOD = {
 }
 
 
-def _check_period_length(pricing_model: PricingModel) -> None:
+def _check_period_length(pricing_model: PricingModel, *, refusals: Refusals) -> None:
     for field, unit in (
         ("rental_hours", "hours"),
         ("recurrence_count", pricing_model.recurrence_unit),
     ):
         value, limit = getattr(pricing_model, field), MAX_PERIOD.get(unit)
-        if value is not None and limit is not None and value > limit:
-            raise errors.PeriodTooLong(
-                f"Enter at most {limit:,} {unit} ({MAX_PERIOD_YEARS} years).", field=field
+        if isinstance(value, int) and limit is not None and value > limit:
+            refusals.add(
+                errors.PeriodTooLong(
+                    f"Enter at most {limit:,} {unit} ({MAX_PERIOD_YEARS} years).", field=field
+                )
             )
 
 
@@ -614,44 +652,59 @@ COUPON_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,32}")
 
 
 def check_coupon(coupon: Coupon) -> None:
-    """Raise the first rule an unsaved coupon breaks (also used by the admin's form)."""
+    """Raise every rule an unsaved coupon breaks, all at once (also used by the admin's form)."""
+    refusals = Refusals(errors.CatalogRefusals)
     coupon.code = (coupon.code or "").strip() or new_public_code()
     if not COUPON_CODE_PATTERN.fullmatch(coupon.code):
-        raise errors.InvalidCouponCode()
-    if Coupon.objects.filter(code__iexact=coupon.code).exclude(pk=coupon.pk).exists():
-        raise errors.CouponCodeTaken()
+        refusals.add(errors.InvalidCouponCode())
+    elif Coupon.objects.filter(code__iexact=coupon.code).exclude(pk=coupon.pk).exists():
+        refusals.add(errors.CouponCodeTaken())
     coupon.description = (coupon.description or "").strip()
-    _check_choices(coupon, "discount_type")
+    _check_choices(coupon, "discount_type", refusals=refusals)
     # Only the chosen kind of discount is kept: the form shows both kinds' fields.
     if coupon.discount_type == Coupon.DiscountType.PERCENT:
         coupon.amount, coupon.currency = None, ""
         if coupon.percent is None:
-            raise errors.InvalidDiscount()
-        percent = Decimal(coupon.percent)
-        if not (0 < percent <= 100) or percent != percent.quantize(Decimal("0.01")):
-            raise errors.InvalidDiscount(
-                "Give a percent above 0 and at most 100, with at most 2 decimals."
-            )
+            refusals.add(errors.InvalidDiscount())
+        else:
+            percent = Decimal(coupon.percent)
+            if not (0 < percent <= 100) or percent != percent.quantize(Decimal("0.01")):
+                refusals.add(
+                    errors.InvalidDiscount(
+                        "Give a percent above 0 and at most 100, with at most 2 decimals."
+                    )
+                )
     else:
         coupon.percent = None
         if not coupon.currency:
-            raise errors.FieldRequired("Choose the currency of the amount.", field="currency")
-        if coupon.currency not in currency_codes():
-            raise errors.InvalidChoice(field="currency")
+            refusals.add(
+                errors.FieldRequired("Choose the currency of the amount.", field="currency")
+            )
+        elif coupon.currency not in currency_codes():
+            refusals.add(errors.InvalidChoice(field="currency"))
         if coupon.amount is None:
-            raise errors.InvalidDiscount("Give the amount it takes off.", field="amount")
-        coupon.amount = _check_money(coupon.amount, coupon.currency, field="amount")
-        if coupon.amount == 0:
-            raise errors.InvalidDiscount("Give an amount above 0.", field="amount")
+            refusals.add(errors.InvalidDiscount("Give the amount it takes off.", field="amount"))
+        elif not refusals.has("currency"):  # the amount's digits depend on the currency
+            with refusals.collecting():
+                coupon.amount = _check_money(coupon.amount, coupon.currency, field="amount")
+                if coupon.amount == 0:
+                    raise errors.InvalidDiscount("Give an amount above 0.", field="amount")
     coupon.valid_from = shop_datetime(coupon.valid_from, end_of_day=False)
     coupon.valid_until = shop_datetime(coupon.valid_until, end_of_day=True)
     if coupon.valid_from and coupon.valid_until and coupon.valid_from >= coupon.valid_until:
-        raise errors.ValidFromNotBeforeUntil()
-    _check_whole_numbers(coupon, {"use_limit": 0})
-    if coupon.use_limit is not None and coupon.use_limit < coupon.uses:
-        raise errors.UseLimitBelowUses(
-            f"The use limit cannot be lower than the {coupon.uses} uses so far."
+        refusals.add(errors.ValidFromNotBeforeUntil())
+    _check_whole_numbers(coupon, {"use_limit": 0}, refusals=refusals)
+    if (
+        isinstance(coupon.use_limit, int)
+        and not refusals.has("use_limit")
+        and coupon.use_limit < coupon.uses
+    ):
+        refusals.add(
+            errors.UseLimitBelowUses(
+                f"The use limit cannot be lower than the {coupon.uses} uses so far."
+            )
         )
+    refusals.raise_any()
 
 
 def _save_coupon(coupon: Coupon, subscriptions: Iterable[Subscription] | None) -> Coupon:
@@ -791,19 +844,22 @@ def get_shop_contacts() -> ShopContacts:
 
 
 def check_shop_contacts(contacts: ShopContacts) -> None:
-    """Raise the first rule the seller's contacts break (also used by the admin's form)."""
+    """Raise every rule the seller's contacts break, all at once (also used by the admin's
+    form)."""
+    refusals = Refusals(errors.CatalogRefusals)
     for field in CONTACT_FIELDS:
         setattr(contacts, field, (getattr(contacts, field) or "").strip())
     if not contacts.name:
-        raise errors.ShopNameRequired()
+        refusals.add(errors.ShopNameRequired())
     if not contacts.phone and not contacts.email:
-        raise errors.PhoneOrEmailRequired()
+        refusals.add(errors.PhoneOrEmailRequired())
     if contacts.email:
         try:
             validate_email(contacts.email)
         except ValidationError:
-            raise errors.InvalidEmail() from None
-    _check_urls(contacts, "site")
+            refusals.add(errors.InvalidEmail())
+    _check_urls(contacts, "site", refusals=refusals)
+    refusals.raise_any()
 
 
 @transaction.atomic

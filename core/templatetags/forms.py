@@ -19,3 +19,17 @@ def styled(bound_field):
     if bound_field.errors:
         css += " is-invalid"
     return bound_field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+@register.simple_tag
+def active_filters(form) -> int:
+    """How many of a bound filter form's fields hold a value (a range counts once)."""
+    if form is None or not form.is_bound:
+        return 0
+    count = 0
+    for name, field in form.fields.items():
+        value = field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name))
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(item not in (None, "", "unknown") for item in values):
+            count += 1
+    return count

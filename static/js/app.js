@@ -5,3 +5,26 @@ document.addEventListener("click", (event) => {
     event.preventDefault();
   }
 });
+
+// "/" jumps to the header's search box, unless the user is typing somewhere.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) {
+    return;
+  }
+  const target = event.target;
+  if (target.closest("input, textarea, select, [contenteditable]")) {
+    return;
+  }
+  const search = document.getElementById("header-search");
+  if (!search) {
+    return;
+  }
+  event.preventDefault();
+  // On a narrow screen the box sits in the collapsed menu: open it first.
+  const menu = search.closest(".collapse");
+  if (menu && !menu.classList.contains("show") && window.bootstrap) {
+    window.bootstrap.Collapse.getOrCreateInstance(menu).show();
+  }
+  search.focus();
+  search.select();
+});

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,19 @@ def page(browser, request):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def demo_shop(transactional_db):
+    """The demo shop `make run` loads, and a superuser "sam" to see all of it."""
+    from django.apps import apps
+    from django.core.management import call_command
+
+    from core.roles import apply_role_permissions
+    from tests.factories import UserFactory
+
+    # A transactional test empties every table after it, the role groups too: the demo team
+    # needs them back.
+    apply_role_permissions(apps, None)
+    call_command("load_demo_data", stdout=StringIO())
+    return UserFactory(username="sam", is_staff=True, is_superuser=True)

@@ -1,5 +1,7 @@
 """Media, pricing model, coupon and shop-contacts pages: staff edit, finance reads."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -151,8 +153,18 @@ def test_create_a_recurring_pricing_model_then_change_its_price_with_history(sta
         ),
     )
     detail = staff.get(reverse("pricing_models:detail", args=[pricing_model.code]))
-    assert b"9.99" in detail.content and b"12.50" in detail.content
+    # Money with its currency and minor digits, not the stored 9.9900 → 12.5000.
+    assert "price: 9.99 EUR → 12.50 EUR" in detail.content.decode()
     assert b"staff-member" in detail.content
+
+
+def test_price_history_shows_each_currencys_own_digits(staff):
+    pricing_model = services.create_pricing_model(
+        title="Rental", price=Decimal("1500"), currency="JPY"
+    )
+    services.update_pricing_model(pricing_model=pricing_model, price=Decimal("1800"))
+    detail = staff.get(reverse("pricing_models:detail", args=[pricing_model.code]))
+    assert "price: 1,500 JPY → 1,800 JPY" in detail.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -157,11 +157,14 @@ def test_the_edit_form_shows_stored_times_in_the_shops_zone_so_saving_keeps_them
         name="Live", access_expire=datetime(2030, 6, 1, 20, 30)
     )
     response = staff.get(reverse("subscriptions:edit", args=[subscription.code]))
-    assert b'value="2030-06-01 20:30:00"' in response.content
-    staff.post(
-        reverse("subscriptions:edit", args=[subscription.code]),
-        form_data(name="Live", period="", access_expire="2030-06-01 20:30:00"),
-    )
+    page = response.content.decode()
+    assert 'type="date" name="access_expire_date" value="2030-06-01"' in page
+    assert 'type="time" name="access_expire_time" value="20:30:00"' in page
+    assert "Europe/Madrid</span>" in page  # the zone is named beside the inputs
+    data = form_data(name="Live", period="")
+    del data["access_expire"]
+    data.update(access_expire_date="2030-06-01", access_expire_time="20:30:00")  # as a browser
+    staff.post(reverse("subscriptions:edit", args=[subscription.code]), data)
     subscription.refresh_from_db()
     assert subscription.access_expire == datetime(
         2030, 6, 1, 20, 30, tzinfo=ZoneInfo("Europe/Madrid")
@@ -200,6 +203,20 @@ def test_attach_media_by_code_then_attaching_it_again_shows_a_message_beside_the
     assert "already in this subscription" in again.context["attach_form"].errors["media"][0]
     assert b"invalid-feedback" in again.content
     assert SubscriptionMedia.objects.count() == 1
+
+
+def test_media_attached_and_detached_show_in_the_subscriptions_history(staff):
+    subscription = SubscriptionFactory(scope="group")
+    media = MediaFactory(title="Knife skills")
+    staff.post(
+        reverse("subscriptions:attach_media", args=[subscription.code]), {"media": media.code}
+    )
+    staff.post(reverse("subscriptions:detach_media", args=[subscription.code, media.code]))
+    detail = staff.get(reverse("subscriptions:detail", args=[subscription.code]))
+    text = " ".join(detail.content.decode().split())
+    detached = text.index(f"staff-member</strong> detached media “Knife skills” ({media.code})")
+    attached = text.index(f"staff-member</strong> attached media “Knife skills” ({media.code})")
+    assert detached < attached  # newest first
 
 
 def test_attaching_an_unknown_media_code_says_so(staff):

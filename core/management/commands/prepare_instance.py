@@ -30,3 +30,6 @@ class Command(BaseCommand):
                 if not no_demo:
                     call_command("load_demo_data", stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Open {url} and sign in."))
+        self.stdout.write(
+            "Lost a password? Set a new one: .venv/bin/python manage.py changepassword <user name>"
+        )
