@@ -140,14 +140,18 @@ def _sql_cell(kind: str, column: str, currency_column: str | None) -> str:
 
 def csv_field(text: str) -> str:
     """One CSV field quoted as PostgreSQL's COPY ... CSV quotes it, so both paths write the
-    same bytes: quoted when it holds a comma, a quote, CR or LF (or is exactly `\\.`)."""
-    if any(char in text for char in ',"\r\n') or text == "\\.":
+    same bytes: quoted when it holds a comma, a quote, CR or LF."""
+    if any(char in text for char in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
 def csv_line(cells) -> str:
-    return ",".join(csv_field(str(cell)) for cell in cells) + "\n"
+    fields = [str(cell) for cell in cells]
+    if fields == ["\\."]:
+        # COPY quotes the end-of-data marker only when it would stand alone on its line.
+        return '"\\."\n'
+    return ",".join(csv_field(field) for field in fields) + "\n"
 
 
 @dataclass(frozen=True)
