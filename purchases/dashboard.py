@@ -22,7 +22,7 @@ from buyers.selectors import live_access_q
 from core.money import quantize
 
 from .models import ContractTransaction, Purchase, RecurringContract
-from .reports import PAID_STATUSES, local_iso_date
+from .reports import local_iso_date
 
 CHART_SPANS = (30, 90)
 
@@ -60,7 +60,7 @@ def dashboard_figures(*, days: int = 30, now: datetime | None = None) -> dict:
     month_start = datetime.combine(month_start_day, datetime.min.time(), tz)
 
     rows = (
-        Purchase.objects.filter(status__in=PAID_STATUSES, created_at__gte=span_start)
+        Purchase.objects.filter(status__in=Purchase.PAID_STATUSES, created_at__gte=span_start)
         .annotate(day=TruncDay("created_at", tzinfo=tz))
         .order_by()
         .values("day", "currency")

@@ -121,6 +121,14 @@ class Purchase(PublicCodeModel):
         CANCELLED = "cancelled", "Cancelled"
         REFUNDED = "refunded", "Refunded"
 
+    # The buyer holds what was bought, and a recurring one may still be cancelled.
+    LIVE_STATUSES = (Status.COMPLETED, Status.CANCELLING)
+    # Money was taken: revenue (a later cancellation or refund is a row of its own); failed and
+    # pending purchases took nothing.
+    PAID_STATUSES = (*LIVE_STATUSES, Status.CANCELLED, Status.REFUNDED)
+    # What may still be refunded: paid and not refunded in full.
+    REFUNDABLE_STATUSES = (*LIVE_STATUSES, Status.CANCELLED)
+
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="purchases")
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, related_name="purchases"
@@ -372,6 +380,9 @@ class RecurringContract(PublicCodeModel):
         PAST_DUE = "past_due", "Past due"
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired"
+
+    # Still charging (past-due ones retry); cancelled and expired ones have ended.
+    LIVE_STATUSES = (Status.ACTIVE, Status.PAST_DUE)
 
     purchase = models.OneToOneField(Purchase, on_delete=models.PROTECT, related_name="contract")
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="contracts")

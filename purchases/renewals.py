@@ -38,8 +38,6 @@ from .models import WALLET, ContractTransaction, Purchase, RecurringContract
 from .notifications import CONTRACT_ENDED, RENEWAL_FAILED, RENEWAL_RECEIPT, queue_renewal_emails
 from .recurrence import access_end_of_contract, period_end, renewal_grace
 
-LIVE = (RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE)
-
 
 def dunning_days() -> list[int]:
     """Days after each failed attempt before the next one; after the last, the contract ends."""
@@ -340,7 +338,8 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
         for attempt in attempts:
             contract = contracts[attempt.contract_id]
             access = contract.access
-            if contract.status not in LIVE:  # ended by staff meanwhile: keep it ended
+            if contract.status not in RecurringContract.LIVE_STATUSES:
+                # Ended by staff meanwhile: keep it ended.
                 result = answers.get(attempt.key)
                 if attempt.transaction_id and result is not None:
                     charge = transactions[attempt.transaction_id]
@@ -484,7 +483,7 @@ def change_contract_card(*, contract: RecurringContract, instrument: str) -> Rec
         or (get_gateway(contract.payment_type).is_redirect)
     ):
         raise errors.InvalidCard("This contract is not paid by a stored card.")
-    if contract.status not in LIVE:
+    if contract.status not in RecurringContract.LIVE_STATUSES:
         raise errors.InvalidCard("This contract has ended.", field=None)
     RecurringContract.objects.filter(pk=contract.pk).update(instrument=instrument)
     contract.instrument = instrument

@@ -52,12 +52,6 @@ from core.money import STORED_DECIMAL_PLACES, currency_codes, minor_digits, quan
 
 from .models import Purchase, Refund
 
-PAID_STATUSES = (
-    Purchase.Status.COMPLETED,
-    Purchase.Status.CANCELLING,
-    Purchase.Status.CANCELLED,
-    Purchase.Status.REFUNDED,
-)
 MONEY = DecimalField(max_digits=18, decimal_places=STORED_DECIMAL_PLACES)
 ROWS_PER_CHUNK = 1000
 
@@ -331,7 +325,7 @@ GROUPINGS = {
 
 def paid_purchases(*, start=None, end=None, subscription=None, currency=None):
     """Purchases whose money was taken, created between two local dates (both included)."""
-    queryset = Purchase.objects.filter(status__in=PAID_STATUSES)
+    queryset = Purchase.objects.filter(status__in=Purchase.PAID_STATUSES)
     tz = timezone.get_current_timezone()
     if start is not None:
         queryset = queryset.filter(created_at__gte=datetime.combine(start, datetime.min.time(), tz))
@@ -606,9 +600,7 @@ def active_contracts(*, subscription=None, currency=None):
 
     from .models import RecurringContract
 
-    live = RecurringContract.objects.filter(
-        status__in=[RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE]
-    )
+    live = RecurringContract.objects.filter(status__in=RecurringContract.LIVE_STATUSES)
     if subscription is not None:
         live = live.filter(subscription=subscription)
     if currency:

@@ -44,9 +44,6 @@ from .models import (
 )
 from .recurrence import access_end_of_contract, period_end
 
-LIVE_STATUSES = (Purchase.Status.COMPLETED, Purchase.Status.CANCELLING)
-PAID_STATUSES = (*LIVE_STATUSES, Purchase.Status.CANCELLED, Purchase.Status.REFUNDED)
-
 
 def pending_minutes() -> int:
     return settings.PENDING_PURCHASE_MINUTES
@@ -751,7 +748,7 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
     """Give back (part of) a completed purchase to where it was paid from, as a new Refund row.
     The whole amount refunded ends the access and marks the purchase refunded."""
     purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
-    if purchase.status not in (*LIVE_STATUSES, Purchase.Status.CANCELLED):
+    if purchase.status not in Purchase.REFUNDABLE_STATUSES:
         raise errors.RefundRefused("Only a paid purchase can be refunded.")
     try:
         amount = Decimal(str(amount))
@@ -954,10 +951,7 @@ def _end_contract(purchase: Purchase, now) -> None:
     """A recurring purchase ended now (cancelled or refunded in full): its contract stops
     charging, and the buyer is told."""
     contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()
-    if contract is None or contract.status not in (
-        RecurringContract.Status.ACTIVE,
-        RecurringContract.Status.PAST_DUE,
-    ):
+    if contract is None or contract.status not in RecurringContract.LIVE_STATUSES:
         return
     contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
     contract.save(update_fields=["status", "ended_at"])
@@ -1021,5 +1015,5 @@ def apply_new_price_to_contracts(*, pricing_model: PricingModel) -> int:
     many contracts changed."""
     return RecurringContract.objects.filter(
         pricing_model=pricing_model,
-        status__in=[RecurringContract.Status.ACTIVE, RecurringContract.Status.PAST_DUE],
+        status__in=RecurringContract.LIVE_STATUSES,
     ).update(amount=pricing_model.price)

@@ -61,7 +61,7 @@ class PurchaseListView(ListPageView):
         table = context["table"]
         context["totals"] = (
             self.object_list.order_by()
-            .filter(status__in=services.PAID_STATUSES)
+            .filter(status__in=Purchase.PAID_STATUSES)
             .values("currency")
             .annotate(count=Count("pk"), total=Sum("amount"))
             .order_by("currency")
@@ -125,9 +125,9 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
             refunded=sum((r.amount for r in purchase.refunds.all()), 0),
             can_cancel=user.has_perm("purchases.cancel_purchase")
             and purchase.is_recurring
-            and purchase.status in services.LIVE_STATUSES,
+            and purchase.status in Purchase.LIVE_STATUSES,
             can_refund=user.has_perm("purchases.refund_purchase")
-            and purchase.status in (*services.LIVE_STATUSES, Purchase.Status.CANCELLED),
+            and purchase.status in Purchase.REFUNDABLE_STATUSES,
             can_check=user.has_perm("purchases.change_purchase")
             and purchase.status == Purchase.Status.PENDING,
         )
@@ -335,7 +335,7 @@ class ContractListView(ListPageView):
 def renewals_panel(now=None) -> dict:
     now = now or timezone.now()
     today_end = timezone.localtime(now).replace(hour=23, minute=59, second=59)
-    live = RecurringContract.objects.filter(status__in=renewals.LIVE)
+    live = RecurringContract.objects.filter(status__in=RecurringContract.LIVE_STATUSES)
     return {
         "due_today": live.filter(
             status=RecurringContract.Status.ACTIVE, next_bill_date__lte=today_end
@@ -380,7 +380,7 @@ class ContractDetailView(ContractPageMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         contract, user = self.object, self.request.user
-        live = contract.status in renewals.LIVE
+        live = contract.status in RecurringContract.LIVE_STATUSES
         can_change = user.has_perm("purchases.change_recurringcontract") and live
         context.update(
             title=f"Contract {contract.code}",

@@ -18,11 +18,12 @@ from django.utils import timezone
 from buyers.models import Buyer
 from core.money import quantize
 from purchases.models import Purchase, Refund
-from purchases.reports import PAID_STATUSES, PURCHASES_REPORT
+from purchases.reports import PURCHASES_REPORT
 from tests.buyers.factories import BuyerFactory
 from tests.purchases.factories import offer_for_sale
 
 pytestmark = pytest.mark.django_db
+PAID_STATUSES = Purchase.PAID_STATUSES
 
 # A shop west of UTC with a half-hour offset: local dates and ISO offsets are easy to get wrong.
 SHOP_TZ = "America/St_Johns"
