@@ -178,7 +178,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # --- Payments -------------------------------------------------------------------------------
-# The payment gateways this shop accepts (purchases/gateways.py); the wallet is always offered.
+# The payment gateways this shop accepts (purchases/gateways/); the wallet is always offered.
 # The sandboxes approve test cards for free, so production offers none unless it says so.
 PAYMENT_GATEWAYS = env.list(
     "PAYMENT_GATEWAYS",
@@ -186,7 +186,7 @@ PAYMENT_GATEWAYS = env.list(
     if DEBUG
     else [],
 )
-# The reference-003 Recurring web service (purchases/recurring_gateway.py, "recurring003"):
+# The reference-003 Recurring web service (purchases/gateways/recurring003.py, "recurring003"):
 # offered only when listed in PAYMENT_GATEWAYS and URL, user name, password and vendor are set.
 # The URL is the service's base, e.g. https://secure.example.com/admin/ws/recurring.asmx.
 RECURRING_GATEWAY_URL = env("RECURRING_GATEWAY_URL", default="")

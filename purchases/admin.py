@@ -8,7 +8,7 @@ from core.readonly_admin import ReadOnlyAdmin, currency_code
 from subscriptions.admin import PricingModelAdmin
 
 from . import services
-from .gateways import GATEWAYS
+from .gateways import GATEWAYS, known_payment_types
 from .models import (
     Cancellation,
     ContractTransaction,
@@ -35,8 +35,7 @@ class PaymentTypeFilter(KnownValuesFilter):
     parameter_name = "payment_type"
 
     def lookups(self, request, model_admin):
-        # Every gateway the code knows, enabled or not: old rows keep their payment type.
-        return [(services.WALLET, "E-wallet")] + [(n, g.label) for n, g in GATEWAYS.items()]
+        return known_payment_types()
 
 
 class GatewayFilter(KnownValuesFilter):

@@ -5,8 +5,8 @@ from core.listing import ListFilterSet
 from core.money import currency_choices
 from subscriptions.models import Subscription
 
+from .gateways import payment_type_choices
 from .models import Purchase, PurchaseSession, RecurringContract
-from .services import payment_type_choices
 
 
 class PurchaseFilter(ListFilterSet):

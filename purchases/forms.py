@@ -3,8 +3,8 @@ from django import forms
 from buyers.models import Buyer
 from subscriptions.models import PricingModel, Subscription
 
+from .gateways import payment_type_choices
 from .models import Cancellation
-from .services import payment_type_choices
 
 
 class NewPurchaseForm(forms.Form):

@@ -8,7 +8,9 @@
 - Refund: money given back, a new row that reverses (part of) a purchase.
 - Cancellation (reference 002): who stopped a purchase, when, and how (at the period's end or now).
 - SandboxCharge: the sandbox gateways' own ledger (the provider's side of a payment).
-Rules live in `services.py`; every entry point (staff pages, the API) calls them.
+- RecurringContract and ContractTransaction (reference 003): a recurring purchase's agreement
+  to be charged every period, and each charge attempt.
+Rules live in `services/`; every entry point (staff pages, the API) calls them.
 """
 
 import secrets
@@ -17,7 +19,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from buyers.models import Access, Buyer
@@ -354,20 +355,6 @@ class SandboxCharge(models.Model):
 
     def __str__(self):
         return f"{self.gateway} {self.pnref} {self.status}"
-
-    def as_result(self):
-        from .gateways import GatewayResult
-
-        return GatewayResult(
-            status=self.status,
-            result_code=self.result_code,
-            response_message=self.response_message,
-            pnref=self.pnref,
-            auth_code=self.auth_code,
-            redirect_url=reverse("sandbox_checkout", kwargs={"pnref": self.pnref})
-            if self.status == self.Status.PENDING
-            else "",
-        )
 
 
 class RecurringContract(PublicCodeModel):

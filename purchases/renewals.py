@@ -33,7 +33,8 @@ from buyers.models import Access, WalletEntry
 from core.bulk import update_rows
 
 from . import errors
-from .gateways import APPROVED, ChargeRequest, GatewayError, GatewayResult, get_gateway
+from .gateways import get_gateway
+from .gateways.base import APPROVED, ChargeRequest, GatewayError, GatewayResult
 from .models import WALLET, ContractTransaction, Purchase, RecurringContract
 from .notifications import CONTRACT_ENDED, RENEWAL_FAILED, RENEWAL_RECEIPT, queue_renewal_emails
 from .recurrence import access_end_of_contract, period_end, renewal_grace

@@ -32,7 +32,8 @@ from subscriptions.models import Coupon, PricingModel, Subscription
 from subscriptions.services import price_with_coupon, use_coupon
 
 from . import errors
-from .gateways import GatewayError, GatewayTimeout, get_gateway
+from .gateways import get_gateway
+from .gateways.base import GatewayError, GatewayTimeout
 from .models import (
     WALLET,
     Cancellation,
@@ -51,23 +52,6 @@ def pending_minutes() -> int:
 
 def session_minutes() -> int:
     return settings.PURCHASE_SESSION_MINUTES
-
-
-def payment_type_choices() -> list[tuple[str, str]]:
-    """The payment types this shop accepts: the e-wallet and the enabled gateways."""
-    from .gateways import enabled_gateways
-
-    return [(WALLET, "E-wallet")] + [(name, g.label) for name, g in enabled_gateways().items()]
-
-
-def payment_type_label(payment_type: str) -> str:
-    """What staff call a payment type; one no longer enabled still has a name."""
-    from .gateways import GATEWAYS
-
-    if payment_type == WALLET:
-        return "E-wallet"
-    gateway = GATEWAYS.get(payment_type)
-    return gateway.label if gateway is not None else payment_type
 
 
 # --- Checks shared by sessions and purchases ---------------------------------------------------

@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
 
+from .gateways import payment_type_label
 from .models import Purchase, PurchaseSession, RecurringContract
 
 
@@ -29,8 +30,6 @@ class PaymentTypeColumn(tables.Column):
     """The payment type by its name ("E-wallet", "Card (sandbox)"); exported as its code."""
 
     def render(self, value):
-        from .services import payment_type_label
-
         return payment_type_label(value)
 
     def value(self, value):

@@ -30,7 +30,8 @@ from .forms import (
     NewPurchaseForm,
     RefundPurchaseForm,
 )
-from .gateways import get_gateway, pay_on_sandbox_page
+from .gateways import get_gateway
+from .gateways.sandbox import pay_on_sandbox_page
 from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
 from .tables import ContractTable, PurchaseSessionTable, PurchaseTable
 

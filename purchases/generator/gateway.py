@@ -1,7 +1,7 @@
 """The sandbox gateways' own ledger of the generated charges and refunds (the provider's side),
 which the services consult: refunds need the charge, renewals the billing agreement."""
 
-from ..gateways import SandboxCardGateway
+from ..gateways.sandbox import SandboxCardGateway
 from ..models import SandboxCharge
 from .codes import CodeSequence
 

@@ -4,6 +4,7 @@ import purchases: the page loads the tag, the tag asks the selectors."""
 from django import template
 
 from .. import selectors
+from ..gateways import payment_type_label
 
 register = template.Library()
 
@@ -31,6 +32,4 @@ def buyer_purchases(context, buyer):
 @register.filter
 def payment_label(payment_type):
     """A payment type by its name: `wallet` -> "E-wallet", `sandbox_card` -> "Card (sandbox)"."""
-    from ..services import payment_type_label
-
     return payment_type_label(payment_type)

@@ -5,12 +5,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from purchases.gateways import (
-    GATEWAYS,
-    GatewayTimeout,
-    enabled_gateways,
-    get_gateway,
-)
+from purchases.gateways import GATEWAYS, enabled_gateways, get_gateway
+from purchases.gateways.base import GatewayTimeout
 from purchases.models import SandboxCharge
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from buyers.models import (
 )
 from core.codes import CODE_ALPHABET
 from core.money import quantize
-from purchases.gateways import pay_on_sandbox_page
+from purchases.gateways.sandbox import pay_on_sandbox_page
 from purchases.generator import ShopHasPurchases, generate_data
 from purchases.models import (
     Cancellation,

@@ -10,8 +10,9 @@ from xml.sax.saxutils import escape
 import pytest
 from werkzeug import Response
 
-from purchases.gateways import GATEWAYS, GatewayError, GatewayTimeout, get_gateway
-from purchases.recurring_gateway import (
+from purchases.gateways import GATEWAYS, get_gateway
+from purchases.gateways.base import GatewayError, GatewayTimeout
+from purchases.gateways.recurring003 import (
     CODES,
     NAMESPACE,
     RecurringConfigurationError,

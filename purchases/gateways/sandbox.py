@@ -1,101 +1,16 @@
-"""Payment gateways behind one small interface.
-
-A gateway charges and refunds; a redirect gateway (PayPal, WebPay, WorldPay) instead starts a
-payment the buyer completes on the provider's page and is then confirmed. Every call carries an
-idempotency key: calling again with the same key returns the first answer and never moves money
-twice, which is what makes retries after a timeout safe. `lookup` asks what happened to a key
-whose answer was lost.
-
-Built in: sandbox gateways whose outcomes are chosen by test tokens, so every path can be shown
-and tested. A real gateway is one more `PaymentGateway` subclass registered in GATEWAYS; which
-are enabled is the PAYMENT_GATEWAYS setting. The e-wallet is a payment type handled by the
-purchase service against the buyer's ledger, not a gateway.
+"""The sandbox gateways: a stored-card gateway and redirect gateways whose outcomes are chosen
+by test tokens, so every path of a payment can be shown and tested without a provider. What they
+charged is kept in SandboxCharge, the provider's side of each payment.
 """
 
 import secrets
-from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
-from .models import SandboxCharge
-
-APPROVED = "0"  # reference 003 ResultCode of an approved transaction
-
-
-@dataclass(frozen=True)
-class GatewayResult:
-    """A gateway's answer in reference 003's terms: PNRef, ResultCode, ResponseMessage, AuthCode."""
-
-    status: str  # approved, declined, pending (redirect started) or cancelled (by the buyer)
-    result_code: str
-    response_message: str
-    pnref: str = ""
-    auth_code: str = ""
-    redirect_url: str = ""
-
-    @property
-    def approved(self) -> bool:
-        return self.status == SandboxCharge.Status.APPROVED
-
-
-class GatewayError(Exception):
-    """The gateway could not be reached or refused the call itself (not a decline)."""
-
-
-class GatewayTimeout(GatewayError):
-    """No answer came back: the charge may or may not have happened. Ask `lookup` first."""
-
-
-class PaymentGateway:
-    name = ""
-    label = ""
-    is_redirect = False
-    supports_recurring = True
-
-    def charge(self, *, idempotency_key, amount, currency, instrument, description=""):
-        raise NotImplementedError
-
-    def refund(self, *, idempotency_key, pnref, amount, currency):
-        raise NotImplementedError
-
-    def lookup(self, *, idempotency_key) -> GatewayResult | None:
-        raise NotImplementedError
-
-    def start(self, *, idempotency_key, amount, currency, return_url, cancel_url, description=""):
-        raise NotImplementedError
-
-    def confirm(self, *, idempotency_key) -> GatewayResult:
-        raise NotImplementedError
-
-    def void(self, *, idempotency_key) -> None:
-        """Close a redirect payment the buyer has not paid, so it can no longer be paid."""
-
-    def charge_many(self, charges: list["ChargeRequest"]) -> dict:
-        """Charge several stored instruments at once: {idempotency key: GatewayResult, or the
-        GatewayError raised for it}. Gateways with a batch API override this; the default
-        charges one by one."""
-        answers = {}
-        for request in charges:
-            try:
-                answers[request.idempotency_key] = self.charge(
-                    idempotency_key=request.idempotency_key,
-                    amount=request.amount,
-                    currency=request.currency,
-                    instrument=request.instrument,
-                )
-            except GatewayError as failure:
-                answers[request.idempotency_key] = failure
-        return answers
-
-
-@dataclass(frozen=True)
-class ChargeRequest:
-    idempotency_key: str
-    amount: Decimal
-    currency: str
-    instrument: str
+from ..models import SandboxCharge
+from .base import APPROVED, GatewayResult, GatewayTimeout, PaymentGateway
 
 
 class SandboxCardGateway(PaymentGateway):
@@ -134,7 +49,7 @@ class SandboxCardGateway(PaymentGateway):
         if charge.instrument == "tok_timeout" and not charge.answered:
             SandboxCharge.objects.filter(pk=charge.pk).update(answered=True)
             raise GatewayTimeout("The card gateway did not answer in time.")
-        return charge.as_result()
+        return sandbox_result(charge)
 
     def refund(self, *, idempotency_key, pnref, amount, currency):
         return _refund(self.name, idempotency_key, pnref, amount, currency)
@@ -143,7 +58,7 @@ class SandboxCardGateway(PaymentGateway):
         charge = SandboxCharge.objects.filter(
             gateway=self.name, idempotency_key=idempotency_key
         ).first()
-        return charge.as_result() if charge else None
+        return sandbox_result(charge) if charge else None
 
     def charge_many(self, charges):
         """The batch API: one read and one insert for the whole batch, idempotent per key."""
@@ -220,7 +135,7 @@ class SandboxRedirectGateway(PaymentGateway):
             return_url=return_url,
             cancel_url=cancel_url,
         )
-        return charge.as_result()
+        return sandbox_result(charge)
 
     def confirm(self, *, idempotency_key):
         return self.lookup(idempotency_key=idempotency_key)
@@ -241,7 +156,7 @@ class SandboxRedirectGateway(PaymentGateway):
             if agreed
             else (SandboxCharge.Status.DECLINED, "12", "No billing agreement")
         )
-        return _record_once(
+        charge = _record_once(
             gateway=self.name,
             idempotency_key=idempotency_key,
             kind=SandboxCharge.Kind.CHARGE,
@@ -253,44 +168,17 @@ class SandboxRedirectGateway(PaymentGateway):
             response_message=message,
             auth_code=_auth_code() if agreed else "",
             answered=True,
-        ).as_result()
+        )
+        return sandbox_result(charge)
 
     def lookup(self, *, idempotency_key):
         charge = SandboxCharge.objects.filter(
             gateway=self.name, idempotency_key=idempotency_key
         ).first()
-        return charge.as_result() if charge else None
+        return sandbox_result(charge) if charge else None
 
     def refund(self, *, idempotency_key, pnref, amount, currency):
         return _refund(self.name, idempotency_key, pnref, amount, currency)
-
-
-GATEWAYS: dict[str, PaymentGateway] = {
-    gateway.name: gateway
-    for gateway in (
-        SandboxCardGateway(),
-        SandboxRedirectGateway("sandbox_paypal", "PayPal (sandbox)"),
-        SandboxRedirectGateway("sandbox_webpay", "WebPay (sandbox)", supports_recurring=False),
-        SandboxRedirectGateway("sandbox_worldpay", "WorldPay (sandbox)"),
-    )
-}
-# Adds "recurring003" (the reference-003 Recurring web service) to GATEWAYS.
-from . import recurring_gateway  # noqa: E402, F401
-
-
-def enabled_gateways() -> dict[str, PaymentGateway]:
-    """The gateways this shop accepts, in the order PAYMENT_GATEWAYS lists them; a gateway that
-    needs settings (`is_configured` False) is left out until they are set."""
-    return {
-        name: GATEWAYS[name]
-        for name in settings.PAYMENT_GATEWAYS
-        if name in GATEWAYS and getattr(GATEWAYS[name], "is_configured", True)
-    }
-
-
-def get_gateway(name: str) -> PaymentGateway | None:
-    """The enabled gateway called `name`, or None when it is unknown or not enabled."""
-    return enabled_gateways().get(name)
 
 
 def pay_on_sandbox_page(charge: SandboxCharge, *, paid: bool) -> str:
@@ -347,7 +235,21 @@ def _refund(gateway, idempotency_key, pnref, amount, currency) -> GatewayResult:
         response_message="Refunded",
         auth_code=_auth_code(),
     )
-    return refund.as_result()
+    return sandbox_result(refund)
+
+
+def sandbox_result(charge: SandboxCharge) -> GatewayResult:
+    """What the sandbox provider answers about one of its charges or refunds."""
+    return GatewayResult(
+        status=charge.status,
+        result_code=charge.result_code,
+        response_message=charge.response_message,
+        pnref=charge.pnref,
+        auth_code=charge.auth_code,
+        redirect_url=reverse("sandbox_checkout", kwargs={"pnref": charge.pnref})
+        if charge.status == SandboxCharge.Status.PENDING
+        else "",
+    )
 
 
 def _auth_code() -> str:

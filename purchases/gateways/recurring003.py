@@ -72,9 +72,10 @@ import defusedxml.ElementTree as safe_etree
 from defusedxml import DefusedXmlException
 from django.conf import settings
 
-from .gateways import (
+from .base import (
     APPROVED,
-    GATEWAYS,
+    APPROVED_STATUS,
+    DECLINED_STATUS,
     GatewayError,
     GatewayResult,
     GatewayTimeout,
@@ -86,7 +87,6 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "http://www.tpisoft.com/Admin/ws"
 MAX_ANSWER_BYTES = 1024 * 1024  # far above any RecurringResult; refuses a runaway body
 
-APPROVED_STATUS, DECLINED_STATUS = "approved", "declined"
 # Our result_code for the codes that decline (the ResultCode columns hold 8 characters); the
 # service's code itself leads the response message.
 DECLINE_RESULT_CODES = {"Invalid_Record": "RECORD", "Invalid_Argument": "ARGUMENT"}
@@ -553,7 +553,3 @@ def _text(parent: Element, tag: str, missing: str | None = "") -> str | None:
 
 def _local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
-
-
-# Registered here rather than in gateways.py's literal so that either module may be imported first.
-GATEWAYS[RecurringServiceGateway.name] = RecurringServiceGateway()
