@@ -22,8 +22,8 @@ from core.errors import DomainError
 from core.money import quantize
 from purchases import errors as purchase_errors
 from purchases import selectors as purchase_selectors
-from purchases import services as purchase_services
 from purchases.models import Purchase, PurchaseSession
+from purchases.services import cancellations, checkout, sessions
 from subscriptions import selectors as catalog_selectors
 from subscriptions.errors import CatalogError
 from subscriptions.models import Media, PricingModel, Subscription
@@ -241,7 +241,7 @@ def purchase_session(request, params):
     default_type = PurchaseSession.TransactionType.SUBSCRIPTION
     transaction_type = text(params, "transactionType") or default_type
     try:
-        session = purchase_services.open_purchase_session(
+        session = sessions.open_purchase_session(
             buyer=buyer_of(params),
             subscription=by_code(Subscription, params, "productId"),
             pricing_model=by_code(PricingModel, params, "pricingModelId"),
@@ -268,7 +268,7 @@ def create_purchase(request, params):
         session = PurchaseSession.objects.filter(pk=int(session_id)).first()
         if session is None:
             raise purchase_errors.InvalidPurchaseSession()
-    purchase = purchase_services.create_purchase(
+    purchase = checkout.create_purchase(
         buyer=buyer_of(params),
         subscription=by_code(Subscription, params, "productId"),
         pricing_model=by_code(PricingModel, params, "pricingModelId"),
@@ -291,10 +291,10 @@ def cancel_product(request, params):
     buyer = buyer_of(params)
     if buyer is None:
         raise purchase_errors.AuthenticationRequired()
-    purchase = purchase_services.find_purchase_for_cancel(
+    purchase = cancellations.find_purchase_for_cancel(
         buyer=buyer, subscription=by_code(Subscription, params, "productId")
     )
-    view = purchase_services.cancel_purchase(
+    view = cancellations.cancel_purchase(
         purchase=purchase,
         mode=text(params, "mode") or "period_end",
         pin=text(params, "pin"),

@@ -7,7 +7,6 @@ from django.contrib import admin
 from core.readonly_admin import ReadOnlyAdmin, currency_code
 from subscriptions.admin import PricingModelAdmin
 
-from . import services
 from .gateways import GATEWAYS, known_payment_types
 from .models import (
     Cancellation,
@@ -18,6 +17,7 @@ from .models import (
     Refund,
     SandboxCharge,
 )
+from .services.contracts import apply_new_price_to_contracts
 
 
 class KnownValuesFilter(admin.SimpleListFilter):
@@ -203,7 +203,7 @@ class ContractTransactionAdmin(ReadOnlyAdmin):
 )
 def charge_running_contracts_the_current_price(modeladmin, request, queryset):
     """A price change reaches running contracts only when the shop says so, here."""
-    changed = sum(services.apply_new_price_to_contracts(pricing_model=pm) for pm in queryset)
+    changed = sum(apply_new_price_to_contracts(pricing_model=pm) for pm in queryset)
     modeladmin.message_user(
         request,
         f"{changed} running contract(s) will be charged the current price from their next period.",

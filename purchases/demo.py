@@ -8,8 +8,10 @@ from buyers import services as buyer_services
 from buyers.models import Buyer
 from subscriptions.models import Subscription
 
-from . import errors, services
+from . import errors
 from .models import Purchase
+from .services.cancellations import cancel_purchase, refund_purchase
+from .services.checkout import create_purchase
 
 DEMO_BUYERS = [
     ("maria.demo@example.com", "María García"),
@@ -42,7 +44,7 @@ def _on_sale():
 
 def _buy(buyer, subscription, pricing_model, payment_type, **kwargs):
     try:
-        return services.create_purchase(
+        return create_purchase(
             buyer=buyer,
             subscription=subscription,
             pricing_model=pricing_model,
@@ -86,18 +88,18 @@ def load(out):
     made.append(_buy(maria, *s0, "wallet"))
     stopping = _buy(maria, *s1, "sandbox_card", **card)
     if stopping and stopping.is_recurring and stopping.status == "completed":
-        services.cancel_purchase(purchase=stopping, mode="period_end")
+        cancel_purchase(purchase=stopping, mode="period_end")
 
     ended = _buy(ivan, *s0, "sandbox_card", **card)
     if ended and ended.is_recurring and ended.status == "completed":
-        services.cancel_purchase(purchase=ended, mode="now", refund="prorated")
+        cancel_purchase(purchase=ended, mode="now", refund="prorated")
     made.append(_buy(ivan, *s1, "sandbox_card", instrument="tok_decline"))
     made.append(_buy(ivan, *s1, "sandbox_paypal", **redirect))
 
     paid = [offer for offer in (s0, s1) if not offer[1].trial_days] or [s1]
     refunded = _buy(yuki, *paid[0], "wallet")
     if refunded and refunded.status == "completed" and refunded.amount > 0:
-        services.refund_purchase(
+        refund_purchase(
             purchase=refunded, amount=refunded.amount, reason="Demo refund", staff_user=None
         )
     other = s0 if paid[0] == s1 else s1

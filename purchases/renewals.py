@@ -470,22 +470,3 @@ def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringCon
         record_batch(attempts, charge_batch(attempts), now=now, run=RenewalRun())
     contract.refresh_from_db()
     return contract
-
-
-@transaction.atomic
-def change_contract_card(*, contract: RecurringContract, instrument: str) -> RecurringContract:
-    """Charge a stored card from now on (the buyer's new card after a decline)."""
-    instrument = (instrument or "").strip()
-    if not instrument or len(instrument) > 80:
-        raise errors.InvalidCard()
-    if (
-        contract.payment_type == WALLET
-        or get_gateway(contract.payment_type) is None
-        or (get_gateway(contract.payment_type).is_redirect)
-    ):
-        raise errors.InvalidCard("This contract is not paid by a stored card.")
-    if contract.status not in RecurringContract.LIVE_STATUSES:
-        raise errors.InvalidCard("This contract has ended.", field=None)
-    RecurringContract.objects.filter(pk=contract.pk).update(instrument=instrument)
-    contract.instrument = instrument
-    return contract

@@ -4,7 +4,8 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import notifications, services
+from . import notifications
+from .services import checkout
 
 EMAIL_RETRY = {
     "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
@@ -25,7 +26,7 @@ def send_purchase_receipt(purchase_id: int) -> bool:
 @shared_task
 def expire_pending_purchases() -> int:
     """Fail purchases whose redirect payment the buyer never completed."""
-    return services.expire_pending_purchases()
+    return checkout.expire_pending_purchases()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

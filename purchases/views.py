@@ -20,7 +20,7 @@ from core.listing import ListPageView
 from core.money import quantize
 from core.roles import MONEY_REPORTS
 
-from . import renewals, services
+from . import renewals
 from .filters import ContractFilter, PurchaseFilter, PurchaseSessionFilter
 from .forms import (
     CancelPurchaseForm,
@@ -33,6 +33,9 @@ from .forms import (
 from .gateways import get_gateway
 from .gateways.sandbox import pay_on_sandbox_page
 from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
+from .services.cancellations import cancel_purchase, product_view, refund_purchase
+from .services.checkout import confirm_purchase, create_purchase, quote_purchase
+from .services.contracts import change_contract_card
 from .tables import ContractTable, PurchaseSessionTable, PurchaseTable
 
 
@@ -116,7 +119,7 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
         context.update(
             title=f"Purchase {purchase.code}",
             breadcrumbs=self.breadcrumbs((purchase.code, None)),
-            view=services.product_view(purchase),
+            view=product_view(purchase),
             refunds=purchase.refunds.select_related("created_by"),
             contract=RecurringContract.objects.filter(purchase=purchase).first(),
             renewal_charges=ContractTransaction.objects.filter(
@@ -193,7 +196,7 @@ class NewPurchaseView(PurchaseFormView):
             return self.form_invalid(form)
         data = form.cleaned_data
         try:
-            quote = services.quote_purchase(
+            quote = quote_purchase(
                 subscription=data["subscription"],
                 pricing_model=data["pricing_model"],
                 payment_type=data["payment_type"],
@@ -208,7 +211,7 @@ class NewPurchaseView(PurchaseFormView):
         return super().get_context_data(**kwargs, show_price_button=True)
 
     def perform(self, data):
-        return services.create_purchase(
+        return create_purchase(
             buyer=data["buyer"],
             subscription=data["subscription"],
             pricing_model=data["pricing_model"],
@@ -246,7 +249,7 @@ class CancelPurchaseView(PurchaseFormView):
 
     def perform(self, data):
         purchase = self.get_purchase()
-        services.cancel_purchase(
+        cancel_purchase(
             purchase=purchase,
             mode=data["mode"],
             refund=data["refund"],
@@ -266,7 +269,7 @@ class RefundPurchaseView(PurchaseFormView):
         return {"amount": quantize(left, purchase.currency)}
 
     def perform(self, data):
-        return services.refund_purchase(
+        return refund_purchase(
             purchase=self.get_purchase(),
             amount=data["amount"],
             reason=data["reason"],
@@ -285,7 +288,7 @@ class CheckPaymentView(PurchasePageMixin, DetailView):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        purchase = services.confirm_purchase(purchase=self.get_purchase())
+        purchase = confirm_purchase(purchase=self.get_purchase())
         messages.info(
             request, f"Purchase {purchase.code} is {purchase.get_status_display().lower()}."
         )
@@ -430,7 +433,7 @@ class StopContractView(ContractActionView):
     success_message = "The contract stops at the end of its period; the access lasts until then."
 
     def perform(self, data):
-        return services.cancel_purchase(
+        return cancel_purchase(
             purchase=self.get_contract().purchase, mode="period_end", staff_user=self.request.user
         )
 
@@ -442,7 +445,7 @@ class EndContractView(ContractActionView):
     success_message = "The contract ended now."
 
     def perform(self, data):
-        return services.cancel_purchase(
+        return cancel_purchase(
             purchase=self.get_contract().purchase,
             mode="now",
             refund=data["refund"],
@@ -470,6 +473,4 @@ class ChangeCardView(ContractActionView):
     success_message = "The contract will be charged to the new card."
 
     def perform(self, data):
-        return renewals.change_contract_card(
-            contract=self.get_contract(), instrument=data["instrument"]
-        )
+        return change_contract_card(contract=self.get_contract(), instrument=data["instrument"])

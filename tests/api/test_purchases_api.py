@@ -13,7 +13,7 @@ from django.utils import timezone
 from buyers import services as buyer_services
 from buyers.models import Access
 from purchases.models import Purchase, PurchaseSession
-from purchases.services import confirm_purchase
+from purchases.services.checkout import confirm_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 from tests.subscriptions.factories import CouponFactory, PricingModelFactory
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.roles import FINANCE, apply_role_permissions
 from purchases.models import Purchase
-from purchases.services import create_purchase
+from purchases.services.checkout import create_purchase
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 

@@ -6,7 +6,7 @@ from django.db.models import TextChoices
 from django.urls import reverse
 
 from buyers.models import SentEmail, email_kind_choices, register_email_kinds
-from purchases.services import create_purchase
+from purchases.services.checkout import create_purchase
 from tests.purchases.factories import offer_for_sale, wallet_buyer
 
 pytestmark = pytest.mark.django_db

@@ -8,12 +8,12 @@ from buyers import services as buyer_services
 from buyers.models import WalletBalance
 from purchases import errors
 from purchases.models import Cancellation, Purchase, Refund, SandboxCharge
-from purchases.services import (
+from purchases.services.cancellations import (
     cancel_purchase,
-    create_purchase,
     find_purchase_for_cancel,
     refund_purchase,
 )
+from purchases.services.checkout import create_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 
 pytestmark = pytest.mark.django_db

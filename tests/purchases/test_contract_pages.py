@@ -81,7 +81,7 @@ def test_shop_staff_cannot_retry_a_contract(client, staff_user):
 def test_list_query_counts_do_not_grow_with_the_page(
     client, finance_user, url_name, django_assert_max_num_queries
 ):
-    from purchases.services import open_purchase_session
+    from purchases.services.sessions import open_purchase_session
 
     for _ in range(30):
         contract = subscribe()

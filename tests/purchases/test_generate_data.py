@@ -33,7 +33,8 @@ from purchases.models import (
 )
 from purchases.recurrence import period_end
 from purchases.renewals import renew_due_contracts
-from purchases.services import confirm_purchase, refund_purchase
+from purchases.services.cancellations import refund_purchase
+from purchases.services.checkout import confirm_purchase
 from subscriptions.models import Coupon, PricingModel, Subscription
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from django.db import connection
 from buyers.models import WalletBalance, WalletEntry
 from purchases import errors
 from purchases.models import Purchase
-from purchases.services import create_purchase
+from purchases.services.checkout import create_purchase
 from tests.purchases.factories import offer_for_sale, wallet_buyer
 
 pytestmark = pytest.mark.django_db(transaction=True)

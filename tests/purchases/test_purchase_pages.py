@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from purchases.models import Purchase, Refund
-from purchases.services import create_purchase, open_purchase_session
+from purchases.services.checkout import create_purchase
+from purchases.services.sessions import open_purchase_session
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 
 pytestmark = pytest.mark.django_db

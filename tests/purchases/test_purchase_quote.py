@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from purchases import services
 from purchases.models import Purchase
+from purchases.services import checkout
 from subscriptions.models import Coupon
 from tests.subscriptions.factories import CouponFactory
 
@@ -25,7 +25,7 @@ def offer():
 
 def test_the_quote_is_what_the_purchase_then_charges(offer):
     subscription, pricing_model = offer
-    quote = services.quote_purchase(
+    quote = checkout.quote_purchase(
         subscription=subscription,
         pricing_model=pricing_model,
         payment_type="wallet",
@@ -38,7 +38,7 @@ def test_the_quote_is_what_the_purchase_then_charges(offer):
         "EUR",
     )
     assert quote.coupon.code == "TENOFF"
-    purchase = services.create_purchase(
+    purchase = checkout.create_purchase(
         buyer=wallet_buyer("50"),
         subscription=subscription,
         pricing_model=pricing_model,
@@ -57,7 +57,7 @@ def test_a_free_trial_is_quoted_as_nothing_charged_now():
     subscription, pricing_model = offer_for_sale(price="9.99", recurring=True)
     pricing_model.trial_days = 7
     pricing_model.save()
-    quote = services.quote_purchase(
+    quote = checkout.quote_purchase(
         subscription=subscription, pricing_model=pricing_model, payment_type="sandbox_card"
     )
     assert quote.amount == 0 and quote.trial_ends_at is not None and quote.recurring

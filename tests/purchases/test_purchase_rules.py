@@ -11,7 +11,8 @@ from buyers import services as buyer_services
 from buyers.models import Access, WalletBalance
 from purchases import errors
 from purchases.models import Purchase
-from purchases.services import create_purchase, open_purchase_session
+from purchases.services.checkout import create_purchase
+from purchases.services.sessions import open_purchase_session
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer, written
 from tests.subscriptions.factories import CouponFactory, PricingModelFactory
 
@@ -364,7 +365,7 @@ def test_refused_to_pay_a_recurring_subscription_with_webpay():
 
 
 def test_a_redirect_purchase_completes_when_the_buyer_pays(product, client):
-    from purchases.services import confirm_purchase
+    from purchases.services.checkout import confirm_purchase
 
     purchase = buy(
         BuyerFactory(),
@@ -413,7 +414,7 @@ def test_an_expired_session_cannot_be_used(product):
 
 
 def test_pending_purchases_expire_when_the_buyer_never_pays(product):
-    from purchases.services import expire_pending_purchases
+    from purchases.services.checkout import expire_pending_purchases
 
     pending = buy(
         BuyerFactory(),
@@ -484,7 +485,7 @@ def test_refused_after_the_subscriptions_access_window_ended():
 
 
 def test_a_payment_page_closes_when_its_purchase_expires(product, client):
-    from purchases.services import confirm_purchase, expire_pending_purchases
+    from purchases.services.checkout import confirm_purchase, expire_pending_purchases
 
     pending = buy(
         BuyerFactory(),
@@ -507,7 +508,7 @@ def test_a_lost_card_answer_leaves_the_purchase_pending_until_the_gateway_knows(
     product, monkeypatch
 ):
     from purchases import gateways
-    from purchases.services import confirm_purchase
+    from purchases.services.checkout import confirm_purchase
 
     card = gateways.GATEWAYS["sandbox_card"]
     monkeypatch.setattr(card, "lookup", lambda idempotency_key: None)

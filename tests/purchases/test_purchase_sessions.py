@@ -11,7 +11,9 @@ from django.utils import timezone
 from buyers.models import WalletBalance
 from purchases import errors
 from purchases.models import Purchase, PurchaseSession, SandboxCharge
-from purchases.services import create_purchase, open_purchase_session, refund_purchase
+from purchases.services.cancellations import refund_purchase
+from purchases.services.checkout import create_purchase
+from purchases.services.sessions import open_purchase_session
 from subscriptions.models import Coupon
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer, written
 from tests.subscriptions.factories import CouponFactory

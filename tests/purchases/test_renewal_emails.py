@@ -2,7 +2,7 @@ import pytest
 
 from purchases import tasks
 from purchases.renewals import renew_due_contracts
-from purchases.services import cancel_purchase
+from purchases.services.cancellations import cancel_purchase
 from tests.purchases.test_renewals import set_card, subscribe
 
 pytestmark = pytest.mark.django_db

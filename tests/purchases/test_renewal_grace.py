@@ -15,7 +15,8 @@ from purchases import renewals
 from purchases.models import RecurringContract
 from purchases.recurrence import period_end
 from purchases.renewals import renew_due_contracts, retry_contract_now
-from purchases.services import cancel_purchase, confirm_purchase, create_purchase
+from purchases.services.cancellations import cancel_purchase
+from purchases.services.checkout import confirm_purchase, create_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale
 
 pytestmark = pytest.mark.django_db

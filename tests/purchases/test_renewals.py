@@ -11,7 +11,9 @@ from purchases import renewals
 from purchases.models import ContractTransaction, Purchase, RecurringContract, SandboxCharge
 from purchases.recurrence import period_end
 from purchases.renewals import renew_due_contracts
-from purchases.services import apply_new_price_to_contracts, cancel_purchase, create_purchase
+from purchases.services.cancellations import cancel_purchase
+from purchases.services.checkout import create_purchase
+from purchases.services.contracts import apply_new_price_to_contracts
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 
 pytestmark = pytest.mark.django_db
@@ -253,7 +255,7 @@ def test_paypal_contracts_renew_under_the_billing_agreement(client):
         cancel_url="https://s.example/c",
     )
     client.post(purchase.redirect_url, {"pay": "1"})
-    from purchases.services import confirm_purchase
+    from purchases.services.checkout import confirm_purchase
 
     contract = confirm_purchase(purchase=purchase).contract
     assert contract.instrument == purchase.gateway_reference

@@ -1,0 +1,96 @@
+"""Recurring contracts (reference 003) as purchases start, stop and change them. Charging them
+every period is the renewal engine's job (purchases/renewals.py)."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from buyers.models import Access
+from subscriptions.models import PricingModel
+
+from .. import errors
+from ..gateways import get_gateway
+from ..models import WALLET, Purchase, RecurringContract
+from ..notifications import CONTRACT_ENDED, queue_renewal_emails
+from ..recurrence import access_end_of_contract, period_end
+
+
+def first_bill_date(purchase: Purchase, now):
+    """When a recurring purchase completed at `now` is first billed again: at its trial's end,
+    else at the end of its first period."""
+    return purchase.trial_ends_at or period_end(purchase.pricing_model, now, 1)
+
+
+def start_contract(purchase: Purchase, amount: Decimal, now) -> RecurringContract:
+    """The contract a recurring purchase starts: period 1 is paid now (or, with a trial, free
+    until the trial ends, when period 1 is charged); the next bill date is that period's end."""
+    trial = purchase.trial_ends_at is not None
+    anchor = purchase.trial_ends_at if trial else now
+    return RecurringContract.objects.create(
+        purchase=purchase,
+        buyer=purchase.buyer,
+        subscription=purchase.subscription,
+        pricing_model=purchase.pricing_model,
+        access=purchase.access,
+        amount=amount,
+        currency=purchase.currency,
+        payment_type=purchase.payment_type,
+        instrument=purchase.instrument or purchase.gateway_reference,
+        recurrence_unit=purchase.pricing_model.recurrence_unit,
+        recurrence_count=purchase.pricing_model.recurrence_count,
+        anchor=anchor,
+        periods_paid=0 if trial else 1,
+        next_bill_date=first_bill_date(purchase, now),
+        created_at=now,
+    )
+
+
+def end_access_at_period_end(contract: RecurringContract) -> None:
+    """A contract that stops at its period's end gives no renewal grace: its access ends at the
+    period's end. A past-due one keeps its access until its next retry, when the renewal job
+    ends it (dunning)."""
+    if contract.status != RecurringContract.Status.ACTIVE:
+        return
+    end = access_end_of_contract(contract.next_bill_date, stopping=True)
+    Access.objects.filter(pk=contract.access_id, access_expire__gt=end).update(access_expire=end)
+
+
+def end_contract(purchase: Purchase, now) -> None:
+    """A recurring purchase ended now (cancelled or refunded in full): its contract stops
+    charging, and the buyer is told."""
+    contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()
+    if contract is None or contract.status not in RecurringContract.LIVE_STATUSES:
+        return
+    contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
+    contract.save(update_fields=["status", "ended_at"])
+    queue_renewal_emails([(CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}")])
+
+
+@transaction.atomic
+def apply_new_price_to_contracts(*, pricing_model: PricingModel) -> int:
+    """The shop's choice to charge running contracts of `pricing_model` its current price from
+    their next period on (without it, a contract keeps the price it was bought at). Answers how
+    many contracts changed."""
+    return RecurringContract.objects.filter(
+        pricing_model=pricing_model,
+        status__in=RecurringContract.LIVE_STATUSES,
+    ).update(amount=pricing_model.price)
+
+
+@transaction.atomic
+def change_contract_card(*, contract: RecurringContract, instrument: str) -> RecurringContract:
+    """Charge a stored card from now on (the buyer's new card after a decline)."""
+    instrument = (instrument or "").strip()
+    if not instrument or len(instrument) > 80:
+        raise errors.InvalidCard()
+    if (
+        contract.payment_type == WALLET
+        or get_gateway(contract.payment_type) is None
+        or (get_gateway(contract.payment_type).is_redirect)
+    ):
+        raise errors.InvalidCard("This contract is not paid by a stored card.")
+    if contract.status not in RecurringContract.LIVE_STATUSES:
+        raise errors.InvalidCard("This contract has ended.", field=None)
+    RecurringContract.objects.filter(pk=contract.pk).update(instrument=instrument)
+    contract.instrument = instrument
+    return contract
