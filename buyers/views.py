@@ -16,6 +16,7 @@ from subscriptions.models import Subscription
 
 from . import imports, selectors, services
 from .errors import BuyerError
+from .exports import WALLET_LEDGER_REPORT
 from .filters import AccessFilter, BuyerFilter, WalletEntryFilter
 from .forms import (
     AccessForm,
@@ -85,6 +86,7 @@ class WalletEntryListView(ListPageView):
     filterset_class = WalletEntryFilter
     export_name = "wallet-ledger"
     export_permission = MONEY_REPORTS
+    csv_report = WALLET_LEDGER_REPORT
 
     def get_queryset(self):
         return WalletEntry.objects.select_related("buyer", "created_by")

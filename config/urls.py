@@ -9,9 +9,10 @@ from api import pages as api_key_pages
 from api import urls as api_urls
 from buyers import urls as buyer_urls
 from core import views as site_views
-from purchases import contract_urls, report_views
+from purchases import contract_urls
 from purchases import urls as purchase_urls
 from purchases import views as purchase_views
+from purchases.reports import views as report_views
 from subscriptions import urls as catalog_urls
 
 admin.site.site_header = admin.site.site_title = "Back office admin"

@@ -41,7 +41,7 @@ from django_filters.views import FilterView
 from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
 
-from .csv_export import csv_download
+from .csv_export import EXCEL_LINE_END, csv_chunks, csv_response, format_cell
 from .forms import QuickSelect, validate_date_in_range
 from .keyset import Keyset
 from .search import search_matches
@@ -402,12 +402,6 @@ def validate_date_range_in_range(value: slice) -> None:
             validate_date_in_range(end)
 
 
-# Exports tuned for big tables (purchases/reports.py: COPY on PostgreSQL), by model label
-# ("buyers.Buyer"). A list page of such a model downloads that report rather than its table's
-# columns; a page may also name one itself with `csv_report`.
-CSV_REPORTS: dict = {}
-
-
 class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView):
     """Table, filters, search, sorting, capped-count pages, CSV export of the filtered rows."""
 
@@ -416,8 +410,8 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
     table_pagination = {"per_page": DEFAULT_PER_PAGE}
     title = ""
     export_name = ""  # set to offer "Export CSV"; the file is <export_name>-<date>.csv
-    # An object with `download(queryset, filterset=, excel=)` (purchases.reports.CsvReport);
-    # None: CSV_REPORTS' report for the model, else the table's columns.
+    # The core.csv_export.CsvReport the export downloads (COPY on PostgreSQL: for big tables);
+    # None: the table's columns.
     csv_report = None
     create_url = ""  # a URL name, shown as the page's main button when the user may add
     create_permission = ""
@@ -475,27 +469,25 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
         """Stream exactly the rows the list shows for these filters and this sort, every page."""
         table = self.get_table_class()(data=self.filtered_queryset())
         table.order_by = self.request.GET.get(table.order_by_field) or table.order_by
-        report = self.csv_report or (
-            CSV_REPORTS.get(self.model._meta.label) if self.model else None
-        )
-        if report is not None:
-            return report.download(
+        excel = self.request.GET.get("excel") == "1"
+        if self.csv_report is not None:
+            return self.csv_report.download(
                 table.data.data,
                 filterset=self.get_filterset(self.get_filterset_class()),
-                excel=self.request.GET.get("excel") == "1",
+                excel=excel,
             )
         columns = [
             column
             for column in table.columns.iterall()
             if not column.column.exclude_from_export and column.name != "actions"
         ]
-        header = [str(column.header) for column in columns]
+        header = [format_cell(str(column.header)) for column in columns]
         queryset = table.data.data
 
         def rows():
             for record in queryset.iterator(chunk_size=2000):
                 row = BoundRow(record, table=table)
-                yield [row.get_cell_value(column.name) for column in columns]
+                yield [format_cell(row.get_cell_value(column.name)) for column in columns]
 
         filename = f"{self.export_name}-{timezone.localdate().isoformat()}.csv"
-        return csv_download(filename, header, rows(), excel=self.request.GET.get("excel") == "1")
+        return csv_response(filename, csv_chunks(header, rows(), end=EXCEL_LINE_END), excel=excel)

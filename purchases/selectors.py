@@ -1,13 +1,19 @@
-"""Read queries of purchases used by more than one page."""
+"""Read queries of purchases used by more than one place."""
 
+from decimal import Decimal
+
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from buyers.models import Access
 from buyers.selectors import live_access_q
+from core.money import STORED_DECIMAL_PLACES
 
-from .models import Purchase, RecurringContract
+from .models import Purchase, RecurringContract, Refund
 
 PANEL_ROWS = 10
+MONEY = DecimalField(max_digits=18, decimal_places=STORED_DECIMAL_PLACES)
 
 
 def recent_purchases_of(buyer, limit: int = PANEL_ROWS):
@@ -37,3 +43,16 @@ def buyer_products(buyer, now=None):
         .select_related("subscription", "purchase__pricing_model")
         .order_by("access_expire", "pk")
     )
+
+
+def refunded_amount():
+    """The sum of a purchase's refunds (0 when none), as a correlated subquery: the purchases
+    export's column and the revenue summary's refunds."""
+    refunds = (
+        Refund.objects.filter(purchase=OuterRef("pk"))
+        .order_by()
+        .values("purchase")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(refunds, output_field=MONEY), Value(Decimal(0)), output_field=MONEY)

@@ -33,6 +33,7 @@ from .forms import (
 from .gateways import get_gateway
 from .gateways.sandbox import pay_on_sandbox_page
 from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
+from .reports.exports import PURCHASES_REPORT
 from .services.cancellations import cancel_purchase, product_view, refund_purchase
 from .services.checkout import confirm_purchase, create_purchase, quote_purchase
 from .services.contracts import change_contract_card
@@ -50,6 +51,7 @@ class PurchaseListView(ListPageView):
     template_name = "purchases/purchase_list.html"
     export_name = "purchases"
     export_permission = MONEY_REPORTS
+    csv_report = PURCHASES_REPORT
     create_url = "purchases:create"
     create_permission = "purchases.add_purchase"
 

@@ -24,7 +24,7 @@ from django.db import connection
 from django.test import Client
 
 from purchases.models import Purchase
-from purchases.reports import PURCHASES_REPORT
+from purchases.reports.exports import PURCHASES_REPORT
 from tests.bench.bench_list_page import machine
 from tests.purchases.factories import offer_for_sale
 

@@ -36,7 +36,7 @@ def main(path: str):
     from django.contrib.auth import get_user_model
     from django.test import RequestFactory
 
-    from purchases.reports import PURCHASES_REPORT
+    from purchases.reports.exports import PURCHASES_REPORT
     from purchases.views import PurchaseListView
 
     user = get_user_model().objects.get(username="bench-finance")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from buyers.models import Buyer
 from core.money import quantize
 from purchases.models import Purchase, Refund
-from purchases.reports import PURCHASES_REPORT
+from purchases.reports.exports import PURCHASES_REPORT
 from tests.buyers.factories import BuyerFactory
 from tests.purchases.factories import offer_for_sale
 

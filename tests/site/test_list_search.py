@@ -21,7 +21,7 @@ from purchases.models import (
     RecurringContract,
     Refund,
 )
-from purchases.report_views import ContractTransactionFilter, RefundFilter
+from purchases.reports.views import ContractTransactionFilter, RefundFilter
 from subscriptions.filters import SubscriptionFilter
 from subscriptions.models import Subscription
 

@@ -1,4 +1,5 @@
-"""Finance report pages: the refunds list, the revenue summaries, and their CSV downloads.
+"""Finance report pages: the refunds and contract transactions lists, the revenue and renewal
+summaries with their CSV downloads, and the home page with the finance dashboard.
 
 Money reports need core.roles.MONEY_REPORTS (today `purchases.view_refund`), which Finance
 holds and Shop staff do not.
@@ -10,11 +11,11 @@ import django_filters
 import django_tables2 as tables
 from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from core.csv_export import download_rows
 from core.forms import DateRangeWidget, validate_date_in_range
 from core.listing import (
     DateTimeColumn,
@@ -27,10 +28,11 @@ from core.money import currency_choices
 from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 
-from . import reports
+from ..models import ContractTransaction, Refund
+from ..tables import MoneyColumn
+from . import summaries
 from .dashboard import dashboard_figures
-from .models import ContractTransaction, Refund
-from .tables import MoneyColumn
+from .exports import CONTRACT_TRANSACTIONS_REPORT, REFUNDS_REPORT, RENEWAL_COLUMNS, revenue_columns
 
 REPORTS_PERMISSION = MONEY_REPORTS
 MAX_SUMMARY_DAYS = 3 * 366
@@ -89,7 +91,7 @@ class RefundListView(ListPageView):
     table_class = RefundTable
     filterset_class = RefundFilter
     export_name = "refunds"
-    csv_report = reports.REFUNDS_REPORT
+    csv_report = REFUNDS_REPORT
 
     def get_queryset(self):
         return Refund.objects.select_related("purchase__buyer", "created_by")
@@ -118,7 +120,7 @@ class SummaryForm(forms.Form):
     )
     currency = forms.ChoiceField(required=False)
     grouping = forms.ChoiceField(
-        label="Show", choices=list(reports.GROUPINGS.items()), required=False
+        label="Show", choices=list(summaries.GROUPINGS.items()), required=False
     )
     period = forms.ChoiceField(
         label="Per",
@@ -165,9 +167,9 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
                 "subscription": data.get("subscription"),
                 "currency": data.get("currency"),
             }
-            self.rows = reports.revenue_summary(
-                reports.paid_purchases(**filters),
-                renewals=reports.approved_renewals(**filters),
+            self.rows = summaries.revenue_summary(
+                summaries.paid_purchases(**filters),
+                renewals=summaries.approved_renewals(**filters),
                 grouping=data["grouping"],
                 period=data["period"],
             )
@@ -176,57 +178,19 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def columns(self):
-        grouping = self.options["grouping"]
-        if grouping == "period":
-            return [("Period", "period")]
-        if grouping == "subscription":
-            return [
-                ("Subscription code", "subscription__code"),
-                ("Subscription", "subscription__name"),
-            ]
-        return [("Payment type", "payment_type")]
+        return summaries.GROUP_COLUMNS[self.options["grouping"]]
 
     def csv_response(self):
-        keys = self.columns()
-        header = [title for title, _ in keys] + [
-            "Currency",
-            "Count",
-            "Gross",
-            "Refunds",
-            "Renewals",
-            "Renewal revenue",
-            "Net",
-        ]
-
-        def content():
-            if self.request.GET.get("excel") == "1":
-                yield "\ufeff".encode()
-            yield reports.csv_line(header).encode()
-            for row in self.rows:
-                cells = [reports.format_cell("text", row[key]) for _, key in keys]
-                money = {
-                    key: reports.format_cell("money", row[key], row["currency"])
-                    for key in ("gross", "refunds", "renewal_revenue", "net")
-                }
-                cells += [
-                    row["currency"],
-                    row["count"],
-                    money["gross"],
-                    money["refunds"],
-                    row["renewals"],
-                    money["renewal_revenue"],
-                    money["net"],
-                ]
-                yield reports.csv_line(cells).encode()
-
+        grouping = self.options["grouping"]
         name = {"period": f"revenue-per-{self.options['period']}"}.get(
-            self.options["grouping"], f"revenue-by-{self.options['grouping'].replace('_', '-')}"
+            grouping, f"revenue-by-{grouping.replace('_', '-')}"
         )
-        response = StreamingHttpResponse(content(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="{name}_{self.options["start"]}_to_{self.options["end"]}.csv"'
+        return download_rows(
+            f"{name}_{self.options['start']}_to_{self.options['end']}.csv",
+            revenue_columns(grouping),
+            self.rows,
+            excel=self.request.GET.get("excel") == "1",
         )
-        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -242,7 +206,7 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
                 {**row, "key_values": [row[key] for _, key in self.columns()]} for row in self.rows
             ],
             key_columns=self.columns() if self.rows is not None else [],
-            totals=reports.summary_totals(self.rows) if self.rows else [],
+            totals=summaries.summary_totals(self.rows) if self.rows else [],
             options=self.options,
             csv_query=query.urlencode(),
         )
@@ -296,7 +260,7 @@ class ContractTransactionListView(ListPageView):
     table_class = ContractTransactionTable
     filterset_class = ContractTransactionFilter
     export_name = "contract-transactions"
-    csv_report = reports.CONTRACT_TRANSACTIONS_REPORT
+    csv_report = CONTRACT_TRANSACTIONS_REPORT
 
     def get_queryset(self):
         return ContractTransaction.objects.select_related("contract__buyer")
@@ -304,18 +268,6 @@ class ContractTransactionListView(ListPageView):
 
 class RenewalsForm(SummaryForm):
     grouping = None  # renewals are always per period
-
-
-RENEWAL_COLUMNS = [
-    ("Period", "period", "text"),
-    ("Currency", "currency", "text"),
-    ("Attempted", "attempted", "number"),
-    ("Succeeded", "succeeded", "number"),
-    ("Failed", "failed", "number"),
-    ("Recovered by retry", "recovered", "number"),
-    ("Churned", "churned", "number"),
-    ("Renewal revenue", "revenue", "money"),
-]
 
 
 class RenewalsView(PermissionRequiredMixin, TemplateView):
@@ -330,31 +282,21 @@ class RenewalsView(PermissionRequiredMixin, TemplateView):
         if self.form.is_valid():
             data = self.form.cleaned_data
             filters = {"subscription": data.get("subscription"), "currency": data.get("currency")}
-            self.rows = reports.renewal_summary(
+            self.rows = summaries.renewal_summary(
                 start=data["start"], end=data["end"], period=data["period"], **filters
             )
-            self.contracts = reports.active_contracts(**filters)
+            self.contracts = summaries.active_contracts(**filters)
             if request.GET.get("format") == "csv":
                 return self.csv_response(data)
         return super().get(request, *args, **kwargs)
 
     def csv_response(self, data):
-        def content():
-            if self.request.GET.get("excel") == "1":
-                yield "\ufeff".encode()
-            yield reports.csv_line(title for title, _, _ in RENEWAL_COLUMNS).encode()
-            for row in self.rows:
-                yield reports.csv_line(
-                    reports.format_cell(kind, row[key], row["currency"])
-                    for _, key, kind in RENEWAL_COLUMNS
-                ).encode()
-
-        response = StreamingHttpResponse(content(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="renewals-per-{data["period"]}_{data["start"]}'
-            f'_to_{data["end"]}.csv"'
+        return download_rows(
+            f"renewals-per-{data['period']}_{data['start']}_to_{data['end']}.csv",
+            RENEWAL_COLUMNS,
+            self.rows,
+            excel=self.request.GET.get("excel") == "1",
         )
-        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

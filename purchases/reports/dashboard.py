@@ -19,10 +19,10 @@ from django.utils.safestring import SafeString
 
 from buyers.models import Access, Buyer
 from buyers.selectors import live_access_q
+from core.csv_export import local_iso_date
 from core.money import quantize
 
-from .models import ContractTransaction, Purchase, RecurringContract
-from .reports import local_iso_date
+from ..models import ContractTransaction, Purchase, RecurringContract
 
 CHART_SPANS = (30, 90)
 

@@ -1,0 +1,95 @@
+"""The finance exports: each list's CSV report (columns named once, COPY on PostgreSQL; see
+core.csv_export) and the columns of the summaries' downloads."""
+
+from core.csv_export import CsvReport, ExportColumn
+
+from ..selectors import refunded_amount
+from .summaries import GROUP_COLUMNS
+
+PURCHASES_REPORT = CsvReport(
+    name="purchases",
+    columns=(
+        ExportColumn("Code", "code"),
+        ExportColumn("Created", "created_at", "time"),
+        ExportColumn("Completed", "completed_at", "time"),
+        ExportColumn("Buyer e-mail", "buyer__email"),
+        ExportColumn("Buyer name", "buyer__name"),
+        ExportColumn("Subscription code", "subscription__code"),
+        ExportColumn("Subscription", "subscription__name"),
+        ExportColumn("Pricing model", "pricing_model__title"),
+        ExportColumn("List price", "list_price", "money"),
+        ExportColumn("Discount", "discount", "money"),
+        ExportColumn("Coupon", "coupon_code"),
+        ExportColumn("Amount", "amount", "money"),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("Payment type", "payment_type"),
+        ExportColumn("Gateway reference", "gateway_reference"),
+        ExportColumn("Status", "status"),
+        ExportColumn("Refunded amount", refunded_amount(), "money"),
+    ),
+)
+
+REFUNDS_REPORT = CsvReport(
+    name="refunds",
+    columns=(
+        ExportColumn("Code", "code"),
+        ExportColumn("Date", "created_at", "time"),
+        ExportColumn("Purchase", "purchase__code"),
+        ExportColumn("Buyer e-mail", "purchase__buyer__email"),
+        ExportColumn("Subscription", "purchase__subscription__name"),
+        ExportColumn("Amount", "amount", "money"),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("Refunded to", "method"),
+        ExportColumn("Gateway reference", "gateway_reference"),
+        ExportColumn("Reason", "reason"),
+        ExportColumn("By", "created_by__username"),
+    ),
+)
+
+CONTRACT_TRANSACTIONS_REPORT = CsvReport(
+    name="contract-transactions",
+    date_filter="date",
+    columns=(
+        ExportColumn("Contract_Key", "contract__code"),
+        ExportColumn("PaymentPref", "payment_pref"),
+        ExportColumn("Transaction_Date", "transaction_date", "time"),
+        ExportColumn("Transaction_Amount", "amount", "money"),
+        ExportColumn("Convenience_Fee", "convenience_fee", "money"),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("PNRef", "pnref"),
+        ExportColumn("ResultCode", "result_code"),
+        ExportColumn("ResponseMessage", "response_message"),
+        ExportColumn("AuthCode", "auth_code"),
+        ExportColumn("Status", "status"),
+        ExportColumn("Billing period", "period", "number"),
+        ExportColumn("Attempt", "attempt", "number"),
+        ExportColumn("Buyer e-mail", "contract__buyer__email"),
+        ExportColumn("Subscription", "contract__subscription__name"),
+    ),
+)
+
+
+def revenue_columns(grouping: str) -> tuple[ExportColumn, ...]:
+    """The revenue summary's download: the group's columns, then the figures per currency."""
+    return (
+        *(ExportColumn(header, key) for header, key in GROUP_COLUMNS[grouping]),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("Count", "count", "number"),
+        ExportColumn("Gross", "gross", "money"),
+        ExportColumn("Refunds", "refunds", "money"),
+        ExportColumn("Renewals", "renewals", "number"),
+        ExportColumn("Renewal revenue", "renewal_revenue", "money"),
+        ExportColumn("Net", "net", "money"),
+    )
+
+
+RENEWAL_COLUMNS = (
+    ExportColumn("Period", "period"),
+    ExportColumn("Currency", "currency"),
+    ExportColumn("Attempted", "attempted", "number"),
+    ExportColumn("Succeeded", "succeeded", "number"),
+    ExportColumn("Failed", "failed", "number"),
+    ExportColumn("Recovered by retry", "recovered", "number"),
+    ExportColumn("Churned", "churned", "number"),
+    ExportColumn("Renewal revenue", "revenue", "money"),
+)
