@@ -9,7 +9,6 @@ from api import pages as api_key_pages
 from api import urls as api_urls
 from buyers import urls as buyer_urls
 from core import views as site_views
-from purchases import contract_urls
 from purchases import urls as purchase_urls
 from purchases import views as purchase_views
 from purchases.reports import views as report_views
@@ -28,8 +27,8 @@ urlpatterns = [
     path("contacts/", include((catalog_urls.contacts_patterns, "contacts"))),
     path("buyers/", include((buyer_urls.buyer_patterns, "buyers"))),
     path("accesses/", include((buyer_urls.access_patterns, "accesses"))),
-    path("purchases/", include((purchase_urls.urlpatterns, "purchases"))),
-    path("renewals/", include((contract_urls.urlpatterns, "contracts"))),
+    path("purchases/", include((purchase_urls.purchase_patterns, "purchases"))),
+    path("renewals/", include((purchase_urls.contract_patterns, "contracts"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

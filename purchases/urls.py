@@ -1,16 +1,41 @@
+"""Purchases under /purchases/ (namespace `purchases`, its finance reports under
+/purchases/reports/, namespace `purchases:reports`) and recurring contracts under /renewals/
+(namespace `contracts`). config/urls.py includes both lists. Every URL names objects by their
+public code, never an id.
+"""
+
 from django.urls import include, path
 
 from . import views
+from .reports import views as report_views
 
-app_name = "purchases"
+report_patterns = [
+    path("", report_views.RevenueSummaryView.as_view(), name="revenue"),
+    path("refunds/", report_views.RefundListView.as_view(), name="refunds"),
+    path("renewals/", report_views.RenewalsView.as_view(), name="renewals"),
+    path(
+        "contract-transactions/",
+        report_views.ContractTransactionListView.as_view(),
+        name="contract_transactions",
+    ),
+]
 
-urlpatterns = [
+purchase_patterns = [
     path("", views.PurchaseListView.as_view(), name="list"),
     path("new/", views.NewPurchaseView.as_view(), name="create"),
     path("sessions/", views.PurchaseSessionListView.as_view(), name="sessions"),
-    path("reports/", include("purchases.report_urls")),
+    path("reports/", include((report_patterns, "reports"))),
     path("<str:code>/", views.PurchaseDetailView.as_view(), name="detail"),
     path("<str:code>/cancel/", views.CancelPurchaseView.as_view(), name="cancel"),
     path("<str:code>/refund/", views.RefundPurchaseView.as_view(), name="refund"),
     path("<str:code>/check-payment/", views.CheckPaymentView.as_view(), name="check_payment"),
+]
+
+contract_patterns = [
+    path("", views.ContractListView.as_view(), name="list"),
+    path("<str:code>/", views.ContractDetailView.as_view(), name="detail"),
+    path("<str:code>/stop/", views.StopContractView.as_view(), name="stop"),
+    path("<str:code>/end/", views.EndContractView.as_view(), name="end"),
+    path("<str:code>/retry/", views.RetryContractView.as_view(), name="retry"),
+    path("<str:code>/card/", views.ChangeCardView.as_view(), name="card"),
 ]
