@@ -47,6 +47,7 @@ def _shop_name() -> str:
 
 
 def queue_purchase_receipt(purchase: Purchase) -> None:
+    # Imported here: tasks imports this module to send the e-mails (a cycle at import time).
     from .tasks import send_purchase_receipt
 
     transaction.on_commit(lambda: send_purchase_receipt.delay(purchase.pk))
@@ -79,7 +80,7 @@ def queue_renewal_emails(events: list[tuple[str, int, str]]) -> None:
     """After commit, one task for a batch's e-mails: (kind, contract id, event key) each."""
     if not events:
         return
-    from .tasks import send_renewal_emails
+    from .tasks import send_renewal_emails  # here: tasks imports this module (see above)
 
     transaction.on_commit(lambda: send_renewal_emails.delay(events))
 

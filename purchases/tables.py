@@ -1,4 +1,5 @@
 import django_tables2 as tables
+from django.utils import timezone
 from django.utils.html import format_html
 
 from core.listing import DateTimeColumn, ListTable
@@ -102,8 +103,6 @@ class PurchaseSessionTable(ListTable):
         orderable = False
 
     def render_state(self, record):
-        from django.utils import timezone
-
         return record.status_at(timezone.now())
 
     value_state = render_state

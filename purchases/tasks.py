@@ -4,7 +4,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import notifications
+from . import notifications, renewals
 from .services import checkout
 
 EMAIL_RETRY = {
@@ -33,9 +33,7 @@ def expire_pending_purchases() -> int:
 def renew_due_contracts(batch_size: int = 500) -> dict:
     """Charge every due contract once (the beat job). Safe to run on several workers at once and
     to run again after a worker died: claims and idempotency keys keep each period paid once."""
-    from .renewals import renew_due_contracts as renew
-
-    run = renew(batch_size=batch_size)
+    run = renewals.renew_due_contracts(batch_size=batch_size)
     return {
         "claimed": run.claimed,
         "renewed": run.renewed,
