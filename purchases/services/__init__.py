@@ -1,5 +1,5 @@
-"""The purchase app's use cases, one module each, every one a transaction that returns its
-result or raises a named PurchaseError:
+"""What purchases owns, as use cases grouped by what they do; each returns its result or raises a
+named PurchaseError (purchases/errors.py) and writes nothing when it refuses:
 
 - sessions: open a purchase session (reference 000);
 - checkout: buy, confirm a redirect payment, expire unpaid purchases (reference 001);
@@ -7,6 +7,6 @@ result or raises a named PurchaseError:
 - contracts: start, stop and change recurring contracts (reference 003);
 - rules: the checks of reference 001 that sessions and checkout share.
 
-Callers import a use case from the module that defines it. The renewal engine that charges
-contracts every period is purchases/renewals.py.
+Callers import a use case from the module that defines it; nothing is re-exported here. The
+renewal engine that charges contracts every period is purchases/renewals.py.
 """
