@@ -168,7 +168,7 @@ def contract(
                 else when
             )
         when = min(when, run.now - 10)
-        if status in ("active", "past_due"):
+        if status in RecurringContract.LIVE_STATUSES:
             status, ended = "cancelled", when
             retry_at = None
         access.revoked = when
