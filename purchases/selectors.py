@@ -25,6 +25,27 @@ def recent_purchases_of(buyer, limit: int = PANEL_ROWS):
     )
 
 
+def coupon_redemptions(coupon, limit: int = 20):
+    """The latest paid purchases made with `coupon` (its uses), with their buyers, in one query;
+    one more than `limit` tells that there are more."""
+    return list(
+        Purchase.objects.filter(coupon=coupon, status__in=Purchase.PAID_STATUSES)
+        .select_related("buyer")
+        .only(
+            "code",
+            "created_at",
+            "completed_at",
+            "status",
+            "discount",
+            "currency",
+            "buyer__code",
+            "buyer__email",
+            "buyer__phone",
+        )
+        .order_by("-created_at", "-pk")[: limit + 1]
+    )
+
+
 def contracts_of(buyer, limit: int = PANEL_ROWS):
     return list(
         RecurringContract.objects.filter(buyer=buyer)

@@ -203,6 +203,7 @@ class NewPurchaseView(PurchaseFormView):
                 pricing_model=data["pricing_model"],
                 payment_type=data["payment_type"],
                 coupon_code=data["coupon_code"],
+                buyer=data.get("buyer"),
             )
         except DomainError as refusal:
             show_on_form(form, refusal)

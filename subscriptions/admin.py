@@ -187,9 +187,21 @@ class SubscriptionPricingModelAdmin(CatalogHistoryAdmin):
     list_select_related = ["subscription", "pricing_model"]
 
 
+class CouponAdminForm(_checked_form(Coupon, services.check_coupon)):
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.check_coupon_subscriptions(
+                cleaned.get("applies_to_all", False), cleaned.get("subscriptions")
+            )
+        except CatalogError as error:
+            show_on_form(self, error)
+        return cleaned
+
+
 @admin.register(Coupon)
 class CouponAdmin(CatalogAdmin):
-    form = _checked_form(Coupon, services.check_coupon)
+    form = CouponAdminForm
     list_display = [
         "code",
         "discount_type",
@@ -200,6 +212,8 @@ class CouponAdmin(CatalogAdmin):
         "valid_until",
         "uses",
         "use_limit",
+        "uses_per_buyer",
+        "first_purchase_only",
         "applies_to_all",
     ]
     list_filter = ["discount_type", "applies_to_all", "currency"]

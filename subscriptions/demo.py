@@ -180,6 +180,7 @@ def load(out):
             discount_type="percent",
             percent=Decimal("10"),
             use_limit=1000,
+            first_purchase_only=True,
         )
     if not Coupon.objects.filter(code__iexact="COOK5").exists():
         services.create_coupon(

@@ -217,6 +217,15 @@ class CouponNeedsSubscriptions(CatalogError):
     field = "subscriptions"
 
 
+class CouponForAllHasSubscriptions(CatalogError):
+    code = "coupon_for_all_has_subscriptions"
+    message = (
+        "A coupon for every subscription takes no list: untick “applies to every subscription” "
+        "or clear the chosen subscriptions."
+    )
+    field = "applies_to_all"
+
+
 class CouponInUse(CatalogError):
     code = "coupon_in_use"
     message = "This coupon was used in a purchase and cannot be deleted."

@@ -227,6 +227,7 @@ class CouponForm(ServiceModelForm):
         ("Coupon", ["code", "description"]),
         ("Discount", ["discount_type", "percent", "amount", "currency"]),
         ("Validity", ["valid_from", "valid_until", "use_limit"]),
+        ("Who may use it", ["uses_per_buyer", "first_purchase_only"]),
         ("Applies to", ["applies_to_all", "subscriptions"]),
     ]
 
@@ -240,6 +241,8 @@ class CouponForm(ServiceModelForm):
             "amount",
             "currency",
             "use_limit",
+            "uses_per_buyer",
+            "first_purchase_only",
             "applies_to_all",
             "subscriptions",
         ]

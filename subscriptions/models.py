@@ -385,6 +385,14 @@ class Coupon(PublicCodeModel):
         "use limit", null=True, blank=True, help_text="Empty: no limit."
     )
     uses = models.PositiveIntegerField("uses so far", default=0)
+    uses_per_buyer = models.PositiveIntegerField(
+        "uses per buyer", null=True, blank=True, help_text="Empty: no limit."
+    )
+    first_purchase_only = models.BooleanField(
+        "first purchase only",
+        default=False,
+        help_text="Only for a buyer who has never paid for a purchase.",
+    )
     applies_to_all = models.BooleanField("applies to every subscription", default=True)
     subscriptions = models.ManyToManyField(
         Subscription, related_name="coupons", blank=True, verbose_name="subscriptions"

@@ -646,6 +646,8 @@ COUPON_FIELDS = (
     "valid_from",
     "valid_until",
     "use_limit",
+    "uses_per_buyer",
+    "first_purchase_only",
     "applies_to_all",
 )
 COUPON_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,32}")
@@ -693,7 +695,7 @@ def check_coupon(coupon: Coupon) -> None:
     coupon.valid_until = shop_datetime(coupon.valid_until, end_of_day=True)
     if coupon.valid_from and coupon.valid_until and coupon.valid_from >= coupon.valid_until:
         refusals.add(errors.ValidFromNotBeforeUntil())
-    _check_whole_numbers(coupon, {"use_limit": 0}, refusals=refusals)
+    _check_whole_numbers(coupon, {"use_limit": 0, "uses_per_buyer": 1}, refusals=refusals)
     if (
         isinstance(coupon.use_limit, int)
         and not refusals.has("use_limit")
@@ -707,17 +709,24 @@ def check_coupon(coupon: Coupon) -> None:
     refusals.raise_any()
 
 
+def check_coupon_subscriptions(applies_to_all: bool, subscriptions) -> None:
+    """A coupon applies to every subscription or to those chosen, never both (ticking "every
+    subscription" used to drop the chosen ones without a word) and never to none."""
+    if applies_to_all and subscriptions:
+        raise errors.CouponForAllHasSubscriptions()
+    if not applies_to_all and not subscriptions:
+        raise errors.CouponNeedsSubscriptions()
+
+
 def _save_coupon(coupon: Coupon, subscriptions: Iterable[Subscription] | None) -> Coupon:
     if subscriptions is not None:
         subscriptions = list(subscriptions)
-    elif coupon.pk:
-        subscriptions = list(coupon.subscriptions.all())
+        check_coupon_subscriptions(coupon.applies_to_all, subscriptions)
+    elif coupon.applies_to_all:
+        subscriptions = []  # made to apply to every subscription without naming a list
     else:
-        subscriptions = []
-    if coupon.applies_to_all:
-        subscriptions = []
-    elif not subscriptions:
-        raise errors.CouponNeedsSubscriptions()
+        subscriptions = list(coupon.subscriptions.all()) if coupon.pk else []
+        check_coupon_subscriptions(False, subscriptions)
     try:
         with transaction.atomic():
             coupon.save()

@@ -560,6 +560,8 @@ class CouponDetailView(CouponPages, CatalogDetailView):
                         "valid_until",
                         "use_limit",
                         "uses",
+                        "uses_per_buyer",
+                        "first_purchase_only",
                         "applies_to_all",
                         "created_at",
                     ),

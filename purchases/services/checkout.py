@@ -36,6 +36,7 @@ from .contracts import first_bill_date, start_contract
 from .rules import (
     active_access,
     check_can_acquire,
+    check_coupon_for_buyer,
     check_mandatory,
     check_product,
     find_coupon,
@@ -84,6 +85,7 @@ def quote_purchase(
     pricing_model: PricingModel | None,
     payment_type: str,
     coupon_code: str = "",
+    buyer: Buyer | None = None,
 ) -> PurchaseQuote:
     """The price `create_purchase` would charge for this product, pricing model, coupon and
     payment type now, computed the same way, writing nothing; refused as it would refuse the
@@ -100,6 +102,7 @@ def quote_purchase(
     list_price, discount, currency = _list_price_and_discount(
         pricing_model, coupon, subscription, now
     )
+    check_coupon_for_buyer(coupon, buyer)
     redirect = gateway is not None and gateway.is_redirect
     discount, trial_ends_at = _with_trial(pricing_model, list_price, discount, redirect, now)
     return PurchaseQuote(
@@ -263,6 +266,7 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         list_price, discount, currency = _list_price_and_discount(
             pricing_model, coupon, subscription, now
         )
+    check_coupon_for_buyer(coupon, buyer)
     discount, trial_ends_at = _with_trial(pricing_model, list_price, discount, redirect, now)
     amount = list_price - discount
     if payment_type == WALLET and trial_ends_at is None:
@@ -361,6 +365,12 @@ def _complete(purchase: Purchase) -> Purchase:
                     )
                 purchase.result_code, purchase.response_message = "0", "Paid from the e-wallet"
             if purchase.coupon_id:
+                if (
+                    purchase.coupon.uses_per_buyer is not None
+                    or purchase.coupon.first_purchase_only
+                ):
+                    Buyer.objects.select_for_update().filter(pk=purchase.buyer_id).first()
+                    check_coupon_for_buyer(purchase.coupon, purchase.buyer, purchase=purchase)
                 try:
                     use_coupon(coupon=purchase.coupon)
                 except catalog_errors.CatalogError as refusal:

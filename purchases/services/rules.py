@@ -13,6 +13,7 @@ from subscriptions.models import Coupon, PricingModel, Subscription
 from subscriptions.services import price_with_coupon
 
 from .. import errors
+from ..models import Purchase
 
 
 def offered_pricing_model(subscription: Subscription, pricing_model) -> PricingModel:
@@ -48,6 +49,45 @@ def find_coupon(code: str) -> Coupon | None:
     if coupon is None:
         raise errors.InvalidCoupon("There is no coupon with this code.")
     return coupon
+
+
+def check_coupon_for_buyer(coupon: Coupon | None, buyer: Buyer | None, *, purchase=None) -> None:
+    """The coupon's rules about who uses it: at most `uses_per_buyer` paid purchases with it per
+    buyer, and `first_purchase_only` for a buyer who has never paid for a purchase. Before the
+    purchase is made (`purchase` None) a pending purchase with the coupon counts as a use; when
+    `purchase` settles, only paid ones other than it do (the caller holds the buyer's row lock,
+    so two purchases of one buyer cannot both take the last use)."""
+    if coupon is None or buyer is None:
+        return
+    if coupon.uses_per_buyer is None and not coupon.first_purchase_only:
+        return
+    counted = (
+        Purchase.PAID_STATUSES
+        if purchase is not None
+        else (
+            *Purchase.PAID_STATUSES,
+            Purchase.Status.PENDING,
+        )
+    )
+    bought = Purchase.objects.filter(buyer=buyer, status__in=counted)
+    if purchase is not None:
+        bought = bought.exclude(pk=purchase.pk)
+    with_coupon = bought.filter(coupon=coupon)
+    if coupon.first_purchase_only and (
+        with_coupon.exists() or bought.filter(status__in=Purchase.PAID_STATUSES).exists()
+    ):
+        raise errors.InvalidCoupon(
+            f"The coupon {coupon.code} is for a buyer's first purchase only, and this buyer has "
+            "bought before."
+        )
+    if coupon.uses_per_buyer is not None:
+        used = with_coupon.count()
+        if used >= coupon.uses_per_buyer:
+            times = "once" if coupon.uses_per_buyer == 1 else f"{coupon.uses_per_buyer} times"
+            raise errors.InvalidCoupon(
+                f"The coupon {coupon.code} can be used {times} per buyer, and this buyer has "
+                "used it up."
+            )
 
 
 def quote_price(pricing_model, coupon, subscription, now):

@@ -13,7 +13,13 @@ from subscriptions.models import PricingModel, Subscription
 
 from .. import errors
 from ..models import PurchaseSession
-from .rules import check_product, find_coupon, offered_pricing_model, quote_price
+from .rules import (
+    check_coupon_for_buyer,
+    check_product,
+    find_coupon,
+    offered_pricing_model,
+    quote_price,
+)
 
 
 def session_minutes() -> int:
@@ -50,6 +56,7 @@ def open_purchase_session(
         raise errors.ProductDoesNotExist("This content is not part of the subscription.")
     coupon = find_coupon(coupon_code)
     quote = quote_price(pricing_model, coupon, subscription, now)
+    check_coupon_for_buyer(coupon, buyer)
     if user_ip:
         try:
             user_ip = str(ip_address(str(user_ip).strip()))

@@ -29,6 +29,21 @@ def buyer_purchases(context, buyer):
     }
 
 
+@register.inclusion_tag("purchases/partials/coupon_redemptions.html", takes_context=True)
+def coupon_redemptions(context, coupon):
+    """Who used the coupon, when, in which purchase and for what discount (the coupon's page),
+    for users who may see purchases."""
+    if not context["request"].user.has_perm("purchases.view_purchase"):
+        return {"redemptions": None}
+    rows = 20
+    redemptions = selectors.coupon_redemptions(coupon, rows)
+    return {
+        "coupon": coupon,
+        "redemptions": redemptions[:rows],
+        "more": len(redemptions) > rows,
+    }
+
+
 @register.filter
 def payment_label(payment_type):
     """A payment type by its name: `wallet` -> "E-wallet", `sandbox_card` -> "Card (sandbox)"."""

@@ -34,7 +34,7 @@ from subscriptions.models import (
 )
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-DIGEST = "bac0aab4c5d98390dc5beded72515f58cd7cbb6f8db9ea6a1d7640be48d8e0c1"
+DIGEST = "5653a3a09b098c56952a6ca77a458dbe4eaf87170612952db6bce9e55db324e3"
 
 # Written by the ORM, which sets these columns to the clock's time (or numbers them from a
 # sequence that a rolled-back test does not reset); the generator's own values are kept.
