@@ -22,6 +22,7 @@ from core.errors import DomainError
 from core.money import quantize
 from purchases import errors as purchase_errors
 from purchases import selectors as purchase_selectors
+from purchases.journal import booking as journal_booking
 from purchases.models import Purchase, PurchaseSession
 from purchases.services import cancellations, checkout, sessions
 from subscriptions import selectors as catalog_selectors
@@ -99,7 +100,9 @@ def handle(request, view, params: dict, *, scope: str, idempotent: bool = False)
 
     def run():
         try:
-            return view(request, params)
+            # Money this request moves is booked in the journal as caused by this key.
+            with journal_booking.api_key(request.auth.prefix):
+                return view(request, params)
         except BadParameter as error:
             return refused(error.status, error.code, error.message, parameter=error.parameter)
         except (DomainError, BuyerError, CatalogError) as error:

@@ -44,6 +44,7 @@ from .models import (
     new_access_password,
 )
 from .selectors import live_access_q
+from .signals import wallet_entry_posted
 
 # Omitted keyword arguments: "take the default", as opposed to an explicit None ("no limit").
 UNSET = object()
@@ -635,7 +636,15 @@ def _check_amount(amount, currency: str) -> Decimal:
 
 
 def _post_wallet_entry(
-    *, buyer: Buyer, kind: str, amount: Decimal, currency: str, reason="", reference="", by=None
+    *,
+    buyer: Buyer,
+    kind: str,
+    amount: Decimal,
+    currency: str,
+    reason="",
+    reference="",
+    by=None,
+    links=None,
 ) -> WalletEntry:
     # The buyer row is the wallet's lock: concurrent postings to one wallet queue here, so each
     # reads the balance the previous one wrote. The CHECK constraints refuse a negative balance
@@ -650,7 +659,7 @@ def _post_wallet_entry(
         )
     balance.balance = Decimal(new_balance)
     balance.save(update_fields=["balance", "updated_at"])
-    return WalletEntry.objects.create(
+    entry = WalletEntry.objects.create(
         buyer_id=buyer.pk,
         kind=kind,
         amount=amount,
@@ -660,6 +669,9 @@ def _post_wallet_entry(
         reference=reference,
         created_by=by,
     )
+    # Booked in the money journal by its receiver, in this transaction (buyers/signals.py).
+    wallet_entry_posted.send(sender=WalletEntry, entry=entry, links=links or {})
+    return entry
 
 
 @transaction.atomic
@@ -697,8 +709,11 @@ def adjust_wallet(*, buyer: Buyer, amount, currency: str, reason: str, created_b
 
 
 @transaction.atomic
-def debit_wallet(*, buyer: Buyer, amount, currency: str, reference: str = "") -> WalletEntry:
-    """Pay for a purchase from the e-wallet; InsufficientBalance when it holds too little."""
+def debit_wallet(
+    *, buyer: Buyer, amount, currency: str, reference: str = "", links=None
+) -> WalletEntry:
+    """Pay for a purchase from the e-wallet; InsufficientBalance when it holds too little.
+    `links` (what the payment belongs to) goes to the wallet_entry_posted signal."""
     amount = _check_amount(amount, currency)
     if amount < 0:
         raise errors.InvalidAmount()
@@ -708,12 +723,16 @@ def debit_wallet(*, buyer: Buyer, amount, currency: str, reference: str = "") ->
         amount=-amount,
         currency=currency,
         reference=reference,
+        links=links,
     )
 
 
 @transaction.atomic
-def refund_to_wallet(*, buyer: Buyer, amount, currency: str, reference: str = "") -> WalletEntry:
-    """Credit a refund to the e-wallet."""
+def refund_to_wallet(
+    *, buyer: Buyer, amount, currency: str, reference: str = "", links=None, by=None
+) -> WalletEntry:
+    """Credit a refund to the e-wallet (`by`: the staff member refunding; `links` as for
+    `debit_wallet`)."""
     amount = _check_amount(amount, currency)
     if amount < 0:
         raise errors.InvalidAmount()
@@ -723,6 +742,8 @@ def refund_to_wallet(*, buyer: Buyer, amount, currency: str, reference: str = ""
         amount=amount,
         currency=currency,
         reference=reference,
+        by=by,
+        links=links,
     )
 
 

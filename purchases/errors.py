@@ -185,3 +185,28 @@ class InvalidCard(PurchaseError):
     code = "invalid_card"
     message = "Give the new card's token."
     field = "instrument"
+
+
+# --- The money journal --------------------------------------------------------------------------
+
+
+class JournalError(PurchaseError):
+    code = "journal_refused"
+    message = "This was refused."
+
+
+class PeriodClosed(JournalError):
+    code = "period_closed"
+    message = "This period is closed: book it in the open period, with a reference to the original."
+
+
+class PeriodNotClosable(JournalError):
+    code = "period_not_closable"
+    message = "This period cannot be closed."
+    field = "month"
+
+
+class CorrectionRefused(JournalError):
+    code = "correction_refused"
+    message = "This correction was refused."
+    field = "amount"

@@ -502,3 +502,13 @@ class ContractTransaction(models.Model):
 
     def __str__(self):
         return f"{self.contract.code} period {self.period} attempt {self.attempt}"
+
+
+# The money journal's models live in their own module; imported here so Django registers them.
+from .journal.models import (  # noqa: E402, F401
+    ClosedPeriod,
+    ClosedPeriodTotal,
+    JournalDay,
+    JournalDayZone,
+    JournalEntry,
+)

@@ -35,6 +35,7 @@ from core.bulk import update_rows
 from . import errors
 from .gateways import get_gateway
 from .gateways.base import APPROVED, ChargeRequest, GatewayError, GatewayResult
+from .journal import booking as journal
 from .models import WALLET, ContractTransaction, Purchase, RecurringContract
 from .notifications import CONTRACT_ENDED, RENEWAL_FAILED, RENEWAL_RECEIPT, queue_renewal_emails
 from .recurrence import access_end_of_contract, period_end, renewal_grace
@@ -230,6 +231,7 @@ def _charge_wallet(attempt: Attempt) -> GatewayResult:
             amount=attempt.amount,
             currency=attempt.currency,
             reference=attempt.key,
+            links={"contract": contract, "renewal_charge_id": attempt.transaction_id},
         )
     except buyer_errors.BuyerError as refusal:
         return GatewayResult("declined", "51", refusal.message[:200])
@@ -321,6 +323,9 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             ]
             if paid:
                 _record_paid_in_sql(paid, answers, run, emails)
+                journal.book_renewals_in_sql(
+                    [attempt.transaction_id for attempt in paid], earliest=now
+                )
                 done = {attempt.contract_id for attempt in paid}
                 attempts = [a for a in attempts if a.contract_id not in done]
         contracts = {
@@ -336,6 +341,7 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             )
         }
         changed_contracts, changed_transactions, changed_accesses, ended_purchases = [], [], [], []
+        booked = []  # approved charges' journal rows
         for attempt in attempts:
             contract = contracts[attempt.contract_id]
             access = contract.access
@@ -353,6 +359,8 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                     charge.result_code = result.result_code
                     charge.response_message = result.response_message[:200]
                     changed_transactions.append(charge)
+                    if result.approved:  # charged all the same: the money moved
+                        booked.append(journal.renewal_entry(charge, contract))
                 contract.claimed_until = None
                 changed_contracts.append(contract)
                 continue
@@ -382,6 +390,7 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                 charge.response_message = result.response_message[:200]
                 if result.approved:
                     charge.status = ContractTransaction.Status.APPROVED
+                    booked.append(journal.renewal_entry(charge, contract))
                     contract.periods_paid = charge.period
                     contract.next_bill_date = period_end(contract, contract.anchor, charge.period)
                     contract.status = RecurringContract.Status.ACTIVE
@@ -448,6 +457,7 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             ["status", "pnref", "auth_code", "result_code", "response_message"],
         )
         update_rows(Access, changed_accesses, ["access_expire"])
+        journal.book(booked)
         Purchase.objects.filter(pk__in=ended_purchases, status=Purchase.Status.CANCELLING).update(
             status=Purchase.Status.CANCELLED
         )

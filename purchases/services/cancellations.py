@@ -15,6 +15,7 @@ from subscriptions.models import PricingModel, Subscription
 
 from .. import errors
 from ..gateways import get_gateway
+from ..journal import booking as journal
 from ..models import WALLET, Cancellation, ContractTransaction, Purchase, RecurringContract, Refund
 from ..recurrence import period_end
 from .contracts import end_access_at_period_end, end_contract
@@ -25,42 +26,58 @@ def refund_payment(
     purchase: Purchase, amount: Decimal, reason: str, staff_user, charge=None
 ) -> Refund:
     """Give `amount` back to where it was paid from: the purchase's own payment, or the renewal
-    `charge` (a ContractTransaction) when given."""
+    `charge` (a ContractTransaction) when given; booked in the journal as a refund (and, for the
+    e-wallet, as a refund to the wallet). Call it inside a transaction."""
     number = purchase.refunds.count() + 1
     key = f"refund:{purchase.code}:{number}"
     if purchase.payment_type == WALLET:
+        refund = Refund.objects.create(
+            purchase=purchase,
+            contract_transaction=charge,
+            amount=amount,
+            currency=purchase.currency,
+            method=WALLET,
+            reason=reason,
+            created_by=staff_user,
+        )
+        journal.book([journal.refund_entry(refund)])
         buyer_services.refund_to_wallet(
             buyer=purchase.buyer,
             amount=amount,
             currency=purchase.currency,
             reference=purchase.code,
+            by=staff_user,
+            links={
+                "purchase": purchase,
+                "contract_id": charge.contract_id if charge is not None else None,
+                "renewal_charge_id": charge.pk if charge is not None else None,
+                "refund_id": refund.pk,
+            },
         )
-        reference = ""
-    else:
-        gateway = get_gateway(purchase.payment_type)
-        if gateway is None:
-            raise errors.RefundRefused("This purchase's payment type is no longer enabled.")
-        result = gateway.refund(
-            idempotency_key=key,
-            pnref=charge.pnref if charge is not None else purchase.gateway_reference,
-            amount=amount,
-            currency=purchase.currency,
-        )
-        if not result.approved:
-            raise errors.RefundRefused(
-                f"The gateway refused the refund: {result.response_message}."
-            )
-        reference = result.pnref
-    return Refund.objects.create(
+        return refund
+    gateway = get_gateway(purchase.payment_type)
+    if gateway is None:
+        raise errors.RefundRefused("This purchase's payment type is no longer enabled.")
+    result = gateway.refund(
+        idempotency_key=key,
+        pnref=charge.pnref if charge is not None else purchase.gateway_reference,
+        amount=amount,
+        currency=purchase.currency,
+    )
+    if not result.approved:
+        raise errors.RefundRefused(f"The gateway refused the refund: {result.response_message}.")
+    refund = Refund.objects.create(
         purchase=purchase,
         contract_transaction=charge,
         amount=amount,
         currency=purchase.currency,
         method=purchase.payment_type,
-        gateway_reference=reference,
+        gateway_reference=result.pnref,
         reason=reason,
         created_by=staff_user,
     )
+    journal.book([journal.refund_entry(refund)])
+    return refund
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ from subscriptions.services import price_with_coupon, use_coupon
 from .. import errors
 from ..gateways import get_gateway
 from ..gateways.base import GatewayError, GatewayTimeout
+from ..journal import booking as journal
 from ..models import WALLET, Purchase, PurchaseSession
 from ..notifications import queue_purchase_receipt
 from ..recurrence import access_end_of_contract
@@ -362,6 +363,7 @@ def _complete(purchase: Purchase) -> Purchase:
                         amount=purchase.amount,
                         currency=purchase.currency,
                         reference=purchase.code,
+                        links={"purchase": purchase},
                     )
                 purchase.result_code, purchase.response_message = "0", "Paid from the e-wallet"
             if purchase.coupon_id:
@@ -388,6 +390,7 @@ def _complete(purchase: Purchase) -> Purchase:
                 start_contract(purchase, amount_each_period, now)
             purchase.status, purchase.completed_at = Purchase.Status.COMPLETED, now
             purchase.save()
+            journal.book([journal.sale_entry(purchase, booked_at=now)])
             queue_purchase_receipt(purchase)
             return purchase
     except (errors.PurchaseError, buyer_errors.BuyerError) as refusal:
@@ -395,7 +398,10 @@ def _complete(purchase: Purchase) -> Purchase:
         # concurrent purchase): the attempt is kept as failed and a card payment is given back.
         failed = _fail(purchase, "", refusal.message)
         if failed.gateway_reference and failed.payment_type != WALLET:
-            refund_payment(failed, failed.amount, "Purchase could not be completed", None)
+            # The card was charged: the charge and its return are both money that moved.
+            with transaction.atomic():
+                journal.book([journal.sale_entry(failed, booked_at=timezone.now())])
+                refund_payment(failed, failed.amount, "Purchase could not be completed", None)
         return failed
 
 

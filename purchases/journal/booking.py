@@ -1,0 +1,298 @@
+"""Writing the money journal: every service that moves money calls one of these inside its own
+transaction, so the movement, its journal row and the day's totals commit together or not at all.
+
+- `book(entries)`: the one way rows are written (per-row paths): refuses a row dated inside a
+  closed period (PeriodClosed), draws public codes that are not taken, inserts the rows and adds
+  them to their days' totals (one upsert, keys in a fixed order so that two transactions never
+  wait on each other's days in opposite orders).
+- `book_renewals_in_sql(charge_ids)`: the set-based renewal path's version on PostgreSQL: one
+  statement inserts the approved charges' rows and adds them to the days.
+- `book_wallet_entry`: the receiver of buyers' wallet_entry_posted signal.
+The who: a staff user is passed in; an API request's key is set for the request with `api_key`.
+"""
+
+import contextlib
+import contextvars
+import zoneinfo
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+
+from core.codes import new_public_code
+from purchases.errors import PeriodClosed
+
+from .models import (
+    WALLET_ENTRY_KINDS,
+    ClosedPeriod,
+    JournalEntry,
+    Kind,
+)
+
+WALLET = "wallet"
+
+# The prefix of the API key whose request is being served (set by the API for the request).
+_api_key = contextvars.ContextVar("journal_api_key", default="")
+
+
+@contextlib.contextmanager
+def api_key(prefix: str):
+    """Rows booked inside this block were caused by the API key with this prefix."""
+    token = _api_key.set(prefix or "")
+    try:
+        yield
+    finally:
+        _api_key.reset(token)
+
+
+def shop_zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def closed_until():
+    """The end of the latest closed period (everything booked before it is closed), or None."""
+    return ClosedPeriod.objects.order_by("-ends_at").values_list("ends_at", flat=True).first()
+
+
+def check_open(booked_at) -> None:
+    """PeriodClosed when `booked_at` falls inside a closed period."""
+    until = closed_until()
+    if until is not None and booked_at < until:
+        raise PeriodClosed(
+            f"The books are closed until {until.astimezone(shop_zone()):%Y-%m-%d %H:%M}: "
+            "book it in the open period, with a reference to the original."
+        )
+
+
+def _free_codes(count: int) -> list[str]:
+    codes = {new_public_code() for _ in range(count)}
+    while True:
+        taken = set(JournalEntry.objects.filter(code__in=codes).values_list("code", flat=True))
+        if not taken and len(codes) == count:
+            return list(codes)
+        codes -= taken
+        while len(codes) < count:
+            codes.add(new_public_code())
+
+
+def book(entries: list[JournalEntry]) -> list[JournalEntry]:
+    """Write `entries` (unsaved JournalEntry objects) and add them to their days' totals, in the
+    caller's transaction. PeriodClosed (nothing written) if one is dated inside a closed period."""
+    entries = [entry for entry in entries if entry is not None]
+    if not entries:
+        return []
+    check_open(min(entry.booked_at for entry in entries))
+    prefix = _api_key.get()
+    for entry, code in zip(entries, _free_codes(len(entries)), strict=True):
+        entry.code = code
+        if prefix and not entry.api_key:
+            entry.api_key = prefix
+    JournalEntry.objects.bulk_create(entries)
+    add_to_days(entries)
+    return entries
+
+
+def day_key(entry) -> tuple:
+    return (
+        entry.booked_at.astimezone(shop_zone()).date(),
+        entry.currency,
+        entry.kind,
+        entry.payment_type,
+        entry.subscription_id or 0,
+    )
+
+
+UPSERT_DAYS_SQL = """
+    INSERT INTO purchases_journalday
+        (day, currency, kind, payment_type, subscription_id, amount, entries)
+    VALUES {values}
+    ON CONFLICT (day, currency, kind, payment_type, COALESCE(subscription_id, 0))
+    DO UPDATE SET amount = purchases_journalday.amount + excluded.amount,
+                  entries = purchases_journalday.entries + excluded.entries
+"""
+
+
+def add_to_days(entries) -> None:
+    """Add journal rows to JournalDay (an upsert; keys sorted so lock order is fixed)."""
+    sums: dict[tuple, list] = defaultdict(lambda: [Decimal(0), 0])
+    for entry in entries:
+        total = sums[day_key(entry)]
+        total[0] += entry.amount
+        total[1] += 1
+    params = []
+    for day, currency, kind, payment_type, subscription in sorted(sums):
+        amount, count = sums[(day, currency, kind, payment_type, subscription)]
+        params += [day, currency, kind, payment_type, subscription or None, amount, count]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(sums))
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT_DAYS_SQL.format(values=values), params)
+
+
+# --- What each movement books -----------------------------------------------------------------
+
+
+def sale_entry(purchase, *, booked_at) -> JournalEntry | None:
+    """A purchase's charge (card, payment page or e-wallet); nothing when it cost nothing."""
+    if not purchase.amount:
+        return None
+    return JournalEntry(
+        booked_at=booked_at,
+        kind=Kind.SALE,
+        amount=purchase.amount,
+        currency=purchase.currency,
+        buyer_id=purchase.buyer_id,
+        subscription_id=purchase.subscription_id,
+        pricing_model_id=purchase.pricing_model_id,
+        purchase=purchase,
+        payment_type=purchase.payment_type,
+        gateway_reference=purchase.gateway_reference if purchase.payment_type != WALLET else "",
+        created_by_id=purchase.created_by_id,
+    )
+
+
+def refund_entry(refund, *, contract=None) -> JournalEntry:
+    """Money given back for a purchase or one of its renewal charges."""
+    purchase = refund.purchase
+    charge = refund.contract_transaction
+    return JournalEntry(
+        booked_at=refund.created_at,
+        kind=Kind.REFUND,
+        amount=-refund.amount,
+        currency=refund.currency,
+        buyer_id=purchase.buyer_id,
+        subscription_id=purchase.subscription_id,
+        pricing_model_id=purchase.pricing_model_id,
+        purchase=purchase,
+        contract=contract if contract is not None else (charge.contract if charge else None),
+        renewal_charge=charge,
+        refund=refund,
+        corrects=original_charge_entry(purchase, charge),
+        payment_type=refund.method,
+        gateway_reference=refund.gateway_reference,
+        created_by_id=refund.created_by_id,
+        reason=refund.reason[:255],
+    )
+
+
+def original_charge_entry(purchase, charge=None) -> JournalEntry | None:
+    """The journal row of the charge a refund or chargeback reverses."""
+    if charge is not None:
+        return JournalEntry.objects.filter(renewal_charge=charge, kind=Kind.RENEWAL).first()
+    return JournalEntry.objects.filter(purchase=purchase, kind=Kind.SALE).first()
+
+
+def book_wallet_entry(sender, *, entry, links, **kwargs) -> JournalEntry:
+    """The e-wallet ledger's row for a WalletEntry (the wallet_entry_posted receiver). `links`:
+    `purchase` or `contract` (objects) and `contract_id`, `renewal_charge_id`, `refund_id`."""
+    purchase = links.get("purchase")
+    contract = links.get("contract")
+    source = purchase or contract
+    purchase_id = purchase.pk if purchase else (contract.purchase_id if contract else None)
+    return book(
+        [
+            JournalEntry(
+                booked_at=entry.created_at,
+                kind=WALLET_ENTRY_KINDS[entry.kind],
+                amount=entry.amount,
+                currency=entry.currency,
+                buyer_id=entry.buyer_id,
+                subscription_id=source.subscription_id if source else None,
+                pricing_model_id=source.pricing_model_id if source else None,
+                purchase_id=purchase_id,
+                contract_id=links.get("contract_id") or (contract.pk if contract else None),
+                renewal_charge_id=links.get("renewal_charge_id"),
+                refund_id=links.get("refund_id"),
+                wallet_entry=entry,
+                payment_type=WALLET,
+                created_by_id=entry.created_by_id,
+                reason=entry.reason or entry.reference,
+            )
+        ]
+    )[0]
+
+
+BOOK_RENEWALS_SQL = """
+    WITH charges AS (
+        SELECT n.code, t.id, t.transaction_date, t.amount, t.currency, t.pnref, c.id AS contract_id,
+               c.buyer_id, c.subscription_id, c.pricing_model_id, c.purchase_id, c.payment_type
+        FROM unnest(%(ids)s::bigint[], %(codes)s::text[]) AS n(id, code)
+        JOIN purchases_contracttransaction AS t ON t.id = n.id
+        JOIN purchases_recurringcontract AS c ON c.id = t.contract_id
+        WHERE t.status = 'approved' AND t.amount > 0
+    ), booked AS (
+        INSERT INTO purchases_journalentry (
+            code, booked_at, kind, amount, currency, buyer_id, subscription_id,
+            pricing_model_id, purchase_id, contract_id, renewal_charge_id, payment_type,
+            gateway_reference, api_key, reason
+        )
+        SELECT code, transaction_date, 'renewal', amount, currency, buyer_id, subscription_id,
+               pricing_model_id, purchase_id, contract_id, id, payment_type,
+               CASE WHEN payment_type = 'wallet' THEN '' ELSE pnref END, '', ''
+        FROM charges
+        ORDER BY id
+        ON CONFLICT DO NOTHING
+        RETURNING booked_at, currency, kind, payment_type, subscription_id, amount
+    )
+    INSERT INTO purchases_journalday
+        (day, currency, kind, payment_type, subscription_id, amount, entries)
+    SELECT (booked_at AT TIME ZONE %(zone)s)::date AS day, currency, kind, payment_type,
+           subscription_id, sum(amount), count(*)
+    FROM booked
+    GROUP BY 1, 2, 3, 4, 5
+    ORDER BY 1, 2, 3, 4, COALESCE(subscription_id, 0)
+    ON CONFLICT (day, currency, kind, payment_type, COALESCE(subscription_id, 0))
+    DO UPDATE SET amount = purchases_journalday.amount + excluded.amount,
+                  entries = purchases_journalday.entries + excluded.entries
+"""
+
+UNBOOKED_RENEWALS_SQL = """
+    SELECT t.id FROM purchases_contracttransaction AS t
+    WHERE t.id = ANY(%s) AND t.status = 'approved' AND t.amount > 0
+      AND NOT EXISTS (
+          SELECT 1 FROM purchases_journalentry AS j
+          WHERE j.renewal_charge_id = t.id AND j.kind = 'renewal'
+      )
+"""
+
+
+def book_renewals_in_sql(charge_ids: list[int], *, earliest) -> None:
+    """Book approved renewal charges (ContractTransaction ids) set-based, on PostgreSQL: one
+    statement writes their rows and adds them to the days. A charge already booked is skipped;
+    a row whose random code was taken meanwhile is written again with a new one."""
+    if not charge_ids:
+        return
+    check_open(earliest)
+    pending = list(charge_ids)
+    with connection.cursor() as cursor:
+        while pending:
+            cursor.execute(
+                BOOK_RENEWALS_SQL,
+                {
+                    "ids": pending,
+                    "codes": _free_codes(len(pending)),
+                    "zone": settings.TIME_ZONE,
+                },
+            )
+            cursor.execute(UNBOOKED_RENEWALS_SQL, [pending])
+            pending = [row[0] for row in cursor.fetchall()]
+
+
+def renewal_entry(charge, contract) -> JournalEntry | None:
+    """An approved renewal charge's row (the per-row path)."""
+    if not charge.amount:
+        return None
+    return JournalEntry(
+        booked_at=charge.transaction_date,
+        kind=Kind.RENEWAL,
+        amount=charge.amount,
+        currency=charge.currency,
+        buyer_id=contract.buyer_id,
+        subscription_id=contract.subscription_id,
+        pricing_model_id=contract.pricing_model_id,
+        purchase_id=contract.purchase_id,
+        contract_id=contract.pk,
+        renewal_charge=charge,
+        payment_type=contract.payment_type,
+        gateway_reference=charge.pnref if contract.payment_type != WALLET else "",
+    )

@@ -1,0 +1,174 @@
+"""The migration that backfills the journal from the rows that moved money before it existed:
+it books what the services book today, and its sums equal their sources."""
+
+import importlib
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from buyers import services as buyer_services
+from purchases.journal.models import (
+    REVENUE_KINDS,
+    WALLET_KINDS,
+    JournalDay,
+    JournalDayZone,
+    JournalEntry,
+    Kind,
+)
+from purchases.renewals import renew_due_contracts
+from purchases.services import cancel_purchase, create_purchase, refund_purchase
+from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
+from tests.purchases.journal_checks import assert_journal_matches_sources, journal_rows
+
+pytestmark = pytest.mark.django_db
+
+migration = importlib.import_module("purchases.migrations.0016_backfill_money_journal")
+
+
+def shop_history(staff):
+    """Every way money moves: card, payment-page and wallet sales, a trial, a declined card,
+    renewals by card and wallet, refunds of sales and of renewals, top-ups, adjustments."""
+    one_off, one_off_price = offer_for_sale(price="19.99", currency="USD")
+    monthly, monthly_price = offer_for_sale(price="10.00", recurring=True)
+    yen, yen_price = offer_for_sale(price="1500", currency="JPY")
+    buy = create_purchase
+    card = buy(
+        buyer=BuyerFactory(),
+        subscription=one_off,
+        pricing_model=one_off_price,
+        payment_type="sandbox_card",
+        instrument="tok_approve",
+        staff_user=staff,
+    )
+    refund_purchase(purchase=card, amount="4.99", reason="Late start", staff_user=staff)
+    buy(
+        buyer=BuyerFactory(),
+        subscription=one_off,
+        pricing_model=one_off_price,
+        payment_type="sandbox_card",
+        instrument="tok_decline",
+    )
+    wallet = wallet_buyer("5000", currency="JPY")
+    paid_from_wallet = buy(
+        buyer=wallet, subscription=yen, pricing_model=yen_price, payment_type="wallet"
+    )
+    refund_purchase(purchase=paid_from_wallet, amount="1500", reason="Twice", staff_user=staff)
+    buyer_services.adjust_wallet(
+        buyer=wallet, amount="-100", currency="JPY", reason="Fee", created_by=staff
+    )
+    renewing = [
+        buy(
+            buyer=BuyerFactory(),
+            subscription=monthly,
+            pricing_model=monthly_price,
+            payment_type="sandbox_card",
+            instrument="tok_approve",
+        ),
+        buy(
+            buyer=wallet_buyer("100.00"),
+            subscription=monthly,
+            pricing_model=monthly_price,
+            payment_type="wallet",
+        ),
+    ]
+    renew_due_contracts(now=max(p.contract.next_bill_date for p in renewing))
+    for purchase in renewing:
+        cancel_purchase(purchase=purchase, mode="now", refund="full", staff_user=staff)
+    monthly_price.trial_days = 14
+    monthly_price.save()
+    buy(
+        buyer=BuyerFactory(),
+        subscription=monthly,
+        pricing_model=monthly_price,
+        payment_type="sandbox_card",
+        instrument="tok_approve",
+    )
+
+
+def wipe_journal():
+    """As before the journal existed (TRUNCATE passes the append-only trigger, as migrating
+    back to before the journal would drop its tables)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The foreign keys' deferred checks must run before a TRUNCATE in this transaction.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("TRUNCATE purchases_journalentry, purchases_journalday")
+        else:
+            cursor.execute("DELETE FROM purchases_journalentry")
+            cursor.execute("DELETE FROM purchases_journalday")
+    JournalDayZone.objects.all().delete()
+
+
+def run_backfill():
+    migration.backfill(apps, SimpleNamespace(connection=connection))
+
+
+def test_the_backfill_books_what_the_services_book(finance_user):
+    shop_history(finance_user)
+    live = journal_rows()
+    live_corrects = sorted(
+        JournalEntry.objects.filter(corrects__isnull=False).values_list(
+            "refund", "corrects__kind", "corrects__amount"
+        )
+    )
+    assert {row[1] for row in live} == {
+        Kind.SALE,
+        Kind.RENEWAL,
+        Kind.REFUND,
+        Kind.WALLET_TOP_UP,
+        Kind.WALLET_PAYMENT,
+        Kind.WALLET_REFUND,
+        Kind.WALLET_ADJUSTMENT,
+    }
+    wipe_journal()
+    run_backfill()
+    # The old wallet ledger names only the purchase a refund to the wallet was for, not the
+    # refund or the renewal charge: those links are the services' from now on.
+    expected = sorted(
+        (
+            row[:8] + (None, None, None) + row[11:] if row[1] == Kind.WALLET_REFUND else row
+            for row in live
+        ),
+        key=str,
+    )
+    assert journal_rows() == expected
+    assert (
+        sorted(
+            JournalEntry.objects.filter(corrects__isnull=False).values_list(
+                "refund", "corrects__kind", "corrects__amount"
+            )
+        )
+        == live_corrects
+    )
+    assert_journal_matches_sources()
+    assert JournalDayZone.objects.get().time_zone == "UTC"
+
+
+def test_the_backfill_of_an_empty_shop_books_nothing():
+    wipe_journal()
+    run_backfill()
+    assert JournalEntry.objects.count() == 0 and JournalDay.objects.count() == 0
+
+
+def test_the_backfill_draws_unique_codes(finance_user):
+    shop_history(finance_user)
+    wipe_journal()
+    run_backfill()
+    codes = list(JournalEntry.objects.values_list("code", flat=True))
+    assert len(set(codes)) == len(codes) > 10
+    assert all(len(code) == 8 and code.isalnum() and code.isascii() for code in codes)
+
+
+def test_the_backfilled_days_are_local_days(finance_user, settings):
+    shop_history(finance_user)
+    wipe_journal()
+    settings.TIME_ZONE = "Pacific/Pago_Pago"  # UTC-11
+    run_backfill()
+    assert_journal_matches_sources()
+    yen = JournalDay.objects.filter(currency="JPY")
+    revenue = sum(yen.filter(kind__in=REVENUE_KINDS).values_list("amount", flat=True))
+    wallet = sum(yen.filter(kind__in=WALLET_KINDS).values_list("amount", flat=True))
+    assert (revenue, wallet) == (Decimal(0), Decimal(5000 - 1500 + 1500 - 100))
