@@ -71,6 +71,16 @@ ROLE_PERMISSIONS[FINANCE] += [
     "purchases.retry_contract",
 ]
 
+# The money journal and the e-wallet changes beyond what staff may make alone: finance's.
+ROLE_PERMISSIONS[FINANCE] += [
+    "purchases.view_journalentry",
+    "purchases.view_closedperiod",
+    "purchases.close_period",
+    "purchases.book_correction",
+    "buyers.adjust_wallet",
+    "buyers.adjust_wallet_above_limit",
+]
+
 
 def apply_role_permissions(apps, schema_editor):
     """Create the role groups and grant each the permissions listed for it (adds, never removes)."""

@@ -179,7 +179,10 @@ class JournalEntry(PublicCodeModel):
         verbose_name = "journal entry"
         verbose_name_plural = "journal entries"
         ordering = ["-booked_at", "-pk"]
-        permissions = [("close_period", "Can close a period of the money journal")]
+        permissions = [
+            ("close_period", "Can close a period of the money journal"),
+            ("book_correction", "Can book a correction in the money journal"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=Kind.values), name="journal_entry_kind_valid"
