@@ -176,6 +176,12 @@ class InsufficientBalance(BuyerError):
     field = "amount"
 
 
+class AmountAboveLimit(BuyerError):
+    code = "amount_above_limit"
+    message = "An e-wallet change this large needs the Finance role."
+    field = "amount"
+
+
 # --- Import -------------------------------------------------------------------------------------
 
 

@@ -259,7 +259,13 @@ class WalletEntry(models.Model):
         verbose_name = "wallet entry"
         verbose_name_plural = "wallet entries"
         ordering = ["-created_at", "-pk"]
-        permissions = [("adjust_wallet", "Can top up or adjust a buyer's e-wallet")]
+        permissions = [
+            ("adjust_wallet", "Can top up or adjust a buyer's e-wallet"),
+            (
+                "adjust_wallet_above_limit",
+                "Can top up or adjust an e-wallet above WALLET_ADJUSTMENT_LIMIT",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="wallet_entry_amount_not_zero"),
             models.CheckConstraint(

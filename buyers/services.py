@@ -674,14 +674,36 @@ def _post_wallet_entry(
     return entry
 
 
+def _check_within_limit(amount: Decimal, currency: str, by) -> None:
+    """Staff change an e-wallet by hand up to WALLET_ADJUSTMENT_LIMIT (the currency's own, else
+    the one for every currency) a time; more needs the Finance role."""
+    limits = settings.WALLET_ADJUSTMENT_LIMIT
+    limit = limits.get(currency, limits.get("*"))
+    if (
+        limit is not None
+        and by is not None
+        and abs(amount) > limit
+        and not by.has_perm(ABOVE_LIMIT_PERMISSION)
+    ):
+        raise errors.AmountAboveLimit(
+            f"More than {limit} {currency} at a time needs the Finance role: ask finance to "
+            "make this change."
+        )
+
+
+ABOVE_LIMIT_PERMISSION = "buyers.adjust_wallet_above_limit"
+
+
 @transaction.atomic
 def top_up_wallet(
     *, buyer: Buyer, amount, currency: str, created_by=None, reason: str = ""
 ) -> WalletEntry:
-    """Add money to the buyer's e-wallet."""
+    """Add money to the buyer's e-wallet (by staff: within WALLET_ADJUSTMENT_LIMIT unless they
+    hold the Finance role)."""
     amount = _check_amount(amount, currency)
     if amount < 0:
         raise errors.InvalidAmount()
+    _check_within_limit(amount, currency, created_by)
     return _post_wallet_entry(
         buyer=buyer,
         kind=WalletEntry.Kind.TOP_UP,
@@ -694,10 +716,12 @@ def top_up_wallet(
 
 @transaction.atomic
 def adjust_wallet(*, buyer: Buyer, amount, currency: str, reason: str, created_by) -> WalletEntry:
-    """A manual correction by staff, up or down, with a reason; never below zero."""
+    """A manual correction by staff, up or down, with a reason; never below zero; within
+    WALLET_ADJUSTMENT_LIMIT unless `created_by` holds the Finance role."""
     amount = _check_amount(amount, currency)
     if not (reason or "").strip():
         raise errors.ReasonRequired()
+    _check_within_limit(amount, currency, created_by)
     return _post_wallet_entry(
         buyer=buyer,
         kind=WalletEntry.Kind.ADJUSTMENT,

@@ -6,6 +6,7 @@ DJANGO_DEBUG=false and the variables listed in README.md; that switches on the h
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -210,6 +211,17 @@ RENEWAL_GRACE_HOURS = env.int("RENEWAL_GRACE_HOURS", default=24)
 RENEWAL_CLAIM_SECONDS = env.int("RENEWAL_CLAIM_SECONDS", default=600)
 # How many days before a renewal charge its buyer is reminded by e-mail.
 RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", default=3)
+
+# The most staff may top up or adjust an e-wallet by hand at a time; more needs the Finance
+# role. An amount for every currency, then CUR=amount for currencies whose units differ much:
+# "100,JPY=15000" is 100.00 EUR, 100.00 USD, ... and 15000 JPY.
+WALLET_ADJUSTMENT_LIMIT = {
+    (code.strip().upper() if sep else "*"): Decimal(amount if sep else code)
+    for code, sep, amount in (
+        entry.partition("=")
+        for entry in env.list("WALLET_ADJUSTMENT_LIMIT", default=["100", "JPY=15000"])
+    )
+}
 
 # --- HTTP API -------------------------------------------------------------------------------
 # Requests a new API key may make a minute (0: no limit; each key's own limit is set on its

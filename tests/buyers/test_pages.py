@@ -56,11 +56,14 @@ def test_staff_opens_every_page(client, staff_user, access):
         assert client.get(url).status_code == 200, url
 
 
-def test_finance_reads_but_cannot_change(client, finance_user, access):
+def test_finance_reads_but_changes_only_e_wallets(client, finance_user, access):
     client.force_login(finance_user)
-    for url in read_pages(access):
+    wallet = reverse("buyers:wallet_entry", args=[access.buyer.code])
+    for url in [*read_pages(access), wallet]:
         assert client.get(url).status_code == 200, url
     for url in edit_pages(access):
+        if url == wallet:  # e-wallet changes beyond WALLET_ADJUSTMENT_LIMIT are finance's
+            continue
         assert client.get(url).status_code == 403, url
         assert client.post(url, {"email": "x@example.com"}).status_code == 403, url
     detail = client.get(reverse("accesses:detail", args=[access.code])).content.decode()
@@ -161,6 +164,42 @@ def test_wallet_page_refusals_are_shown_beside_the_field(client, staff_user):
     response = client.post(url, {"kind": "top_up", "amount": "lots", "currency": "EUR"})
     assert field_errors(response, "amount")
     assert not WalletEntry.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["top_up", "adjustment"])
+def test_staff_change_a_wallet_by_at_most_the_limit_finance_by_more(
+    client, staff_user, finance_user, settings, kind
+):
+    settings.WALLET_ADJUSTMENT_LIMIT = {"*": Decimal("100"), "JPY": Decimal("15000")}
+    buyer = BuyerFactory()
+    url = reverse("buyers:wallet_entry", args=[buyer.code])
+    big = {"kind": kind, "amount": "100.01", "currency": "EUR", "reason": "Goodwill"}
+    client.force_login(staff_user)
+    response = client.post(url, big)
+    assert field_errors(response, "amount") == [
+        "More than 100 EUR at a time needs the Finance role: ask finance to make this change."
+    ]
+    assert not WalletEntry.objects.exists()
+    assert client.post(url, {**big, "amount": "100.00"}).status_code == 302
+    client.force_login(finance_user)
+    assert client.post(url, big).status_code == 302
+    assert list(WalletEntry.objects.order_by("pk").values_list("amount", "created_by")) == [
+        (Decimal("100.00"), staff_user.pk),
+        (Decimal("100.01"), finance_user.pk),
+    ]
+
+
+def test_a_large_negative_adjustment_needs_finance_too(client, staff_user, settings):
+    settings.WALLET_ADJUSTMENT_LIMIT = {"EUR": Decimal("10")}
+    buyer = BuyerFactory()
+    services.top_up_wallet(buyer=buyer, amount="50", currency="EUR")
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("buyers:wallet_entry", args=[buyer.code]),
+        {"kind": "adjustment", "amount": "-10.01", "currency": "EUR", "reason": "Fee"},
+    )
+    assert "needs the Finance role" in field_errors(response, "amount")[0]
+    assert WalletEntry.objects.count() == 1
 
 
 def test_grant_from_the_buyer_page_shows_the_access_password(

@@ -116,3 +116,18 @@ def test_database_refuses_a_negative_balance_even_without_the_service():
         WalletEntry.objects.create(
             buyer=buyer, kind="adjustment", amount=-1, currency="EUR", balance_after=-1
         )
+
+
+def test_the_limit_on_staff_changes_is_in_each_currencys_own_units(staff_user, settings):
+    settings.WALLET_ADJUSTMENT_LIMIT = {"*": Decimal("100"), "JPY": Decimal("15000")}
+    buyer = BuyerFactory()
+    services.top_up_wallet(buyer=buyer, amount="15000", currency="JPY", created_by=staff_user)
+    with pytest.raises(errors.AmountAboveLimit, match="More than 15000 JPY"):
+        services.top_up_wallet(buyer=buyer, amount="15001", currency="JPY", created_by=staff_user)
+    with pytest.raises(errors.AmountAboveLimit, match="More than 100 USD"):
+        services.adjust_wallet(
+            buyer=buyer, amount="150", currency="USD", reason="x", created_by=staff_user
+        )
+    # Not staff: the services' own movements (payments, refunds) and jobs have no limit.
+    services.top_up_wallet(buyer=buyer, amount="5000", currency="USD")
+    assert balance(buyer, "JPY") == 15000 and balance(buyer, "USD") == 5000
