@@ -6,7 +6,7 @@ from core.roles import apply_role_permissions
 class Migration(migrations.Migration):
     dependencies = [
         ("purchases", "0016_backfill_money_journal"),
-        ("buyers", "0008_grant_wallet_limit_permission"),
+        ("buyers", "0010_grant_wallet_limit_permission"),
     ]
 
     operations = [migrations.RunPython(apply_role_permissions, migrations.RunPython.noop)]

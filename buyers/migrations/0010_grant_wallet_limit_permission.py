@@ -4,6 +4,6 @@ from core.roles import apply_role_permissions
 
 
 class Migration(migrations.Migration):
-    dependencies = [("buyers", "0007_wallet_changes_above_a_limit")]
+    dependencies = [("buyers", "0009_wallet_changes_above_a_limit")]
 
     operations = [migrations.RunPython(apply_role_permissions, migrations.RunPython.noop)]
