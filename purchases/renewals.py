@@ -302,6 +302,7 @@ def _record_paid_in_sql(paid: list[Attempt], answers: dict, run: RenewalRun, ema
 def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun) -> None:
     """Write what the charges did, in one transaction."""
     retries = dunning_days()
+    paid = []  # approved and recorded set-based (PostgreSQL)
     with transaction.atomic():
         emails = []
         # An attempt already recorded (by a worker whose lease lapsed and another took over)
@@ -323,9 +324,6 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             ]
             if paid:
                 _record_paid_in_sql(paid, answers, run, emails)
-                journal.book_renewals_in_sql(
-                    [attempt.transaction_id for attempt in paid], earliest=now
-                )
                 done = {attempt.contract_id for attempt in paid}
                 attempts = [a for a in attempts if a.contract_id not in done]
         contracts = {
@@ -457,11 +455,13 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             ["status", "pnref", "auth_code", "result_code", "response_message"],
         )
         update_rows(Access, changed_accesses, ["access_expire"])
-        journal.book(booked)
         Purchase.objects.filter(pk__in=ended_purchases, status=Purchase.Status.CANCELLING).update(
             status=Purchase.Status.CANCELLED
         )
         queue_renewal_emails(emails)
+        # Last, so the days' totals rows are locked only for the end of this transaction.
+        journal.book(booked)
+        journal.book_renewals_in_sql([attempt.transaction_id for attempt in paid], earliest=now)
 
 
 def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringContract:

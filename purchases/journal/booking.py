@@ -76,6 +76,29 @@ def _free_codes(count: int) -> list[str]:
             codes.add(new_public_code())
 
 
+# Rows booked inside `days_at_the_end()`, whose days are added when it ends.
+_deferred = contextvars.ContextVar("journal_deferred_days", default=None)
+
+
+@contextlib.contextmanager
+def days_at_the_end():
+    """Add the days of the rows booked inside this block when it ends (put it inside the
+    transaction, around the whole use case): a day's totals row is then locked only for the
+    last moment of the transaction, not while the rest of it runs, so purchases of the same
+    day and currency wait on each other as briefly as possible."""
+    if _deferred.get() is not None:  # an outer block adds them
+        yield
+        return
+    pending: list = []
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    if pending:
+        add_to_days(pending)
+
+
 def book(entries: list[JournalEntry]) -> list[JournalEntry]:
     """Write `entries` (unsaved JournalEntry objects) and add them to their days' totals, in the
     caller's transaction. PeriodClosed (nothing written) if one is dated inside a closed period."""
@@ -89,7 +112,11 @@ def book(entries: list[JournalEntry]) -> list[JournalEntry]:
         if prefix and not entry.api_key:
             entry.api_key = prefix
     JournalEntry.objects.bulk_create(entries)
-    add_to_days(entries)
+    pending = _deferred.get()
+    if pending is not None:
+        pending.extend(entries)
+    else:
+        add_to_days(entries)
     return entries
 
 
@@ -111,22 +138,38 @@ UPSERT_DAYS_SQL = """
     DO UPDATE SET amount = purchases_journalday.amount + excluded.amount,
                   entries = purchases_journalday.entries + excluded.entries
 """
+UPSERT_SHOP_DAYS_SQL = """
+    INSERT INTO purchases_journalshopday (day, currency, kind, payment_type, amount, entries)
+    VALUES {values}
+    ON CONFLICT (day, currency, kind, payment_type)
+    DO UPDATE SET amount = purchases_journalshopday.amount + excluded.amount,
+                  entries = purchases_journalshopday.entries + excluded.entries
+"""
 
 
 def add_to_days(entries) -> None:
-    """Add journal rows to JournalDay (an upsert; keys sorted so lock order is fixed)."""
+    """Add journal rows to the daily totals, JournalDay and JournalShopDay (one upsert each;
+    keys sorted, so two transactions always take their days' row locks in the same order)."""
     sums: dict[tuple, list] = defaultdict(lambda: [Decimal(0), 0])
+    shop_sums: dict[tuple, list] = defaultdict(lambda: [Decimal(0), 0])
     for entry in entries:
-        total = sums[day_key(entry)]
-        total[0] += entry.amount
-        total[1] += 1
-    params = []
-    for day, currency, kind, payment_type, subscription in sorted(sums):
-        amount, count = sums[(day, currency, kind, payment_type, subscription)]
-        params += [day, currency, kind, payment_type, subscription or None, amount, count]
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(sums))
+        key = day_key(entry)
+        for total in (sums[key], shop_sums[key[:4]]):
+            total[0] += entry.amount
+            total[1] += 1
     with connection.cursor() as cursor:
-        cursor.execute(UPSERT_DAYS_SQL.format(values=values), params)
+        for sql, totals, width in (
+            (UPSERT_SHOP_DAYS_SQL, shop_sums, 6),
+            (UPSERT_DAYS_SQL, sums, 7),
+        ):
+            params = []
+            for key in sorted(totals):
+                values = list(key)
+                if width == 7:
+                    values[4] = values[4] or None  # the subscription: 0 in the key is none
+                params += [*values, *totals[key]]
+            row = "(" + ", ".join(["%s"] * width) + ")"
+            cursor.execute(sql.format(values=", ".join([row] * len(totals))), params)
 
 
 # --- What each movement books -----------------------------------------------------------------
@@ -232,15 +275,32 @@ BOOK_RENEWALS_SQL = """
         FROM charges
         ORDER BY id
         ON CONFLICT DO NOTHING
-        RETURNING booked_at, currency, kind, payment_type, subscription_id, amount
+        RETURNING id
     )
+    SELECT coalesce(array_agg(id), '{}') FROM booked
+"""
+# The days of the rows just booked, shop days first and in key order, as add_to_days does, so
+# that a renewal batch and a purchase always take their days' row locks in the same order.
+ADD_SHOP_DAYS_SQL = """
+    INSERT INTO purchases_journalshopday (day, currency, kind, payment_type, amount, entries)
+    SELECT (booked_at AT TIME ZONE %(zone)s)::date, currency, kind, payment_type,
+           sum(amount), count(*)
+    FROM purchases_journalentry WHERE id = ANY(%(ids)s)
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, currency COLLATE "C", kind COLLATE "C", payment_type COLLATE "C"
+    ON CONFLICT (day, currency, kind, payment_type)
+    DO UPDATE SET amount = purchases_journalshopday.amount + excluded.amount,
+                  entries = purchases_journalshopday.entries + excluded.entries
+"""
+ADD_DAYS_SQL = """
     INSERT INTO purchases_journalday
         (day, currency, kind, payment_type, subscription_id, amount, entries)
-    SELECT (booked_at AT TIME ZONE %(zone)s)::date AS day, currency, kind, payment_type,
+    SELECT (booked_at AT TIME ZONE %(zone)s)::date, currency, kind, payment_type,
            subscription_id, sum(amount), count(*)
-    FROM booked
+    FROM purchases_journalentry WHERE id = ANY(%(ids)s)
     GROUP BY 1, 2, 3, 4, 5
-    ORDER BY 1, 2, 3, 4, COALESCE(subscription_id, 0)
+    ORDER BY 1, currency COLLATE "C", kind COLLATE "C", payment_type COLLATE "C",
+             COALESCE(subscription_id, 0)
     ON CONFLICT (day, currency, kind, payment_type, COALESCE(subscription_id, 0))
     DO UPDATE SET amount = purchases_journalday.amount + excluded.amount,
                   entries = purchases_journalday.entries + excluded.entries
@@ -258,24 +318,21 @@ UNBOOKED_RENEWALS_SQL = """
 
 def book_renewals_in_sql(charge_ids: list[int], *, earliest) -> None:
     """Book approved renewal charges (ContractTransaction ids) set-based, on PostgreSQL: one
-    statement writes their rows and adds them to the days. A charge already booked is skipped;
+    statement writes their rows, two add them to the days. A charge already booked is skipped;
     a row whose random code was taken meanwhile is written again with a new one."""
     if not charge_ids:
         return
     check_open(earliest)
-    pending = list(charge_ids)
+    pending, booked = list(charge_ids), []
     with connection.cursor() as cursor:
         while pending:
-            cursor.execute(
-                BOOK_RENEWALS_SQL,
-                {
-                    "ids": pending,
-                    "codes": _free_codes(len(pending)),
-                    "zone": settings.TIME_ZONE,
-                },
-            )
+            cursor.execute(BOOK_RENEWALS_SQL, {"ids": pending, "codes": _free_codes(len(pending))})
+            booked += cursor.fetchone()[0]
             cursor.execute(UNBOOKED_RENEWALS_SQL, [pending])
             pending = [row[0] for row in cursor.fetchall()]
+        if booked:
+            for sql in (ADD_SHOP_DAYS_SQL, ADD_DAYS_SQL):
+                cursor.execute(sql, {"ids": booked, "zone": settings.TIME_ZONE})
 
 
 def renewal_entry(charge, contract) -> JournalEntry | None:

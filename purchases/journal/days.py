@@ -9,11 +9,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Sum
 from django.utils import timezone
 
 from .booking import shop_zone
-from .models import JournalDay, JournalDayZone, JournalEntry
+from .models import JournalDay, JournalDayZone, JournalEntry, JournalShopDay
 
 REBUILD_SQL = """
     INSERT INTO purchases_journalday
@@ -22,6 +21,12 @@ REBUILD_SQL = """
            sum(amount), count(*)
     FROM purchases_journalentry
     GROUP BY 1, 2, 3, 4, 5
+"""
+REBUILD_SHOP_SQL = """
+    INSERT INTO purchases_journalshopday (day, currency, kind, payment_type, amount, entries)
+    SELECT day, currency, kind, payment_type, sum(amount), sum(entries)
+    FROM purchases_journalday
+    GROUP BY 1, 2, 3, 4
 """
 
 
@@ -39,9 +44,13 @@ def rebuild_days() -> int:
         with connection.cursor() as cursor:
             cursor.execute("LOCK TABLE purchases_journalentry IN SHARE MODE")
             cursor.execute("DELETE FROM purchases_journalday")
+            cursor.execute("DELETE FROM purchases_journalshopday")
             cursor.execute(REBUILD_SQL, [settings.TIME_ZONE])
+            cursor.execute(REBUILD_SHOP_SQL)
     else:
         JournalDay.objects.all().delete()
+        JournalShopDay.objects.all().delete()
+        days = journal_days()
         JournalDay.objects.bulk_create(
             JournalDay(
                 day=day,
@@ -52,9 +61,13 @@ def rebuild_days() -> int:
                 amount=amount,
                 entries=count,
             )
-            for (day, currency, kind, payment_type, subscription), (amount, count) in (
-                journal_days().items()
+            for (day, currency, kind, payment_type, subscription), (amount, count) in days.items()
+        )
+        JournalShopDay.objects.bulk_create(
+            JournalShopDay(
+                day=day, currency=currency, kind=kind, payment_type=payment_type, **figures
             )
+            for (day, currency, kind, payment_type), figures in shop_days_of(days).items()
         )
     JournalDayZone.objects.all().delete()
     JournalDayZone.objects.create(time_zone=settings.TIME_ZONE, built_at=timezone.now())
@@ -79,6 +92,15 @@ def journal_days() -> dict[tuple, tuple[Decimal, int]]:
     return {key: (amount, count) for key, (amount, count) in sums.items()}
 
 
+def shop_days_of(days: dict) -> dict[tuple, dict]:
+    """Subscriptions' days summed into the shop's (the subscription left out of the key)."""
+    shop: dict[tuple, dict] = defaultdict(lambda: {"amount": Decimal(0), "entries": 0})
+    for key, (amount, count) in days.items():
+        shop[key[:4]]["amount"] += amount
+        shop[key[:4]]["entries"] += count
+    return shop
+
+
 def stored_days() -> dict[tuple, tuple[Decimal, int]]:
     return {
         (day, currency, kind, payment_type, subscription or 0): (amount, count)
@@ -91,22 +113,31 @@ def stored_days() -> dict[tuple, tuple[Decimal, int]]:
     }
 
 
-def days_differences() -> list[tuple]:
-    """Where JournalDay differs from the journal: (key, stored, journal) per differing key."""
-    stored, expected = stored_days(), journal_days()
-    return [
-        (key, stored.get(key), expected.get(key))
-        for key in sorted(set(stored) | set(expected), key=str)
-        if stored.get(key) != expected.get(key)
-    ]
-
-
-def totals_by_kind(queryset=None) -> dict[tuple[str, str], Decimal]:
-    """Journal sums per (currency, kind), for checks and the closing of a period."""
-    queryset = JournalEntry.objects.all() if queryset is None else queryset
+def stored_shop_days() -> dict[tuple, tuple[Decimal, int]]:
     return {
-        (row["currency"], row["kind"]): row["amount"]
-        for row in queryset.order_by()
-        .values("currency", "kind")
-        .annotate(amount=Sum("amount"), entries=Count("pk"))
+        (day, currency, kind, payment_type): (amount, count)
+        for day, currency, kind, payment_type, amount, count in (
+            JournalShopDay.objects.order_by().values_list(
+                "day", "currency", "kind", "payment_type", "amount", "entries"
+            )
+        )
+        if count
     }
+
+
+def days_differences() -> list[tuple]:
+    """Where the daily totals differ from the journal: (key, stored, journal) per differing key
+    of JournalDay (5 parts) or JournalShopDay (4 parts)."""
+    expected = journal_days()
+    expected_shop = {
+        key: (figures["amount"], figures["entries"])
+        for key, figures in shop_days_of(expected).items()
+    }
+    differences = []
+    for stored, wanted in ((stored_days(), expected), (stored_shop_days(), expected_shop)):
+        differences += [
+            (key, stored.get(key), wanted.get(key))
+            for key in sorted(set(stored) | set(wanted), key=str)
+            if stored.get(key) != wanted.get(key)
+        ]
+    return differences

@@ -4,9 +4,12 @@
   transaction, booked at the time the money moved. Never updated or deleted (the model refuses,
   and on PostgreSQL a trigger refuses any UPDATE or DELETE; see migration 0015); a mistake is
   corrected by a new row in the open period that names the row it corrects.
-- JournalDay: the journal's daily totals (per local day of the shop's time zone, currency,
-  subscription, payment type and kind), maintained with every journal row in its transaction,
-  so reports over any range read days, not rows. JournalDayZone records the zone they are for.
+- JournalDay and JournalShopDay: the journal's daily totals (per local day of the shop's time
+  zone, currency, kind and payment type; JournalDay per subscription too), maintained with every
+  journal row in its transaction, so reports over any range read days, not rows: the shop's
+  days (a few dozen rows a day) for the dashboard and reports of the whole shop, the
+  subscriptions' days (up to a few thousand a day) for reports by or of a subscription.
+  JournalDayZone records the time zone the days are local to.
 - ClosedPeriod / ClosedPeriodTotal: a period finance closed, and its totals as they were then;
   nothing may be booked inside a closed period afterwards.
 
@@ -266,6 +269,30 @@ class JournalDay(models.Model):
                 "payment_type",
                 Coalesce("subscription", 0),
                 name="journal_day_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.kind} {self.amount} {self.currency}"
+
+
+class JournalShopDay(models.Model):
+    """The journal's total of one local day, currency, payment type and kind, for the whole
+    shop: JournalDay without the subscription, kept beside it (booking.py) for the reports and
+    the dashboard that do not look at subscriptions."""
+
+    day = models.DateField("day")
+    currency = models.CharField("currency", max_length=3)
+    payment_type = models.CharField("payment type", max_length=40)
+    kind = models.CharField("kind", max_length=17, choices=Kind.choices)
+    amount = total_field("amount")
+    entries = models.PositiveIntegerField("entries")
+
+    class Meta:
+        verbose_name = "journal day of the shop"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "currency", "kind", "payment_type"], name="journal_shop_day_once"
             ),
         ]
 

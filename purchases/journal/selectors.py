@@ -1,8 +1,9 @@
 """Reading money from the journal: the one place every report, total and chart gets its figures,
 so they agree by construction.
 
-A range of local days is read from the daily totals (JournalDay: a few thousand rows a day at
-most, whatever the number of purchases) while they are for the shop's time zone; otherwise
+A range of local days is read from the daily totals while they are for the shop's time zone
+(JournalShopDay: a few dozen rows a day; JournalDay, when subscriptions are looked at: at most
+a few thousand a day, whatever the number of purchases); otherwise
 (right after SHOP_TIME_ZONE changed, before `rebuild_journal_days`) from the journal's rows,
 grouped by local day in SQL. Either way the figures are the same.
 
@@ -22,7 +23,14 @@ from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 
 from .booking import WALLET, shop_zone
 from .days import days_are_current
-from .models import CHARGE_KINDS, GIVEN_BACK_KINDS, JournalDay, JournalEntry, Kind
+from .models import (
+    CHARGE_KINDS,
+    GIVEN_BACK_KINDS,
+    JournalDay,
+    JournalEntry,
+    JournalShopDay,
+    Kind,
+)
 
 PERIODS = ("day", "week", "month")
 GROUPINGS = ("period", "subscription", "payment_type")
@@ -87,11 +95,21 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), shop_zone())
 
 
-def _source(start: date, end: date, *, subscription=None, currency=None, payment_type=None):
-    """The rows to sum for local days start..end (both included): (queryset, day expression,
-    whether it is the daily totals)."""
+def _source(
+    start: date,
+    end: date,
+    *,
+    by_subscription=False,
+    subscription=None,
+    currency=None,
+    payment_type=None,
+):
+    """The rows to sum for local days start..end (both included), and whether they are daily
+    totals: the shop's days unless subscriptions are looked at, else the subscriptions' days;
+    the journal's rows while the days are for another time zone."""
     if days_are_current():
-        rows = JournalDay.objects.filter(day__gte=start, day__lte=end)
+        days = JournalDay if by_subscription or subscription is not None else JournalShopDay
+        rows = days.objects.filter(day__gte=start, day__lte=end)
         by_day = True
     else:
         rows = JournalEntry.objects.filter(
@@ -134,7 +152,12 @@ def money(
     grouped query: `grouping` "period" (per day, week or month), "subscription", "payment_type",
     or None (per currency only). Sorted by group, then currency."""
     rows, by_day = _source(
-        start, end, subscription=subscription, currency=currency, payment_type=payment_type
+        start,
+        end,
+        by_subscription=grouping == "subscription",
+        subscription=subscription,
+        currency=currency,
+        payment_type=payment_type,
     )
     if grouping == "period":
         rows = rows.annotate(group=_bucket(period, by_day))

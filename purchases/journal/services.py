@@ -19,8 +19,8 @@ from .models import (
     REVENUE_KINDS,
     ClosedPeriod,
     ClosedPeriodTotal,
-    JournalDay,
     JournalEntry,
+    JournalShopDay,
     Kind,
 )
 
@@ -40,7 +40,7 @@ def period_totals(first_day: date, last_day: date) -> list[dict]:
     """The journal's totals per currency, kind and payment type over local days (both ends
     included): from the daily totals when they are for today's zone, else from the rows."""
     if days_are_current():
-        rows = JournalDay.objects.filter(day__gte=first_day, day__lte=last_day)
+        rows = JournalShopDay.objects.filter(day__gte=first_day, day__lte=last_day)
         amount, count = Sum("amount"), Sum("entries")
     else:
         rows = JournalEntry.objects.filter(

@@ -1,5 +1,5 @@
 """Backfill the money journal from the rows that moved money before it existed, build its daily
-totals, and make the journal append-only on PostgreSQL.
+totals (per subscription, and the shop's), and make the journal append-only on PostgreSQL.
 
 What is booked (the same as the services book from now on; tests/purchases/test_journal_backfill.py
 proves the sums equal their sources):
@@ -106,6 +106,12 @@ PG_DAYS = """
     FROM purchases_journalentry
     GROUP BY 1, 2, 3, 4, 5
 """
+PG_SHOP_DAYS = """
+    INSERT INTO purchases_journalshopday (day, currency, kind, payment_type, amount, entries)
+    SELECT day, currency, kind, payment_type, sum(amount), sum(entries)
+    FROM purchases_journalday
+    GROUP BY 1, 2, 3, 4
+"""
 
 APPEND_ONLY = """
 CREATE FUNCTION purchases_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -155,6 +161,7 @@ def backfill_postgresql(cursor):
             # since the unique keys (one sale per purchase, one row per renewal charge, refund
             # and wallet entry) skip what is booked.
     cursor.execute(PG_DAYS, [settings.TIME_ZONE])
+    cursor.execute(PG_SHOP_DAYS)
 
 
 def backfill_in_python(cursor):
@@ -195,6 +202,15 @@ def backfill_in_python(cursor):
         "(day, currency, kind, payment_type, subscription_id, amount, entries) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s)",
         [(*key, str(total[0]), total[1]) for key, total in days.items()],
+    )
+    shop_days = defaultdict(lambda: [Decimal(0), 0])
+    for key, (amount, count) in days.items():
+        shop_days[key[:4]][0] += amount
+        shop_days[key[:4]][1] += count
+    cursor.executemany(
+        "INSERT INTO purchases_journalshopday "
+        "(day, currency, kind, payment_type, amount, entries) VALUES (%s, %s, %s, %s, %s, %s)",
+        [(*key, str(total[0]), total[1]) for key, total in shop_days.items()],
     )
 
 

@@ -103,7 +103,9 @@ def reset_to_due():
     """Put every contract back to period 1, due now, with no renewal charges recorded."""
     with connection.cursor() as cursor:
         # The renewals' journal rows go first (TRUNCATE: the journal refuses DELETE).
-        cursor.execute("TRUNCATE purchases_journalentry, purchases_journalday")
+        cursor.execute(
+            "TRUNCATE purchases_journalentry, purchases_journalday, purchases_journalshopday"
+        )
         cursor.execute("DELETE FROM purchases_contracttransaction")
         cursor.execute(
             "DELETE FROM purchases_sandboxcharge WHERE idempotency_key LIKE 'contract:%%'"

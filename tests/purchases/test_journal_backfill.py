@@ -95,10 +95,13 @@ def wipe_journal():
         if connection.vendor == "postgresql":
             # The foreign keys' deferred checks must run before a TRUNCATE in this transaction.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("TRUNCATE purchases_journalentry, purchases_journalday")
+            cursor.execute(
+                "TRUNCATE purchases_journalentry, purchases_journalday, purchases_journalshopday"
+            )
         else:
             cursor.execute("DELETE FROM purchases_journalentry")
             cursor.execute("DELETE FROM purchases_journalday")
+            cursor.execute("DELETE FROM purchases_journalshopday")
     JournalDayZone.objects.all().delete()
 
 

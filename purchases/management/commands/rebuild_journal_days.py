@@ -18,11 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args, check, **options):
         if check:
             differences = days_differences()
-            for (day, currency, kind, payment_type, subscription), stored, booked in differences[
-                :20
-            ]:
+            for key, stored, booked in differences[:20]:
+                day, currency, kind, payment_type, *subscription = key
+                of = f"subscription {subscription[0] or '-'}" if subscription else "the shop"
                 self.stdout.write(
-                    f"{day} {currency} {kind} {payment_type} subscription {subscription or '-'}: "
+                    f"{day} {currency} {kind} {payment_type} of {of}: "
                     f"daily totals {_figures(stored)}, journal {_figures(booked)}"
                 )
             if differences:
