@@ -232,7 +232,12 @@ class Purchase(PublicCodeModel):
 
     @property
     def refunded_amount(self):
-        return sum((refund.amount for refund in self.refunds.all()), 0)
+        """What was given back of this purchase's own payment (a refund of one of its renewal
+        charges gives back that charge, not this)."""
+        return sum(
+            (refund.amount for refund in self.refunds.all() if not refund.contract_transaction_id),
+            Decimal(0),
+        )
 
 
 class Refund(PublicCodeModel):

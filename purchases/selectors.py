@@ -67,10 +67,11 @@ def buyer_products(buyer, now=None):
 
 
 def refunded_amount():
-    """The sum of a purchase's refunds (0 when none), as a correlated subquery: the purchases
-    export's column and the revenue summary's refunds."""
+    """The sum of the refunds of a purchase's own payment (0 when none), as a correlated
+    subquery: the purchases export's column. A refund of one of its renewal charges gives back
+    that charge, not this."""
     refunds = (
-        Refund.objects.filter(purchase=OuterRef("pk"))
+        Refund.objects.filter(purchase=OuterRef("pk"), contract_transaction__isnull=True)
         .order_by()
         .values("purchase")
         .annotate(total=Sum("amount"))

@@ -32,6 +32,8 @@ from .forms import (
 )
 from .gateways import get_gateway
 from .gateways.sandbox import pay_on_sandbox_page
+from .journal import selectors as journal_selectors
+from .journal.models import REVENUE_KINDS, JournalEntry, Kind
 from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
 from .reports.exports import PURCHASES_REPORT
 from .services.cancellations import cancel_purchase, product_view, refund_purchase
@@ -60,18 +62,20 @@ class PurchaseListView(ListPageView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        # Money taken: purchases that were paid (later cancellations and refunds are new rows
-        # of their own); failed and pending ones took nothing.
+        # The money of the listed purchases, from the journal: their charges and renewal
+        # charges (gross), what was given back (refunds), and net, to date. Finance's only.
         # Summed only when the rows were counted (at most LIST_COUNT_LIMIT): a sum over a
         # million rows on every page view is the revenue report's job, not the list's.
         table = context["table"]
+        context["sees_money"] = self.request.user.has_perm(MONEY_REPORTS)
         context["totals"] = (
-            self.object_list.order_by()
-            .filter(status__in=Purchase.PAID_STATUSES)
-            .values("currency")
-            .annotate(count=Count("pk"), total=Sum("amount"))
-            .order_by("currency")
-            if getattr(table.paginator, "count_is_exact", True)
+            journal_selectors.money_of_entries(
+                JournalEntry.objects.filter(
+                    purchase__in=self.object_list.order_by().values("pk"),
+                    kind__in=REVENUE_KINDS,
+                )
+            )
+            if context["sees_money"] and getattr(table.paginator, "count_is_exact", True)
             else None
         )
         return context
@@ -118,6 +122,8 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
         context = super().get_context_data(**kwargs)
         purchase = self.object
         user = self.request.user
+        sees_money = user.has_perm(MONEY_REPORTS)
+        entries = purchase.journal_entries.filter(kind__in=REVENUE_KINDS)
         context.update(
             title=f"Purchase {purchase.code}",
             breadcrumbs=self.breadcrumbs((purchase.code, None)),
@@ -128,7 +134,11 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
                 contract__purchase=purchase
             ).order_by("transaction_date", "pk"),
             cancellations=purchase.cancellations.select_related("created_by", "refund"),
-            refunded=sum((r.amount for r in purchase.refunds.all()), 0),
+            # Refund amounts and money totals are finance's (core.roles.MONEY_REPORTS).
+            sees_money=sees_money,
+            refunded=purchase.refunded_amount if sees_money else None,
+            money=journal_selectors.money_of_entries(entries) if sees_money else None,
+            charged=entries.filter(kind=Kind.SALE).exists(),
             can_cancel=user.has_perm("purchases.cancel_purchase")
             and purchase.is_recurring
             and purchase.status in Purchase.LIVE_STATUSES,
@@ -335,11 +345,14 @@ class ContractListView(ListPageView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["panel"] = renewals_panel()
+        # The revenue expected in the next 30 days is a money total: finance's only.
+        context["panel"] = renewals_panel(with_forecast=self.request.user.has_perm(MONEY_REPORTS))
         return context
 
 
-def renewals_panel(now=None) -> dict:
+def renewals_panel(now=None, *, with_forecast=True) -> dict:
+    """Due today, past due, failed in 24 hours; with `with_forecast`, the amounts expected in
+    the next 30 days per currency (None without)."""
     now = now or timezone.now()
     today_end = timezone.localtime(now).replace(hour=23, minute=59, second=59)
     live = RecurringContract.objects.filter(status__in=RecurringContract.LIVE_STATUSES)
@@ -357,7 +370,9 @@ def renewals_panel(now=None) -> dict:
         )
         .values("currency")
         .annotate(total=Sum("amount"), count=Count("pk"))
-        .order_by("currency"),
+        .order_by("currency")
+        if with_forecast
+        else None,
     }
 
 

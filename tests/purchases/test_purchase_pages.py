@@ -4,8 +4,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from purchases.models import Purchase, Refund
+from purchases.renewals import renew_due_contracts
+from purchases.services.cancellations import cancel_purchase, refund_purchase
 from purchases.services.checkout import create_purchase
 from purchases.services.sessions import open_purchase_session
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
@@ -30,19 +33,25 @@ def make_purchases(count, currency="EUR", price="10.00", recurring=False):
     return made
 
 
-def test_staff_and_finance_see_the_purchases_with_totals_per_currency(
+def test_finance_sees_gross_refunds_and_net_of_the_listed_purchases_staff_no_totals(
     client, staff_user, finance_user
 ):
-    make_purchases(2, "EUR", "10.00")
+    eur = make_purchases(2, "EUR", "10.00")
     make_purchases(1, "USD", "7.50")
-    for user in (staff_user, finance_user):
-        client.force_login(user)
-        response = client.get(reverse("purchases:list"))
-        assert response.status_code == 200
-        totals = {
-            row["currency"]: (row["count"], row["total"]) for row in response.context["totals"]
-        }
-        assert totals == {"EUR": (2, Decimal("20.00")), "USD": (1, Decimal("7.50"))}
+    refund_purchase(purchase=eur[0], amount="4.00", reason="Late", staff_user=finance_user)
+    client.force_login(finance_user)
+    response = client.get(reverse("purchases:list"))
+    totals = {row.currency: (row.gross, row.refunds, row.net) for row in response.context["totals"]}
+    assert totals == {
+        "EUR": (Decimal("20.00"), Decimal("4.00"), Decimal("16.00")),
+        "USD": (Decimal("7.50"), Decimal(0), Decimal("7.50")),
+    }
+    page = response.content.decode()
+    assert "Money of these purchases in EUR" in page and "paid from e-wallets" in page
+    client.force_login(staff_user)
+    response = client.get(reverse("purchases:list"))
+    assert response.status_code == 200 and response.context["totals"] is None
+    assert 'data-testid="totals"' not in response.content.decode()
 
 
 def test_totals_follow_the_filters_and_equal_the_exported_rows(client, finance_user):
@@ -51,11 +60,11 @@ def test_totals_follow_the_filters_and_equal_the_exported_rows(client, finance_u
     client.force_login(finance_user)
     response = client.get(reverse("purchases:list"), {"currency": "USD"})
     totals = list(response.context["totals"])
-    assert [(t["currency"], t["total"]) for t in totals] == [("USD", Decimal("10.00"))]
+    assert [(t.currency, t.gross) for t in totals] == [("USD", Decimal("10.00"))]
     export = client.get(reverse("purchases:list"), {"currency": "USD", "export": "csv"})
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert len(rows) == 2
-    assert sum(Decimal(row["Amount"]) for row in rows) == totals[0]["total"]
+    assert sum(Decimal(row["Amount"]) for row in rows) == totals[0].gross
 
 
 def test_the_purchase_list_query_count_does_not_grow(
@@ -248,9 +257,7 @@ def test_totals_count_only_money_taken(client, finance_user):
     )
     client.force_login(finance_user)
     totals = list(client.get(reverse("purchases:list")).context["totals"])
-    assert [(t["currency"], t["count"], t["total"]) for t in totals] == [
-        ("EUR", 1, Decimal("10.00"))
-    ]
+    assert [(t.currency, t.sales_count, t.gross) for t in totals] == [("EUR", 1, Decimal("10.00"))]
 
 
 def test_amounts_show_the_currencys_minor_digits(client, finance_user):
@@ -279,4 +286,88 @@ def test_totals_wait_for_filters_narrow_enough_to_count(client, finance_user, se
     assert response.context["totals"] is None
     assert b"Totals are shown for up to 2 purchases" in response.content
     narrowed = client.get(reverse("purchases:list"), {"q": Purchase.objects.first().code})
-    assert [t["count"] for t in narrowed.context["totals"]] == [1]
+    assert [t.sales_count for t in narrowed.context["totals"]] == [1]
+
+
+def page_of(client, purchase):
+    return client.get(reverse("purchases:detail", kwargs={"code": purchase.code})).content.decode()
+
+
+def test_a_failed_purchases_page_says_it_was_not_charged(client, finance_user):
+    subscription, pricing_model = offer_for_sale(price="99.00", currency="USD")
+    failed = create_purchase(
+        buyer=BuyerFactory(),
+        subscription=subscription,
+        pricing_model=pricing_model,
+        payment_type="sandbox_card",
+        instrument="tok_decline",
+    )
+    client.force_login(finance_user)
+    page = page_of(client, failed)
+    assert "Charged" not in page
+    assert "99.00 USD: not charged" in page
+    assert "No money moved." in page
+
+
+def test_a_trial_is_shown_as_a_trial_not_as_a_discount(client, finance_user):
+    subscription, pricing_model = offer_for_sale(price="12.00", recurring=True)
+    pricing_model.trial_days = 14
+    pricing_model.save()
+    trial = create_purchase(
+        buyer=BuyerFactory(),
+        subscription=subscription,
+        pricing_model=pricing_model,
+        payment_type="sandbox_card",
+        instrument="tok_approve",
+    )
+    client.force_login(finance_user)
+    page = page_of(client, trial)
+    assert "Discount</dt>" not in page and "(coupon" not in page
+    assert f"until {timezone.localtime(trial.trial_ends_at):%Y-%m-%d %H:%M}" in page
+    assert "then 12.00 EUR each period" in page and "nothing yet (free trial)" in page
+
+
+def test_a_renewal_charges_refund_is_not_the_purchases_refunded_amount(client, finance_user):
+    purchase = make_purchases(1, "EUR", "10.00", recurring=True)[0]
+    renew_due_contracts(now=purchase.contract.next_bill_date)
+    cancel_purchase(purchase=purchase, mode="now", refund="full", staff_user=finance_user)
+    refund = Refund.objects.get()
+    assert refund.contract_transaction is not None and purchase.refunded_amount == 0
+    client.force_login(finance_user)
+    response = client.get(reverse("purchases:detail", kwargs={"code": purchase.code}))
+    assert response.context["refunded"] == 0
+    (money,) = response.context["money"]
+    assert (money.sales, money.renewals, money.refunds, money.net) == (
+        Decimal("10.00"),
+        Decimal("10.00"),
+        Decimal("10.00"),
+        Decimal("10.00"),
+    )
+    export = client.get(reverse("purchases:list"), {"export": "csv"})
+    (row,) = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+    assert (row["Amount"], row["Refunded amount"]) == ("10.00", "0.00")
+
+
+def test_shop_staff_see_no_refund_amounts_and_no_money_totals(client, staff_user, finance_user):
+    purchase = make_purchases(1, "EUR", "10.00")[0]
+    refund_purchase(purchase=purchase, amount="3.33", reason="Late", staff_user=finance_user)
+    client.force_login(staff_user)
+    page = page_of(client, purchase)
+    assert (
+        "3.33" not in page and "Refunded" not in page and 'data-testid="purchase-money"' not in page
+    )
+    assert "refund <span" in page  # that it was refunded, without the amount
+    client.force_login(finance_user)
+    page = page_of(client, purchase)
+    assert "3.33 EUR" in page and 'data-figure="net"' in page
+
+
+def test_shop_staff_do_not_see_the_renewals_forecast(client, staff_user, finance_user):
+    make_purchases(1, "EUR", "10.00", recurring=True)
+    client.force_login(staff_user)
+    response = client.get(reverse("contracts:list"))
+    assert response.context["panel"]["expected"] is None
+    assert b"Expected in 30 days" not in response.content
+    client.force_login(finance_user)
+    response = client.get(reverse("contracts:list"))
+    assert b"Expected in 30 days" in response.content
