@@ -47,6 +47,9 @@ AREAS: dict[str, list[NavLink]] = {
     ],
     "Reports": [
         NavLink("Revenue", "purchases:reports:revenue", MONEY_REPORTS),
+        NavLink("Money journal", "purchases:reports:journal", "purchases.view_journalentry"),
+        NavLink("Reconciliation", "purchases:reports:reconciliation", MONEY_REPORTS),
+        NavLink("Closed months", "purchases:reports:closed_periods", "purchases.view_closedperiod"),
         NavLink("Refunds", "purchases:reports:refunds", MONEY_REPORTS),
         NavLink("Renewals", "purchases:reports:renewals", MONEY_REPORTS),
         NavLink(

@@ -210,3 +210,8 @@ class CorrectionRefused(JournalError):
     code = "correction_refused"
     message = "This correction was refused."
     field = "amount"
+
+
+class NotCorrectable(JournalError):
+    code = "not_correctable"
+    message = "This entry cannot be corrected here."

@@ -7,12 +7,22 @@ public code, never an id.
 from django.urls import include, path
 
 from . import views
+from .reports import journal as journal_views
 from .reports import views as report_views
 
 report_patterns = [
     path("", report_views.RevenueSummaryView.as_view(), name="revenue"),
     path("refunds/", report_views.RefundListView.as_view(), name="refunds"),
     path("renewals/", report_views.RenewalsView.as_view(), name="renewals"),
+    path("journal/", journal_views.JournalListView.as_view(), name="journal"),
+    path("journal/closed/", journal_views.ClosedPeriodsView.as_view(), name="closed_periods"),
+    path("journal/<str:code>/", journal_views.JournalEntryView.as_view(), name="journal_entry"),
+    path(
+        "journal/<str:code>/correct/",
+        journal_views.CorrectionView.as_view(),
+        name="journal_correct",
+    ),
+    path("reconciliation/", journal_views.ReconciliationView.as_view(), name="reconciliation"),
     path(
         "contract-transactions/",
         report_views.ContractTransactionListView.as_view(),

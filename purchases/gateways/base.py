@@ -73,6 +73,16 @@ class PaymentGateway:
     def void(self, *, idempotency_key) -> None:
         """Close a redirect payment the buyer has not paid, so it can no longer be paid."""
 
+    def settlements(self, since, until) -> list | None:
+        """The transactions this gateway settled from `since` until `until` (Settlement: its
+        reference, the amount signed + for a charge and - for a refund, currency, time), for
+        reconciliation; None when the gateway cannot list them for a period."""
+        return None
+
+    def settlements_for(self, references) -> list:
+        """The settled transactions with these references, whenever they were settled."""
+        return []
+
     def charge_many(self, charges: list[ChargeRequest]) -> dict:
         """Charge several stored instruments at once: {idempotency key: GatewayResult, or the
         GatewayError raised for it}. Gateways with a batch API override this; the default

@@ -9,11 +9,33 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from ..journal.reconciliation import Settlement
 from ..models import SandboxCharge
 from .base import APPROVED, GatewayResult, GatewayTimeout, PaymentGateway
 
 
-class SandboxCardGateway(PaymentGateway):
+class SandboxLedgerSettlements:
+    """The sandbox gateways' settlements: their own ledger's approved charges and refunds."""
+
+    def settlements(self, since, until):
+        return _settled(self.name, created_at__gte=since, created_at__lt=until)
+
+    def settlements_for(self, references):
+        return _settled(self.name, pnref__in=list(references)) if references else []
+
+
+def _settled(gateway: str, **filters) -> list:
+    return [
+        Settlement(pnref, amount if kind == SandboxCharge.Kind.CHARGE else -amount, currency, at)
+        for pnref, kind, amount, currency, at in SandboxCharge.objects.filter(
+            gateway=gateway, status=SandboxCharge.Status.APPROVED, **filters
+        )
+        .order_by("created_at", "pk")
+        .values_list("pnref", "kind", "amount", "currency", "created_at")
+    ]
+
+
+class SandboxCardGateway(SandboxLedgerSettlements, PaymentGateway):
     """A stored-card gateway whose outcome follows the card token.
 
     `tok_approve` approves, `tok_decline` declines, `tok_insufficient_funds` declines for funds,
@@ -113,7 +135,7 @@ class SandboxCardGateway(PaymentGateway):
         return answers
 
 
-class SandboxRedirectGateway(PaymentGateway):
+class SandboxRedirectGateway(SandboxLedgerSettlements, PaymentGateway):
     """A redirect gateway: `start` answers the provider page's URL; the buyer pays or cancels
     there and comes back to the shop's return or cancel URL; `confirm` then tells the outcome."""
 

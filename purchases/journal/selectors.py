@@ -103,6 +103,7 @@ def _source(
     subscription=None,
     currency=None,
     payment_type=None,
+    kinds=None,
 ):
     """The rows to sum for local days start..end (both included), and whether they are daily
     totals: the shop's days unless subscriptions are looked at, else the subscriptions' days;
@@ -122,6 +123,8 @@ def _source(
         rows = rows.filter(currency=currency)
     if payment_type:
         rows = rows.filter(payment_type=payment_type)
+    if kinds:
+        rows = rows.filter(kind__in=kinds)
     return rows, by_day
 
 
@@ -147,6 +150,7 @@ def money(
     subscription=None,
     currency: str | None = None,
     payment_type: str | None = None,
+    kinds=None,
 ) -> list[MoneyRow]:
     """The money of local days start..end (both included) per group and currency, in one
     grouped query: `grouping` "period" (per day, week or month), "subscription", "payment_type",
@@ -158,6 +162,7 @@ def money(
         subscription=subscription,
         currency=currency,
         payment_type=payment_type,
+        kinds=kinds,
     )
     if grouping == "period":
         rows = rows.annotate(group=_bucket(period, by_day))

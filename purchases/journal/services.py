@@ -128,8 +128,8 @@ def book_correction(*, original: JournalEntry, amount, reason: str, staff_user) 
     corrects: `amount` is what it adds to (positive) or takes from (negative) the revenue.
     E-wallet balances are corrected with an e-wallet adjustment instead."""
     if original.kind not in REVENUE_KINDS:
-        raise errors.CorrectionRefused(
-            "An e-wallet movement is corrected by adjusting the buyer's e-wallet.", field=None
+        raise errors.NotCorrectable(
+            "An e-wallet movement is corrected by adjusting the buyer's e-wallet."
         )
     amount = _amount(amount, original.currency)
     reason = (reason or "").strip()
@@ -176,7 +176,7 @@ def book_chargeback(
         raise errors.CorrectionRefused("Give the amount taken back, above zero.")
     original = booking.original_charge_entry(purchase, renewal_charge)
     if original is None:
-        raise errors.CorrectionRefused("This charge moved no money.", field=None)
+        raise errors.NotCorrectable("This charge moved no money.")
     taken = -sum(
         JournalEntry.objects.filter(corrects=original, kind__in=[Kind.REFUND, Kind.CHARGEBACK])
         .order_by()

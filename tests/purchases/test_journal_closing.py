@@ -190,7 +190,7 @@ def test_a_wallet_row_is_corrected_by_a_wallet_adjustment_not_a_correction(finan
     from buyers.services import top_up_wallet
 
     top_up_wallet(buyer=BuyerFactory(), amount="5.00", currency="EUR")
-    with pytest.raises(errors.CorrectionRefused, match="adjusting the buyer's e-wallet"):
+    with pytest.raises(errors.NotCorrectable, match="adjusting the buyer's e-wallet"):
         services.book_correction(
             original=JournalEntry.objects.get(), amount="1", reason="x", staff_user=finance_user
         )

@@ -1,0 +1,395 @@
+"""Finance's pages of the money journal: the journal (a list page with totals and its CSV export),
+an entry with its corrections, booking a correction, closing a month, and reconciliation.
+The journal itself (models, booking, closing, reading) is purchases/journal/."""
+
+from datetime import date, timedelta
+
+import django_filters
+import django_tables2 as tables
+from django import forms
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import Min
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.generic import DetailView, TemplateView
+
+from core.csv_export import CsvReport, ExportColumn
+from core.form_pages import ServiceFormView
+from core.forms import validate_date_in_range
+from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
+from core.money import currency_choices
+from core.roles import MONEY_REPORTS
+from subscriptions.models import Subscription
+
+from ..filters import DateRangeWidget
+from ..gateways import GATEWAYS, payment_type_choices
+from ..journal import selectors, services
+from ..journal.booking import shop_zone
+from ..journal.models import REVENUE_KINDS, WALLET_KINDS, ClosedPeriod, JournalEntry, Kind
+from ..journal.reconciliation import reconcile
+from ..tables import MoneyColumn, PaymentTypeColumn
+
+JOURNAL_PERMISSION = "purchases.view_journalentry"
+MAX_RECONCILIATION_DAYS = 92
+
+JOURNAL_REPORT = CsvReport(
+    name="money-journal",
+    date_filter="booked",
+    columns=(
+        ExportColumn("Code", "code"),
+        ExportColumn("Booked", "booked_at", "time"),
+        ExportColumn("Kind", "kind"),
+        ExportColumn("Amount", "amount", "money"),
+        ExportColumn("Currency", "currency"),
+        ExportColumn("Payment type", "payment_type"),
+        ExportColumn("Gateway reference", "gateway_reference"),
+        ExportColumn("Buyer", "buyer__code"),
+        ExportColumn("Buyer e-mail", "buyer__email"),
+        ExportColumn("Subscription code", "subscription__code"),
+        ExportColumn("Subscription", "subscription__name"),
+        ExportColumn("Pricing model", "pricing_model__title"),
+        ExportColumn("Purchase", "purchase__code"),
+        ExportColumn("Contract", "contract__code"),
+        ExportColumn("Renewal charge", "renewal_charge__idempotency_key"),
+        ExportColumn("Refund", "refund__code"),
+        ExportColumn("E-wallet entry", "wallet_entry_id", "number"),
+        ExportColumn("Corrects", "corrects__code"),
+        ExportColumn("By", "created_by__username"),
+        ExportColumn("API key", "api_key"),
+        ExportColumn("Reason", "reason"),
+    ),
+)
+
+
+class KindColumn(tables.Column):
+    def render(self, record):
+        ledger = "revenue" if record.kind in REVENUE_KINDS else "e-wallet"
+        return format_html(
+            '{} <span class="small text-body-secondary">({})</span>',
+            record.get_kind_display(),
+            ledger,
+        )
+
+    def value(self, record):
+        return record.kind
+
+
+class JournalTable(ListTable):
+    code = tables.Column(
+        verbose_name="Entry",
+        linkify=lambda record: reverse("purchases:reports:journal_entry", args=[record.code]),
+        attrs={"td": {"class": "code"}},
+        orderable=False,
+    )
+    # Sortable: booked and amount, each read from an index; the rest are filters or search.
+    booked_at = DateTimeColumn(verbose_name="Booked", format="Y-m-d H:i:s")
+    kind = KindColumn(verbose_name="Kind", accessor="kind", orderable=False)
+    amount = MoneyColumn(verbose_name="Amount")
+    payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
+    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", orderable=False)
+    subscription = tables.Column(
+        verbose_name="Subscription", accessor="subscription__name", orderable=False
+    )
+    purchase = tables.Column(
+        verbose_name="Purchase",
+        accessor="purchase__code",
+        linkify=lambda record: reverse("purchases:detail", args=[record.purchase.code]),
+        orderable=False,
+    )
+    gateway_reference = tables.Column(verbose_name="Gateway reference", orderable=False)
+    by = tables.Column(verbose_name="By", accessor="created_by__username", orderable=False)
+    reason = tables.Column(verbose_name="Reason", orderable=False)
+
+    class Meta(ListTable.Meta):
+        model = JournalEntry
+        fields = ()
+        order_by = ("-booked_at",)
+
+    def render_by(self, record):
+        return record.created_by.username if record.created_by_id else ""
+
+    def value_by(self, record):
+        return self.render_by(record)
+
+
+LEDGERS = {"revenue": REVENUE_KINDS, "wallet": WALLET_KINDS}
+
+
+class JournalFilter(ListFilterSet):
+    search_fields = ("=code", "=purchase__code", "buyer__email", "=gateway_reference")
+
+    booked = django_filters.DateFromToRangeFilter(
+        label="Booked (from – to)", field_name="booked_at", widget=DateRangeWidget()
+    )
+    ledger = django_filters.ChoiceFilter(
+        label="Ledger",
+        choices=[("revenue", "Revenue"), ("wallet", "E-wallets (prepaid, not revenue)")],
+        method="filter_ledger",
+    )
+    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+    currency = django_filters.ChoiceFilter(choices=currency_choices)
+    subscription = django_filters.ModelChoiceFilter(
+        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+    )
+    payment_type = django_filters.ChoiceFilter(label="Payment type", choices=payment_type_choices)
+
+    class Meta:
+        model = JournalEntry
+        fields = ("q", "booked", "ledger", "kind", "currency", "subscription", "payment_type")
+
+    def filter_ledger(self, queryset, name, value):
+        return queryset.filter(kind__in=LEDGERS[value]) if value in LEDGERS else queryset
+
+
+class JournalListView(ListPageView):
+    """Every movement of money, for finance: filters, totals of exactly the filtered rows,
+    and their CSV export."""
+
+    permission_required = JOURNAL_PERMISSION
+    model = JournalEntry
+    title = "Money journal"
+    table_class = JournalTable
+    filterset_class = JournalFilter
+    template_name = "purchases/journal/journal_list.html"
+    export_name = "money-journal"
+    export_permission = MONEY_REPORTS
+    csv_report = JOURNAL_REPORT
+
+    def get_queryset(self):
+        return JournalEntry.objects.select_related(
+            "buyer", "subscription", "purchase", "created_by"
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["totals"] = self.totals(context["filter"], context["table"])
+        return context
+
+    def totals(self, filterset, table):
+        """The filtered rows' money per currency: read from the daily totals when the filters
+        are ones the days keep (dates, currency, subscription, payment type, kind, ledger), so
+        any range is quick; else summed over the rows when they were counted."""
+        if not filterset.is_valid():
+            return None
+        data = filterset.form.cleaned_data
+        if not (data.get("q") or "").strip():
+            booked = data.get("booked")
+            start = booked.start if booked is not None and booked.start else None
+            end = booked.stop if booked is not None and booked.stop else None
+            kinds = [data["kind"]] if data.get("kind") else LEDGERS.get(data.get("ledger"))
+            first = start or _first_booked_day()
+            if first is None:
+                return []
+            return selectors.money(
+                timezone.localdate(first, shop_zone()) if start else first,
+                timezone.localdate(end, shop_zone()) if end else _today(),
+                grouping=None,
+                subscription=data.get("subscription"),
+                currency=data.get("currency") or None,
+                payment_type=data.get("payment_type") or None,
+                kinds=kinds,
+            )
+        if getattr(table.paginator, "count_is_exact", True):
+            return selectors.money_of_entries(self.object_list)
+        return None
+
+
+def _today() -> date:
+    return timezone.localdate(timezone.now(), shop_zone())
+
+
+def _first_booked_day() -> date | None:
+    first = JournalEntry.objects.aggregate(first=Min("booked_at"))["first"]
+    return timezone.localdate(first, shop_zone()) if first else None
+
+
+class JournalEntryView(PermissionRequiredMixin, DetailView):
+    permission_required = JOURNAL_PERMISSION
+    template_name = "purchases/journal/entry_detail.html"
+    context_object_name = "entry"
+    slug_field = slug_url_kwarg = "code"
+
+    def get_queryset(self):
+        return JournalEntry.objects.select_related(
+            "buyer",
+            "subscription",
+            "pricing_model",
+            "purchase",
+            "contract",
+            "renewal_charge",
+            "refund",
+            "wallet_entry",
+            "corrects",
+            "created_by",
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        entry = self.object
+        context.update(
+            title=f"Journal entry {entry.code}",
+            breadcrumbs=[
+                ("Money journal", reverse("purchases:reports:journal")),
+                (entry.code, None),
+            ],
+            corrections=entry.corrections.select_related("created_by").order_by("booked_at"),
+            can_correct=entry.is_revenue
+            and self.request.user.has_perm("purchases.book_correction"),
+        )
+        return context
+
+
+class CorrectionForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount",
+        max_digits=14,
+        help_text="What the correction adds to the revenue; negative to take off (-0.50).",
+    )
+    reason = forms.CharField(label="Reason", max_length=255)
+
+
+class CorrectionView(ServiceFormView):
+    """Book a correction of a revenue row, now (in the open period), naming that row."""
+
+    permission_required = "purchases.book_correction"
+    form_class = CorrectionForm
+    title = "Book a correction"
+    submit_label = "Book the correction"
+    success_message = "Correction {result.code} booked: {result.amount_display}."
+
+    def load(self):
+        self.entry = get_object_or_404(JournalEntry, code=self.kwargs["code"])
+
+    def perform(self, data):
+        return services.book_correction(
+            original=self.entry,
+            amount=data["amount"],
+            reason=data["reason"],
+            staff_user=self.request.user,
+        )
+
+    def get_heading(self):
+        return f"Correct entry {self.entry.code} ({self.entry})"
+
+    def get_breadcrumbs(self):
+        return [
+            ("Money journal", reverse("purchases:reports:journal")),
+            (self.entry.code, self.get_cancel_url()),
+            (self.title, None),
+        ]
+
+    def get_cancel_url(self):
+        return reverse("purchases:reports:journal_entry", args=[self.entry.code])
+
+    def get_success_url(self):
+        return reverse("purchases:reports:journal_entry", args=[self.result.code])
+
+
+def closable_months(today: date, count: int = 36) -> list[tuple[str, str]]:
+    """The last `count` months that have ended, newest first, as (YYYY-MM, "November 2026")."""
+    months, month = [], today.replace(day=1)
+    for _ in range(count):
+        month = (month - timedelta(days=1)).replace(day=1)
+        months.append((month.strftime("%Y-%m"), month.strftime("%B %Y")))
+    return months
+
+
+class CloseMonthForm(forms.Form):
+    month = forms.ChoiceField(label="Month")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["month"].choices = closable_months(_today())
+
+    def clean_month(self):
+        year, month = self.cleaned_data["month"].split("-")
+        return date(int(year), int(month), 1)
+
+
+class ClosedPeriodsView(ServiceFormView):
+    """The closed months with the totals stored when they were closed, and closing the next."""
+
+    permission_required = "purchases.view_closedperiod"
+    form_class = CloseMonthForm
+    template_name = "purchases/journal/closed_periods.html"
+    title = "Closed months"
+    submit_label = "Close the month"
+    success_message = "Closed: {result.first_day} to {result.last_day}."
+
+    def post(self, request, *args, **kwargs):
+        if not request.user.has_perm("purchases.close_period"):
+            return self.handle_no_permission()
+        return super().post(request, *args, **kwargs)
+
+    def perform(self, data):
+        return services.close_month(month=data["month"], closed_by=self.request.user)
+
+    def get_cancel_url(self):
+        return reverse("purchases:reports:journal")
+
+    def get_success_url(self):
+        return reverse("purchases:reports:closed_periods")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            periods=ClosedPeriod.objects.select_related("closed_by").prefetch_related("totals"),
+            can_close=self.request.user.has_perm("purchases.close_period"),
+        )
+        return context
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(
+        label="From",
+        widget=forms.DateInput({"type": "date"}),
+        validators=[validate_date_in_range],
+    )
+    end = forms.DateField(
+        label="To",
+        widget=forms.DateInput({"type": "date"}),
+        validators=[validate_date_in_range],
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if start > end:
+                raise forms.ValidationError("The start date is after the end date.")
+            if (end - start).days >= MAX_RECONCILIATION_DAYS:
+                raise forms.ValidationError(
+                    f"Choose at most {MAX_RECONCILIATION_DAYS} days: reconcile month by month."
+                )
+        return data
+
+
+class ReconciliationView(PermissionRequiredMixin, TemplateView):
+    """The journal's gateway money of a period against each gateway's own transactions."""
+
+    permission_required = MONEY_REPORTS
+    template_name = "purchases/journal/reconciliation.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET
+        if "start" not in query and "end" not in query:
+            last = _today().replace(day=1) - timedelta(days=1)
+            form = PeriodForm(initial={"start": last.replace(day=1), "end": last})
+            results = None
+        else:
+            form = PeriodForm(query)
+            results = (
+                reconcile(form.cleaned_data["start"], form.cleaned_data["end"], gateways=GATEWAYS)
+                if form.is_valid()
+                else None
+            )
+        context.update(
+            title="Reconciliation",
+            breadcrumbs=[("Reconciliation", None)],
+            form=form,
+            results=results,
+        )
+        return context
