@@ -21,6 +21,7 @@ from django.db import connection
 
 from buyers.models import Buyer, WalletBalance, WalletEntry
 from purchases.models import Purchase
+from tests.bench.cpu import PROBE, load, parse
 from tests.purchases.factories import offer_for_sale
 
 PURCHASES = int(os.environ.get("BENCH_PURCHASES", "2000"))
@@ -28,11 +29,15 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MARKER = "## Purchases per second"
 
-# One process buying buyers [first, last) of a product with a payment type; prints its time.
-WORKER = """
-import os, sys, time, django
+# One process buying buyers [first, last) of a product with a payment type; prints its time
+# and CPU seconds (its own, its database backend's).
+WORKER = (
+    PROBE
+    + """
+import sys, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
+from django.db import connection
 from buyers.models import Buyer
 from purchases.services import create_purchase
 from subscriptions.models import PricingModel, Subscription
@@ -40,6 +45,7 @@ subscription = Subscription.objects.get(pk=int(sys.argv[1]))
 pricing_model = PricingModel.objects.get(pk=int(sys.argv[2]))
 payment_type, first, last = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 buyers = list(Buyer.objects.filter(pk__gte=first, pk__lt=last).order_by("pk"))
+before = cpu_now(connection)
 started = time.perf_counter()
 for buyer in buyers:
     purchase = create_purchase(
@@ -48,7 +54,10 @@ for buyer in buyers:
     )
     assert purchase.status == "completed", (purchase.status, purchase.response_message)
 print("seconds", time.perf_counter() - started)
+after = cpu_now(connection)
+print("cpu", after[0] - before[0], None if before[1] is None else after[1] - before[1])
 """
+)
 
 
 def make_buyers(count, *, wallet_currency=None):
@@ -115,7 +124,9 @@ def run(processes, subscription, pricing_model, payment_type, first, last):
     outputs = [child.communicate(timeout=1800)[0] for child in children]
     elapsed = time.perf_counter() - started
     assert all(child.returncode == 0 for child in children), outputs
-    return elapsed
+    cpu = [parse(output) for output in outputs]
+    backends = [backend for _, backend in cpu]
+    return elapsed, sum(own for own, _ in cpu), None if None in backends else sum(backends)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -130,13 +141,15 @@ def test_purchase_throughput():
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
             before = Purchase.objects.count()
-            elapsed = run(processes, subscription, pricing_model, payment_type, first, last)
+            elapsed, own, backend = run(
+                processes, subscription, pricing_model, payment_type, first, last
+            )
             assert Purchase.objects.count() - before == PURCHASES
-            load = os.getloadavg()[0]
-            rows.append((payment_type, processes, elapsed, load))
+            rows.append((payment_type, processes, elapsed, own, backend, load()))
+            cpu = own + (backend or 0)
             print(
                 f"\n{payment_type}, {processes} process(es): {PURCHASES / elapsed:,.0f} "
-                f"purchases/s (load {load:.1f})"
+                f"purchases/s, {PURCHASES / cpu:,.0f} per CPU s (load {load():.1f})"
             )
     lines = [
         MARKER,
@@ -144,13 +157,19 @@ def test_purchase_throughput():
         f"Measured {date.today().isoformat()}, {os.cpu_count()} cores, PostgreSQL (make bench);",
         f"{PURCHASES:,} purchases of one product through create_purchase, each a new buyer.",
         "",
-        "| payment type | processes | seconds | purchases/s | load average (1 min) after |",
-        "|---|---:|---:|---:|---:|",
+        "CPU seconds: the buying processes' own and their database backends' (less moved by",
+        "other sessions' load than wall time); load: the 1-minute load average after the run.",
+        "",
+        "| payment type | processes | seconds | purchases/s | CPU s (buyers + database) "
+        "| purchases per CPU s | load |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for payment_type, processes, seconds, load in rows:
+    for payment_type, processes, seconds, own, backend, load_after in rows:
+        cpu = own + (backend or 0)
         lines.append(
             f"| {payment_type} | {processes} | {seconds:.1f} | {PURCHASES / seconds:,.0f} "
-            f"| {load:.1f} |"
+            f"| {own:.1f} + {backend if backend is not None else 0:.1f} | {PURCHASES / cpu:,.0f} "
+            f"| {load_after:.1f} |"
         )
     section = "\n".join(lines) + "\n"
     existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
