@@ -1,0 +1,120 @@
+"""What each kind of journal row is booked from, read in bulk from the rows that moved the money:
+the rule the services follow one movement at a time (booking.py), for a whole database at once.
+
+The data generator books the shop it generated with it, and tests compare the journal with it.
+Migration 0016 (the backfill) keeps its own frozen copy of the same SELECTs.
+
+- sale: each purchase whose money was taken (completed, cancelling, cancelled, refunded; a
+  failed one only if its charge was given back), at its completion (else its creation); free
+  ones (trials, 100% coupons) move no money and are not booked;
+- renewal: each approved renewal charge with an amount, at its transaction date;
+- refund: each Refund, negative, at its date, naming the charge it reverses;
+- e-wallet: each WalletEntry as it is, linked to the purchase or renewal charge its reference
+  names.
+"""
+
+from collections.abc import Iterator
+
+from django.db import connection
+
+# Columns of each SELECT, in order; `corrects` is filled in Python (see `rows_from_sources`).
+COLUMNS = (
+    "booked_at",
+    "kind",
+    "amount",
+    "currency",
+    "buyer_id",
+    "subscription_id",
+    "pricing_model_id",
+    "purchase_id",
+    "contract_id",
+    "renewal_charge_id",
+    "refund_id",
+    "wallet_entry_id",
+    "payment_type",
+    "gateway_reference",
+    "created_by_id",
+    "api_key",
+    "reason",
+)
+NULL_ID = "CAST(NULL AS BIGINT)"
+
+SALES = f"""
+    SELECT COALESCE(p.completed_at, p.created_at), 'sale', p.amount, p.currency, p.buyer_id,
+           p.subscription_id, p.pricing_model_id, p.id, {NULL_ID}, {NULL_ID}, {NULL_ID},
+           {NULL_ID}, p.payment_type,
+           CASE WHEN p.payment_type = 'wallet' THEN '' ELSE p.gateway_reference END,
+           p.created_by_id, '', ''
+    FROM purchases_purchase AS p
+    WHERE p.amount > 0
+      AND (p.status IN ('completed', 'cancelling', 'cancelled', 'refunded')
+           OR (p.status = 'failed'
+               AND EXISTS (SELECT 1 FROM purchases_refund AS r WHERE r.purchase_id = p.id)))
+    ORDER BY p.id
+"""  # noqa: S608 (no input: constants only)
+RENEWALS = f"""
+    SELECT t.transaction_date, 'renewal', t.amount, t.currency, c.buyer_id, c.subscription_id,
+           c.pricing_model_id, c.purchase_id, c.id, t.id, {NULL_ID}, {NULL_ID}, c.payment_type,
+           CASE WHEN c.payment_type = 'wallet' THEN '' ELSE t.pnref END, {NULL_ID}, '', ''
+    FROM purchases_contracttransaction AS t
+    JOIN purchases_recurringcontract AS c ON c.id = t.contract_id
+    WHERE t.status = 'approved' AND t.amount > 0
+    ORDER BY t.id
+"""  # noqa: S608
+REFUNDS = f"""
+    SELECT r.created_at, 'refund', -r.amount, r.currency, p.buyer_id, p.subscription_id,
+           p.pricing_model_id, p.id, t.contract_id, r.contract_transaction_id, r.id, {NULL_ID},
+           r.method, r.gateway_reference, r.created_by_id, '', r.reason
+    FROM purchases_refund AS r
+    JOIN purchases_purchase AS p ON p.id = r.purchase_id
+    LEFT JOIN purchases_contracttransaction AS t ON t.id = r.contract_transaction_id
+    ORDER BY r.id
+"""  # noqa: S608
+WALLET = f"""
+    SELECT w.created_at,
+           CASE w.kind WHEN 'top_up' THEN 'wallet_top_up' WHEN 'purchase' THEN 'wallet_payment'
+                       WHEN 'refund' THEN 'wallet_refund' ELSE 'wallet_adjustment' END,
+           w.amount, w.currency, w.buyer_id,
+           COALESCE(p.subscription_id, c.subscription_id),
+           COALESCE(p.pricing_model_id, c.pricing_model_id),
+           COALESCE(p.id, c.purchase_id), c.id, t.id, {NULL_ID}, w.id, 'wallet', '',
+           w.created_by_id, '', CASE WHEN w.reason <> '' THEN w.reason ELSE w.reference END
+    FROM buyers_walletentry AS w
+    LEFT JOIN purchases_purchase AS p ON w.reference <> '' AND p.code = w.reference
+    LEFT JOIN purchases_contracttransaction AS t
+           ON w.reference LIKE 'contract:%%' AND t.idempotency_key = w.reference
+    LEFT JOIN purchases_recurringcontract AS c ON c.id = t.contract_id
+    ORDER BY w.id
+"""  # noqa: S608
+# Sales and renewals before refunds: a refund names the row of the charge it reverses.
+SOURCES = (SALES, RENEWALS, REFUNDS, WALLET)
+
+
+def rows_from_sources(*, first_id: int) -> Iterator[dict]:
+    """Every journal row the database's money rows call for, as column dicts with an `id`
+    (from `first_id` on, in the order of SOURCES) and `corrects_id` (a refund's charge row)."""
+    next_id = first_id
+    sale_ids, renewal_ids = {}, {}
+    for source in SOURCES:
+        postgresql = connection.vendor == "postgresql"
+        # A server-side cursor on PostgreSQL: a million purchases are read in batches.
+        with connection.chunked_cursor() if postgresql else connection.cursor() as cursor:
+            cursor.execute(source if postgresql else source.replace("%%", "%"))
+            while batch := cursor.fetchmany(5000):
+                for values in batch:
+                    row = dict(zip(COLUMNS, values, strict=True))
+                    row["id"], next_id = next_id, next_id + 1
+                    if row["kind"] == "sale":
+                        sale_ids[row["purchase_id"]] = row["id"]
+                    elif row["kind"] == "renewal":
+                        renewal_ids[row["renewal_charge_id"]] = row["id"]
+                    row["corrects_id"] = (
+                        (
+                            renewal_ids.get(row["renewal_charge_id"])
+                            if row["renewal_charge_id"]
+                            else sale_ids.get(row["purchase_id"])
+                        )
+                        if row["kind"] == "refund"
+                        else None
+                    )
+                    yield row
