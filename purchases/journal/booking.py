@@ -3,10 +3,11 @@ transaction, so the movement, its journal row and the day's totals commit togeth
 
 - `book(entries)`: the one way rows are written (per-row paths): refuses a row dated inside a
   closed period (PeriodClosed), draws public codes that are not taken, inserts the rows and adds
-  them to their days' totals (one upsert, keys in a fixed order so that two transactions never
-  wait on each other's days in opposite orders).
+  them to their days' totals (one upsert per day table, keys in a fixed order so that two
+  transactions never wait on each other's days in opposite orders); inside `at_the_end()`, all
+  of that when the block ends.
 - `book_renewals_in_sql(charge_ids)`: the set-based renewal path's version on PostgreSQL: one
-  statement inserts the approved charges' rows and adds them to the days.
+  statement inserts the approved charges' rows, one upsert per day table adds them.
 - `book_wallet_entry`: the receiver of buyers' wallet_entry_posted signal.
 The who: a staff user is passed in; an API request's key is set for the request with `api_key`.
 """
@@ -15,10 +16,12 @@ import contextlib
 import contextvars
 import zoneinfo
 from collections import defaultdict
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from core.codes import new_public_code
 from purchases.errors import PeriodClosed
@@ -55,8 +58,18 @@ def closed_until():
     return ClosedPeriod.objects.order_by("-ends_at").values_list("ends_at", flat=True).first()
 
 
+def surely_open(booked_at) -> bool:
+    """Whether `booked_at` cannot be inside a closed period without asking the database: only
+    months that have ended are closed, so this month is open (two days' margin for a change of
+    the shop's time zone since a month was closed)."""
+    month_start = timezone.localdate(timezone.now(), shop_zone()).replace(day=1)
+    return booked_at >= datetime.combine(month_start, time.min, shop_zone()) - timedelta(days=2)
+
+
 def check_open(booked_at) -> None:
     """PeriodClosed when `booked_at` falls inside a closed period."""
+    if surely_open(booked_at):
+        return
     until = closed_until()
     if until is not None and booked_at < until:
         raise PeriodClosed(
@@ -76,17 +89,17 @@ def _free_codes(count: int) -> list[str]:
             codes.add(new_public_code())
 
 
-# Rows booked inside `days_at_the_end()`, whose days are added when it ends.
-_deferred = contextvars.ContextVar("journal_deferred_days", default=None)
+# Rows booked inside `at_the_end()`, written when it ends.
+_deferred = contextvars.ContextVar("journal_deferred", default=None)
 
 
 @contextlib.contextmanager
-def days_at_the_end():
-    """Add the days of the rows booked inside this block when it ends (put it inside the
-    transaction, around the whole use case): a day's totals row is then locked only for the
-    last moment of the transaction, not while the rest of it runs, so purchases of the same
-    day and currency wait on each other as briefly as possible."""
-    if _deferred.get() is not None:  # an outer block adds them
+def at_the_end():
+    """Write the rows booked inside this block when it ends, all at once (put it inside the
+    transaction, around the whole use case): one insert and one upsert of each day table, and a
+    day's totals row locked only for the last moment of the transaction, so purchases of the
+    same day and currency wait on each other as briefly as possible."""
+    if _deferred.get() is not None:  # an outer block writes them
         yield
         return
     pending: list = []
@@ -95,29 +108,36 @@ def days_at_the_end():
         yield
     finally:
         _deferred.reset(token)
-    if pending:
-        add_to_days(pending)
+    _write(pending)
 
 
 def book(entries: list[JournalEntry]) -> list[JournalEntry]:
     """Write `entries` (unsaved JournalEntry objects) and add them to their days' totals, in the
-    caller's transaction. PeriodClosed (nothing written) if one is dated inside a closed period."""
+    caller's transaction (inside `at_the_end()`, when that block ends). PeriodClosed (nothing
+    written) if one is dated inside a closed period."""
     entries = [entry for entry in entries if entry is not None]
     if not entries:
         return []
     check_open(min(entry.booked_at for entry in entries))
     prefix = _api_key.get()
-    for entry, code in zip(entries, _free_codes(len(entries)), strict=True):
-        entry.code = code
+    for entry in entries:
         if prefix and not entry.api_key:
             entry.api_key = prefix
-    JournalEntry.objects.bulk_create(entries)
     pending = _deferred.get()
     if pending is not None:
         pending.extend(entries)
     else:
-        add_to_days(entries)
+        _write(entries)
     return entries
+
+
+def _write(entries: list[JournalEntry]) -> None:
+    if not entries:
+        return
+    for entry, code in zip(entries, _free_codes(len(entries)), strict=True):
+        entry.code = code
+    JournalEntry.objects.bulk_create(entries)
+    add_to_days(entries)
 
 
 def day_key(entry) -> tuple:
@@ -157,6 +177,8 @@ def add_to_days(entries) -> None:
         for total in (sums[key], shop_sums[key[:4]]):
             total[0] += entry.amount
             total[1] += 1
+    if not sums:
+        return
     with connection.cursor() as cursor:
         for sql, totals, width in (
             (UPSERT_SHOP_DAYS_SQL, shop_sums, 6),
@@ -263,47 +285,19 @@ BOOK_RENEWALS_SQL = """
         JOIN purchases_contracttransaction AS t ON t.id = n.id
         JOIN purchases_recurringcontract AS c ON c.id = t.contract_id
         WHERE t.status = 'approved' AND t.amount > 0
-    ), booked AS (
-        INSERT INTO purchases_journalentry (
-            code, booked_at, kind, amount, currency, buyer_id, subscription_id,
-            pricing_model_id, purchase_id, contract_id, renewal_charge_id, payment_type,
-            gateway_reference, api_key, reason
-        )
-        SELECT code, transaction_date, 'renewal', amount, currency, buyer_id, subscription_id,
-               pricing_model_id, purchase_id, contract_id, id, payment_type,
-               CASE WHEN payment_type = 'wallet' THEN '' ELSE pnref END, '', ''
-        FROM charges
-        ORDER BY id
-        ON CONFLICT DO NOTHING
-        RETURNING id
     )
-    SELECT coalesce(array_agg(id), '{}') FROM booked
-"""
-# The days of the rows just booked, shop days first and in key order, as add_to_days does, so
-# that a renewal batch and a purchase always take their days' row locks in the same order.
-ADD_SHOP_DAYS_SQL = """
-    INSERT INTO purchases_journalshopday (day, currency, kind, payment_type, amount, entries)
-    SELECT (booked_at AT TIME ZONE %(zone)s)::date, currency, kind, payment_type,
-           sum(amount), count(*)
-    FROM purchases_journalentry WHERE id = ANY(%(ids)s)
-    GROUP BY 1, 2, 3, 4
-    ORDER BY 1, currency COLLATE "C", kind COLLATE "C", payment_type COLLATE "C"
-    ON CONFLICT (day, currency, kind, payment_type)
-    DO UPDATE SET amount = purchases_journalshopday.amount + excluded.amount,
-                  entries = purchases_journalshopday.entries + excluded.entries
-"""
-ADD_DAYS_SQL = """
-    INSERT INTO purchases_journalday
-        (day, currency, kind, payment_type, subscription_id, amount, entries)
-    SELECT (booked_at AT TIME ZONE %(zone)s)::date, currency, kind, payment_type,
-           subscription_id, sum(amount), count(*)
-    FROM purchases_journalentry WHERE id = ANY(%(ids)s)
-    GROUP BY 1, 2, 3, 4, 5
-    ORDER BY 1, currency COLLATE "C", kind COLLATE "C", payment_type COLLATE "C",
-             COALESCE(subscription_id, 0)
-    ON CONFLICT (day, currency, kind, payment_type, COALESCE(subscription_id, 0))
-    DO UPDATE SET amount = purchases_journalday.amount + excluded.amount,
-                  entries = purchases_journalday.entries + excluded.entries
+    INSERT INTO purchases_journalentry (
+        code, booked_at, kind, amount, currency, buyer_id, subscription_id, pricing_model_id,
+        purchase_id, contract_id, renewal_charge_id, payment_type, gateway_reference, api_key,
+        reason
+    )
+    SELECT code, transaction_date, 'renewal', amount, currency, buyer_id, subscription_id,
+           pricing_model_id, purchase_id, contract_id, id, payment_type,
+           CASE WHEN payment_type = 'wallet' THEN '' ELSE pnref END, '', ''
+    FROM charges
+    ORDER BY id
+    ON CONFLICT DO NOTHING
+    RETURNING renewal_charge_id, booked_at, currency, kind, payment_type, subscription_id, amount
 """
 
 UNBOOKED_RENEWALS_SQL = """
@@ -317,22 +311,35 @@ UNBOOKED_RENEWALS_SQL = """
 
 
 def book_renewals_in_sql(charge_ids: list[int], *, earliest) -> None:
-    """Book approved renewal charges (ContractTransaction ids) set-based, on PostgreSQL: one
-    statement writes their rows, two add them to the days. A charge already booked is skipped;
-    a row whose random code was taken meanwhile is written again with a new one."""
+    """Book approved renewal charges (ContractTransaction ids, all with an amount) set-based,
+    on PostgreSQL: one statement writes their rows and answers what the days need, one upsert
+    per day table adds them. A charge already booked is skipped (its unique key); a code drawn
+    twice (one chance in 10^8 a batch) skips its row, which is written again with a new one."""
     if not charge_ids:
         return
     check_open(earliest)
     pending, booked = list(charge_ids), []
     with connection.cursor() as cursor:
         while pending:
-            cursor.execute(BOOK_RENEWALS_SQL, {"ids": pending, "codes": _free_codes(len(pending))})
-            booked += cursor.fetchone()[0]
+            codes = [new_public_code() for _ in pending]
+            cursor.execute(BOOK_RENEWALS_SQL, {"ids": pending, "codes": codes})
+            rows = cursor.fetchall()
+            booked += rows
+            if len(rows) == len(pending):
+                break
             cursor.execute(UNBOOKED_RENEWALS_SQL, [pending])
             pending = [row[0] for row in cursor.fetchall()]
-        if booked:
-            for sql in (ADD_SHOP_DAYS_SQL, ADD_DAYS_SQL):
-                cursor.execute(sql, {"ids": booked, "zone": settings.TIME_ZONE})
+    add_to_days(
+        JournalEntry(
+            booked_at=booked_at,
+            currency=currency,
+            kind=kind,
+            payment_type=payment_type,
+            subscription_id=subscription_id,
+            amount=amount,
+        )
+        for _, booked_at, currency, kind, payment_type, subscription_id, amount in booked
+    )
 
 
 def renewal_entry(charge, contract) -> JournalEntry | None:

@@ -83,10 +83,10 @@ class JournalTable(ListTable):
         attrs={"td": {"class": "code"}},
         orderable=False,
     )
-    # Sortable: booked and amount, each read from an index; the rest are filters or search.
+    # Sortable: booked, read from its index; the rest are filters or search.
     booked_at = DateTimeColumn(verbose_name="Booked", format="Y-m-d H:i:s")
     kind = KindColumn(verbose_name="Kind", accessor="kind", orderable=False)
-    amount = MoneyColumn(verbose_name="Amount")
+    amount = MoneyColumn(verbose_name="Amount", orderable=False)
     payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
     buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", orderable=False)
     subscription = tables.Column(

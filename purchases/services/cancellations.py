@@ -105,7 +105,8 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
         raise errors.RefundRefused(f"At most {left} {purchase.currency} is left to refund.")
     if not (reason or "").strip():
         raise errors.RefundRefused("Say why.", field="reason")
-    refund = refund_payment(purchase, amount, reason.strip(), staff_user)
+    with journal.at_the_end():
+        refund = refund_payment(purchase, amount, reason.strip(), staff_user)
     if already + amount == purchase.amount:
         purchase.status = Purchase.Status.REFUNDED
         purchase.save(update_fields=["status"])
@@ -209,7 +210,7 @@ def cancel_purchase(
             buyer_services.verify_purchase_pin(buyer=purchase.buyer, pin=pin)
         except buyer_errors.BuyerError as refusal:
             raise errors.UserPurchasePinValueNoMatch(refusal.message) from None
-    with transaction.atomic():
+    with transaction.atomic(), journal.at_the_end():
         return _cancel(purchase, mode, refund, by_buyer, staff_user)
 
 

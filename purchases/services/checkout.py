@@ -349,7 +349,7 @@ def _fail(purchase: Purchase, result_code: str, message: str) -> Purchase:
 def _complete(purchase: Purchase) -> Purchase:
     """Settle a paid (or wallet) pending purchase: money, coupon, access, session, receipt."""
     try:
-        with transaction.atomic(), journal.days_at_the_end():
+        with transaction.atomic(), journal.at_the_end():
             purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
             if purchase.status != Purchase.Status.PENDING:
                 return purchase

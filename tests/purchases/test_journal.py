@@ -247,21 +247,13 @@ def test_the_database_refuses_to_change_or_delete_journal_rows(statement):
     assert JournalEntry.objects.get().amount == Decimal("30.00")
 
 
-def test_a_booking_inside_a_closed_period_is_refused_and_writes_nothing(finance_user):
-    from purchases.journal.models import ClosedPeriod
+def test_a_booking_dated_inside_a_closed_month_is_refused_and_writes_nothing(finance_user):
+    from purchases.journal.services import close_month
 
-    now = timezone.now()
-    ClosedPeriod.objects.create(
-        first_day=(now - timedelta(days=40)).date(),
-        last_day=(now - timedelta(days=10)).date(),
-        time_zone="UTC",
-        starts_at=now - timedelta(days=40),
-        ends_at=now - timedelta(days=9),
-        closed_by=finance_user,
-        closed_at=now,
-    )
+    last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
+    close_month(month=last_month, closed_by=finance_user)
     purchase = buy()
-    late = booking.sale_entry(purchase, booked_at=now - timedelta(days=20))
+    late = booking.sale_entry(purchase, booked_at=timezone.now() - timedelta(days=40))
     late.purchase = None  # a second row for the same purchase would break its own rule
     with pytest.raises(errors.PeriodClosed, match="closed until"), transaction.atomic():
         booking.book([late])

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from purchases import errors
-from purchases.journal import services
+from purchases.journal import booking, services
 from purchases.journal.days import rebuild_days
 from purchases.journal.models import ClosedPeriod, JournalEntry, Kind
-from purchases.models import ContractTransaction
+from purchases.models import ContractTransaction, Refund
 from purchases.services import create_purchase, refund_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale
 from tests.purchases.journal_checks import assert_journal_matches_sources
@@ -95,9 +95,17 @@ def test_the_first_close_covers_everything_booked_before_it(finance_user):
 def test_nothing_may_be_booked_inside_a_closed_month(finance_user):
     month = last_month()
     services.close_month(month=month, closed_by=finance_user)
-    with pytest.raises(errors.PeriodClosed):
-        bought_at(local(month.year, month.month, 15, 12))
-    assert JournalEntry.objects.count() == 0
+    purchase = bought_at(timezone.now())
+    refund = Refund.objects.create(
+        purchase=purchase,
+        amount=Decimal("1.00"),
+        currency="EUR",
+        method="sandbox_card",
+        created_at=local(month.year, month.month, 15, 12),  # dated back into the closed month
+    )
+    with pytest.raises(errors.PeriodClosed, match="closed until"):
+        booking.book([booking.refund_entry(refund)])
+    assert list(JournalEntry.objects.values_list("kind", flat=True)) == [Kind.SALE]
 
 
 @pytest.mark.parametrize(
