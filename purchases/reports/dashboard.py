@@ -1,17 +1,18 @@
-"""The finance dashboard on the home page: today's and the last 30 days' money, and a chart.
+"""The finance dashboard on the home page: today's and the last 30 days' money, and charts.
 
-Fast without a rollup table: the money figures and the chart come from one grouped query over
-the paid purchases of the chart's span (30 or 90 local days), which the index on created_at
-reads as a range, and one over the approved renewal charges (index on status, date); today's
-and the 30 days' sums are added up from their ≤ 90 rows per currency. New buyers and live
-accesses are one count each. See tests/bench/RESULTS.md for the time at a million purchases.
+The money comes from the money journal's daily totals of the shop (one grouped query over a few
+dozen rows a day, whatever the number of purchases), so it agrees with the revenue report, the
+journal and its export: gross (sales and renewal charges), refunds (as they were given), net.
+Declined renewals come from the contract transactions (one grouped query over the declines of
+the chart's span); new buyers, live accesses and renewals due are one count each. See
+tests/bench/RESULTS.md for the time at a million purchases.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum, Value
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -22,30 +23,29 @@ from buyers.selectors import live_access_q
 from core.csv_export import local_iso_date
 from core.money import quantize
 
-from ..models import ContractTransaction, Purchase, RecurringContract
+from ..journal import selectors
+from ..journal.models import REVENUE_KINDS
+from ..models import ContractTransaction, RecurringContract
 
 CHART_SPANS = (30, 90)
 
 
 @dataclass
 class CurrencyFigures:
+    """One currency's money today and over the last 30 days (selectors.MoneyRow each), and its
+    daily gross over the chart's span."""
+
     currency: str
-    today: Decimal = Decimal(0)
-    today_count: int = 0
-    last_30_days: Decimal = Decimal(0)
-    last_30_days_count: int = 0
-    daily: dict = field(default_factory=dict)  # local date -> amount, over the chart's span
+    today: selectors.MoneyRow = None
+    last_30_days: selectors.MoneyRow = None
+    daily: dict = field(default_factory=dict)  # local date -> gross, over the chart's span
+
+    def __post_init__(self):
+        self.today = self.today or selectors.MoneyRow(self.currency)
+        self.last_30_days = self.last_30_days or selectors.MoneyRow(self.currency)
 
     def money(self, amount):
         return f"{quantize(amount, self.currency):,}"
-
-    @property
-    def today_display(self):
-        return self.money(self.today)
-
-    @property
-    def last_30_days_display(self):
-        return self.money(self.last_30_days)
 
 
 def dashboard_figures(*, days: int = 30, now: datetime | None = None) -> dict:
@@ -59,52 +59,32 @@ def dashboard_figures(*, days: int = 30, now: datetime | None = None) -> dict:
     month_start_day = today - timedelta(days=29)
     month_start = datetime.combine(month_start_day, datetime.min.time(), tz)
 
-    rows = (
-        Purchase.objects.filter(status__in=Purchase.PAID_STATUSES, created_at__gte=span_start)
-        .annotate(day=TruncDay("created_at", tzinfo=tz))
-        .order_by()
-        .values("day", "currency")
-        .annotate(total=Sum("amount"), count=Count("pk"))
-        # No ORDER BY: the planner, expecting a group per row, would sort every row before
-        # grouping; unordered it hashes them (see tests/bench/RESULTS.md).
-    )
-    renewal_rows = (
-        ContractTransaction.objects.filter(
-            status=ContractTransaction.Status.APPROVED, transaction_date__gte=span_start
-        )
-        .annotate(day=TruncDay("transaction_date", tzinfo=tz))
-        .order_by()
-        .values("day", "currency")
-        .annotate(total=Sum("amount"), count=Value(0))
-    )
     by_currency: dict[str, CurrencyFigures] = {}
-    # Revenue is purchases paid plus renewals charged; the counts are purchases'.
-    for row in [*rows, *renewal_rows]:
-        figures = by_currency.setdefault(row["currency"], CurrencyFigures(row["currency"]))
-        day = date.fromisoformat(local_iso_date(row["day"]))
-        figures.daily[day] = figures.daily.get(day, Decimal(0)) + row["total"]
+    renewals: dict[date, list[int]] = {}  # day -> [booked, declined]
+    for row in selectors.money(
+        span_start_day, today, grouping="period", period="day", kinds=REVENUE_KINDS
+    ):
+        day = row.key[0]
+        figures = by_currency.setdefault(row.currency, CurrencyFigures(row.currency))
+        figures.daily[day] = row.gross
         if day == today:
-            figures.today += row["total"]
-            figures.today_count += row["count"]
+            figures.today.add(row)
         if day >= month_start_day:
-            figures.last_30_days += row["total"]
-            figures.last_30_days_count += row["count"]
-
-    chart_days = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-    renewals: dict[date, list[int]] = {}
+            figures.last_30_days.add(row)
+        renewals.setdefault(day, [0, 0])[0] += row.renewals_count
     for row in (
         ContractTransaction.objects.filter(
-            status__in=[ContractTransaction.Status.APPROVED, ContractTransaction.Status.DECLINED],
-            transaction_date__gte=span_start,
+            status=ContractTransaction.Status.DECLINED, transaction_date__gte=span_start
         )
         .annotate(day=TruncDay("transaction_date", tzinfo=tz))
         .order_by()
-        .values("day", "status")
+        .values("day")
         .annotate(count=Count("pk"))
     ):
         day = date.fromisoformat(local_iso_date(row["day"]))
-        counts = renewals.setdefault(day, [0, 0])
-        counts[0 if row["status"] == ContractTransaction.Status.APPROVED else 1] += row["count"]
+        renewals.setdefault(day, [0, 0])[1] += row["count"]
+
+    chart_days = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time(), tz)
     currencies = [by_currency[code] for code in sorted(by_currency)]
     days_set = set(chart_days)
@@ -113,8 +93,8 @@ def dashboard_figures(*, days: int = 30, now: datetime | None = None) -> dict:
         "days": days,
         "spans": CHART_SPANS,
         "currencies": currencies,
-        "purchases_today": sum(figures.today_count for figures in currencies),
-        "purchases_30_days": sum(figures.last_30_days_count for figures in currencies),
+        "sales_today": sum(figures.today.sales_count for figures in currencies),
+        "sales_30_days": sum(figures.last_30_days.sales_count for figures in currencies),
         **Buyer.objects.filter(created_at__gte=month_start).aggregate(
             new_buyers_today=Count(
                 "pk", filter=Q(created_at__gte=datetime.combine(today, datetime.min.time(), tz))
@@ -164,7 +144,7 @@ def daily_revenue_svg(figures: CurrencyFigures, days: list[date]) -> SafeString:
     bottom = CHART_PAD + plot_height
     return format_html(
         '<svg class="revenue-chart" width="100%" viewBox="0 0 {w} {h}" role="img" '
-        'aria-label="Daily revenue in {currency}, {first} to {last}" '
+        'aria-label="Daily gross revenue in {currency}, {first} to {last}" '
         'xmlns="http://www.w3.org/2000/svg">'
         '<line x1="{pad}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#adb5bd"/>'
         '<text x="{pad}" y="{label_y}" font-size="11" fill="#6c757d">{top}</text>'

@@ -74,12 +74,16 @@ def revenue_columns(grouping: str) -> tuple[ExportColumn, ...]:
     return (
         *(ExportColumn(header, key) for header, key in GROUP_COLUMNS[grouping]),
         ExportColumn("Currency", "currency"),
-        ExportColumn("Count", "count", "number"),
+        ExportColumn("Sales", "sales_count", "number"),
+        ExportColumn("Sales amount", "sales", "money"),
+        ExportColumn("Renewal charges", "renewals_count", "number"),
+        ExportColumn("Renewal charges amount", "renewals", "money"),
         ExportColumn("Gross", "gross", "money"),
-        ExportColumn("Refunds", "refunds", "money"),
-        ExportColumn("Renewals", "renewals", "number"),
-        ExportColumn("Renewal revenue", "renewal_revenue", "money"),
+        ExportColumn("Refunds", "refunds_count", "number"),
+        ExportColumn("Refunds amount", "refunds", "money"),
+        ExportColumn("Corrections", "corrections", "money"),
         ExportColumn("Net", "net", "money"),
+        ExportColumn("Of gross paid from e-wallets", "from_wallet", "money"),
     )
 
 

@@ -1,35 +1,30 @@
-"""Summary reports: revenue, renewals and live contracts, grouped in SQL.
+"""Summary reports read from the money journal (purchases.journal.selectors), so they agree with
+the journal's export, the lists' totals and the dashboard to the minor unit.
 
-Revenue per day, week or month and per currency; by subscription; by payment type. Money counted
-as revenue is what was charged: purchases in a paid status (Purchase.PAID_STATUSES), and approved
-renewal charges of recurring contracts. Each table is one grouped query over purchases (gross,
-refunds, net, count) and one over contract transactions (renewals), joined by group in Python.
-Refunds are booked against the purchase's period, so a period's purchase figures reconcile with
-the purchases export of the same filters.
+- Revenue per day, week or month, by subscription or by payment type, per currency: sales and
+  renewal charges (gross), refunds and chargebacks as they happened (a refund counts on the day
+  it was given, so a closed period never changes), corrections, net, and the part of gross paid
+  from e-wallet balances (revenue, not new cash). E-wallet top-ups (money received into buyers'
+  prepaid balances, not revenue) are given per currency beside the table.
+- Renewals per period: the charge attempts (counts, from the contract transactions) and their
+  revenue (from the journal).
+- Live contracts and their monthly recurring revenue.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import (
-    Case,
-    Count,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    Q,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from core.csv_export import local_iso_date
 from core.money import quantize
+from subscriptions.models import Subscription
 
-from ..models import ContractTransaction, Purchase, RecurringContract
-from ..selectors import MONEY, refunded_amount
+from ..journal import selectors
+from ..journal.models import REVENUE_KINDS, Kind
+from ..models import ContractTransaction, RecurringContract
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 GROUPINGS = {
@@ -46,169 +41,106 @@ GROUP_COLUMNS = {
     ],
     "payment_type": [("Payment type", "payment_type")],
 }
+FIGURES = (
+    "sales_count",
+    "sales",
+    "renewals_count",
+    "renewals",
+    "gross",
+    "refunds_count",
+    "refunds",
+    "corrections",
+    "net",
+    "from_wallet",
+)
 
 
-def paid_purchases(*, start=None, end=None, subscription=None, currency=None):
-    """Purchases whose money was taken, created between two local dates (both included)."""
-    queryset = Purchase.objects.filter(status__in=Purchase.PAID_STATUSES)
-    tz = timezone.get_current_timezone()
-    if start is not None:
-        queryset = queryset.filter(created_at__gte=datetime.combine(start, datetime.min.time(), tz))
-    if end is not None:
-        queryset = queryset.filter(created_at__lt=_next_midnight(end, tz))
-    if subscription is not None:
-        queryset = queryset.filter(subscription=subscription)
-    if currency:
-        queryset = queryset.filter(currency=currency)
-    return queryset
+def _as_dict(row: selectors.MoneyRow) -> dict:
+    return {"currency": row.currency, **{name: getattr(row, name) for name in FIGURES}}
 
 
-def _next_midnight(day, tz):
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
-
-
-def revenue_summary(queryset, *, grouping="period", period="day", renewals=None):
-    """Per group and currency: purchases' count, gross, refunds; renewals' count and revenue;
-    and net (gross + renewal revenue - refunds). One grouped query per source.
-
-    `queryset` is paid purchases (see `paid_purchases`), `renewals` approved renewal charges
-    (see `approved_renewals`) or None. Rows come back as dicts with the group's key (`period`,
-    or `subscription__code`/`subscription__name`, or `payment_type`), `currency`, `count`,
-    `gross`, `refunds`, `renewals`, `renewal_revenue` and `net`.
-    """
-    if grouping == "period":
-        keys = ["period"]
-        queryset = queryset.annotate(
-            period=PERIODS[period]("created_at", tzinfo=timezone.get_current_timezone())
-        )
-    elif grouping == "subscription":
-        keys = ["subscription__code", "subscription__name"]
-    else:
-        keys = ["payment_type"]
-    rows = list(
-        queryset.annotate(refunded=refunded_amount())
-        .order_by()
-        .values(*keys, "currency")
-        .annotate(
-            count=Count("pk"),
-            gross=Sum("amount"),
-            refunds=Sum("refunded"),
-            net=Sum(F("amount") - F("refunded"), output_field=MONEY),
-        )
-        # Ordered here, not in SQL: an ORDER BY makes the planner sort every row before
-        # grouping, where unordered it hashes them into the few groups.
+def revenue_summary(
+    *,
+    start: date,
+    end: date,
+    grouping: str = "period",
+    period: str = "day",
+    subscription=None,
+    currency: str | None = None,
+    payment_type: str | None = None,
+) -> list[dict]:
+    """Revenue of local days start..end (both included) per group and currency: dicts with the
+    group's key (`period` as YYYY-MM-DD, or `subscription__code` and `subscription__name`, or
+    `payment_type`), `currency` and FIGURES."""
+    rows = selectors.money(
+        start,
+        end,
+        grouping=grouping,
+        period=period,
+        subscription=subscription,
+        currency=currency,
+        payment_type=payment_type,
+        kinds=REVENUE_KINDS,
     )
-    by_key = {}
-    for row in rows:
-        if "period" in row:
-            row["period"] = local_iso_date(row["period"])
-        row.update(renewals=0, renewal_revenue=Decimal(0))
-        by_key[tuple(row[key] for key in [*keys, "currency"])] = row
-    if renewals is not None:
-        for row in _renewal_revenue(renewals, grouping=grouping, period=period):
-            key = tuple(row[k] for k in [*keys, "currency"])
-            target = by_key.setdefault(
-                key,
-                {
-                    **dict(zip([*keys, "currency"], key, strict=True)),
-                    "count": 0,
-                    "gross": Decimal(0),
-                    "refunds": Decimal(0),
-                    "net": Decimal(0),
-                    "renewals": 0,
-                    "renewal_revenue": Decimal(0),
-                },
-            )
-            target["renewals"] = row["renewals"]
-            target["renewal_revenue"] = row["renewal_revenue"]
-            target["net"] += row["renewal_revenue"]
-    return sorted(
-        by_key.values(), key=lambda row: tuple(str(row[key]) for key in [*keys, "currency"])
-    )
-
-
-def approved_renewals(*, start=None, end=None, subscription=None, currency=None):
-    """Approved renewal charges of recurring contracts made between two local dates."""
-    queryset = ContractTransaction.objects.filter(status=ContractTransaction.Status.APPROVED)
-    tz = timezone.get_current_timezone()
-    if start is not None:
-        queryset = queryset.filter(
-            transaction_date__gte=datetime.combine(start, datetime.min.time(), tz)
-        )
-    if end is not None:
-        queryset = queryset.filter(transaction_date__lt=_next_midnight(end, tz))
-    if subscription is not None:
-        queryset = queryset.filter(contract__subscription=subscription)
-    if currency:
-        queryset = queryset.filter(currency=currency)
-    return queryset
-
-
-def _renewal_revenue(queryset, *, grouping, period):
-    """One grouped query: approved renewal charges and their sum per group and currency, keyed
-    as `revenue_summary` keys purchases."""
-    if grouping == "period":
-        queryset = queryset.annotate(
-            bucket=PERIODS[period]("transaction_date", tzinfo=timezone.get_current_timezone())
-        )
-        keys = {"bucket": "period"}
-    elif grouping == "subscription":
-        keys = {
-            "contract__subscription__code": "subscription__code",
-            "contract__subscription__name": "subscription__name",
+    names = {}
+    if grouping == "subscription":
+        names = {
+            s.pk: s
+            for s in Subscription.objects.filter(pk__in=[row.key[0] for row in rows if row.key[0]])
         }
-    else:
-        keys = {"contract__payment_type": "payment_type"}
-    rows = []
-    for row in (
-        queryset.order_by()
-        .values(*keys, "currency")
-        .annotate(renewals=Count("pk"), renewal_revenue=Sum("amount"))
-    ):
-        out = {ours: row[theirs] for theirs, ours in keys.items()}
-        if "period" in out:
-            out["period"] = local_iso_date(out["period"])
-        rows.append(
-            {
-                **out,
-                "currency": row["currency"],
-                "renewals": row["renewals"],
-                "renewal_revenue": row["renewal_revenue"],
-            }
-        )
-    return rows
+    result = []
+    for row in rows:
+        figures = _as_dict(row)
+        if grouping == "period":
+            figures["period"] = local_iso_date(row.key[0])
+        elif grouping == "subscription":
+            named = names.get(row.key[0])
+            figures["subscription__code"] = named.code if named else ""
+            figures["subscription__name"] = named.name if named else ""
+        else:
+            figures["payment_type"] = row.key[0]
+        result.append(figures)
+    if grouping == "subscription":
+        result.sort(key=lambda row: (row["subscription__name"], row["currency"]))
+    return result
 
 
-def summary_totals(rows):
+def summary_totals(rows: list[dict]) -> list[dict]:
     """Per currency: the sums of a summary's rows (what the table's footer shows)."""
-    figures = ("count", "gross", "refunds", "renewals", "renewal_revenue", "net")
     totals: dict[str, dict] = {}
     for row in rows:
         total = totals.setdefault(
-            row["currency"], {"currency": row["currency"], **dict.fromkeys(figures, 0)}
+            row["currency"], {"currency": row["currency"], **dict.fromkeys(FIGURES, 0)}
         )
-        for key in figures:
-            total[key] += row[key]
+        for name in FIGURES:
+            total[name] += row[name]
     return [totals[code] for code in sorted(totals)]
 
 
-# (units, months): that many recurrence units last that many months. MRR is each live contract's
-# amount per month: amount x units / (months x units per billing period).
-UNITS_PER_MONTH = {
-    "days": (Decimal("365.25"), 12),
-    "weeks": (Decimal("52.1775"), 12),
-    "months": (Decimal(1), 1),
-    "years": (Decimal(1), 12),
-}
+def wallet_summary(
+    *, start: date, end: date, currency: str | None = None
+) -> list[selectors.MoneyRow]:
+    """E-wallet top-ups and adjustments of the days per currency: money received into buyers'
+    prepaid balances (not revenue), reported beside revenue."""
+    return [
+        row
+        for row in selectors.money(
+            start,
+            end,
+            grouping=None,
+            currency=currency,
+            kinds=[Kind.WALLET_TOP_UP, Kind.WALLET_ADJUSTMENT],
+        )
+        if row.wallet_top_ups or row.wallet_adjustments
+    ]
 
 
 def renewal_summary(*, start, end, subscription=None, currency=None, period="day"):
     """Per period and currency: renewal charges attempted, succeeded, failed, recovered by a
-    retry (approved on attempt 2 or later) and their revenue, in one grouped query over the
-    contract transactions; churned (contracts that ended) in one grouped query over contracts."""
+    retry (approved on attempt 2 or later), in one grouped query over the contract transactions;
+    their revenue from the journal; churned (contracts that ended) from the contracts."""
     tz = timezone.get_current_timezone()
-    since = datetime.combine(start, datetime.min.time(), tz)
-    until = _next_midnight(end, tz)
+    since, until = selectors.midnight(start), selectors.midnight(end + timedelta(days=1))
     transactions = ContractTransaction.objects.filter(
         transaction_date__gte=since, transaction_date__lt=until
     ).exclude(status=ContractTransaction.Status.PENDING)
@@ -220,7 +152,14 @@ def renewal_summary(*, start, end, subscription=None, currency=None, period="day
         transactions = transactions.filter(currency=currency)
         ended = ended.filter(currency=currency)
     approved = Q(status=ContractTransaction.Status.APPROVED)
-    rows = {}
+    empty = {"attempted": 0, "succeeded": 0, "failed": 0, "recovered": 0, "churned": 0}
+    rows: dict[tuple, dict] = {}
+
+    def row_of(day, code):
+        return rows.setdefault(
+            (day, code), {"period": day, "currency": code, **empty, "revenue": Decimal(0)}
+        )
+
     for row in (
         transactions.annotate(bucket=PERIODS[period]("transaction_date", tzinfo=tz))
         .order_by()
@@ -230,69 +169,67 @@ def renewal_summary(*, start, end, subscription=None, currency=None, period="day
             succeeded=Count("pk", filter=approved),
             failed=Count("pk", filter=~approved),
             recovered=Count("pk", filter=approved & Q(attempt__gt=1)),
-            revenue=Coalesce(Sum("amount", filter=approved), Value(Decimal(0)), output_field=MONEY),
         )
     ):
-        day = local_iso_date(row.pop("bucket"))
-        rows[(day, row["currency"])] = {"period": day, **row, "churned": 0}
+        row_of(local_iso_date(row.pop("bucket")), row.pop("currency")).update(row)
+    for money in selectors.money(
+        start,
+        end,
+        grouping="period",
+        period=period,
+        subscription=subscription,
+        currency=currency,
+        kinds=[Kind.RENEWAL],
+    ):
+        row_of(local_iso_date(money.key[0]), money.currency)["revenue"] = money.renewals
     for row in (
         ended.annotate(bucket=PERIODS[period]("ended_at", tzinfo=tz))
         .order_by()
         .values("bucket", "currency")
         .annotate(churned=Count("pk"))
     ):
-        key = (local_iso_date(row["bucket"]), row["currency"])
-        rows.setdefault(
-            key,
-            {
-                "period": key[0],
-                "currency": key[1],
-                "attempted": 0,
-                "succeeded": 0,
-                "failed": 0,
-                "recovered": 0,
-                "revenue": Decimal(0),
-                "churned": 0,
-            },
-        )["churned"] = row["churned"]
+        row_of(local_iso_date(row["bucket"]), row["currency"])["churned"] = row["churned"]
     return [rows[key] for key in sorted(rows)]
+
+
+# (units, months): that many recurrence units last that many months. A contract's monthly
+# amount is amount x units / (months x units per billing period).
+UNITS_PER_MONTH = {
+    "days": (Decimal("365.25"), 12),
+    "weeks": (Decimal("52.1775"), 12),
+    "months": (Decimal(1), 1),
+    "years": (Decimal(1), 12),
+}
 
 
 def active_contracts(*, subscription=None, currency=None):
     """Per currency: live contracts (active or past due) and their monthly recurring revenue,
-    each contract's amount scaled to one month by its pricing model's recurrence."""
+    each contract's amount scaled to one month by the recurrence it was bought with. Summed in
+    SQL per currency and recurrence, scaled in Python with Decimal (SQLite divides integers)."""
     live = RecurringContract.objects.filter(status__in=RecurringContract.LIVE_STATUSES)
     if subscription is not None:
         live = live.filter(subscription=subscription)
     if currency:
         live = live.filter(currency=currency)
-    factor = DecimalField(max_digits=12, decimal_places=6)
-    monthly = Case(
-        *(
-            When(
-                pricing_model__recurrence_unit=unit,
-                then=ExpressionWrapper(
-                    F("amount")
-                    * Value(units, output_field=factor)
-                    / (Value(months, output_field=factor) * F("pricing_model__recurrence_count")),
-                    output_field=MONEY,
-                ),
-            )
-            for unit, (units, months) in UNITS_PER_MONTH.items()
-        ),
-        default=Value(Decimal(0)),
-        output_field=MONEY,
-    )
-    rows = list(
+    totals: dict[str, dict] = {}
+    for row in (
         live.order_by()
-        .values("currency")
+        .values("currency", "recurrence_unit", "recurrence_count")
         .annotate(
+            amount=Sum("amount"),
             contracts=Count("pk"),
             past_due=Count("pk", filter=Q(status=RecurringContract.Status.PAST_DUE)),
-            mrr=Sum(monthly),
         )
-        .order_by("currency")
-    )
-    for row in rows:
-        row["mrr"] = quantize(Decimal(str(row["mrr"] or 0)), row["currency"])
-    return rows
+        .order_by()
+    ):
+        units, months = UNITS_PER_MONTH.get(row["recurrence_unit"], (Decimal(0), 1))
+        total = totals.setdefault(
+            row["currency"],
+            {"currency": row["currency"], "contracts": 0, "past_due": 0, "mrr": Decimal(0)},
+        )
+        total["contracts"] += row["contracts"]
+        total["past_due"] += row["past_due"]
+        total["mrr"] += Decimal(row["amount"]) * units / (months * max(row["recurrence_count"], 1))
+    for total in totals.values():
+        total["mrr"] = quantize(total["mrr"], total["currency"])
+    return [totals[code] for code in sorted(totals)]

@@ -28,6 +28,7 @@ from core.money import currency_choices
 from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 
+from ..gateways import payment_type_choices
 from ..models import ContractTransaction, Refund
 from ..tables import MoneyColumn
 from . import summaries
@@ -119,6 +120,7 @@ class SummaryForm(forms.Form):
         empty_label="Any",
     )
     currency = forms.ChoiceField(required=False)
+    payment_type = forms.ChoiceField(label="Payment type", required=False)
     grouping = forms.ChoiceField(
         label="Show", choices=list(summaries.GROUPINGS.items()), required=False
     )
@@ -132,6 +134,8 @@ class SummaryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["currency"].choices = [("", "Any"), *currency_choices()]
         self.fields["end"].help_text = days_in_shop_time_zone()
+        if "payment_type" in self.fields:
+            self.fields["payment_type"].choices = [("", "Any"), *payment_type_choices()]
 
     def clean(self):
         data = super().clean()
@@ -161,17 +165,17 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
         self.rows, self.options = None, {}
         if self.form.is_valid():
             data = self.options = self.form.cleaned_data
-            filters = {
-                "start": data["start"],
-                "end": data["end"],
-                "subscription": data.get("subscription"),
-                "currency": data.get("currency"),
-            }
             self.rows = summaries.revenue_summary(
-                summaries.paid_purchases(**filters),
-                renewals=summaries.approved_renewals(**filters),
+                start=data["start"],
+                end=data["end"],
                 grouping=data["grouping"],
                 period=data["period"],
+                subscription=data.get("subscription"),
+                currency=data.get("currency") or None,
+                payment_type=data.get("payment_type") or None,
+            )
+            self.wallet = summaries.wallet_summary(
+                start=data["start"], end=data["end"], currency=data.get("currency") or None
             )
             if request.GET.get("format") == "csv":
                 return self.csv_response()
@@ -207,6 +211,7 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
             ],
             key_columns=self.columns() if self.rows is not None else [],
             totals=summaries.summary_totals(self.rows) if self.rows else [],
+            wallet=getattr(self, "wallet", None),
             options=self.options,
             csv_query=query.urlencode(),
         )
@@ -268,6 +273,7 @@ class ContractTransactionListView(ListPageView):
 
 class RenewalsForm(SummaryForm):
     grouping = None  # renewals are always per period
+    payment_type = None
 
 
 class RenewalsView(PermissionRequiredMixin, TemplateView):

@@ -39,7 +39,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 from django.db import connection
 from buyers.models import Buyer
-from purchases.services import create_purchase
+from purchases.services.checkout import create_purchase
 from subscriptions.models import PricingModel, Subscription
 subscription = Subscription.objects.get(pk=int(sys.argv[1]))
 pricing_model = PricingModel.objects.get(pk=int(sys.argv[2]))

@@ -15,12 +15,8 @@ from purchases.journal import booking
 from purchases.journal.models import JournalDay, JournalEntry, Kind
 from purchases.models import ContractTransaction, Purchase, RecurringContract, Refund
 from purchases.renewals import renew_due_contracts
-from purchases.services import (
-    _charge_and_settle,
-    cancel_purchase,
-    create_purchase,
-    refund_purchase,
-)
+from purchases.services.cancellations import cancel_purchase, refund_purchase
+from purchases.services.checkout import _charge_and_settle, create_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 from tests.purchases.journal_checks import assert_journal_matches_sources
 from tests.subscriptions.factories import CouponFactory

@@ -21,7 +21,8 @@ from purchases.journal.models import (
     Kind,
 )
 from purchases.renewals import renew_due_contracts
-from purchases.services import cancel_purchase, create_purchase, refund_purchase
+from purchases.services.cancellations import cancel_purchase, refund_purchase
+from purchases.services.checkout import create_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 from tests.purchases.journal_checks import assert_journal_matches_sources, journal_rows
 

@@ -14,7 +14,8 @@ from purchases.journal import booking, services
 from purchases.journal.days import rebuild_days
 from purchases.journal.models import ClosedPeriod, JournalEntry, Kind
 from purchases.models import ContractTransaction, Refund
-from purchases.services import create_purchase, refund_purchase
+from purchases.services.cancellations import refund_purchase
+from purchases.services.checkout import create_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale
 from tests.purchases.journal_checks import assert_journal_matches_sources
 

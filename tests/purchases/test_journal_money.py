@@ -11,7 +11,8 @@ from purchases.journal import selectors
 from purchases.journal.booking import shop_zone
 from purchases.journal.models import JournalDayZone
 from purchases.renewals import renew_due_contracts
-from purchases.services import create_purchase, refund_purchase
+from purchases.services.cancellations import refund_purchase
+from purchases.services.checkout import create_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 
 pytestmark = pytest.mark.django_db

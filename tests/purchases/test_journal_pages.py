@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from buyers import services as buyer_services
 from purchases.journal.models import ClosedPeriod, JournalEntry, Kind
-from purchases.services import create_purchase, refund_purchase
+from purchases.services.cancellations import refund_purchase
+from purchases.services.checkout import create_purchase
 from tests.purchases.factories import BuyerFactory, offer_for_sale
 
 pytestmark = pytest.mark.django_db

@@ -77,9 +77,13 @@ def make_purchase(
     return purchase
 
 
-def refund(purchase, amount):
+def refund(purchase, amount, at=None):
     made = Refund.objects.create(
-        purchase=purchase, amount=Decimal(amount), currency=purchase.currency, method="wallet"
+        purchase=purchase,
+        amount=Decimal(amount),
+        currency=purchase.currency,
+        method=purchase.payment_type,
+        created_at=at or timezone.now(),
     )
     booking.book([booking.refund_entry(made)])
     return made
@@ -120,10 +124,10 @@ def shop():
         make_purchase(created_at=local(2026, 2, 28, 23, 59), offer=eur, price="10.00"),
         make_purchase(created_at=local(2026, 4, 1, 0, 1), offer=eur, price="10.00"),
     ]
-    refund(made[1], "2.00")
-    refund(made[1], "1.50")
-    refund(made[3], "10.00")
-    refund(made[5], "7.25")
+    refund(made[1], "2.00", at=local(2026, 3, 2, 23, 55))
+    refund(made[1], "1.50", at=local(2026, 4, 2))  # given back in April: counts in April
+    refund(made[3], "10.00", at=local(2026, 3, 3, 13))
+    refund(made[5], "7.25", at=local(2026, 3, 6))
     return made
 
 
@@ -286,31 +290,49 @@ def test_copy_leaves_the_connections_time_zone_as_it_was(client, finance_user, s
         assert cursor.fetchone()[0] == "UTC"
 
 
-def test_exported_totals_reconcile_with_the_list_and_the_summary(client, finance_user, shop):
+def test_the_purchases_export_and_list_totals_agree_and_the_report_counts_refunds_when_given(
+    client, finance_user, shop
+):
     client.force_login(finance_user)
     filters = {"created_min": "2026-03-01", "created_max": "2026-03-31", "currency": "EUR"}
     rows = export(client, **filters)
     paid = [row for row in rows if row["Status"] in PAID_STATUSES]
     exported_gross = sum(Decimal(row["Amount"]) for row in paid)
     exported_refunds = sum(Decimal(row["Refunded amount"]) for row in paid)
+    # The list's totals: the money of these purchases to date, as the export has it.
+    (listed,) = client.get(reverse("purchases:list"), filters).context["totals"]
+    assert (listed.gross, listed.refunds) == (exported_gross, exported_refunds)
+    assert (exported_gross, exported_refunds) == (Decimal("27.50"), Decimal("13.50"))
 
-    list_total = list_refunds = Decimal(0)
-    for status in PAID_STATUSES:
-        page = client.get(reverse("purchases:list"), {**filters, "status": status})
-        list_total += sum(row.gross for row in page.context["totals"])
-        list_refunds += sum(row.refunds for row in page.context["totals"])
-    assert list_refunds == exported_refunds
+    def month(start, end):
+        summary = client.get(
+            reverse("purchases:reports:revenue"),
+            {"start": start, "end": end, "currency": "EUR", "period": "month"},
+        )
+        assert summary.status_code == 200
+        (total,) = summary.context["totals"]
+        journal = client.get(
+            reverse("purchases:reports:journal"),
+            {"booked_min": start, "booked_max": end, "currency": "EUR", "ledger": "revenue"},
+        )
+        (journal_total,) = journal.context["totals"]
+        assert (journal_total.gross, journal_total.refunds, journal_total.net) == (
+            total["gross"],
+            total["refunds"],
+            total["net"],
+        )
+        return total
 
-    summary = client.get(
-        reverse("purchases:reports:revenue"),
-        {"start": "2026-03-01", "end": "2026-03-31", "currency": "EUR", "period": "month"},
+    # The refund given in April counts in April: March's figures never change after March.
+    march = month("2026-03-01", "2026-03-31")
+    assert (march["gross"], march["refunds"], march["net"]) == (
+        Decimal("27.50"),
+        Decimal("12.00"),
+        Decimal("15.50"),
     )
-    assert summary.status_code == 200
-    (total,) = summary.context["totals"]
-    assert exported_gross == list_total == total["gross"] == Decimal("27.50")
-    assert exported_refunds == total["refunds"] == Decimal("13.50")
-    assert total["net"] == exported_gross - exported_refunds
-    assert total["count"] == len(paid) == 3
+    assert march["sales_count"] == len(paid) == 3
+    april = month("2026-04-01", "2026-04-30")
+    assert (april["gross"], april["refunds"]) == (Decimal("10.00"), Decimal("1.50"))
 
 
 def test_summary_groups_by_local_day_subscription_and_payment_type(client, finance_user, shop):
@@ -318,14 +340,17 @@ def test_summary_groups_by_local_day_subscription_and_payment_type(client, finan
     url = reverse("purchases:reports:revenue")
     period = {"start": "2026-03-01", "end": "2026-03-31"}
     days = client.get(url, {**period, "period": "day"}).context["rows"]
-    assert [(row["period"], row["currency"], row["count"]) for row in days] == [
-        ("2026-03-01", "EUR", 1),
-        ("2026-03-02", "EUR", 1),
-        ("2026-03-03", "EUR", 1),
-        ("2026-03-04", "JPY", 1),
-        ("2026-03-05", "USD", 1),
+    assert [
+        (row["period"], row["currency"], row["sales_count"], row["refunds_count"]) for row in days
+    ] == [
+        ("2026-03-01", "EUR", 1, 0),
+        ("2026-03-02", "EUR", 1, 1),
+        ("2026-03-03", "EUR", 1, 1),
+        ("2026-03-04", "JPY", 1, 0),
+        ("2026-03-05", "USD", 1, 0),
+        ("2026-03-06", "USD", 0, 1),
     ]
-    assert days[1]["net"] == Decimal("4.00")
+    assert days[1]["net"] == Decimal("5.50")
     by_type = client.get(url, {**period, "grouping": "payment_type"}).context["rows"]
     assert [(row["payment_type"], row["currency"], row["gross"]) for row in by_type] == [
         ("sandbox_card", "USD", Decimal("7.25")),
@@ -352,8 +377,10 @@ def test_summary_downloads_as_csv(client, finance_user, shop):
         in (response["Content-Disposition"])
     )
     rows = read_csv(response)
-    assert [(r["Period"], r["Currency"], r["Gross"], r["Refunds"], r["Net"]) for r in rows] == [
-        ("2026-03-01", "EUR", "27.50", "13.50", "14.00"),
+    assert [
+        (r["Period"], r["Currency"], r["Gross"], r["Refunds amount"], r["Net"]) for r in rows
+    ] == [
+        ("2026-03-01", "EUR", "27.50", "12.00", "15.50"),
         ("2026-03-01", "JPY", "1500", "0", "1500"),
         ("2026-03-01", "USD", "7.25", "7.25", "0.00"),
     ]

@@ -39,21 +39,36 @@ def home(client, **query):
     return response
 
 
-def test_finance_sees_todays_and_30_days_revenue_per_currency(client, finance_user, recent_sales):
+def test_finance_sees_gross_refunds_and_net_today_and_over_30_days(
+    client, finance_user, recent_sales
+):
     client.force_login(finance_user)
-    dashboard = home(client).context["dashboard"]
+    response = home(client)
+    dashboard = response.context["dashboard"]
     figures = {f.currency: f for f in dashboard["currencies"]}
     today = timezone.localdate()
+    eur = figures["EUR"]
     if (timezone.localtime() - timedelta(minutes=3)).date() == today:  # not just after midnight
-        assert (figures["EUR"].today, figures["EUR"].today_count) == (Decimal("17.50"), 2)
-    assert (figures["EUR"].last_30_days, figures["EUR"].last_30_days_count) == (
+        # The refund given today counts today, though its purchase was 5 days ago.
+        assert (eur.today.gross, eur.today.refunds, eur.today.net, eur.today.sales_count) == (
+            Decimal("17.50"),
+            Decimal("10.00"),
+            Decimal("7.50"),
+            2,
+        )
+    month = eur.last_30_days
+    assert (month.gross, month.refunds, month.net, month.sales_count) == (
         Decimal("27.50"),
+        Decimal("10.00"),
+        Decimal("17.50"),
         3,
     )
-    assert figures["JPY"].last_30_days_display == "1,500"
-    assert dashboard["purchases_30_days"] == 4
+    assert figures["JPY"].last_30_days.net == Decimal(1500)
+    assert dashboard["sales_30_days"] == 4
     assert dashboard["new_buyers_30_days"] == BuyerFactory._meta.model.objects.count()
     assert dashboard["active_accesses"] == 1
+    page = response.content.decode()
+    assert '<th class="text-end">Refunds</th>' in page and "1,500" in page
 
 
 def test_the_chart_is_svg_with_a_bar_per_day(client, finance_user, recent_sales):
@@ -104,5 +119,5 @@ def test_shop_staff_see_the_areas_but_no_money(client, staff_user, recent_sales)
 def test_no_purchases_says_so(client, finance_user):
     client.force_login(finance_user)
     page = home(client).content.decode()
-    assert "No paid purchases in the last 30 days." in page
+    assert "No money moved in the last 30 days." in page
     assert Purchase.objects.count() == 0

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from purchases.journal import booking
 from purchases.models import ContractTransaction, RecurringContract
 from subscriptions.models import PricingModel
 from tests.buyers.factories import AccessFactory
@@ -40,6 +41,8 @@ def make_contract(
     )
     access = AccessFactory(buyer=purchase.buyer, subscription=subscription)
     return RecurringContract.objects.create(
+        recurrence_unit=unit,
+        recurrence_count=count,
         purchase=purchase,
         buyer=purchase.buyer,
         subscription=subscription,
@@ -56,7 +59,8 @@ def make_contract(
 
 
 def charge(contract, *, when, period, attempt=1, approved=True):
-    return ContractTransaction.objects.create(
+    """A renewal charge attempt, booked in the journal when approved (as the engine does)."""
+    made = ContractTransaction.objects.create(
         contract=contract,
         period=period,
         attempt=attempt,
@@ -71,6 +75,9 @@ def charge(contract, *, when, period, attempt=1, approved=True):
         response_message="Approved" if approved else "=Insufficient funds",
         auth_code="A1" if approved else "",
     )
+    if approved:
+        booking.book([booking.renewal_entry(made, contract)])
+    return made
 
 
 @pytest.fixture
@@ -209,13 +216,13 @@ def test_dashboard_shows_renewals_due_past_due_and_the_renewals_chart(client, fi
     assert dashboard_90["renewals_succeeded"] == 2
 
 
-def test_revenue_summary_adds_approved_renewals_to_net(client, finance_user, renewals):
+def test_revenue_summary_adds_renewal_charges_to_gross(client, finance_user, renewals):
     client.force_login(finance_user)
     url = reverse("purchases:reports:revenue")
     query = {"start": "2026-01-01", "end": "2026-03-31", "period": "month", "currency": "EUR"}
     rows = client.get(url, query).context["rows"]
     assert [
-        (r["period"], r["count"], r["gross"], r["renewals"], r["renewal_revenue"], r["net"])
+        (r["period"], r["sales_count"], r["sales"], r["renewals_count"], r["renewals"], r["net"])
         for r in rows
     ] == [
         ("2026-01-01", 3, Decimal("140.00"), 0, Decimal("0"), Decimal("140.00")),
@@ -223,18 +230,27 @@ def test_revenue_summary_adds_approved_renewals_to_net(client, finance_user, ren
         ("2026-03-01", 0, Decimal("0"), 1, Decimal("10.00"), Decimal("10.00")),
     ]
     by_type = client.get(url, {**query, "grouping": "payment_type"}).context["rows"]
-    assert [(r["payment_type"], r["gross"], r["renewal_revenue"]) for r in by_type] == [
-        ("wallet", Decimal("140.00"), Decimal("20.00"))
+    assert [(r["payment_type"], r["gross"], r["renewals"], r["from_wallet"]) for r in by_type] == [
+        ("wallet", Decimal("160.00"), Decimal("20.00"), Decimal("160.00"))
     ]
     monthly = renewals[0]
     by_subscription = client.get(
         url, {**query, "grouping": "subscription", "subscription": monthly.subscription.code}
     ).context["rows"]
-    assert [(r["subscription__code"], r["renewals"]) for r in by_subscription] == [
+    assert [(r["subscription__code"], r["renewals_count"]) for r in by_subscription] == [
         (monthly.subscription.code, 2)
     ]
     body = b"".join(client.get(url, {**query, "format": "csv"}).streaming_content).decode()
     assert body.splitlines()[0] == (
-        "Period,Currency,Count,Gross,Refunds,Renewals,Renewal revenue,Net"
+        "Period,Currency,Sales,Sales amount,Renewal charges,Renewal charges amount,Gross,"
+        "Refunds,Refunds amount,Corrections,Net,Of gross paid from e-wallets"
     )
-    assert body.splitlines()[2] == "2026-02-01,EUR,0,0.00,0.00,1,10.00,10.00"
+    assert body.splitlines()[2] == "2026-02-01,EUR,0,0.00,1,10.00,10.00,0,0.00,0.00,10.00,10.00"
+
+
+def test_mrr_of_two_yearly_contracts_is_exact_on_every_database(client, finance_user):
+    make_contract(price="99.00", currency="USD", unit="years")
+    make_contract(price="99.00", currency="USD", unit="years")
+    client.force_login(finance_user)
+    (usd,) = client.get(reverse("purchases:reports:renewals")).context["contracts"]
+    assert (usd["contracts"], usd["mrr"]) == (2, Decimal("16.50"))
