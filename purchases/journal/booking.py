@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from core.codes import new_public_code
+from core.codes import new_public_code, new_public_codes
 from purchases.errors import PeriodClosed
 
 from .models import (
@@ -79,7 +79,7 @@ def check_open(booked_at) -> None:
 
 
 def _free_codes(count: int) -> list[str]:
-    codes = {new_public_code() for _ in range(count)}
+    codes = set(new_public_codes(count))
     while True:
         taken = set(JournalEntry.objects.filter(code__in=codes).values_list("code", flat=True))
         if not taken and len(codes) == count:
@@ -170,12 +170,16 @@ UPSERT_SHOP_DAYS_SQL = """
 def add_to_days(entries) -> None:
     """Add journal rows to the daily totals, JournalDay and JournalShopDay (one upsert each;
     keys sorted, so two transactions always take their days' row locks in the same order)."""
+    add_amounts_to_days((day_key(entry), entry.amount) for entry in entries)
+
+
+def add_amounts_to_days(amounts) -> None:
+    """Add (day key, amount) pairs (see `day_key`) to the daily totals."""
     sums: dict[tuple, list] = defaultdict(lambda: [Decimal(0), 0])
     shop_sums: dict[tuple, list] = defaultdict(lambda: [Decimal(0), 0])
-    for entry in entries:
-        key = day_key(entry)
+    for key, amount in amounts:
         for total in (sums[key], shop_sums[key[:4]]):
-            total[0] += entry.amount
+            total[0] += amount
             total[1] += 1
     if not sums:
         return
@@ -321,7 +325,7 @@ def book_renewals_in_sql(charge_ids: list[int], *, earliest) -> None:
     pending, booked = list(charge_ids), []
     with connection.cursor() as cursor:
         while pending:
-            codes = [new_public_code() for _ in pending]
+            codes = new_public_codes(len(pending))
             cursor.execute(BOOK_RENEWALS_SQL, {"ids": pending, "codes": codes})
             rows = cursor.fetchall()
             booked += rows
@@ -329,16 +333,13 @@ def book_renewals_in_sql(charge_ids: list[int], *, earliest) -> None:
                 break
             cursor.execute(UNBOOKED_RENEWALS_SQL, [pending])
             pending = [row[0] for row in cursor.fetchall()]
-    add_to_days(
-        JournalEntry(
-            booked_at=booked_at,
-            currency=currency,
-            kind=kind,
-            payment_type=payment_type,
-            subscription_id=subscription_id,
-            amount=amount,
+    zone = shop_zone()
+    add_amounts_to_days(
+        (
+            (booked_at.astimezone(zone).date(), currency, kind, payment_type, subscription or 0),
+            amount,
         )
-        for _, booked_at, currency, kind, payment_type, subscription_id, amount in booked
+        for _, booked_at, currency, kind, payment_type, subscription, amount in booked
     )
 
 

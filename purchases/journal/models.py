@@ -131,12 +131,14 @@ class JournalEntry(PublicCodeModel):
         blank=True,
         related_name="journal_entries",
     )
+    # The renewal charge's contract (checked through the charge), or a refund's purchase's.
     contract = models.ForeignKey(
         "purchases.RecurringContract",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="journal_entries",
+        db_constraint=False,
         db_index=False,
     )
     renewal_charge = models.ForeignKey(
