@@ -21,6 +21,8 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 
+from core.money import STORED_DECIMAL_PLACES
+
 from .booking import WALLET, shop_zone
 from .days import days_are_current
 from .models import (
@@ -89,6 +91,22 @@ class MoneyRow:
             "wallet_adjustments",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+# SQLite sums its decimal columns in floating point (0.01 comes back as 0.00999999999999979):
+# every sum is rounded back to the stored places, which it is exactly in PostgreSQL already.
+STORED = Decimal(1).scaleb(-STORED_DECIMAL_PLACES)
+
+
+def exact(amount) -> Decimal:
+    return Decimal(amount).quantize(STORED)
+
+
+def _row(values: dict, key: tuple = ()) -> "MoneyRow":
+    for name in FIGURES:
+        values[name] = exact(values[name])
+    values["refunds"] = -values["refunds"]
+    return MoneyRow(key=key, **values)
 
 
 def midnight(day: date) -> datetime:
@@ -194,8 +212,7 @@ def money(
         .iterator()
     ):
         key = tuple(_as_date(row.pop(name)) for name in keys)
-        row["refunds"] = -row["refunds"]
-        result.append(MoneyRow(key=key, **row))
+        result.append(_row(row, key))
     return sorted(result, key=lambda row: (tuple(str(k) for k in row.key), row.currency))
 
 
@@ -218,6 +235,5 @@ def money_of_entries(entries) -> list[MoneyRow]:
     for row in (
         entries.order_by().values("currency").annotate(**figures, **counts).order_by("currency")
     ):
-        row["refunds"] = -row["refunds"]
-        result.append(MoneyRow(**row))
+        result.append(_row(row))
     return result

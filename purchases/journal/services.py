@@ -13,7 +13,7 @@ from core.money import has_more_digits_than_currency, quantize
 from purchases import errors
 from purchases.models import ContractTransaction
 
-from . import booking
+from . import booking, selectors
 from .days import days_are_current
 from .models import (
     REVENUE_KINDS,
@@ -47,12 +47,15 @@ def period_totals(first_day: date, last_day: date) -> list[dict]:
             booked_at__gte=_midnight(first_day), booked_at__lt=_midnight(last_day + timedelta(1))
         )
         amount, count = Sum("amount"), Count("pk")
-    return list(
+    totals = list(
         rows.order_by()
         .values("currency", "kind", "payment_type")
         .annotate(amount=amount, entries=count)
         .order_by("currency", "kind", "payment_type")
     )
+    for total in totals:
+        total["amount"] = selectors.exact(total["amount"])
+    return totals
 
 
 @transaction.atomic

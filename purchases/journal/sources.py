@@ -13,9 +13,20 @@ Migration 0016 (the backfill) keeps its own frozen copy of the same SELECTs.
   names.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import islice
 
+from django.core.management.color import no_style
 from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+
+from core.codes import new_public_codes
+
+from .days import rebuild_days
+from .models import JournalEntry
 
 # Columns of each SELECT, in order; `corrects` is filled in Python (see `rows_from_sources`).
 COLUMNS = (
@@ -103,6 +114,9 @@ def rows_from_sources(*, first_id: int) -> Iterator[dict]:
             while batch := cursor.fetchmany(5000):
                 for values in batch:
                     row = dict(zip(COLUMNS, values, strict=True))
+                    if not postgresql:  # SQLite answers expressions' times as text, amounts
+                        row["booked_at"] = _aware(row["booked_at"])  # as floats
+                        row["amount"] = Decimal(str(row["amount"]))
                     row["id"], next_id = next_id, next_id + 1
                     if row["kind"] == "sale":
                         sale_ids[row["purchase_id"]] = row["id"]
@@ -118,3 +132,30 @@ def rows_from_sources(*, first_id: int) -> Iterator[dict]:
                         else None
                     )
                     yield row
+
+
+def _aware(value):
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if timezone.is_naive(value) else value
+
+
+def book_from_sources(*, new_codes: Callable[[int], list[str]] = new_public_codes) -> int:
+    """Book every money row of the database in the journal and rebuild its days: for a shop
+    whose rows were written without the services (the data generator), into a journal that has
+    none of them yet. `new_codes(n)` draws n public codes. Answers how many rows were booked."""
+    first_id = (JournalEntry.objects.aggregate(last=Max("id"))["last"] or 0) + 1
+    booked = 0
+    rows = rows_from_sources(first_id=first_id)
+    while chunk := list(islice(rows, 5000)):
+        JournalEntry.objects.bulk_create(
+            JournalEntry(code=code, **row)
+            for code, row in zip(new_codes(len(chunk)), chunk, strict=True)
+        )
+        booked += len(chunk)
+    # The rows carry their ids (a refund names its charge's): move the id sequence past them.
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), [JournalEntry]):
+            cursor.execute(statement)
+    rebuild_days()
+    return booked

@@ -97,6 +97,7 @@ class Shop:
     purchase: object
     contract: object
     api_key: object
+    journal_entry: object
 
     def objects_by_kwarg(self, route: Route) -> dict:
         """{url kwarg: the object it names} for this route, from its namespace."""
@@ -112,6 +113,7 @@ class Shop:
             else self.access,
             "purchases": self.purchase,
             "contracts": self.contract,
+            "reports": self.journal_entry,  # the money journal's entry pages
         }
         found = {}
         for kwarg in route.url_kwargs:
@@ -164,6 +166,7 @@ def build_shop(user) -> Shop:
         purchase=purchase,
         contract=contract,
         api_key=api_key,
+        journal_entry=purchase.journal_entries.get(kind="sale"),
     )
 
 

@@ -35,7 +35,12 @@ LIST_ROUTES = [
 ]
 # Pages that read a filter form from the query string without being list pages: the finance
 # reports (and their CSV, `format=csv`) and the home page's dashboard (`days`).
-REPORT_PAGES = ["purchases:reports:revenue", "purchases:reports:renewals", "home"]
+REPORT_PAGES = [
+    "purchases:reports:revenue",
+    "purchases:reports:renewals",
+    "purchases:reports:reconciliation",
+    "home",
+]
 REPORT_ROUTES = [route for route in ROUTES if route.name in REPORT_PAGES]
 # Every other page read paging, search or initial values too (media_page, email, buyer...).
 # Not: the JSON API (schemathesis), sign-in and sign-out (their own tests), the health check.

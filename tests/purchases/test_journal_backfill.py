@@ -223,3 +223,21 @@ def test_the_sources_read_in_bulk_give_the_rows_the_services_book(finance_user):
         for row in live
     ]
     assert sorted(bulk, key=str) == sorted(expected, key=str)
+
+
+def test_booking_a_shop_from_its_sources_gives_the_services_journal(finance_user):
+    from purchases.journal.sources import book_from_sources
+
+    shop_history(finance_user)
+    live = journal_rows()
+    wipe_journal()
+    assert book_from_sources() == len(live)
+    expected = [
+        row[:8] + (None, None, None) + row[11:] if row[1] == Kind.WALLET_REFUND else row
+        for row in live
+    ]
+    assert journal_rows() == sorted(expected, key=str)
+    assert_journal_matches_sources()
+    # The id sequence moved past the rows booked with their ids: the services book on.
+    buyer_services.top_up_wallet(buyer=BuyerFactory(), amount="5.00", currency="EUR")
+    assert JournalEntry.objects.count() == len(live) + 1
