@@ -11,9 +11,10 @@ Migration 0016 (the backfill) keeps its own frozen copy of the same SELECTs.
 - refund: each Refund, negative, at its date, naming the charge it reverses;
 - e-wallet: each WalletEntry as it is, linked to the purchase or renewal charge its reference
   names.
+Each SELECT leaves out what the journal already has, so booking them twice books nothing more.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
@@ -61,6 +62,8 @@ SALES = f"""
       AND (p.status IN ('completed', 'cancelling', 'cancelled', 'refunded')
            OR (p.status = 'failed'
                AND EXISTS (SELECT 1 FROM purchases_refund AS r WHERE r.purchase_id = p.id)))
+      AND NOT EXISTS (SELECT 1 FROM purchases_journalentry AS j
+                      WHERE j.purchase_id = p.id AND j.kind = 'sale')
     ORDER BY p.id
 """  # noqa: S608 (no input: constants only)
 RENEWALS = f"""
@@ -70,6 +73,8 @@ RENEWALS = f"""
     FROM purchases_contracttransaction AS t
     JOIN purchases_recurringcontract AS c ON c.id = t.contract_id
     WHERE t.status = 'approved' AND t.amount > 0
+      AND NOT EXISTS (SELECT 1 FROM purchases_journalentry AS j
+                      WHERE j.renewal_charge_id = t.id AND j.kind = 'renewal')
     ORDER BY t.id
 """  # noqa: S608
 REFUNDS = f"""
@@ -79,6 +84,8 @@ REFUNDS = f"""
     FROM purchases_refund AS r
     JOIN purchases_purchase AS p ON p.id = r.purchase_id
     LEFT JOIN purchases_contracttransaction AS t ON t.id = r.contract_transaction_id
+    WHERE NOT EXISTS (SELECT 1 FROM purchases_journalentry AS j
+                      WHERE j.refund_id = r.id AND j.kind = 'refund')
     ORDER BY r.id
 """  # noqa: S608
 WALLET = f"""
@@ -95,6 +102,7 @@ WALLET = f"""
     LEFT JOIN purchases_contracttransaction AS t
            ON w.reference LIKE 'contract:%%' AND t.idempotency_key = w.reference
     LEFT JOIN purchases_recurringcontract AS c ON c.id = t.contract_id
+    WHERE NOT EXISTS (SELECT 1 FROM purchases_journalentry AS j WHERE j.wallet_entry_id = w.id)
     ORDER BY w.id
 """  # noqa: S608
 # Sales and renewals before refunds: a refund names the row of the charge it reverses.
@@ -140,22 +148,78 @@ def _aware(value):
     return value.replace(tzinfo=UTC) if timezone.is_naive(value) else value
 
 
-def book_from_sources(*, new_codes: Callable[[int], list[str]] = new_public_codes) -> int:
-    """Book every money row of the database in the journal and rebuild its days: for a shop
-    whose rows were written without the services (the data generator), into a journal that has
-    none of them yet. `new_codes(n)` draws n public codes. Answers how many rows were booked."""
+def book_from_sources(*, seed: str = "") -> int:
+    """Book every money row of the database that the journal lacks, and rebuild its days: for a
+    shop whose rows were written without the services (the data generator). On PostgreSQL one
+    INSERT ... SELECT per kind, codes drawn from `seed` and the row (the same seed and rows give
+    the same codes; one taken is drawn again at random); elsewhere row by row in Python, codes
+    at random. Answers how many rows were booked."""
+    if connection.vendor == "postgresql":
+        booked = _book_in_sql(seed or new_public_codes(1)[0])
+    else:
+        booked = _book_in_python()
+    rebuild_days()
+    return booked
+
+
+def _book_in_python() -> int:
     first_id = (JournalEntry.objects.aggregate(last=Max("id"))["last"] or 0) + 1
     booked = 0
     rows = rows_from_sources(first_id=first_id)
     while chunk := list(islice(rows, 5000)):
         JournalEntry.objects.bulk_create(
             JournalEntry(code=code, **row)
-            for code, row in zip(new_codes(len(chunk)), chunk, strict=True)
+            for code, row in zip(new_public_codes(len(chunk)), chunk, strict=True)
         )
         booked += len(chunk)
     # The rows carry their ids (a refund names its charge's): move the id sequence past them.
     with connection.cursor() as cursor:
         for statement in connection.ops.sequence_reset_sql(no_style(), [JournalEntry]):
             cursor.execute(statement)
-    rebuild_days()
+    return booked
+
+
+# Eight letters and digits from the seed and the row's source (kind and id): the base64 of their
+# md5 with its two symbols taken out.
+SQL_CODE = (
+    "substr(translate(encode(decode(md5(%(seed)s || ':' || s.kind || ':' || {key}), 'hex'), "
+    "'base64'), '+/=', ''), 1, 8)"
+)
+RANDOM_CODE = (
+    "substr(translate(encode(decode(md5(random()::text || clock_timestamp()::text), 'hex'), "
+    "'base64'), '+/=', ''), 1, 8)"
+)
+SQL_KEYS = {
+    "sale": "s.purchase_id",
+    "renewal": "s.renewal_charge_id",
+    "refund": "s.refund_id",
+    "wallet": "s.wallet_entry_id",
+}
+# A refund names its charge's row (booked by the SELECTs before it).
+CORRECTS = """
+    CASE WHEN s.kind <> 'refund' THEN NULL
+         WHEN s.renewal_charge_id IS NULL
+         THEN (SELECT j.id FROM purchases_journalentry AS j
+               WHERE j.purchase_id = s.purchase_id AND j.kind = 'sale')
+         ELSE (SELECT j.id FROM purchases_journalentry AS j
+               WHERE j.renewal_charge_id = s.renewal_charge_id AND j.kind = 'renewal') END
+"""
+
+
+def _book_in_sql(seed: str) -> int:
+    columns = ", ".join(COLUMNS)
+    selected = ", ".join(f"s.{name}" for name in COLUMNS)
+    booked = 0
+    with connection.cursor() as cursor:
+        for source, key in zip(SOURCES, SQL_KEYS.values(), strict=True):
+            for code in (SQL_CODE.format(key=key), RANDOM_CODE):
+                # Column names and expressions are this module's constants; the seed a parameter.
+                cursor.execute(
+                    f"INSERT INTO purchases_journalentry (code, corrects_id, {columns}) "  # noqa: S608
+                    f"SELECT {code}, {CORRECTS}, {selected} "
+                    f"FROM ({source}) AS s({columns}) ON CONFLICT DO NOTHING",
+                    {"seed": seed},
+                )
+                booked += cursor.rowcount
+                # A code taken by another row left its row out: the random round books it.
     return booked
