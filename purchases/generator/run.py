@@ -18,6 +18,8 @@ from buyers.models import ACCESS_HASH_ALPHABET, Access, Buyer
 from core.codes import CODE_ALPHABET
 from subscriptions.models import Coupon, Media, PricingModel, Subscription
 
+from ..journal.models import JournalDay, JournalEntry, JournalShopDay
+from ..journal.sources import book_from_sources
 from ..models import Purchase, RecurringContract, Refund
 from . import load
 from .buyers import generate_buyer
@@ -193,6 +195,11 @@ def generate_data(
         rows = run.generate()
         load.restore_indexes(dropped_indexes)
         load.restore_foreign_keys(dropped_keys)
+        # The money journal, booked from the rows just written, as the services book them (the
+        # same seed and `now` give the same codes).
+        rows[JournalEntry._meta.verbose_name_plural] = book_from_sources(
+            seed=f"generate_data:{seed}:{now.isoformat()}"
+        )
     if run.postgres:
-        load.analyze(load.LOADED)
+        load.analyze((*load.LOADED, JournalEntry, JournalDay, JournalShopDay))
     return Counts(rows=rows, statuses=run.statuses, seconds=time.perf_counter() - started)

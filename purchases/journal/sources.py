@@ -14,6 +14,7 @@ Migration 0016 (the backfill) keeps its own frozen copy of the same SELECTs.
 Each SELECT leaves out what the journal already has, so booking them twice books nothing more.
 """
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,7 +25,7 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from core.codes import new_public_codes
+from core.codes import CODE_ALPHABET, CODE_LENGTH, new_public_codes
 
 from .days import rebuild_days
 from .models import JournalEntry
@@ -151,25 +152,48 @@ def _aware(value):
 def book_from_sources(*, seed: str = "") -> int:
     """Book every money row of the database that the journal lacks, and rebuild its days: for a
     shop whose rows were written without the services (the data generator). On PostgreSQL one
-    INSERT ... SELECT per kind, codes drawn from `seed` and the row (the same seed and rows give
-    the same codes; one taken is drawn again at random); elsewhere row by row in Python, codes
-    at random. Answers how many rows were booked."""
+    INSERT ... SELECT per kind, codes drawn from `seed` and the row (one taken is drawn again at
+    random); elsewhere in Python, codes drawn from `seed` in order. The same seed and rows give
+    the same codes; no seed, random ones. Answers how many rows were booked."""
     if connection.vendor == "postgresql":
         booked = _book_in_sql(seed or new_public_codes(1)[0])
     else:
-        booked = _book_in_python()
+        booked = _book_in_python(seed)
     rebuild_days()
     return booked
 
 
-def _book_in_python() -> int:
+def _seeded_codes(seed: str):
+    """Codes drawn from `seed` (the same seed, the same codes), none of them taken."""
+    rng = random.Random(seed)  # noqa: S311 (reproducible codes for generated data)
+    seen = set()
+
+    def draw(count: int) -> list[str]:
+        codes = []
+        while len(codes) < count:
+            wanted = [
+                "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+                for _ in range(count - len(codes))
+            ]
+            taken = set(JournalEntry.objects.filter(code__in=wanted).values_list("code", flat=True))
+            for code in wanted:
+                if code not in seen and code not in taken:
+                    seen.add(code)
+                    codes.append(code)
+        return codes
+
+    return draw
+
+
+def _book_in_python(seed: str = "") -> int:
     first_id = (JournalEntry.objects.aggregate(last=Max("id"))["last"] or 0) + 1
+    new_codes = _seeded_codes(seed) if seed else new_public_codes
     booked = 0
     rows = rows_from_sources(first_id=first_id)
     while chunk := list(islice(rows, 5000)):
         JournalEntry.objects.bulk_create(
             JournalEntry(code=code, **row)
-            for code, row in zip(new_public_codes(len(chunk)), chunk, strict=True)
+            for code, row in zip(new_codes(len(chunk)), chunk, strict=True)
         )
         booked += len(chunk)
     # The rows carry their ids (a refund names its charge's): move the id sequence past them.

@@ -258,3 +258,20 @@ def test_the_same_seed_books_the_same_codes(finance_user):
         codes.append(sorted(JournalEntry.objects.values_list("code", "kind", "amount")))
     assert codes[0] == codes[1]
     assert all(len(code) == 8 and code.isalnum() for code, _, _ in codes[0])
+
+
+def test_generated_data_is_booked_in_the_journal_as_the_services_book_it():
+    from purchases.generator import generate_data
+    from purchases.journal.sources import book_from_sources
+
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    counts = generate_data(purchases=120, buyers=30, contracts=12, seed=5, now=now)
+    assert counts.rows["journal entries"] == JournalEntry.objects.count() > 120
+    assert_journal_matches_sources()
+    kinds = set(JournalEntry.objects.values_list("kind", flat=True))
+    assert {Kind.SALE, Kind.RENEWAL, Kind.REFUND, Kind.WALLET_TOP_UP} <= kinds
+    # The same seed and `now` give the same journal, codes included.
+    first = sorted(JournalEntry.objects.values_list("code", "kind", "amount", "booked_at"))
+    wipe_journal()
+    book_from_sources(seed=f"generate_data:5:{now.isoformat()}")
+    assert sorted(JournalEntry.objects.values_list("code", "kind", "amount", "booked_at")) == first
