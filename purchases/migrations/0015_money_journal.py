@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('buyers', '0009_grant_wallet_limit_permission'),
+        ('buyers', '0010_grant_wallet_limit_permission'),
         ('purchases', '0014_search_by_reference_indexes'),
         ('subscriptions', '0002_grant_catalog_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

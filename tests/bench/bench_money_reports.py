@@ -142,7 +142,7 @@ def measure(directory: Path, pages: list[tuple[str, str]], cookie: str) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 def test_money_pages_over_http():
-    from purchases.generate import generate_data
+    from purchases.generator import generate_data
 
     started = time.perf_counter()
     generate_data(purchases=PURCHASES, seed=1)

@@ -53,7 +53,7 @@ CLOCK_CHANGES = [date(2025, 3, 30), date(2025, 10, 26), date(2026, 3, 29), date(
 @pytest.fixture
 def generated_shop(db):
     """A generated shop booked in the journal as the generator books it."""
-    from purchases.generate import generate_data
+    from purchases.generator import generate_data
 
     generate_data(purchases=240, buyers=50, contracts=30, seed=16, now=NOW)
     if not JournalEntry.objects.exists():
