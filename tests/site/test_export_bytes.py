@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from buyers.models import Access, Buyer, WalletEntry
+from purchases.journal import booking
 from purchases.models import ContractTransaction, Purchase, RecurringContract, Refund
 from subscriptions.models import PricingModel, Subscription
 from tests.buyers.factories import AccessFactory, BuyerFactory
@@ -60,7 +61,7 @@ def contract_with_a_charge(purchase, *, approved):
     )
     RecurringContract.objects.filter(pk=contract.pk).update(code="CON00001")
     contract.refresh_from_db()
-    ContractTransaction.objects.create(
+    charge = ContractTransaction.objects.create(
         contract=contract,
         period=2,
         attempt=1,
@@ -75,6 +76,8 @@ def contract_with_a_charge(purchase, *, approved):
         response_message="Approved" if approved else "@Insufficient funds",
         auth_code="A1" if approved else "",
     )
+    if approved:  # booked as the renewal engine books an approved charge
+        booking.book([booking.renewal_entry(charge, contract)])
     return contract
 
 
@@ -231,19 +234,21 @@ def test_the_summaries_download_as_copy_csv(client, finance_user):
     dates = {"start": "2026-03-01", "end": "2026-03-31", "format": "csv"}
     per_day = client.get(reverse("purchases:reports:revenue"), dates)
     assert body(per_day) == (
-        b"Period,Currency,Count,Gross,Refunds,Renewals,Renewal revenue,Net\n"
-        b"2026-03-02,EUR,1,7.50,0.00,0,0.00,7.50\n"
-        b"2026-03-04,JPY,1,1500,0,0,0,1500\n"
-        b"2026-03-05,EUR,0,0.00,0.00,1,7.50,7.50\n"
+        b"Period,Currency,Sales,Sales amount,Renewal charges,Renewal charges amount,Gross,"
+        b"Refunds,Refunds amount,Corrections,Net,Of gross paid from e-wallets\n"
+        b"2026-03-02,EUR,1,7.50,0,0.00,7.50,0,0.00,0.00,7.50,7.50\n"
+        b"2026-03-04,JPY,1,1500,0,0,1500,0,0,0,1500,1500\n"
+        b"2026-03-05,EUR,0,0.00,1,7.50,7.50,0,0.00,0.00,7.50,7.50\n"
     )
     by_subscription = client.get(
         reverse("purchases:reports:revenue"), {**dates, "grouping": "subscription", "excel": "1"}
     )
     assert body(by_subscription) == (
-        b"\xef\xbb\xbfSubscription code,Subscription,Currency,Count,Gross,Refunds,Renewals,"
-        b"Renewal revenue,Net\n"
-        b'SUBEUR01,"Course, ""one""",EUR,1,7.50,0.00,1,7.50,15.00\n'
-        b"SUBJPY01,'=Yen,JPY,1,1500,0,0,0,1500\n"
+        b"\xef\xbb\xbfSubscription code,Subscription,Currency,Sales,Sales amount,"
+        b"Renewal charges,Renewal charges amount,Gross,Refunds,Refunds amount,Corrections,Net,"
+        b"Of gross paid from e-wallets\n"
+        b"SUBJPY01,'=Yen,JPY,1,1500,0,0,1500,0,0,0,1500,1500\n"
+        b'SUBEUR01,"Course, ""one""",EUR,1,7.50,1,7.50,15.00,0,0.00,0.00,15.00,15.00\n'
     )
     renewals = client.get(reverse("purchases:reports:renewals"), {**dates, "period": "month"})
     assert body(renewals) == (
