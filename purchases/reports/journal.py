@@ -17,13 +17,12 @@ from django.views.generic import DetailView, TemplateView
 
 from core.csv_export import CsvReport, ExportColumn
 from core.form_pages import ServiceFormView
-from core.forms import validate_date_in_range
+from core.forms import DateRangeWidget, validate_date_in_range
 from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from core.money import currency_choices
 from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 
-from ..filters import DateRangeWidget
 from ..gateways import GATEWAYS, payment_type_choices
 from ..journal import selectors, services
 from ..journal.booking import shop_zone
