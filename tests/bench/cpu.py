@@ -7,6 +7,7 @@ machine (as `make bench` starts it); elsewhere it is None.
 """
 
 import os
+from pathlib import Path
 
 # Code the worker scripts run (they cannot import this module before Django is set up).
 PROBE = """
@@ -35,3 +36,26 @@ def parse(output: str) -> tuple[float, float | None]:
 
 def load() -> float:
     return os.getloadavg()[0]
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children, living (read from /proc) and ended (counted
+    in the parent's children's time once reaped), e.g. gunicorn's master and its worker, or
+    PostgreSQL's postmaster and its backends."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = _stat(pid)
+    total = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    for child in Path("/proc").iterdir():
+        if not child.name.isdigit():
+            continue
+        try:
+            child_fields = _stat(int(child.name))
+        except OSError:
+            continue
+        if int(child_fields[1]) == pid:
+            total += int(child_fields[11]) + int(child_fields[12])
+    return total / tick
