@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from purchases.generate import generate_data
+from purchases.generator import generate_data
 
 from buyers.models import Access, Buyer
 from purchases.models import ContractTransaction, Purchase, RecurringContract
