@@ -111,6 +111,10 @@ class IdempotentRequest(models.Model):
     status_code = models.PositiveSmallIntegerField("answer status", null=True, blank=True)
     body = models.TextField("answer body", blank=True)
     created_at = models.DateTimeField("first seen", default=timezone.now)
+    # While unanswered, the attempt holding the key holds it until then (a lease): a retry after
+    # that takes it over, so a crashed attempt blocks its key for seconds, not for a day.
+    locked_until = models.DateTimeField("claimed until", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("attempts", default=1)
 
     class Meta:
         db_table = "site_idempotentrequest"

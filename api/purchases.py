@@ -22,13 +22,13 @@ from core.errors import DomainError
 from core.money import quantize
 from purchases import errors as purchase_errors
 from purchases import selectors as purchase_selectors
-from purchases.models import Purchase, PurchaseSession
+from purchases.models import Cancellation, Purchase, PurchaseSession
 from purchases.services import cancellations, checkout, sessions
 from subscriptions import selectors as catalog_selectors
 from subscriptions.errors import CatalogError
 from subscriptions.models import Media, PricingModel, Subscription
 
-from .idempotency import run_once
+from .idempotency import request_key_of, run_once
 from .keys import ApiKeyError, require_scope
 from .params import BadParameter, column_text, ip_address, text
 
@@ -106,7 +106,17 @@ def handle(request, view, params: dict, *, scope: str, idempotent: bool = False)
             return refusal_of(error)
 
     if idempotent:
-        return run_once(request, params, request.auth, run, refused)
+        recover = RECOVERS.get(view)
+
+        def recovered(record):
+            try:
+                return recover(request, params, record)
+            except (DomainError, BuyerError, CatalogError) as error:
+                return refusal_of(error)
+
+        return run_once(
+            request, params, request.auth, run, refused, recover=recovered if recover else None
+        )
     return run()
 
 
@@ -280,9 +290,28 @@ def create_purchase(request, params):
         cancel_url=column_text(params, "cancelURL", Purchase, "cancel_url"),
         device_type=text(params, "deviceType"),
         session=session,
+        request_key=_request_key(request),
     )
+    return purchase_answer(purchase)
+
+
+def _request_key(request) -> str:
+    record = getattr(request, "idempotency_record", None)
+    return request_key_of(record) if record is not None else ""
+
+
+def purchase_answer(purchase: Purchase) -> JsonResponse:
     status = 402 if purchase.status == Purchase.Status.FAILED else 201
     return ok(purchase_content(purchase), status)
+
+
+def recover_purchase(request, params, record):
+    """A retry after the first attempt died: the purchase it made, finished and answered as the
+    first attempt would have answered it (None when it made none: the request runs again)."""
+    purchase = Purchase.objects.filter(request_key=request_key_of(record)).first()
+    if purchase is None:
+        return None
+    return purchase_answer(checkout.resume_purchase(purchase=purchase))
 
 
 def cancel_product(request, params):
@@ -302,6 +331,31 @@ def cancel_product(request, params):
     )
     purchase.refresh_from_db()
     return ok(product_view_content(purchase, view))
+
+
+def recover_cancellation(request, params, record):
+    """A retry after the first attempt died: the cancellation it committed (one made since the
+    key was first seen), answered as the first attempt would have; None when it committed none
+    (its transaction rolled back: the request runs again)."""
+    buyer = buyer_of(params)
+    subscription = by_code(Subscription, params, "productId")
+    if buyer is None or subscription is None:
+        return None
+    cancellation = (
+        Cancellation.objects.filter(
+            purchase__buyer=buyer,
+            purchase__subscription=subscription,
+            by_buyer=True,
+            created_at__gte=record.created_at,
+        )
+        .select_related("purchase")
+        .order_by("-created_at")
+        .first()
+    )
+    if cancellation is None:
+        return None
+    purchase = cancellation.purchase
+    return ok(product_view_content(purchase, cancellations.product_view(purchase)))
 
 
 def buyer_products(request, params):
@@ -347,3 +401,7 @@ def access_check(request, params):
             "ExpirationDate": timestamp(access.access_expire) if access and result.granted else 0,
         }
     )
+
+
+# Endpoints whose first attempt can be found after a crash (run_once's `recover`).
+RECOVERS = {create_purchase: recover_purchase, cancel_product: recover_cancellation}
