@@ -261,6 +261,7 @@ def purchase(run, state, kind, t) -> bool:
             "completed_at": text.ts(completed) if paid else None,
             "expires_at": text.ts(t + run.pending_minutes * 60),
             "trial_ends_at": text.ts(trial_ends),
+            "request_key": "",  # not made through the API
         },
     )
     if access is not None:

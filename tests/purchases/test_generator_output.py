@@ -34,7 +34,7 @@ from subscriptions.models import (
 )
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-DIGEST = "5653a3a09b098c56952a6ca77a458dbe4eaf87170612952db6bce9e55db324e3"
+DIGEST = "38ad99b2db6128a6c66ed50a0ce3f806916235a25e1fdd0b74301e685bb032cb"
 
 # Written by the ORM, which sets these columns to the clock's time (or numbers them from a
 # sequence that a rolled-back test does not reset); the generator's own values are kept.
