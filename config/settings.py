@@ -139,13 +139,15 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 
 # Brute-force protection: a user name is locked for an address after repeated failures; other
-# addresses (the real user elsewhere) can still sign in, and a success clears the count.
+# addresses (the real user elsewhere) can still sign in, and a success clears the count. Wrong
+# current passwords on the password-change form count as failures too (core/views.py).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+# An IPv6 client counts as its /64 network (core/client_ip.py).
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.sign_in_address"
 AXES_VERBOSE = False
 
 # --- Internationalisation -------------------------------------------------------------------

@@ -79,10 +79,11 @@ def send_purchase_receipt(purchase_id: int) -> bool:
 # --- Renewals -----------------------------------------------------------------------------------
 
 
-def queue_renewal_emails(events: list[tuple[str, int, str]]) -> None:
+def queue_renewal_emails(events: list[tuple[str, int, str]]) -> int:
     """In the renewal's transaction, a batch's e-mails: (kind, contract id, event key) each,
-    one outbox row per e-mail (one insert), each mailed once after the commit."""
-    outbox.enqueue_many(
+    one outbox row per e-mail (one insert), each mailed once after the commit. Answers how many
+    were written (an event written before is not written again)."""
+    return outbox.enqueue_many(
         outbox.Message(
             RENEWAL_MESSAGE, {"kind": kind, "contract_id": contract_id, "key": key}, key=key
         )

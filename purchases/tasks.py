@@ -62,12 +62,14 @@ def send_renewal_emails(events: list) -> int:
 
 @shared_task
 def queue_renewal_reminders() -> int:
-    """Remind buyers of a charge RENEWAL_REMINDER_DAYS ahead (once per bill)."""
+    """Remind buyers of a charge RENEWAL_REMINDER_DAYS ahead (once per bill): answers how many
+    reminders were written to the outbox now."""
     events = [
         (notifications.RENEWAL_REMINDER, contract.pk, notifications.reminder_key(contract))
         for contract in notifications.contracts_to_remind().only("pk", "code", "periods_paid")
     ]
+    written = 0
     for start in range(0, len(events), 500):
         with transaction.atomic():
-            notifications.queue_renewal_emails(events[start : start + 500])
-    return len(events)
+            written += notifications.queue_renewal_emails(events[start : start + 500])
+    return written
