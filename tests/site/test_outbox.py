@@ -63,10 +63,13 @@ def test_the_e_mail_is_a_row_written_with_the_grant_and_sent_once_after_commit(
 
 
 def test_a_rolled_back_grant_leaves_no_message(django_capture_on_commit_callbacks, mailoutbox):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            grant()
-            raise RuntimeError("the request failed after the grant")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        grant()
+        raise RuntimeError("the request failed after the grant")
     assert not OutboxMessage.objects.exists()
     assert mailoutbox == []
 
