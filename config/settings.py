@@ -39,7 +39,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SHOP_NAME = env("SHOP_NAME", default="Video shop back office")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.apps.BackOfficeAdminConfig",  # django.contrib.admin, refusing NUL in its filters
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
