@@ -256,6 +256,17 @@ HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", defau
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
+# A web request hands its outbox rows to the broker after its commit: with the broker down,
+# kombu would retry the connection forever and hang the request. Two quick retries, then the
+# rows wait for the relay job (core/outbox.py). Workers and beat reconnect on their own
+# schedule (broker_connection_retry), which these options do not change.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "socket_connect_timeout": 2,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The transport ignores the host; naming one spares a "No hostname was supplied" warning.
     if CELERY_BROKER_URL in ("filesystem://", "filesystem:///"):
@@ -265,6 +276,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "max_retries": 2,
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
