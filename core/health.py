@@ -60,7 +60,12 @@ def check_broker() -> dict:
             transport_options=options,
             connect_timeout=settings.HEALTH_BROKER_TIMEOUT_SECONDS,
         ) as broker:
-            broker.ensure_connection(max_retries=1, timeout=settings.HEALTH_BROKER_TIMEOUT_SECONDS)
+            broker.ensure_connection(
+                max_retries=1,
+                interval_start=0,
+                interval_step=0,
+                timeout=settings.HEALTH_BROKER_TIMEOUT_SECONDS,
+            )
     except Exception:
         return {"status": UNAVAILABLE}
     return {"status": OK}
