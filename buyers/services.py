@@ -813,7 +813,7 @@ def import_buyers(*, rows) -> list[Buyer]:
     """Create a buyer for each row (email, phone, name) in one transaction: if any row breaks a
     rule now (someone added the same e-mail since the preview), none is written."""
     buyers = []
-    seen = set()
+    seen, seen_phones = set(), set()
     for row in rows:
         email, phone, name = normalise_email(row.email), normalise_phone(row.phone), row.name
         check_buyer_fields(email=email, phone=phone, name=name)
@@ -821,5 +821,9 @@ def import_buyers(*, rows) -> list[Buyer]:
             if email.lower() in seen:
                 raise errors.EmailTaken(f"Line {row.line}: the same e-mail appears twice.")
             seen.add(email.lower())
+        if phone:
+            if phone_key_of(phone) in seen_phones:
+                raise errors.PhoneTaken(f"Line {row.line}: the same phone appears twice.")
+            seen_phones.add(phone_key_of(phone))
         buyers.append(Buyer(email=email, phone=phone, name=name))
     return Buyer.objects.bulk_create(buyers, batch_size=1000)
