@@ -105,7 +105,7 @@ def _release(record: IdempotentRequest) -> None:
 def run_once(request, params, api_key: ApiKey, run, refuse, recover=None) -> HttpResponse:
     """`run()` the first time this Idempotency-Key is seen, else replay the stored answer.
 
-    `refuse(status, code, message, headers=...)` builds the answer to a misused key.
+    `refuse(status, code, message)` builds the answer to a misused key.
     `recover(record)`, given by an endpoint that can tell what a crashed first attempt wrote,
     answers that attempt's outcome, or None when it wrote nothing (then `run()` runs). The
     claim is on `request.idempotency_record` while `run()` runs, for `request_key_of`."""
@@ -130,12 +130,11 @@ def run_once(request, params, api_key: ApiKey, run, refuse, recover=None) -> Htt
         if record.status_code is not None:
             return _replay(record)
         wait = (record.locked_until - timezone.now()).total_seconds() if record.locked_until else 0
-        return refuse(
-            409,
-            "idempotency_key_in_use",
-            "This request is still running: retry in a moment.",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        response = refuse(
+            409, "idempotency_key_in_use", "This request is still running: retry in a moment."
         )
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     request.idempotency_record = record
     try:
         response = recover(record) if taken_over and recover is not None else None
