@@ -178,6 +178,9 @@ if _email["EMAIL_BACKEND"].endswith(".filebased.EmailBackend") and not _email["E
     # The embedded default keeps e-mails out of the console: files under var/mail/, one a batch.
     _email["EMAIL_FILE_PATH"] = str(VAR_DIR / "mail")
 vars().update(_email)
+# Seconds an SMTP server may take to answer: a hung server fails the delivery (retried by the
+# outbox) instead of holding a worker, and the outbox row it claimed, forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
