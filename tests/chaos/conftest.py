@@ -6,13 +6,6 @@ from django.db import connection
 from .stack import Stack
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/chaos/" in str(item.fspath):
-            item.add_marker(pytest.mark.chaos)
-            item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture(scope="module")
 def stack(django_db_setup, django_db_blocker, tmp_path_factory):
     """The whole stack, started once for the module, on the test database."""

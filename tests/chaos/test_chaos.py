@@ -24,7 +24,7 @@ from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 
 from .stack import LEASE_SECONDS, RESOLVE_SECONDS, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 PURCHASES = "/api/purchases"
 
