@@ -72,8 +72,8 @@ def test_ten_parallel_grants_for_one_new_buyer_make_one_buyer(contact):
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_marks_buyers_who_shared_a_phone_and_keeps_their_records():
     executor = MigrationExecutor(connection)
-    before = [("buyers", "0006_search_indexes")]
-    after = [("buyers", "0007_one_buyer_per_phone")]
+    before = [("buyers", "0008_access_hash_per_subscription")]
+    after = [("buyers", "0009_one_buyer_per_phone")]
     executor.migrate(before)
     old_apps = executor.loader.project_state(before).apps
     OldBuyer = old_apps.get_model("buyers", "Buyer")
