@@ -239,3 +239,32 @@ def test_two_relays_at_once_send_each_message_once(mailoutbox):
     assert sum(sent) == 30
     assert len(mailoutbox) == 30
     assert len({m.to[0] for m in mailoutbox}) == 30
+
+
+def test_staff_buying_for_a_buyer_while_the_broker_is_down_is_answered_and_the_receipt_waits(
+    client, staff_user, django_capture_on_commit_callbacks, mailoutbox
+):
+    from purchases.models import Purchase
+    from tests.purchases.factories import offer_for_sale, wallet_buyer
+
+    subscription, pricing_model = offer_for_sale(price="4.00")
+    buyer = wallet_buyer("10")
+    client.force_login(staff_user)
+    with broker_down(), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("purchases:create"),
+            {
+                "buyer": buyer.email,
+                "subscription": subscription.code,
+                "pricing_model": pricing_model.code,
+                "payment_type": "wallet",
+            },
+        )
+    purchase = Purchase.objects.get()
+    assert response.status_code == 302
+    assert purchase.status == Purchase.Status.COMPLETED
+    assert mailoutbox == []
+    message = OutboxMessage.objects.get()
+    assert (message.kind, message.status) == ("purchases.receipt", "pending")
+    assert outbox.relay_due() == 1
+    assert [m.to for m in mailoutbox] == [[buyer.email]]
