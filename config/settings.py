@@ -209,7 +209,8 @@ PURCHASE_SESSION_MINUTES = env.int("PURCHASE_SESSION_MINUTES", default=30)
 PENDING_PURCHASE_MINUTES = env.int("PENDING_PURCHASE_MINUTES", default=30)
 # A card or e-wallet purchase still pending this long after it was made lost its request (a
 # crashed worker) or its gateway answer: the job every PURCHASE_RESOLVE_INTERVAL_SECONDS asks the
-# gateway and settles it. Longer than a request can run (gunicorn's --timeout).
+# gateway and settles it. Longer than a request can run (gunicorn's --timeout) and than
+# API_IDEMPOTENCY_LEASE_SECONDS, so a client retrying a cut-off purchase finishes it first.
 PURCHASE_RESOLVE_SECONDS = env.int("PURCHASE_RESOLVE_SECONDS", default=120)
 PURCHASE_RESOLVE_INTERVAL_SECONDS = env.int("PURCHASE_RESOLVE_INTERVAL_SECONDS", default=60)
 # Dunning: days after each declined renewal before the next try; after the last, it ends.

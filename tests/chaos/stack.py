@@ -2,8 +2,9 @@
 a Celery worker and beat, two Redis servers (broker and cache, so each can fail alone), a local
 SMTP server, on the PostgreSQL test database that `make test` started (restartable through
 TEST_PG_CTL). Waits that only make the tests slow are shortened by settings, never semantics:
-the relay runs every second, the idempotency lease and the pending-purchase age are 8 s (one
-gunicorn --timeout of 6 s plus margin), the pending-purchase job runs every 2 s."""
+the relay runs every second, the idempotency lease is 8 s (gunicorn's --timeout of 6 s plus
+margin), a pending purchase is settled after 12 s (after the lease, as by default, so a client
+that retries finishes its own purchase first), the pending-purchase job runs every 2 s."""
 
 import http.client
 import json
@@ -24,7 +25,7 @@ from aiosmtpd.handlers import Message
 BASE_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 LEASE_SECONDS = 8
-RESOLVE_SECONDS = 8
+RESOLVE_SECONDS = LEASE_SECONDS + 4
 
 
 def free_port() -> int:
