@@ -91,7 +91,8 @@ def handle(request, view, params: dict, *, scope: str, idempotent: bool = False)
     """Run `view(request, params)` for the request's API key (already authenticated), `params`
     being what the operation's declared schema read: the scope (403), then the view, its
     refusals turned into error answers; with `idempotent`, a retry with the same
-    Idempotency-Key replays the first answer."""
+    Idempotency-Key replays the first answer, or after a crashed first attempt answers its
+    outcome (RECOVERS)."""
     try:
         require_scope(request.auth, scope)
     except ApiKeyError as error:
