@@ -13,10 +13,11 @@ from kombu.exceptions import OperationalError as BrokerDown
 from api.idempotency import request_key_of
 from api.models import ApiKey, IdempotentRequest
 from core.models import OutboxMessage
-from purchases import services as purchase_services
 from purchases import tasks as purchase_tasks
-from purchases.gateways import GatewayError, SandboxCardGateway
+from purchases.gateways.base import GatewayError
+from purchases.gateways.sandbox import SandboxCardGateway
 from purchases.models import Purchase, SandboxCharge
+from purchases.services import cancellations, checkout
 from tests.api.test_purchases_api import post, purchase_params
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
 
@@ -43,8 +44,8 @@ def crashed_claim(api_key: str, key: str, params: dict, *, lease_left: float) ->
 def reserve(params, record, **extra) -> Purchase:
     """The first step of a purchase (reserved, pending), as the crashed attempt wrote it."""
     subscription, pricing_model = extra.pop("offer")
-    return purchase_services._check_and_reserve(
-        purchase_services.PurchaseRequest(
+    return checkout._check_and_reserve(
+        checkout.PurchaseRequest(
             buyer=extra.pop("buyer"),
             subscription=subscription,
             pricing_model=pricing_model,
@@ -132,7 +133,7 @@ def test_a_request_that_fails_with_an_error_releases_its_key_at_once(client, api
     offer = offer_for_sale(price="9.99")
     params = purchase_params(wallet_buyer("50.00"), *offer)
     client.raise_request_exception = False
-    with mock.patch.object(purchase_services, "_complete", side_effect=RuntimeError("boom")):
+    with mock.patch.object(checkout, "_complete", side_effect=RuntimeError("boom")):
         failed = post(client, api_key, "create", headers={"Idempotency-Key": "k"}, **params)
     assert failed.status_code == 500
     assert failed.json()["Error"]["Code"] == "server_error"
@@ -190,7 +191,7 @@ def test_a_crashed_cancellation_is_answered_on_retry_not_refused(client, api_key
         locked_until=timezone.now() - timedelta(seconds=1),
     )
     # The first attempt committed the cancellation, then its worker died before answering.
-    purchase_services.cancel_purchase(
+    cancellations.cancel_purchase(
         purchase=Purchase.objects.get(), mode="now", by_buyer=True, pin=""
     )
     assert record.status_code is None
@@ -205,8 +206,8 @@ def test_a_crashed_cancellation_is_answered_on_retry_not_refused(client, api_key
 def old_pending(payment_type="sandbox_card", instrument="tok_approve", seconds=600):
     subscription, pricing_model = offer_for_sale(price="9.99")
     urls = {"return_url": "https://shop.example/r", "cancel_url": "https://shop.example/c"}
-    purchase = purchase_services._check_and_reserve(
-        purchase_services.PurchaseRequest(
+    purchase = checkout._check_and_reserve(
+        checkout.PurchaseRequest(
             buyer=wallet_buyer("50.00") if payment_type == "wallet" else BuyerFactory(),
             subscription=subscription,
             pricing_model=pricing_model,
@@ -261,7 +262,7 @@ def test_a_lost_gateway_answer_is_settled_by_the_beat_job_not_after_30_minutes(
     with mock.patch.object(SandboxCardGateway, "lookup", side_effect=GatewayError("no answer")):
         response = post(client, api_key, "create", **params)
     assert response.json()["Content"]["Status"] == "pending"
-    purchase_services.resolve_pending_purchases()
+    checkout.resolve_pending_purchases()
     assert Purchase.objects.get().status == Purchase.Status.COMPLETED
 
 
