@@ -241,7 +241,8 @@ def outbox_state(*, now=None) -> OutboxState:
 
 
 def send_again(ids: Iterable[int]) -> int:
-    """Staff's "send again" on dead or waiting messages: due now, one more attempt each."""
+    """Staff's "send again" on dead or waiting messages: due now, with a fresh count of
+    attempts (OUTBOX_MAX_ATTEMPTS more before it is dead again). Sent ones are left alone."""
     with transaction.atomic():
         changed = list(
             OutboxMessage.objects.filter(pk__in=list(ids))
