@@ -30,6 +30,7 @@ def expiry_notice_days() -> int:
 ACCESS_GRANTED = "buyers.access_granted"
 ACCESS_REVOKED = "buyers.access_revoked"
 ACCESS_EXPIRING = "buyers.access_expiring"
+NEW_ACCESS_HASH = "buyers.access_password"
 
 
 def queue_access_granted_email(access: Access) -> None:
@@ -54,11 +55,14 @@ def queue_access_expiring_emails(access_ids) -> int:
 
 
 def queue_access_password_email(access: Access) -> None:
-    from .tasks import send_access_password_email
-
-    # The event is this password: a second reset is a second e-mail, a retried task is not.
+    """In the reset's transaction: mail the new password once it commits."""
+    # The event is this password: a second reset is a second e-mail, a retried delivery is not.
     event = hashlib.sha256(access.hash.encode()).hexdigest()[:16]
-    transaction.on_commit(lambda: send_access_password_email.delay(access.pk, event))
+    outbox.enqueue(
+        NEW_ACCESS_HASH,
+        {"access_id": access.pk, "event": event},
+        key=f"password_reset:{access.pk}:{event}",
+    )
 
 
 def send_once(
@@ -218,4 +222,7 @@ OUTBOX_HANDLERS = {
     ACCESS_GRANTED: lambda payload: send_access_granted_email(payload["access_id"]),
     ACCESS_REVOKED: lambda payload: send_access_revoked_email(payload["access_id"]),
     ACCESS_EXPIRING: lambda payload: send_access_expiring_email(payload["access_id"]),
+    NEW_ACCESS_HASH: lambda payload: send_access_password_email(
+        payload["access_id"], payload["event"]
+    ),
 }

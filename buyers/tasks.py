@@ -1,5 +1,5 @@
 """Buyer e-mails. They are outbox messages (core/outbox.py) now, delivered and retried by the
-outbox's tasks; the three send tasks remain for messages queued before the outbox, and are safe
+outbox's tasks; the four send tasks remain for messages queued before the outbox, and are safe
 to run twice (the notification service records each sent event).
 """
 

@@ -97,6 +97,26 @@ def test_with_the_broker_down_the_grant_is_answered_and_the_e_mail_waits_for_the
     assert SentEmail.objects.count() == 1
 
 
+def test_a_new_access_password_with_the_broker_down_is_answered_and_mailed_by_the_relay(
+    client, django_capture_on_commit_callbacks, mailoutbox, staff_user
+):
+    access = grant()
+    OutboxMessage.objects.all().delete()  # the grant's own e-mail is not this test's
+    client.force_login(staff_user)
+    with broker_down(), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accesses:password", args=[access.code]), {"notify": "on"})
+    assert response.status_code == 302
+    access.refresh_from_db()
+    message = OutboxMessage.objects.get()
+    assert (message.kind, message.status) == ("buyers.access_password", "pending")
+    assert mailoutbox == []
+    assert tasks.relay_outbox.delay().get() == 1
+    assert tasks.relay_outbox.delay().get() == 0
+    [email] = mailoutbox
+    assert access.hash in email.body
+    assert SentEmail.objects.get().kind == SentEmail.Kind.PASSWORD_RESET
+
+
 def test_after_a_broker_failure_the_process_leaves_messages_to_the_relay_for_a_moment(
     django_capture_on_commit_callbacks,
 ):
@@ -178,6 +198,7 @@ def test_every_kind_has_its_handler_and_an_unknown_kind_is_refused():
         "buyers.access_granted",
         "buyers.access_revoked",
         "buyers.access_expiring",
+        "buyers.access_password",
         "purchases.receipt",
         "purchases.renewal_email",
     } <= set(outbox.HANDLERS)
