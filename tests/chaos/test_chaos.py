@@ -14,7 +14,6 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from api import keys as api_keys
 from api.keys import create_api_key
 from api.models import ApiKey, IdempotentRequest
 from buyers.models import Access, Buyer, WalletBalance, WalletEntry
@@ -228,11 +227,6 @@ def test_web_workers_killed_during_keyed_purchases_lose_no_outcome_and_charge_on
     assert_nothing_half_written()
 
 
-@pytest.mark.xfail(
-    not hasattr(api_keys, "_count_in_cache"),
-    reason="needs the API rate limiter's fallback when its cache is down (issue 15, API part)",
-    strict=True,
-)
 def test_redis_stopped_for_30_seconds_during_api_traffic_answers_no_server_error(stack):
     key = api_key()
     offer = offer_for_sale(price="1.00")
