@@ -1,5 +1,6 @@
-"""`Idempotency-Key` on the API's writes that move money (create purchase, cancel product): a
-retried request with the same key gets the first answer again, and the service runs once.
+"""`Idempotency-Key` on the API's writes that move money (create purchase, cancel product) and
+on the PPV API's creations (`addbuyer`, `create`): a retried request with the same key gets the
+first answer again (in its content type, XML or JSON), and the service runs once.
 
 The key is claimed with a row before the service runs (a unique constraint per API key). The
 claim is a lease, not a lock: it holds for API_IDEMPOTENCY_LEASE_SECONDS, longer than a request
@@ -59,7 +60,11 @@ def request_key_of(record: IdempotentRequest) -> str:
 
 
 def _replay(record: IdempotentRequest) -> HttpResponse:
-    response = HttpResponse(record.body, status=record.status_code, content_type="application/json")
+    response = HttpResponse(
+        record.body,
+        status=record.status_code,
+        content_type=record.content_type or "application/json",
+    )
     response["Idempotent-Replayed"] = "true"
     response["Cache-Control"] = "no-store"
     return response
@@ -148,6 +153,9 @@ def run_once(request, params, api_key: ApiKey, run, refuse, recover=None) -> Htt
         return response
     # The first answer stored wins (a slower attempt whose lease was taken over answers alike).
     IdempotentRequest.objects.filter(pk=record.pk, status_code__isnull=True).update(
-        status_code=response.status_code, body=response.content.decode(), locked_until=None
+        status_code=response.status_code,
+        body=response.content.decode(),
+        content_type=response.get("Content-Type", "application/json"),
+        locked_until=None,
     )
     return response
