@@ -97,7 +97,14 @@ def _codes(*bases) -> list[str]:
 NOT_FOUND = ["not_found", buyer_errors.AccessNotFound.code]
 CODES_BY_STATUS = {
     400: sorted(
-        {"required", "invalid", "too_long", "unreadable_body"}
+        {
+            "required",
+            "invalid",
+            "too_long",
+            "unreadable_body",
+            "request_too_large",
+            "too_many_fields",
+        }
         | set(_codes(catalog_errors.CatalogError, buyer_errors.BuyerError)) - set(NOT_FOUND)
     ),
     401: ["api_key_required", "api_key_invalid", "api_key_revoked"],

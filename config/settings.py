@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # API requests past Django's upload limits answered in the API's error shape, not HTML.
+    "api.middleware.ApiRequestLimitsMiddleware",
     # Players' access checks (an API key, no cookie) skip the middleware below: api/middleware.py.
     "api.middleware.PlayersFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
