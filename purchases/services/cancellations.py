@@ -11,6 +11,7 @@ from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, Buyer
 from core.money import has_more_digits_than_currency, minor_digits, quantize
+from core.text import has_control_character
 from subscriptions.models import PricingModel, Subscription
 
 from .. import errors
@@ -86,9 +87,20 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
     if already + amount > purchase.amount:
         left = quantize(purchase.amount - already, purchase.currency)
         raise errors.RefundRefused(f"At most {left} {purchase.currency} is left to refund.")
-    if not (reason or "").strip():
+    reason = (reason or "").strip()
+    if not reason:
         raise errors.RefundRefused("Say why.", field="reason")
-    refund = refund_payment(purchase, amount, reason.strip(), staff_user)
+    # The reason is one line on the purchase's page, the refunds list and the CSV exports.
+    if has_control_character(reason):
+        raise errors.RefundRefused(
+            "Keep the reason on one line: line breaks, tabs and other control characters are "
+            "not allowed.",
+            field="reason",
+        )
+    longest = Refund._meta.get_field("reason").max_length
+    if len(reason) > longest:
+        raise errors.RefundRefused(f"A reason has {longest} characters at most.", field="reason")
+    refund = refund_payment(purchase, amount, reason, staff_user)
     if already + amount == purchase.amount:
         purchase.status = Purchase.Status.REFUNDED
         purchase.save(update_fields=["status"])

@@ -154,6 +154,31 @@ def test_a_refund_needs_a_reason(finance_user):
         )
 
 
+@pytest.mark.parametrize(
+    "reason", ["Stream\r\nBcc: all@example.com", "Late\tstream", "Esc\x1b[31m", "NUL\x00here"]
+)
+def test_a_refund_reason_with_control_characters_is_refused_and_changes_nothing(
+    reason, finance_user
+):
+    purchase = bought(recurring=False)
+    balance = WalletBalance.objects.get(buyer=purchase.buyer).balance
+    with pytest.raises(errors.RefundRefused, match="on one line") as refused:
+        refund_purchase(purchase=purchase, amount="1.00", reason=reason, staff_user=finance_user)
+    assert refused.value.field == "reason"
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.COMPLETED
+    assert Refund.objects.count() == 0
+    assert WalletBalance.objects.get(buyer=purchase.buyer).balance == balance
+    assert purchase.access.revoked_at is None
+
+
+def test_a_refund_reason_longer_than_its_column_is_refused(finance_user):
+    purchase = bought(recurring=False)
+    with pytest.raises(errors.RefundRefused, match="255 characters at most"):
+        refund_purchase(purchase=purchase, amount="1.00", reason="x" * 256, staff_user=finance_user)
+    assert Refund.objects.count() == 0
+
+
 def test_a_wrong_pin_on_cancel_is_counted():
     purchase = bought()
     buyer_services.set_purchase_pin(buyer=purchase.buyer, pin="4321")
