@@ -19,9 +19,7 @@ def generate_buyer(run, kinds) -> list[str]:
     created = run.start - 60 * DAY + int(rng.random() * (run.history_days * DAY))
     created = min(created, run.now - 2 * 3600)
     name, local_part = person_name(rng)
-    email, phone = email_and_phone(
-        rng, local_part, buyer_id, run.taken_emails, run.taken_phones
-    )
+    email, phone = email_and_phone(rng, local_part, buyer_id, run.taken_emails, run.taken_phones)
     run.writer.add(
         Buyer,
         {
