@@ -177,7 +177,7 @@ def test_a_crashed_cancellation_is_answered_on_retry_not_refused(client, api_key
     offer = offer_for_sale(price="9.99", recurring=True)
     buyer = wallet_buyer("50.00")
     post(client, api_key, "create", **purchase_params(buyer, *offer))
-    params = {"buyer": buyer.code, "productId": offer[0].code, "mode": "now"}
+    params = {"userId": buyer.code, "productId": offer[0].code, "mode": "now"}
 
     class Request:
         method, path = "POST", "/api/purchases/cancel"
