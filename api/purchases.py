@@ -359,6 +359,22 @@ def recover_cancellation(request, params, record):
     return ok(product_view_content(purchase, cancellations.product_view(purchase)))
 
 
+def reactivate_product(request, params):
+    """Take back a CancelProduct at the period's end before the period ends (the buyer, with the
+    PIN): the purchase renews again. Answers the product view (Example2)."""
+    buyer = buyer_of(params)
+    if buyer is None:
+        raise purchase_errors.AuthenticationRequired()
+    purchase = cancellations.find_purchase_for_cancel(
+        buyer=buyer, subscription=by_code(Subscription, params, "productId")
+    )
+    view = cancellations.reactivate_purchase(
+        purchase=purchase, pin=text(params, "pin"), by_buyer=True
+    )
+    purchase.refresh_from_db()
+    return ok(product_view_content(purchase, view))
+
+
 def buyer_products(request, params):
     """What the buyer can watch now: each access live and started, with its purchase's view."""
     buyer = buyer_of(params)
@@ -405,4 +421,32 @@ def access_check(request, params):
 
 
 # Endpoints whose first attempt can be found after a crash (run_once's `recover`).
-RECOVERS = {create_purchase: recover_purchase, cancel_product: recover_cancellation}
+def recover_reactivation(request, params, record):
+    """A retry after the first attempt died: the stop it took back (since the key was first
+    seen), answered as the first attempt would have; None when it committed nothing."""
+    buyer = buyer_of(params)
+    subscription = by_code(Subscription, params, "productId")
+    if buyer is None or subscription is None:
+        return None
+    stop = (
+        Cancellation.objects.filter(
+            purchase__buyer=buyer,
+            purchase__subscription=subscription,
+            undone_by_buyer=True,
+            undone_at__gte=record.created_at,
+        )
+        .select_related("purchase")
+        .order_by("-undone_at")
+        .first()
+    )
+    if stop is None:
+        return None
+    purchase = stop.purchase
+    return ok(product_view_content(purchase, cancellations.product_view(purchase)))
+
+
+RECOVERS = {
+    create_purchase: recover_purchase,
+    cancel_product: recover_cancellation,
+    reactivate_product: recover_reactivation,
+}

@@ -309,6 +309,17 @@ class Cancellation(models.Model):
         verbose_name="by",
     )
     created_at = models.DateTimeField("date", default=timezone.now)
+    # A stop at the period's end taken back before the period ended (the contract renews again).
+    undone_at = models.DateTimeField("taken back", null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="taken back by",
+    )
+    undone_by_buyer = models.BooleanField("taken back by the buyer", default=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

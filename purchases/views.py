@@ -34,7 +34,12 @@ from .gateways import get_gateway
 from .gateways.sandbox import pay_on_sandbox_page
 from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
 from .reports.exports import PURCHASES_REPORT
-from .services.cancellations import cancel_purchase, product_view, refund_purchase
+from .services.cancellations import (
+    cancel_purchase,
+    product_view,
+    reactivate_purchase,
+    refund_purchase,
+)
 from .services.checkout import confirm_purchase, create_purchase, quote_purchase
 from .services.contracts import change_contract_card
 from .tables import ContractTable, PurchaseSessionTable, PurchaseTable
@@ -127,7 +132,9 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
             renewal_charges=ContractTransaction.objects.filter(
                 contract__purchase=purchase
             ).order_by("transaction_date", "pk"),
-            cancellations=purchase.cancellations.select_related("created_by", "refund"),
+            cancellations=purchase.cancellations.select_related(
+                "created_by", "refund", "undone_by"
+            ),
             refunded=sum((r.amount for r in purchase.refunds.all()), 0),
             can_cancel=user.has_perm("purchases.cancel_purchase")
             and purchase.is_recurring
@@ -394,6 +401,9 @@ class ContractDetailView(ContractPageMixin, DetailView):
             breadcrumbs=[("Renewals", reverse("contracts:list")), (contract.code, None)],
             transactions=contract.transactions.order_by("-transaction_date", "-pk"),
             can_stop=can_change and not contract.cancel_at_period_end,
+            can_reactivate=can_change
+            and contract.cancel_at_period_end
+            and contract.next_bill_date > timezone.now(),
             can_end=can_change and user.has_perm("purchases.cancel_purchase"),
             can_retry=user.has_perm("purchases.retry_contract")
             and contract.status == RecurringContract.Status.PAST_DUE,
@@ -438,6 +448,17 @@ class StopContractView(ContractActionView):
     def perform(self, data):
         return cancel_purchase(
             purchase=self.get_contract().purchase, mode="period_end", staff_user=self.request.user
+        )
+
+
+class ReactivateContractView(ContractActionView):
+    permission_required = "purchases.change_recurringcontract"
+    title = "Keep renewing"
+    success_message = "The stop is taken back: the contract renews on its next bill date."
+
+    def perform(self, data):
+        return reactivate_purchase(
+            purchase=self.get_contract().purchase, staff_user=self.request.user
         )
 
 

@@ -335,6 +335,9 @@ def write_refunds_and_cancellation(
                     "by_buyer": rng.random() < 0.6,
                     "created_by_id": None,
                     "created_at": text.ts(event.when),
+                    "undone_at": None,  # the generated shop takes no stop back
+                    "undone_by_id": None,
+                    "undone_by_buyer": False,
                 },
             )
 

@@ -34,7 +34,7 @@ from subscriptions.models import (
 )
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-DIGEST = "38ad99b2db6128a6c66ed50a0ce3f806916235a25e1fdd0b74301e685bb032cb"
+DIGEST = "8f0979aa6108110414e67265650a9f2e773209ee9eb3628440002d982adc8829"
 
 # Written by the ORM, which sets these columns to the clock's time (or numbers them from a
 # sequence that a rolled-back test does not reset); the generator's own values are kept.
