@@ -52,6 +52,24 @@ def test_ending_a_contract_now_mails_the_buyer(mailoutbox, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         cancel_purchase(purchase=contract.purchase, mode="now")
     assert subjects(mailoutbox) == [f"Your {contract.subscription.name} subscription has ended"]
+    # The access was revoked with it: the e-mail says so instead of promising "until …".
+    message = mailoutbox[0]
+    assert "Your access has ended." in message.body and "lasts until" not in message.body
+    html = message.alternatives[0][0] if message.alternatives else ""
+    assert "Your access has ended." in html and "lasts until" not in html
+
+
+def test_the_page_of_an_ended_contract_says_its_access_ended(client, staff_user):
+    from django.urls import reverse
+
+    contract = subscribe()
+    client.force_login(staff_user)
+    page = client.get(reverse("contracts:detail", kwargs={"code": contract.code})).content
+    assert b"Access until" in page
+    cancel_purchase(purchase=contract.purchase, mode="now")
+    page = client.get(reverse("contracts:detail", kwargs={"code": contract.code})).content.decode()
+    assert "Access until" not in page
+    assert 'data-testid="contract-access">revoked ' in page
 
 
 def test_buyers_are_reminded_once_before_a_charge(
