@@ -1,7 +1,8 @@
-"""E-mails about purchases and renewals: receipts, renewal reminders, failed renewals and ended
-contracts. Written to the outbox (core/outbox.py) in the transaction of the purchase or renewal,
-delivered after it commits; each event has a key recorded in SentEmail in the same transaction
-as the send, so a retried delivery never mails one event twice."""
+"""E-mails about purchases and renewals: receipts, refund confirmations, renewal reminders,
+failed renewals and ended contracts. Written to the outbox (core/outbox.py) in the transaction
+of the purchase, refund or renewal, delivered after it commits; each event has a key recorded in
+SentEmail in the same transaction as the send, so a retried delivery never mails one event
+twice."""
 
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from buyers.notifications import send_once
 from core import outbox
 from subscriptions.services import get_shop_contacts
 
-from .models import Purchase, RecurringContract
+from .models import Purchase, RecurringContract, Refund
 
 
 class EmailKind(TextChoices):
@@ -27,6 +28,7 @@ class EmailKind(TextChoices):
     RENEWAL_RECEIPT = "renewal_receipt", "Renewal receipt"
     RENEWAL_FAILED = "renewal_failed", "Renewal failed"
     CONTRACT_ENDED = "contract_ended", "Subscription ended"
+    REFUND_CONFIRMATION = "refund_confirmation", "Refund confirmation"
 
 
 RECEIPT = EmailKind.PURCHASE_RECEIPT
@@ -34,10 +36,12 @@ RENEWAL_REMINDER = EmailKind.RENEWAL_REMINDER
 RENEWAL_RECEIPT = EmailKind.RENEWAL_RECEIPT
 RENEWAL_FAILED = EmailKind.RENEWAL_FAILED
 CONTRACT_ENDED = EmailKind.CONTRACT_ENDED
+REFUND_CONFIRMATION = EmailKind.REFUND_CONFIRMATION
 
 # Outbox kinds (registered in PurchasesConfig.ready()).
 RECEIPT_MESSAGE = "purchases.receipt"
 RENEWAL_MESSAGE = "purchases.renewal_email"
+REFUND_MESSAGE = "purchases.refund_confirmation"
 
 
 def reminder_days() -> int:
@@ -72,6 +76,34 @@ def send_purchase_receipt(purchase_id: int) -> bool:
         subject=f"Your receipt from {_shop_name()}: {purchase.subscription.name}",
         template="purchases/email/receipt",
         context={"purchase": purchase, "buyer": purchase.buyer, "access": purchase.access},
+        access=purchase.access,
+    )
+
+
+def queue_refund_confirmation(refund) -> None:
+    """In the refund's transaction: tell the buyer what was given back, once it commits."""
+    outbox.enqueue(REFUND_MESSAGE, {"refund_id": refund.pk}, key=f"refund:{refund.code}")
+
+
+def send_refund_confirmation(refund_id: int) -> bool:
+    """Mail the buyer what a refund gave back and where to; True when sent now."""
+    refund = (
+        Refund.objects.select_related(
+            "purchase__buyer", "purchase__subscription", "purchase__access", "contract_transaction"
+        )
+        .filter(pk=refund_id)
+        .first()
+    )
+    if refund is None:
+        return False
+    purchase = refund.purchase
+    return send_once(
+        key=f"refund:{refund.code}",
+        kind=REFUND_CONFIRMATION,
+        to=purchase.buyer.email,
+        subject=f"Your refund from {_shop_name()}: {purchase.subscription.name}",
+        template="purchases/email/refund_confirmation",
+        context={"refund": refund, "purchase": purchase, "buyer": purchase.buyer},
         access=purchase.access,
     )
 
@@ -151,6 +183,7 @@ def reminder_key(contract: RecurringContract) -> str:
 
 OUTBOX_HANDLERS = {
     RECEIPT_MESSAGE: lambda payload: send_purchase_receipt(payload["purchase_id"]),
+    REFUND_MESSAGE: lambda payload: send_refund_confirmation(payload["refund_id"]),
     RENEWAL_MESSAGE: lambda payload: send_renewal_email(
         payload["kind"], payload["contract_id"], payload["key"]
     ),

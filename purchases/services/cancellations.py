@@ -18,6 +18,7 @@ from subscriptions.models import PricingModel, Subscription
 from .. import errors
 from ..gateways import get_gateway
 from ..models import WALLET, Cancellation, ContractTransaction, Purchase, RecurringContract, Refund
+from ..notifications import queue_refund_confirmation
 from ..recurrence import access_end_of_contract, period_end
 from .contracts import end_access_at_period_end, end_contract
 from .rules import has_pin
@@ -53,7 +54,7 @@ def refund_payment(
                 f"The gateway refused the refund: {result.response_message}."
             )
         reference = result.pnref
-    return Refund.objects.create(
+    refund = Refund.objects.create(
         purchase=purchase,
         contract_transaction=charge,
         amount=amount,
@@ -63,6 +64,8 @@ def refund_payment(
         reason=reason,
         created_by=staff_user,
     )
+    queue_refund_confirmation(refund)
+    return refund
 
 
 @transaction.atomic
