@@ -110,7 +110,15 @@ class IdempotentRequest(models.Model):
     request_digest = models.CharField("request digest", max_length=64)
     status_code = models.PositiveSmallIntegerField("answer status", null=True, blank=True)
     body = models.TextField("answer body", blank=True)
+    # The PPV API answers XML unless asked for JSON: a replay keeps the first answer's type.
+    content_type = models.CharField(
+        "answer content type", max_length=100, blank=True, db_default="application/json"
+    )
     created_at = models.DateTimeField("first seen", default=timezone.now)
+    # While unanswered, the attempt holding the key holds it until then (a lease): a retry after
+    # that takes it over, so a crashed attempt blocks its key for seconds, not for a day.
+    locked_until = models.DateTimeField("claimed until", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("attempts", default=1)
 
     class Meta:
         db_table = "site_idempotentrequest"

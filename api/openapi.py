@@ -396,6 +396,17 @@ class CancelIn(Parameters):
     buyer: Text = old_name("userId")
 
 
+class ReactivateIn(Parameters):
+    """Which stopped purchase to renew again, by the buyer."""
+
+    RENAMED: ClassVar[dict[str, str]] = {"buyer": "userId"}
+
+    userId: Text = Field(None, description="The buyer's code.")
+    productId: Text = Field(None, description="The subscription's code.")
+    pin: Text = Field(None, description="The buyer's purchase PIN.")
+    buyer: Text = old_name("userId")
+
+
 class BuyerProductsIn(Parameters):
     RENAMED: ClassVar[dict[str, str]] = {"buyer": "userId"}
 
@@ -490,11 +501,24 @@ def cancel_product(request, payload: CancelIn = None):
     return handle(request, purchases.cancel_product, params, scope=PURCHASES, idempotent=True)
 
 
+@api.post(
+    "/purchases/reactivate",
+    response={200: ProductViewAnswer, **IDEMPOTENT_REFUSALS},
+    url_name="purchase_reactivate",
+    tags=["Purchases"],
+    summary="Take back a stop at the period's end before the period ends: the purchase renews",
+)
+def reactivate_product(request, payload: ReactivateIn = None):
+    params = body_params(request, ReactivateIn, payload)
+    return handle(request, purchases.reactivate_product, params, scope=PURCHASES, idempotent=True)
+
+
 # Each operation's parameters by its URL name (a GET and a POST of one path share it).
 PARAMETERS_OF = {
     "purchase_session": SessionIn,
     "purchase_create": PurchaseIn,
     "purchase_cancel": CancelIn,
+    "purchase_reactivate": ReactivateIn,
     "buyer_products": BuyerProductsIn,
     "access_check": AccessCheckIn,
 }

@@ -47,6 +47,7 @@ from .formats import (
     respond,
     wants_json,
 )
+from .idempotency import run_once
 from .keys import ApiKeyError, authenticate, require_scope
 from .params import (
     ZERO,
@@ -487,6 +488,9 @@ class Method:
     summary: str
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    # Writes a client may retry with an `Idempotency-Key` header (api/idempotency.py): the
+    # retry gets the first answer, as on the JSON API's purchases.
+    idempotent: bool = False
 
 
 CATALOG, BUYERS = (ApiKey.Scope.CATALOG,), (ApiKey.Scope.BUYERS,)
@@ -520,6 +524,7 @@ METHODS: dict[str, Method] = {
         "Create a subscription",
         ("name",),
         tuple(name for name in SUBSCRIPTION_PARAMETERS if name != "name"),
+        idempotent=True,
     ),
     "update": Method(CATALOG, update, "Change a subscription", ("code",), SUBSCRIPTION_PARAMETERS),
     "delete": Method(CATALOG, delete, "Delete (or archive) a subscription", ("code",)),
@@ -537,6 +542,7 @@ METHODS: dict[str, Method] = {
         "Grant a buyer access (answered again for a live access or the same hash)",
         ("code", "media"),
         ADD_BUYER_PARAMETERS,
+        idempotent=True,
     ),
     "info": Method(
         CATALOG + BUYERS,
@@ -611,9 +617,26 @@ def ppv_method(request, method: str):
         )
     try:
         require_scope(api_key, *entry.scopes)
-        data = entry.run(params)
     except ApiKeyError as error:
         return failure(error.message, code=error.code, status=error.status, as_json=as_json)
+
+    def answer():
+        return run_method(entry, params, as_json=as_json)
+
+    if entry.idempotent:
+
+        def refuse(status, code, message):
+            return failure(message, code=code, status=status, as_json=as_json)
+
+        return run_once(request, params, api_key, answer, refuse)
+    return answer()
+
+
+def run_method(entry: Method, params: dict, *, as_json: bool):
+    """Call the method's service and answer its outcome: Success, or the refusal in
+    reference 004's words."""
+    try:
+        data = entry.run(params)
     except BadParameter as error:
         return failure(
             error.message,

@@ -97,7 +97,14 @@ def _codes(*bases) -> list[str]:
 NOT_FOUND = ["not_found", buyer_errors.AccessNotFound.code]
 CODES_BY_STATUS = {
     400: sorted(
-        {"required", "invalid", "too_long", "unreadable_body"}
+        {
+            "required",
+            "invalid",
+            "too_long",
+            "unreadable_body",
+            "request_too_large",
+            "too_many_fields",
+        }
         | set(_codes(catalog_errors.CatalogError, buyer_errors.BuyerError)) - set(NOT_FOUND)
     ),
     401: ["api_key_required", "api_key_invalid", "api_key_revoked"],
@@ -111,6 +118,24 @@ DESCRIPTION_OF_STATUS = {
     403: "The key lacks the method's scope.",
     404: "`code`, `media` or `hash` names nothing.",
     429: "Past the key's requests a minute (Retry-After says when to retry).",
+}
+
+# What a method that takes an Idempotency-Key (Method.idempotent) may answer besides.
+IDEMPOTENCY_CODES = {
+    400: ["idempotency_key_too_long"],
+    409: ["idempotency_key_in_use"],
+    422: ["idempotency_key_reused"],
+}
+IDEMPOTENCY_DESCRIPTIONS = {
+    409: "The first request with this Idempotency-Key still runs (Retry-After says when).",
+    422: "This Idempotency-Key was used for another request.",
+}
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Up to 255 characters: a retry with the same key gets the first answer.",
+    "schema": {"type": "string", "maxLength": 255},
 }
 
 XML_ANSWER = {
@@ -166,7 +191,7 @@ def _parameter(name: str, *, required: bool, where: str = "query") -> dict:
     }
 
 
-def _answers(method: str) -> dict:
+def _answers(method: str, *, idempotent: bool = False) -> dict:
     success = {
         "type": "object",
         "required": ["Status"],
@@ -183,7 +208,12 @@ def _answers(method: str) -> dict:
             },
         }
     }
-    for status, codes in CODES_BY_STATUS.items():
+    codes_by_status, descriptions = dict(CODES_BY_STATUS), dict(DESCRIPTION_OF_STATUS)
+    if idempotent:
+        for status, codes in IDEMPOTENCY_CODES.items():
+            codes_by_status[status] = sorted({*codes_by_status.get(status, []), *codes})
+        descriptions |= IDEMPOTENCY_DESCRIPTIONS
+    for status, codes in sorted(codes_by_status.items()):
         failure = {
             "type": "object",
             "required": ["Status", "Message", "Code"],
@@ -195,7 +225,7 @@ def _answers(method: str) -> dict:
             },
         }
         answers[str(status)] = {
-            "description": f"{DESCRIPTION_OF_STATUS[status]} Codes: {', '.join(codes)}.",
+            "description": f"{descriptions[status]} Codes: {', '.join(codes)}.",
             "content": {
                 "application/xml": {"schema": {"type": "string"}},
                 "application/json": {"schema": failure},
@@ -232,13 +262,15 @@ def ppv_paths(prefix: str, security: list[dict]) -> dict:
             *(_parameter(name, required=False) for name in entry.optional),
         ]
         envelope = [_parameter(name, required=False) for name in ("format", "ver")]
+        if entry.idempotent:
+            envelope.append(IDEMPOTENCY_HEADER)
         common = {
             "tags": ["PPV (reference 004)"],
             "summary": entry.summary,
             "description": (entry.run.__doc__ or "").strip()
             + f"\n\nScopes: {' or '.join(entry.scopes)}. Unknown parameters are ignored.",
             "security": security,
-            "responses": _answers(method),
+            "responses": _answers(method, idempotent=entry.idempotent),
         }
         paths[f"{prefix}ppv/{method}"] = {
             "get": {**common, "operationId": f"ppv_{method}", "parameters": query + envelope},

@@ -23,13 +23,13 @@ from core.money import quantize
 from purchases import errors as purchase_errors
 from purchases import selectors as purchase_selectors
 from purchases.journal import booking as journal_booking
-from purchases.models import Purchase, PurchaseSession
+from purchases.models import Cancellation, Purchase, PurchaseSession
 from purchases.services import cancellations, checkout, sessions
 from subscriptions import selectors as catalog_selectors
 from subscriptions.errors import CatalogError
 from subscriptions.models import Media, PricingModel, Subscription
 
-from .idempotency import run_once
+from .idempotency import request_key_of, run_once
 from .keys import ApiKeyError, require_scope
 from .params import BadParameter, column_text, ip_address, text
 
@@ -92,7 +92,8 @@ def handle(request, view, params: dict, *, scope: str, idempotent: bool = False)
     """Run `view(request, params)` for the request's API key (already authenticated), `params`
     being what the operation's declared schema read: the scope (403), then the view, its
     refusals turned into error answers; with `idempotent`, a retry with the same
-    Idempotency-Key replays the first answer."""
+    Idempotency-Key replays the first answer, or after a crashed first attempt answers its
+    outcome (RECOVERS)."""
     try:
         require_scope(request.auth, scope)
     except ApiKeyError as error:
@@ -109,7 +110,17 @@ def handle(request, view, params: dict, *, scope: str, idempotent: bool = False)
             return refusal_of(error)
 
     if idempotent:
-        return run_once(request, params, request.auth, run, refused)
+        recover = RECOVERS.get(view)
+
+        def recovered(record):
+            try:
+                return recover(request, params, record)
+            except (DomainError, BuyerError, CatalogError) as error:
+                return refusal_of(error)
+
+        return run_once(
+            request, params, request.auth, run, refused, recover=recovered if recover else None
+        )
     return run()
 
 
@@ -283,9 +294,28 @@ def create_purchase(request, params):
         cancel_url=column_text(params, "cancelURL", Purchase, "cancel_url"),
         device_type=text(params, "deviceType"),
         session=session,
+        request_key=_request_key(request),
     )
+    return purchase_answer(purchase)
+
+
+def _request_key(request) -> str:
+    record = getattr(request, "idempotency_record", None)
+    return request_key_of(record) if record is not None else ""
+
+
+def purchase_answer(purchase: Purchase) -> JsonResponse:
     status = 402 if purchase.status == Purchase.Status.FAILED else 201
     return ok(purchase_content(purchase), status)
+
+
+def recover_purchase(request, params, record):
+    """A retry after the first attempt died: the purchase it made, finished and answered as the
+    first attempt would have answered it (None when it made none: the request runs again)."""
+    purchase = Purchase.objects.filter(request_key=request_key_of(record)).first()
+    if purchase is None:
+        return None
+    return purchase_answer(checkout.resume_purchase(purchase=purchase))
 
 
 def cancel_product(request, params):
@@ -302,6 +332,47 @@ def cancel_product(request, params):
         mode=text(params, "mode") or "period_end",
         pin=text(params, "pin"),
         by_buyer=True,
+    )
+    purchase.refresh_from_db()
+    return ok(product_view_content(purchase, view))
+
+
+def recover_cancellation(request, params, record):
+    """A retry after the first attempt died: the cancellation it committed (one made since the
+    key was first seen), answered as the first attempt would have; None when it committed none
+    (its transaction rolled back: the request runs again)."""
+    buyer = buyer_of(params)
+    subscription = by_code(Subscription, params, "productId")
+    if buyer is None or subscription is None:
+        return None
+    cancellation = (
+        Cancellation.objects.filter(
+            purchase__buyer=buyer,
+            purchase__subscription=subscription,
+            by_buyer=True,
+            created_at__gte=record.created_at,
+        )
+        .select_related("purchase")
+        .order_by("-created_at")
+        .first()
+    )
+    if cancellation is None:
+        return None
+    purchase = cancellation.purchase
+    return ok(product_view_content(purchase, cancellations.product_view(purchase)))
+
+
+def reactivate_product(request, params):
+    """Take back a CancelProduct at the period's end before the period ends (the buyer, with the
+    PIN): the purchase renews again. Answers the product view (Example2)."""
+    buyer = buyer_of(params)
+    if buyer is None:
+        raise purchase_errors.AuthenticationRequired()
+    purchase = cancellations.find_purchase_for_cancel(
+        buyer=buyer, subscription=by_code(Subscription, params, "productId")
+    )
+    view = cancellations.reactivate_purchase(
+        purchase=purchase, pin=text(params, "pin"), by_buyer=True
     )
     purchase.refresh_from_db()
     return ok(product_view_content(purchase, view))
@@ -350,3 +421,35 @@ def access_check(request, params):
             "ExpirationDate": timestamp(access.access_expire) if access and result.granted else 0,
         }
     )
+
+
+# Endpoints whose first attempt can be found after a crash (run_once's `recover`).
+def recover_reactivation(request, params, record):
+    """A retry after the first attempt died: the stop it took back (since the key was first
+    seen), answered as the first attempt would have; None when it committed nothing."""
+    buyer = buyer_of(params)
+    subscription = by_code(Subscription, params, "productId")
+    if buyer is None or subscription is None:
+        return None
+    stop = (
+        Cancellation.objects.filter(
+            purchase__buyer=buyer,
+            purchase__subscription=subscription,
+            undone_by_buyer=True,
+            undone_at__gte=record.created_at,
+        )
+        .select_related("purchase")
+        .order_by("-undone_at")
+        .first()
+    )
+    if stop is None:
+        return None
+    purchase = stop.purchase
+    return ok(product_view_content(purchase, cancellations.product_view(purchase)))
+
+
+RECOVERS = {
+    create_purchase: recover_purchase,
+    cancel_product: recover_cancellation,
+    reactivate_product: recover_reactivation,
+}

@@ -6,10 +6,15 @@ class BuyersConfig(AppConfig):
     verbose_name = "Buyers"
 
     def ready(self):
+        from core import outbox
         from core.site_search import register_finder
 
+        from . import notifications
         from .finders import FINDERS
 
         # What the header search finds in this app (core imports no app).
         for name, finder in FINDERS.items():
             register_finder(name, finder)
+        # The outbox delivers this app's e-mails after the commit that wrote them.
+        for kind, handler in notifications.OUTBOX_HANDLERS.items():
+            outbox.register(kind, handler)

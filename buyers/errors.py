@@ -44,6 +44,19 @@ class EmailTaken(BuyerError):
     field = "email"
 
 
+class PhoneTaken(BuyerError):
+    code = "phone_taken"
+    message = "Another buyer already has this phone number."
+    field = "phone"
+
+
+class ControlCharacter(BuyerError):
+    code = "control_character"
+    message = (
+        "Line breaks, tabs and other control characters are not allowed here: keep it on one line."
+    )
+
+
 class FieldTooLong(BuyerError):
     code = "too_long"
     message = "This value is too long."

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.template.defaultfilters import filesizeformat
 
 from . import errors
+from .models import phone_key_of
 from .services import check_buyer_fields, normalise_email, normalise_phone
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -73,6 +74,7 @@ def read_buyers_csv(text: str) -> ImportPreview:
         )
     preview = ImportPreview()
     seen_emails: dict[str, int] = {}
+    seen_phones: dict[str, int] = {}
     try:
         for values in reader:
             line = reader.line_num
@@ -96,6 +98,10 @@ def read_buyers_csv(text: str) -> ImportPreview:
                 earlier = seen_emails.setdefault(row.email.lower(), line)
                 if earlier != line:
                     row.error = f"The same e-mail as line {earlier}."
+            if not row.error and row.phone:
+                earlier = seen_phones.setdefault(phone_key_of(row.phone), line)
+                if earlier != line:
+                    row.error = f"The same phone as line {earlier}."
             (preview.bad if row.error else preview.good).append(row)
     except csv.Error as error:
         raise errors.ImportFileInvalid(f"Line {reader.line_num} cannot be read: {error}.") from None

@@ -16,8 +16,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q, Value
+from django.db.models.functions import Lower, Replace
 from django.utils import timezone
 
 from core.codes import PublicCodeModel
@@ -38,6 +38,23 @@ def new_access_password() -> str:
     return "".join(secrets.choice(ACCESS_HASH_ALPHABET) for _ in range(ACCESS_HASH_LENGTH))
 
 
+def phone_key(expression="phone"):
+    """A phone as the database compares it: without the separators a phone may be typed with
+    (spaces, brackets, dots, slashes, dashes), so "+33 1 23" and "+33-1-23" are one number.
+    Nested REPLACEs, the same on PostgreSQL and SQLite, so a unique index can use it."""
+    key = F(expression) if isinstance(expression, str) else expression
+    for separator in (" ", "(", ")", ".", "/", "-"):
+        key = Replace(key, Value(separator), Value(""))
+    return key
+
+
+def phone_key_of(phone: str) -> str:
+    """`phone_key` computed in Python, for a value not yet stored."""
+    for separator in (" ", "(", ")", ".", "/", "-"):
+        phone = phone.replace(separator, "")
+    return phone
+
+
 class Buyer(PublicCodeModel):
     """A person who buys: reached by e-mail and/or phone (one is required)."""
 
@@ -49,6 +66,16 @@ class Buyer(PublicCodeModel):
     pin_hash = models.CharField("purchase PIN (hashed)", max_length=128, blank=True, editable=False)
     pin_failed_attempts = models.PositiveSmallIntegerField("wrong PINs in a row", default=0)
     pin_locked_at = models.DateTimeField("PIN locked", null=True, blank=True)
+    # Buyers who shared a phone before phones were unique (migration 0007) point to the oldest
+    # one; they keep their accesses and ledgers, and new purchases find the oldest buyer.
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="same phone as",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -62,6 +89,11 @@ class Buyer(PublicCodeModel):
             ),
             models.UniqueConstraint(
                 Lower("email"), condition=~Q(email=""), name="buyer_email_unique_any_case"
+            ),
+            models.UniqueConstraint(
+                phone_key(),
+                condition=~Q(phone="") & Q(duplicate_of__isnull=True),
+                name="buyer_phone_unique",
             ),
         ]
         # One index per sortable column of the buyers list, ending with the pk tiebreak the list

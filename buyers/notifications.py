@@ -1,9 +1,10 @@
 """E-mails to buyers about their accesses: granted, revoked, expiring soon.
 
-`queue_*` functions are called inside a service's transaction and hand the e-mail to Celery only
-once that transaction commits, so a rolled-back grant never mails a password. `send_*` functions
-run in the worker: each event has a key recorded in SentEmail in the same transaction as the
-send, so a retried or duplicated task never mails the same event twice.
+`queue_*` functions are called inside a service's transaction and write the e-mail to the outbox
+(core/outbox.py) in that transaction: a rolled-back grant never mails a password, a committed one
+always does, even when the broker was down at the commit. `send_*` functions run in the worker
+(the outbox handlers below): each event has a key recorded in SentEmail in the same transaction
+as the send, so a retried or duplicated delivery never mails the same event twice.
 """
 
 import hashlib
@@ -15,6 +16,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from core import outbox
+from core.text import single_line
 from subscriptions.services import get_shop_contacts
 
 from .models import Access, SentEmail
@@ -24,24 +27,42 @@ def expiry_notice_days() -> int:
     return settings.ACCESS_EXPIRING_NOTICE_DAYS
 
 
-def queue_access_granted_email(access: Access) -> None:
-    from .tasks import send_access_granted_email
+ACCESS_GRANTED = "buyers.access_granted"
+ACCESS_REVOKED = "buyers.access_revoked"
+ACCESS_EXPIRING = "buyers.access_expiring"
+NEW_ACCESS_HASH = "buyers.access_password"
 
-    transaction.on_commit(lambda: send_access_granted_email.delay(access.pk))
+
+def queue_access_granted_email(access: Access) -> None:
+    """In the grant's transaction: mail the access password once it commits."""
+    outbox.enqueue(ACCESS_GRANTED, {"access_id": access.pk}, key=f"access_granted:{access.pk}")
 
 
 def queue_access_revoked_email(access: Access) -> None:
-    from .tasks import send_access_revoked_email
+    """In the revocation's transaction: tell the buyer once it commits."""
+    outbox.enqueue(ACCESS_REVOKED, {"access_id": access.pk}, key=f"access_revoked:{access.pk}")
 
-    transaction.on_commit(lambda: send_access_revoked_email.delay(access.pk))
+
+def queue_access_expiring_emails(access_ids) -> int:
+    """Write a reminder for each of these accesses (each once: its event key); answers how many
+    were written now."""
+    messages = [
+        outbox.Message(ACCESS_EXPIRING, {"access_id": pk}, key=f"access_expiring:{pk}")
+        for pk in access_ids
+    ]
+    with transaction.atomic():
+        return outbox.enqueue_many(messages)
 
 
 def queue_access_password_email(access: Access) -> None:
-    from .tasks import send_access_password_email
-
-    # The event is this password: a second reset is a second e-mail, a retried task is not.
+    """In the reset's transaction: mail the new password once it commits."""
+    # The event is this password: a second reset is a second e-mail, a retried delivery is not.
     event = hashlib.sha256(access.hash.encode()).hexdigest()[:16]
-    transaction.on_commit(lambda: send_access_password_email.delay(access.pk, event))
+    outbox.enqueue(
+        NEW_ACCESS_HASH,
+        {"access_id": access.pk, "event": event},
+        key=f"password_reset:{access.pk}:{event}",
+    )
 
 
 def send_once(
@@ -62,6 +83,8 @@ def send_once(
     row, then finds it sent."""
     if not to:
         return False
+    # A name saved before control characters were refused must not break (or inject) a header.
+    subject = single_line(subject)[:255]
     # E-mails are written in the shop's language, whatever language a worker last used.
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         record, created = SentEmail.objects.select_for_update().get_or_create(
@@ -192,3 +215,14 @@ def accesses_expiring_soon(*, now=None, days: int | None = None):
         )
         .values_list("pk", flat=True)
     )
+
+
+# The outbox kinds this app delivers (registered in BuyersConfig.ready()).
+OUTBOX_HANDLERS = {
+    ACCESS_GRANTED: lambda payload: send_access_granted_email(payload["access_id"]),
+    ACCESS_REVOKED: lambda payload: send_access_revoked_email(payload["access_id"]),
+    ACCESS_EXPIRING: lambda payload: send_access_expiring_email(payload["access_id"]),
+    NEW_ACCESS_HASH: lambda payload: send_access_password_email(
+        payload["access_id"], payload["event"]
+    ),
+}

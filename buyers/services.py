@@ -30,6 +30,7 @@ from core.money import (
     minor_digits,
     quantize,
 )
+from core.text import has_control_character
 from subscriptions.models import Subscription
 from subscriptions.services import shop_datetime
 
@@ -42,6 +43,8 @@ from .models import (
     WalletBalance,
     WalletEntry,
     new_access_password,
+    phone_key,
+    phone_key_of,
 )
 from .selectors import live_access_q
 from .signals import wallet_entry_posted
@@ -65,13 +68,28 @@ def normalise_phone(phone: str | None) -> str:
     return " ".join((phone or "").split())
 
 
+def _canonical_buyers():
+    """Buyers a contact finds: not the later copies of a phone shared before phones were unique."""
+    return Buyer.objects.filter(duplicate_of__isnull=True)
+
+
+def _with_phone(phone: str):
+    return (
+        _canonical_buyers()
+        .alias(phone_key=phone_key())
+        .filter(phone_key=phone_key_of(phone))
+        .exclude(phone="")
+    )
+
+
 def find_buyer(*, email: str = "", phone: str = "") -> Buyer | None:
-    """The buyer with this e-mail (any letter case), else with this phone, or None."""
+    """The buyer with this e-mail (any letter case), else with this phone (whatever separators
+    it is typed with), or None."""
     email, phone = normalise_email(email), normalise_phone(phone)
     if email:
-        return Buyer.objects.filter(email__iexact=email).first()
+        return _canonical_buyers().filter(email__iexact=email).first()
     if phone:
-        return Buyer.objects.filter(phone=phone).order_by("created_at", "pk").first()
+        return _with_phone(phone).first()
     return None
 
 
@@ -80,10 +98,12 @@ def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None) ->
     import)."""
     refusals = Refusals(errors.BuyerRefusals)
     # A form refuses NUL itself; the CSV import and the API come here with raw text, which
-    # PostgreSQL cannot store.
+    # PostgreSQL cannot store. Other control characters would break the e-mails' headers.
     for name_of_field, value in (("email", email), ("phone", phone), ("name", name)):
         if "\x00" in value:
             refusals.add(errors.NullCharacter(field=name_of_field))
+        elif has_control_character(value):
+            refusals.add(errors.ControlCharacter(field=name_of_field))
     if not email and not phone:
         refusals.add(errors.EmailOrPhoneRequired())
     if email and not refusals.has("email"):
@@ -100,23 +120,65 @@ def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None) ->
                     taken = taken.exclude(pk=exclude_pk)
                 if taken.exists():
                     refusals.add(errors.EmailTaken())
-    if phone and not refusals.has("phone") and not PHONE_PATTERN.match(phone):
-        refusals.add(errors.InvalidPhone())
+    if phone and not refusals.has("phone"):
+        if not PHONE_PATTERN.match(phone):
+            refusals.add(errors.InvalidPhone())
+        else:
+            taken = _with_phone(phone)
+            if exclude_pk is not None:
+                taken = taken.exclude(pk=exclude_pk)
+            if taken.exists():
+                refusals.add(errors.PhoneTaken())
     if len(name) > Buyer._meta.get_field("name").max_length:
         refusals.add(errors.FieldTooLong(field="name"))
     refusals.raise_any()
 
 
+def _contact_taken(email: str, phone: str, exclude_pk=None) -> errors.BuyerError:
+    """Which contact a unique constraint refused (someone wrote it since the check)."""
+    if email:
+        taken = Buyer.objects.filter(email__iexact=email)
+        if exclude_pk is not None:
+            taken = taken.exclude(pk=exclude_pk)
+        if taken.exists():
+            return errors.EmailTaken()
+    return errors.PhoneTaken()
+
+
 @transaction.atomic
 def create_buyer(*, email: str = "", phone: str = "", name: str = "") -> Buyer:
-    """A new buyer; an e-mail or a phone is required and an e-mail belongs to one buyer only."""
+    """A new buyer; an e-mail or a phone is required, and an e-mail or a phone belongs to one
+    buyer only (the database's unique indexes keep it so under concurrency)."""
     email, phone, name = normalise_email(email), normalise_phone(phone), (name or "").strip()
     check_buyer_fields(email=email, phone=phone, name=name)
     try:
         with transaction.atomic():
             return Buyer.objects.create(email=email, phone=phone, name=name)
-    except IntegrityError:  # the same e-mail written by someone else since the check
-        raise errors.EmailTaken() from None
+    except IntegrityError:  # the same e-mail or phone written by someone else since the check
+        raise _contact_taken(email, phone) from None
+
+
+def get_or_create_buyer(*, email: str = "", phone: str = "", name: str = "") -> tuple[Buyer, bool]:
+    """The buyer with this e-mail (else this phone), created if there is none; True when created.
+
+    Two requests for one new buyer at once make one buyer: the loser's insert meets the
+    winner's unique index, waits for its commit, and reads the winner's row back. A phone that
+    belongs to a buyer with another e-mail is refused (PhoneTaken), as in `create_buyer`."""
+    email, phone = normalise_email(email), normalise_phone(phone)
+    found = find_buyer(email=email, phone=phone)
+    if found is not None:
+        return found, False
+    try:
+        with transaction.atomic():
+            return create_buyer(email=email, phone=phone, name=name), True
+    except errors.BuyerError as refusal:
+        taken = (errors.EmailTaken, errors.PhoneTaken)
+        if not all(isinstance(single, taken) for single in refusal.each()):
+            raise
+        found = find_buyer(email=email, phone=phone)
+        if found is not None:
+            return found, False
+        raise refusal from None
 
 
 @transaction.atomic
@@ -129,8 +191,8 @@ def update_buyer(*, buyer: Buyer, email: str = "", phone: str = "", name: str = 
     try:
         with transaction.atomic():
             buyer.save(update_fields=["email", "phone", "name"])
-    except IntegrityError:  # the same e-mail written by someone else since the check
-        raise errors.EmailTaken() from None
+    except IntegrityError:  # the same e-mail or phone written by someone else since the check
+        raise _contact_taken(email, phone, exclude_pk=buyer.pk) from None
     return buyer
 
 
@@ -233,10 +295,8 @@ def _resolve_buyer(*, buyer, email, phone, name) -> Buyer:
     email, phone = normalise_email(email), normalise_phone(phone)
     if not email and not phone:
         raise errors.BuyerNotFound()
-    found = find_buyer(email=email, phone=phone)
-    if found is not None:
-        return found
-    return create_buyer(email=email, phone=phone, name=name)
+    buyer, _ = get_or_create_buyer(email=email, phone=phone, name=name)
+    return buyer
 
 
 def check_access_password(value: str) -> str:
@@ -616,6 +676,10 @@ def check_access(
 # --- E-wallet -----------------------------------------------------------------------------------
 
 
+# What a ledger amount or balance column holds (14 digits, 4 of them decimals).
+WALLET_LIMIT = Decimal(10) ** (14 - 4)
+
+
 def _check_amount(amount, currency: str) -> Decimal:
     if currency not in currency_codes():
         raise errors.InvalidCurrency()
@@ -630,9 +694,16 @@ def _check_amount(amount, currency: str) -> Decimal:
         raise errors.AmountTooPrecise(
             f"{currency} amounts have {digits} decimal place{'s' if digits != 1 else ''} at most."
         )
-    if abs(amount) >= Decimal(10) ** (14 - 4):
+    if abs(amount) >= WALLET_LIMIT:
         raise errors.InvalidAmount("This amount is too large.")
     return amount
+
+
+def _check_reason(reason: str) -> None:
+    if has_control_character(reason or ""):
+        raise errors.ControlCharacter(field="reason")
+    if len((reason or "").strip()) > WalletEntry._meta.get_field("reason").max_length:
+        raise errors.FieldTooLong(field="reason")
 
 
 def _post_wallet_entry(
@@ -652,6 +723,12 @@ def _post_wallet_entry(
     Buyer.objects.select_for_update().only("pk").get(pk=buyer.pk)
     balance, _ = WalletBalance.objects.get_or_create(buyer_id=buyer.pk, currency=currency)
     new_balance = balance.balance + amount
+    if new_balance >= WALLET_LIMIT:
+        raise errors.InvalidAmount(
+            f"The e-wallet holds {quantize(balance.balance, currency)} {currency}: with this "
+            f"amount it would pass the most it can hold ({quantize(WALLET_LIMIT - 1, currency)} "
+            f"{currency})."
+        )
     if new_balance < 0:
         raise errors.InsufficientBalance(
             f"The e-wallet holds {quantize(balance.balance, currency)} {currency}: "
@@ -704,6 +781,7 @@ def top_up_wallet(
     if amount < 0:
         raise errors.InvalidAmount()
     _check_within_limit(amount, currency, created_by)
+    _check_reason(reason)
     return _post_wallet_entry(
         buyer=buyer,
         kind=WalletEntry.Kind.TOP_UP,
@@ -722,6 +800,7 @@ def adjust_wallet(*, buyer: Buyer, amount, currency: str, reason: str, created_b
     if not (reason or "").strip():
         raise errors.ReasonRequired()
     _check_within_limit(amount, currency, created_by)
+    _check_reason(reason)
     return _post_wallet_entry(
         buyer=buyer,
         kind=WalletEntry.Kind.ADJUSTMENT,
@@ -779,7 +858,7 @@ def import_buyers(*, rows) -> list[Buyer]:
     """Create a buyer for each row (email, phone, name) in one transaction: if any row breaks a
     rule now (someone added the same e-mail since the preview), none is written."""
     buyers = []
-    seen = set()
+    seen, seen_phones = set(), set()
     for row in rows:
         email, phone, name = normalise_email(row.email), normalise_phone(row.phone), row.name
         check_buyer_fields(email=email, phone=phone, name=name)
@@ -787,5 +866,9 @@ def import_buyers(*, rows) -> list[Buyer]:
             if email.lower() in seen:
                 raise errors.EmailTaken(f"Line {row.line}: the same e-mail appears twice.")
             seen.add(email.lower())
+        if phone:
+            if phone_key_of(phone) in seen_phones:
+                raise errors.PhoneTaken(f"Line {row.line}: the same phone appears twice.")
+            seen_phones.add(phone_key_of(phone))
         buyers.append(Buyer(email=email, phone=phone, name=name))
     return Buyer.objects.bulk_create(buyers, batch_size=1000)

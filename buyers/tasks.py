@@ -1,7 +1,6 @@
-"""Buyer e-mails, sent by Celery workers. Thin: each task calls a notification service.
-
-SMTP failures (and network errors reaching the server) are retried with exponential backoff;
-the notification service records each sent event, so a retry never mails it twice.
+"""Buyer e-mails. They are outbox messages (core/outbox.py) now, delivered and retried by the
+outbox's tasks; the four send tasks remain for messages queued before the outbox, and are safe
+to run twice (the notification service records each sent event).
 """
 
 from smtplib import SMTPException
@@ -46,8 +45,6 @@ def send_access_expiring_email(access_id: int) -> bool:
 
 @shared_task
 def queue_access_expiring_emails() -> int:
-    """The beat job: queue a reminder for each access expiring within the notice period."""
-    ids = list(notifications.accesses_expiring_soon())
-    for access_id in ids:
-        send_access_expiring_email.delay(access_id)
-    return len(ids)
+    """The beat job: write a reminder to the outbox for each access expiring within the notice
+    period (each once)."""
+    return notifications.queue_access_expiring_emails(list(notifications.accesses_expiring_soon()))

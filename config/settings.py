@@ -40,7 +40,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SHOP_NAME = env("SHOP_NAME", default="Video shop back office")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.apps.BackOfficeAdminConfig",  # django.contrib.admin, refusing NUL in its filters
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,8 +61,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz/ answers load balancers over plain HTTP, by address, without a session.
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # API requests past Django's upload limits answered in the API's error shape, not HTML.
+    "api.middleware.ApiRequestLimitsMiddleware",
     # Players' access checks (an API key, no cookie) skip the middleware below: api/middleware.py.
     "api.middleware.PlayersFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -138,13 +142,15 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 
 # Brute-force protection: a user name is locked for an address after repeated failures; other
-# addresses (the real user elsewhere) can still sign in, and a success clears the count.
+# addresses (the real user elsewhere) can still sign in, and a success clears the count. Wrong
+# current passwords on the password-change form count as failures too (core/views.py).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+# An IPv6 client counts as its /64 network (core/client_ip.py).
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.sign_in_address"
 AXES_VERBOSE = False
 
 # --- Internationalisation -------------------------------------------------------------------
@@ -175,6 +181,9 @@ if _email["EMAIL_BACKEND"].endswith(".filebased.EmailBackend") and not _email["E
     # The embedded default keeps e-mails out of the console: files under var/mail/, one a batch.
     _email["EMAIL_FILE_PATH"] = str(VAR_DIR / "mail")
 vars().update(_email)
+# Seconds an SMTP server may take to answer: a hung server fails the delivery (retried by the
+# outbox) instead of holding a worker, and the outbox row it claimed, forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
@@ -201,6 +210,12 @@ RECURRING_GATEWAY_CURRENCY = env("RECURRING_GATEWAY_CURRENCY", default="USD")
 # Minutes a purchase session stays open, and a purchase waits for its payment page.
 PURCHASE_SESSION_MINUTES = env.int("PURCHASE_SESSION_MINUTES", default=30)
 PENDING_PURCHASE_MINUTES = env.int("PENDING_PURCHASE_MINUTES", default=30)
+# A card or e-wallet purchase still pending this long after it was made lost its request (a
+# crashed worker) or its gateway answer: the job every PURCHASE_RESOLVE_INTERVAL_SECONDS asks the
+# gateway and settles it. Longer than a request can run (gunicorn's --timeout) and than
+# API_IDEMPOTENCY_LEASE_SECONDS, so a client retrying a cut-off purchase finishes it first.
+PURCHASE_RESOLVE_SECONDS = env.int("PURCHASE_RESOLVE_SECONDS", default=120)
+PURCHASE_RESOLVE_INTERVAL_SECONDS = env.int("PURCHASE_RESOLVE_INTERVAL_SECONDS", default=60)
 # Dunning: days after each declined renewal before the next try; after the last, it ends.
 RENEWAL_RETRY_DAYS = env.list("RENEWAL_RETRY_DAYS", cast=int, default=[1, 3, 7])
 # Hours a renewing contract's access outlasts its next bill date, so the buyer keeps watching
@@ -236,9 +251,40 @@ ZoneInfo(PPV_API_TIME_ZONE)  # an unknown zone stops the start, not every PPV re
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
 # Hours an answer is kept for a retry with the same Idempotency-Key (create/cancel purchase).
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+# How long a request holds its Idempotency-Key before a retry may take it over (seconds): longer
+# than a request can run (gunicorn's --timeout, 30 s by default), short enough that a retry
+# after a crashed worker gets its answer soon.
+API_IDEMPOTENCY_LEASE_SECONDS = env.int("API_IDEMPOTENCY_LEASE_SECONDS", default=45)
+
+# --- Outbox (core/outbox.py) ----------------------------------------------------------------
+# Side effects (buyer e-mails) are rows written with the change and delivered after the commit;
+# the relay job delivers those the broker did not take, every OUTBOX_RELAY_SECONDS.
+OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=30)
+OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
+# A failing delivery is retried after OUTBOX_RETRY_SECONDS, doubling up to the maximum; after
+# OUTBOX_MAX_ATTEMPTS it is dead (kept, listed in the admin, counted on the home page).
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=30)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+# A message still waiting after this long is "stuck": /healthz/ names the outbox degraded.
+OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=10)
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=30)
+# How long /healthz/ waits for the broker before naming it unavailable (seconds).
+HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=1.0)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
+# A web request hands its outbox rows to the broker after its commit: with the broker down,
+# kombu would retry the connection forever and hang the request. Two quick retries, then the
+# rows wait for the relay job (core/outbox.py). Workers and beat reconnect on their own
+# schedule (broker_connection_retry), which these options do not change.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "socket_connect_timeout": 2,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The transport ignores the host; naming one spares a "No hostname was supplied" warning.
     if CELERY_BROKER_URL in ("filesystem://", "filesystem:///"):
@@ -248,6 +294,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "max_retries": 2,
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
@@ -282,6 +329,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.purge_old_idempotency_keys",
         "schedule": timedelta(hours=1),
     },
+    # Delivers outbox messages (buyer e-mails) that are due: written while the broker was down,
+    # or waiting for a retry. Each is delivered once, however many workers run it.
+    "site-relay-outbox": {
+        "task": "core.tasks.relay_outbox",
+        "schedule": timedelta(seconds=OUTBOX_RELAY_SECONDS),
+    },
+    "site-purge-sent-outbox": {
+        "task": "core.tasks.purge_sent_outbox_messages",
+        "schedule": timedelta(hours=6),
+    },
+    # Settles card and e-wallet purchases left pending by a crash or a lost gateway answer.
+    "purchases-resolve-pending": {
+        "task": "purchases.tasks.resolve_pending_purchases",
+        "schedule": timedelta(seconds=PURCHASE_RESOLVE_INTERVAL_SECONDS),
+    },
     # Fails purchases whose payment page the buyer left without paying (PENDING_PURCHASE_MINUTES).
     "purchases-expire-pending": {
         "task": "purchases.tasks.expire_pending_purchases",
@@ -305,6 +367,9 @@ SESSION_COOKIE_HTTPONLY = True
 if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     # Only behind a proxy that sets this header itself; otherwise clients could forge it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers probe the health check over plain HTTP (HealthCheckMiddleware answers it first;
+# this keeps it so if the middleware order changes).
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

@@ -14,6 +14,9 @@ from purchases import views as purchase_views
 from purchases.reports import views as report_views
 from subscriptions import urls as catalog_urls
 
+# A database that is down for a moment answers 503 (retry), the API in JSON (core/health.py).
+handler500 = "core.health.server_error"
+
 admin.site.site_header = admin.site.site_title = "Back office admin"
 
 urlpatterns = [
@@ -35,7 +38,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", site_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",
         auth_views.PasswordChangeDoneView.as_view(),

@@ -1,4 +1,11 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class BackOfficeAdminConfig(AdminConfig):
+    """Django's admin, on a site that refuses NUL characters in filters (core/admin_site.py)."""
+
+    default_site = "core.admin_site.BackOfficeAdminSite"
 
 
 class SiteConfig(AppConfig):

@@ -5,7 +5,7 @@ REMOTE_ADDR would lock a user out for everyone. There the client is the last add
 appended to X-Forwarded-For (earlier entries are whatever the client sent, and can be forged).
 """
 
-from ipaddress import ip_address
+from ipaddress import IPv6Address, ip_address, ip_network
 
 from django.conf import settings
 
@@ -20,3 +20,20 @@ def client_ip(request) -> str | None:
         return str(ip_address(last))
     except ValueError:
         return remote
+
+
+def sign_in_address(request) -> str | None:
+    """The address the sign-in lockout counts failures by: the client's, except that an IPv6
+    client is known by its /64 network (written as its first address). One home or one cloud
+    machine is given a whole /64, so counting each address apart would give an attacker
+    2**64 fresh addresses to guess from."""
+    address = client_ip(request)
+    try:
+        parsed = ip_address(address or "")
+    except ValueError:
+        return address
+    if isinstance(parsed, IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ip_network(f"{parsed}/64", strict=False).network_address)
+    return str(parsed)

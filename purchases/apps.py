@@ -8,14 +8,18 @@ class PurchasesConfig(AppConfig):
     def ready(self):
         from buyers.models import WalletEntry, register_email_kinds
         from buyers.signals import wallet_entry_posted
+        from core import outbox
         from core.site_search import register_finder
 
+        from . import notifications
         from .finders import FINDERS
         from .journal.booking import book_wallet_entry
-        from .notifications import EmailKind
 
         # Buyers record every e-mail sent to a buyer; the kinds this app sends are its own.
-        register_email_kinds(EmailKind)
+        register_email_kinds(notifications.EmailKind)
+        # The outbox delivers this app's e-mails after the commit that wrote them.
+        for kind, handler in notifications.OUTBOX_HANDLERS.items():
+            outbox.register(kind, handler)
 
         # What the header search finds in this app (core imports no app).
         for name, finder in FINDERS.items():

@@ -5,7 +5,6 @@ from decimal import Decimal
 from django.utils import timezone
 
 from buyers import services as buyer_services
-from buyers.models import Buyer
 from subscriptions.models import Subscription
 
 from . import errors
@@ -21,9 +20,8 @@ DEMO_BUYERS = [
 
 
 def _buyer(email, name):
-    return Buyer.objects.filter(email__iexact=email).first() or buyer_services.create_buyer(
-        email=email, name=name
-    )
+    buyer, _ = buyer_services.get_or_create_buyer(email=email, name=name)
+    return buyer
 
 
 def _on_sale():

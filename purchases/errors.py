@@ -162,6 +162,16 @@ class PurchaseAlreadyInCancelling(PurchaseError):
     message = "This purchase already stops at the end of its period."
 
 
+class PurchaseNotCancelling(PurchaseError):
+    code = "purchase_not_cancelling"
+    message = "This purchase renews as usual: there is no stop to take back."
+
+
+class PurchasePeriodOver(PurchaseError):
+    code = "purchase_period_over"
+    message = "The period this purchase stopped at is over: buy it again instead."
+
+
 class PurchaseAlreadyInPendingOBCancellation(PurchaseError):
     code = "purchase_already_in_pending_ob_cancellation"
     message = "This purchase is waiting for payment; it cannot be cancelled until it completes."

@@ -178,6 +178,9 @@ class Purchase(PublicCodeModel):
     completed_at = models.DateTimeField("completed", null=True, blank=True)
     expires_at = models.DateTimeField("pending until", null=True, blank=True)
     trial_ends_at = models.DateTimeField("free trial until", null=True, blank=True)
+    # The API request that made it (its Idempotency-Key's claim): a retry after a crash finds
+    # the purchase by it and answers its outcome instead of buying again.
+    request_key = models.CharField("API request", max_length=64, blank=True, db_default="")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -215,10 +218,19 @@ class Purchase(PublicCodeModel):
                 condition=Q(status="pending"),
                 name="purchase_one_pending_per_product",
             ),
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="purchase_once_per_api_request",
+            ),
         ]
         indexes = [
             models.Index(fields=["buyer", "subscription", "status"], name="purchase_buyer_idx"),
             models.Index(fields=["status", "-created_at"], name="purchase_status_idx"),
+            # The lost-answer job's question: pending purchases, oldest first.
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="purchase_pending_idx"
+            ),
             # The purchases list sorted by date or amount, with the pk tiebreak the list appends
             # (the date one also serves every date-range report).
             models.Index(fields=["created_at", "id"], name="purchase_created_sort_idx"),
@@ -302,6 +314,17 @@ class Cancellation(models.Model):
         verbose_name="by",
     )
     created_at = models.DateTimeField("date", default=timezone.now)
+    # A stop at the period's end taken back before the period ended (the contract renews again).
+    undone_at = models.DateTimeField("taken back", null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="taken back by",
+    )
+    undone_by_buyer = models.BooleanField("taken back by the buyer", default=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

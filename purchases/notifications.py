@@ -1,20 +1,22 @@
-"""E-mails about purchases and renewals: receipts, renewal reminders, failed renewals and ended
-contracts. Queued after the transaction commits; each event has a key recorded in SentEmail in
-the same transaction as the send, so a retried task never mails one event twice."""
+"""E-mails about purchases and renewals: receipts, refund confirmations, renewal reminders,
+failed renewals and ended contracts. Written to the outbox (core/outbox.py) in the transaction
+of the purchase, refund or renewal, delivered after it commits; each event has a key recorded in
+SentEmail in the same transaction as the send, so a retried delivery never mails one event
+twice."""
 
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, TextChoices, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from buyers.models import SentEmail
 from buyers.notifications import send_once
+from core import outbox
 from subscriptions.services import get_shop_contacts
 
-from .models import Purchase, RecurringContract
+from .models import Purchase, RecurringContract, Refund
 
 
 class EmailKind(TextChoices):
@@ -26,6 +28,7 @@ class EmailKind(TextChoices):
     RENEWAL_RECEIPT = "renewal_receipt", "Renewal receipt"
     RENEWAL_FAILED = "renewal_failed", "Renewal failed"
     CONTRACT_ENDED = "contract_ended", "Subscription ended"
+    REFUND_CONFIRMATION = "refund_confirmation", "Refund confirmation"
 
 
 RECEIPT = EmailKind.PURCHASE_RECEIPT
@@ -33,6 +36,12 @@ RENEWAL_REMINDER = EmailKind.RENEWAL_REMINDER
 RENEWAL_RECEIPT = EmailKind.RENEWAL_RECEIPT
 RENEWAL_FAILED = EmailKind.RENEWAL_FAILED
 CONTRACT_ENDED = EmailKind.CONTRACT_ENDED
+REFUND_CONFIRMATION = EmailKind.REFUND_CONFIRMATION
+
+# Outbox kinds (registered in PurchasesConfig.ready()).
+RECEIPT_MESSAGE = "purchases.receipt"
+RENEWAL_MESSAGE = "purchases.renewal_email"
+REFUND_MESSAGE = "purchases.refund_confirmation"
 
 
 def reminder_days() -> int:
@@ -47,10 +56,8 @@ def _shop_name() -> str:
 
 
 def queue_purchase_receipt(purchase: Purchase) -> None:
-    # Imported here: tasks imports this module to send the e-mails (a cycle at import time).
-    from .tasks import send_purchase_receipt
-
-    transaction.on_commit(lambda: send_purchase_receipt.delay(purchase.pk))
+    """In the purchase's transaction: mail the receipt once it commits."""
+    outbox.enqueue(RECEIPT_MESSAGE, {"purchase_id": purchase.pk}, key=f"receipt:{purchase.code}")
 
 
 def send_purchase_receipt(purchase_id: int) -> bool:
@@ -73,16 +80,47 @@ def send_purchase_receipt(purchase_id: int) -> bool:
     )
 
 
+def queue_refund_confirmation(refund) -> None:
+    """In the refund's transaction: tell the buyer what was given back, once it commits."""
+    outbox.enqueue(REFUND_MESSAGE, {"refund_id": refund.pk}, key=f"refund:{refund.code}")
+
+
+def send_refund_confirmation(refund_id: int) -> bool:
+    """Mail the buyer what a refund gave back and where to; True when sent now."""
+    refund = (
+        Refund.objects.select_related(
+            "purchase__buyer", "purchase__subscription", "purchase__access", "contract_transaction"
+        )
+        .filter(pk=refund_id)
+        .first()
+    )
+    if refund is None:
+        return False
+    purchase = refund.purchase
+    return send_once(
+        key=f"refund:{refund.code}",
+        kind=REFUND_CONFIRMATION,
+        to=purchase.buyer.email,
+        subject=f"Your refund from {_shop_name()}: {purchase.subscription.name}",
+        template="purchases/email/refund_confirmation",
+        context={"refund": refund, "purchase": purchase, "buyer": purchase.buyer},
+        access=purchase.access,
+    )
+
+
 # --- Renewals -----------------------------------------------------------------------------------
 
 
-def queue_renewal_emails(events: list[tuple[str, int, str]]) -> None:
-    """After commit, one task for a batch's e-mails: (kind, contract id, event key) each."""
-    if not events:
-        return
-    from .tasks import send_renewal_emails  # here: tasks imports this module (see above)
-
-    transaction.on_commit(lambda: send_renewal_emails.delay(events))
+def queue_renewal_emails(events: list[tuple[str, int, str]]) -> int:
+    """In the renewal's transaction, a batch's e-mails: (kind, contract id, event key) each,
+    one outbox row per e-mail (one insert), each mailed once after the commit. Answers how many
+    were written (an event written before is not written again)."""
+    return outbox.enqueue_many(
+        outbox.Message(
+            RENEWAL_MESSAGE, {"kind": kind, "contract_id": contract_id, "key": key}, key=key
+        )
+        for kind, contract_id, key in events
+    )
 
 
 def send_renewal_email(kind: str, contract_id: int, key: str) -> bool:
@@ -141,3 +179,12 @@ def contracts_to_remind(*, now=None, days: int | None = None):
 
 def reminder_key(contract: RecurringContract) -> str:
     return f"renewal-reminder:{contract.code}:{contract.periods_paid + 1}"
+
+
+OUTBOX_HANDLERS = {
+    RECEIPT_MESSAGE: lambda payload: send_purchase_receipt(payload["purchase_id"]),
+    REFUND_MESSAGE: lambda payload: send_refund_confirmation(payload["refund_id"]),
+    RENEWAL_MESSAGE: lambda payload: send_renewal_email(
+        payload["kind"], payload["contract_id"], payload["key"]
+    ),
+}

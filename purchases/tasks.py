@@ -3,6 +3,7 @@
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.db import transaction
 
 from . import notifications, renewals
 from .services import checkout
@@ -17,6 +18,7 @@ EMAIL_RETRY = {
 }
 
 
+# The two e-mail tasks remain for messages queued before the outbox delivered them.
 @shared_task(**EMAIL_RETRY)
 def send_purchase_receipt(purchase_id: int) -> bool:
     """E-mail the receipt of a completed purchase (once per purchase)."""
@@ -27,6 +29,12 @@ def send_purchase_receipt(purchase_id: int) -> bool:
 def expire_pending_purchases() -> int:
     """Fail purchases whose redirect payment the buyer never completed."""
     return checkout.expire_pending_purchases()
+
+
+@shared_task
+def resolve_pending_purchases() -> int:
+    """Settle purchases left pending by a request that died or lost the gateway's answer."""
+    return checkout.resolve_pending_purchases()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -54,11 +62,14 @@ def send_renewal_emails(events: list) -> int:
 
 @shared_task
 def queue_renewal_reminders() -> int:
-    """Remind buyers of a charge RENEWAL_REMINDER_DAYS ahead (once per bill)."""
+    """Remind buyers of a charge RENEWAL_REMINDER_DAYS ahead (once per bill): answers how many
+    reminders were written to the outbox now."""
     events = [
         (notifications.RENEWAL_REMINDER, contract.pk, notifications.reminder_key(contract))
         for contract in notifications.contracts_to_remind().only("pk", "code", "periods_paid")
     ]
+    written = 0
     for start in range(0, len(events), 500):
-        send_renewal_emails.delay(events[start : start + 500])
-    return len(events)
+        with transaction.atomic():
+            written += notifications.queue_renewal_emails(events[start : start + 500])
+    return written

@@ -36,7 +36,12 @@ from .journal import selectors as journal_selectors
 from .journal.models import REVENUE_KINDS, JournalEntry, Kind
 from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
 from .reports.exports import PURCHASES_REPORT
-from .services.cancellations import cancel_purchase, product_view, refund_purchase
+from .services.cancellations import (
+    cancel_purchase,
+    product_view,
+    reactivate_purchase,
+    refund_purchase,
+)
 from .services.checkout import confirm_purchase, create_purchase, quote_purchase
 from .services.contracts import change_contract_card
 from .tables import ContractTable, PurchaseSessionTable, PurchaseTable
@@ -133,7 +138,9 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
             renewal_charges=ContractTransaction.objects.filter(
                 contract__purchase=purchase
             ).order_by("transaction_date", "pk"),
-            cancellations=purchase.cancellations.select_related("created_by", "refund"),
+            cancellations=purchase.cancellations.select_related(
+                "created_by", "refund", "undone_by"
+            ),
             # Refund amounts and money totals are finance's (core.roles.MONEY_REPORTS).
             sees_money=sees_money,
             refunded=purchase.refunded_amount if sees_money else None,
@@ -409,6 +416,9 @@ class ContractDetailView(ContractPageMixin, DetailView):
             breadcrumbs=[("Renewals", reverse("contracts:list")), (contract.code, None)],
             transactions=contract.transactions.order_by("-transaction_date", "-pk"),
             can_stop=can_change and not contract.cancel_at_period_end,
+            can_reactivate=can_change
+            and contract.cancel_at_period_end
+            and contract.next_bill_date > timezone.now(),
             can_end=can_change and user.has_perm("purchases.cancel_purchase"),
             can_retry=user.has_perm("purchases.retry_contract")
             and contract.status == RecurringContract.Status.PAST_DUE,
@@ -453,6 +463,17 @@ class StopContractView(ContractActionView):
     def perform(self, data):
         return cancel_purchase(
             purchase=self.get_contract().purchase, mode="period_end", staff_user=self.request.user
+        )
+
+
+class ReactivateContractView(ContractActionView):
+    permission_required = "purchases.change_recurringcontract"
+    title = "Keep renewing"
+    success_message = "The stop is taken back: the contract renews on its next bill date."
+
+    def perform(self, data):
+        return reactivate_purchase(
+            purchase=self.get_contract().purchase, staff_user=self.request.user
         )
 
 

@@ -16,6 +16,13 @@ class CatalogRefusals(SeveralRefusals, CatalogError):
     """Several of the catalog's rules broken at once (each shown beside its field)."""
 
 
+class ControlCharacter(CatalogError):
+    code = "control_character"
+    message = (
+        "Line breaks, tabs and other control characters are not allowed here: keep it on one line."
+    )
+
+
 class FieldRequired(CatalogError):
     code = "required"
     message = "This field is required."

@@ -22,6 +22,7 @@ from django.utils import timezone
 from core.codes import new_public_code
 from core.errors import Refusals
 from core.money import currency_codes, has_more_digits_than_currency, minor_digits, to_minor_units
+from core.text import field_with_control_character
 
 from . import errors
 from .models import (
@@ -65,6 +66,13 @@ def _check_required_text(instance, *fields: str, refusals: Refusals) -> None:
         setattr(instance, field, value)
         if not value:
             refusals.add(errors.FieldRequired(field=field))
+
+
+def _check_control_characters(instance, *, refusals: Refusals) -> None:
+    """One-line texts (names, titles: they become e-mail subjects) hold no control character."""
+    field = field_with_control_character(instance)
+    if field is not None:
+        refusals.add(errors.ControlCharacter(field=field))
 
 
 def _check_choices(
@@ -183,6 +191,7 @@ def check_subscription(subscription: Subscription) -> None:
     refusals = Refusals(errors.CatalogRefusals)
     _normalise_subscription_dates(subscription)
     _check_required_text(subscription, "name", refusals=refusals)
+    _check_control_characters(subscription, refusals=refusals)
     _check_choices(
         subscription,
         "kind",
@@ -436,6 +445,7 @@ def check_media(media: Media) -> None:
     """Raise every rule an unsaved media breaks, all at once (also used by the admin's form)."""
     refusals = Refusals(errors.CatalogRefusals)
     _check_required_text(media, "title", refusals=refusals)
+    _check_control_characters(media, refusals=refusals)
     _check_choices(media, "kind", "status", refusals=refusals)
     _check_whole_numbers(media, {"width": 1, "height": 1, "duration": 0}, refusals=refusals)
     _check_urls(media, "poster_url", "hls_url", "download_url", refusals=refusals)
@@ -500,6 +510,7 @@ def check_pricing_model(pricing_model: PricingModel) -> None:
     form)."""
     refusals = Refusals(errors.CatalogRefusals)
     _check_required_text(pricing_model, "title", refusals=refusals)
+    _check_control_characters(pricing_model, refusals=refusals)
     if pricing_model.currency not in currency_codes():
         refusals.add(errors.InvalidChoice(field="currency"))
     else:  # the price's digits depend on the currency
@@ -657,6 +668,7 @@ def check_coupon(coupon: Coupon) -> None:
     """Raise every rule an unsaved coupon breaks, all at once (also used by the admin's form)."""
     refusals = Refusals(errors.CatalogRefusals)
     coupon.code = (coupon.code or "").strip() or new_public_code()
+    _check_control_characters(coupon, refusals=refusals)
     if not COUPON_CODE_PATTERN.fullmatch(coupon.code):
         refusals.add(errors.InvalidCouponCode())
     elif Coupon.objects.filter(code__iexact=coupon.code).exclude(pk=coupon.pk).exists():
@@ -858,6 +870,7 @@ def check_shop_contacts(contacts: ShopContacts) -> None:
     refusals = Refusals(errors.CatalogRefusals)
     for field in CONTACT_FIELDS:
         setattr(contacts, field, (getattr(contacts, field) or "").strip())
+    _check_control_characters(contacts, refusals=refusals)
     if not contacts.name:
         refusals.add(errors.ShopNameRequired())
     if not contacts.phone and not contacts.email:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with a throwaway PostgreSQL cluster and Redis server on free loopback ports,
 # exporting DATABASE_URL and REDIS_URL to it, and stops both afterwards, even when it fails.
+# The chaos tests restart that PostgreSQL: TEST_PG_CTL is its pg_ctl command line (run as the
+# cluster's owner) and TEST_PG_DATA its data directory.
 # Exits with the command's status. Usage: tests/with_services.sh pytest [args...]
 set -euo pipefail
 
@@ -62,6 +64,12 @@ for _ in $(seq 50); do
 done
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/backoffice"
+if [ "$(id -u)" = 0 ]; then
+  export TEST_PG_CTL="runuser -u $pg_user -- $pg_bin/pg_ctl"
+else
+  export TEST_PG_CTL="$pg_bin/pg_ctl"
+fi
+export TEST_PG_DATA="$pg_pid_dir/data"
 export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 echo "services: PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port"
 

@@ -19,7 +19,7 @@ def generate_buyer(run, kinds) -> list[str]:
     created = run.start - 60 * DAY + int(rng.random() * (run.history_days * DAY))
     created = min(created, run.now - 2 * 3600)
     name, local_part = person_name(rng)
-    email, phone = email_and_phone(rng, local_part, buyer_id, run.taken_emails)
+    email, phone = email_and_phone(rng, local_part, buyer_id, run.taken_emails, run.taken_phones)
     run.writer.add(
         Buyer,
         {
@@ -32,6 +32,7 @@ def generate_buyer(run, kinds) -> list[str]:
             "pin_hash": run.pin_hash if rng.random() < 0.1 else "",
             "pin_failed_attempts": 0,
             "pin_locked_at": None,
+            "duplicate_of_id": None,
         },
     )
     state = BuyerState(buyer_id, created)

@@ -3,6 +3,8 @@ addresses and phone numbers, IP addresses, titles of products and media, refund 
 
 import unicodedata
 
+from buyers.models import phone_key_of
+
 LATIN_FIRST = "Anna Ben Chloé Daniel Emma Felix Grace Hugo Inès Jonas Klara Lucas Maria Noah "
 LATIN_FIRST += "Olivia Paul Quentin Rosa Sofia Tomás Ugo Vera William Zoé Ahmed Fatima Lena Marco"
 LATIN_LAST = "Smith Müller García Rossi Dubois Novak Jansen Silva Kowalski Nielsen O'Brien "
@@ -95,15 +97,22 @@ def person_name(rng) -> tuple[str, str]:
     return name, ascii_only(f"{first_latin}.{last_latin}".lower())
 
 
-def email_and_phone(rng, local_part: str, number: int, taken: set) -> tuple[str, str]:
+def email_and_phone(
+    rng, local_part: str, number: int, taken: set, taken_phones: set
+) -> tuple[str, str]:
     """A quarter of buyers give a phone, a few of them only a phone; the others an e-mail
-    address (unique: `number` is the buyer's, and `taken` holds the addresses already stored)."""
+    address (unique: `number` is the buyer's, and `taken` holds the addresses already stored).
+    A phone is unique too (the database refuses a second buyer's): `taken_phones` holds the
+    phones given so far, by `phone_key_of`."""
     roll = rng.random()
     phone = ""
     if roll < 0.25:
         country = rng.choice(COUNTRY_CODES)
         digits = f"{rng.randint(200, 999)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
         phone = f"{country} {digits}"
+        while phone_key_of(phone) in taken_phones:
+            phone += "0"
+        taken_phones.add(phone_key_of(phone))
     email = ""
     if roll >= 0.06 or not phone:
         email = f"{local_part}.{number}@{rng.choice(DOMAINS)}"

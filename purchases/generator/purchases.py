@@ -261,6 +261,7 @@ def purchase(run, state, kind, t) -> bool:
             "completed_at": text.ts(completed) if paid else None,
             "expires_at": text.ts(t + run.pending_minutes * 60),
             "trial_ends_at": text.ts(trial_ends),
+            "request_key": "",  # not made through the API
         },
     )
     if access is not None:
@@ -334,6 +335,9 @@ def write_refunds_and_cancellation(
                     "by_buyer": rng.random() < 0.6,
                     "created_by_id": None,
                     "created_at": text.ts(event.when),
+                    "undone_at": None,  # the generated shop takes no stop back
+                    "undone_by_id": None,
+                    "undone_by_buyer": False,
                 },
             )
 

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from buyers.models import ACCESS_HASH_ALPHABET, Access, Buyer
+from buyers.models import ACCESS_HASH_ALPHABET, Access, Buyer, phone_key_of
 from core.codes import CODE_ALPHABET
 from subscriptions.models import Coupon, Media, PricingModel, Subscription
 
@@ -98,6 +98,10 @@ class Run:
                 if Buyer.objects.exists()
                 else set()
             )
+            self.taken_phones = {
+                phone_key_of(phone)
+                for phone in Buyer.objects.exclude(phone="").values_list("phone", flat=True)
+            }
             self.checkout_url = reverse("sandbox_checkout", kwargs={"pnref": "PNREF"})
             per_buyer = self.share_out(self.plan())
             self.pin_hash = pin_hash.result()

@@ -1,5 +1,6 @@
 """Refunds and cancellations (reference 002): money given back is a new Refund row, paid back to
-where it came from; a recurring purchase stops renewing at its period's end or ends now."""
+where it came from; a recurring purchase stops renewing at its period's end (a stop the buyer or
+staff may take back until then) or ends now."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,13 +12,15 @@ from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, Buyer
 from core.money import has_more_digits_than_currency, minor_digits, quantize
+from core.text import has_control_character
 from subscriptions.models import PricingModel, Subscription
 
 from .. import errors
 from ..gateways import get_gateway
 from ..journal import booking as journal
 from ..models import WALLET, Cancellation, ContractTransaction, Purchase, RecurringContract, Refund
-from ..recurrence import period_end
+from ..notifications import queue_refund_confirmation
+from ..recurrence import access_end_of_contract, period_end
 from .contracts import end_access_at_period_end, end_contract
 from .rules import has_pin
 
@@ -54,6 +57,7 @@ def refund_payment(
                 "refund_id": refund.pk,
             },
         )
+        queue_refund_confirmation(refund)
         return refund
     gateway = get_gateway(purchase.payment_type)
     if gateway is None:
@@ -77,6 +81,7 @@ def refund_payment(
         created_by=staff_user,
     )
     journal.book([journal.refund_entry(refund)])
+    queue_refund_confirmation(refund)
     return refund
 
 
@@ -103,10 +108,21 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
     if already + amount > purchase.amount:
         left = quantize(purchase.amount - already, purchase.currency)
         raise errors.RefundRefused(f"At most {left} {purchase.currency} is left to refund.")
-    if not (reason or "").strip():
+    reason = (reason or "").strip()
+    if not reason:
         raise errors.RefundRefused("Say why.", field="reason")
+    # The reason is one line on the purchase's page, the refunds list and the CSV exports.
+    if has_control_character(reason):
+        raise errors.RefundRefused(
+            "Keep the reason on one line: line breaks, tabs and other control characters are "
+            "not allowed.",
+            field="reason",
+        )
+    longest = Refund._meta.get_field("reason").max_length
+    if len(reason) > longest:
+        raise errors.RefundRefused(f"A reason has {longest} characters at most.", field="reason")
     with journal.at_the_end():
-        refund = refund_payment(purchase, amount, reason.strip(), staff_user)
+        refund = refund_payment(purchase, amount, reason, staff_user)
     if already + amount == purchase.amount:
         purchase.status = Purchase.Status.REFUNDED
         purchase.save(update_fields=["status"])
@@ -271,6 +287,69 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
         created_by=staff_user,
         created_at=now,
     )
+    purchase.refresh_from_db()
+    return product_view(purchase, now=now)
+
+
+def reactivate_purchase(
+    *,
+    purchase: Purchase | None,
+    pin: str = "",
+    by_buyer: bool = False,
+    staff_user=None,
+) -> ProductView:
+    """Take back a stop at the period's end before the period ends: the contract renews again
+    on its next bill date, the access gets its renewal grace back, and the stop is marked as
+    taken back (by whom, when). A buyer gives their PIN, as for cancelling. Refuses a purchase
+    that renews already, one that has ended, and one whose period is over."""
+    if purchase is None:
+        raise errors.PurchaseNotFound()
+    if by_buyer and has_pin(purchase.buyer):
+        try:
+            buyer_services.verify_purchase_pin(buyer=purchase.buyer, pin=pin)
+        except buyer_errors.BuyerError as refusal:
+            raise errors.UserPurchasePinValueNoMatch(refusal.message) from None
+    with transaction.atomic():
+        return _reactivate(purchase, by_buyer, staff_user)
+
+
+def _reactivate(purchase, by_buyer, staff_user) -> ProductView:
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    if purchase.status in (Purchase.Status.CANCELLED, Purchase.Status.REFUNDED):
+        raise errors.PurchaseAlreadyCancelled(
+            "This purchase has ended; it cannot renew again: buy it again instead."
+        )
+    if purchase.status == Purchase.Status.FAILED:
+        raise errors.UserHasNoRightsToThisProduct()
+    if purchase.status != Purchase.Status.CANCELLING:
+        raise errors.PurchaseNotCancelling()
+    now = timezone.now()
+    contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()
+    if contract is None or contract.status not in RecurringContract.LIVE_STATUSES:
+        raise errors.PurchasePeriodOver()
+    if contract.next_bill_date <= now:
+        raise errors.PurchasePeriodOver(
+            f"The period ended on {timezone.localtime(contract.next_bill_date):%Y-%m-%d %H:%M}: "
+            "buy it again instead."
+        )
+    if contract.claimed_until and contract.claimed_until > now:
+        raise errors.PurchaseError(
+            "A renewal charge of this subscription is running; try again in a few minutes."
+        )
+    access = purchase.access
+    if access is None or access.revoked_at is not None:
+        raise errors.PurchasePeriodOver("The buyer's access was revoked: buy it again instead.")
+    contract.cancel_at_period_end = False
+    contract.save(update_fields=["cancel_at_period_end"])
+    if contract.status == RecurringContract.Status.ACTIVE:
+        # The grace end_access_at_period_end took back (a past-due contract kept its access).
+        end = access_end_of_contract(contract.next_bill_date, stopping=False)
+        Access.objects.filter(pk=access.pk, access_expire__lt=end).update(access_expire=end)
+    purchase.status = Purchase.Status.COMPLETED
+    purchase.save(update_fields=["status"])
+    Cancellation.objects.filter(
+        purchase=purchase, mode=Cancellation.Mode.PERIOD_END, undone_at__isnull=True
+    ).update(undone_at=now, undone_by=staff_user, undone_by_buyer=by_buyer)
     purchase.refresh_from_db()
     return product_view(purchase, now=now)
 

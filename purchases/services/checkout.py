@@ -131,6 +131,7 @@ class PurchaseRequest:
     cancel_url: str = ""
     device_type: str = ""
     session: PurchaseSession | None = None
+    request_key: str = ""
 
 
 def create_purchase(
@@ -147,6 +148,7 @@ def create_purchase(
     cancel_url: str = "",
     device_type: str = "",
     session: PurchaseSession | None = None,
+    request_key: str = "",
 ) -> Purchase:
     """Buy `subscription` with `pricing_model` for `buyer`, enforcing every rule of reference 001.
 
@@ -155,7 +157,9 @@ def create_purchase(
     `redirect_url` for redirect payment types (confirmed later by `confirm_purchase`). Staff
     buying on a buyer's behalf (`staff_user`) skip the buyer's PIN. With an open, unused
     `session` of this buyer and product, it is charged and records the session's quote (list
-    price, discount, coupon, currency), not today's price; an expired or used one is refused."""
+    price, discount, coupon, currency), not today's price; an expired or used one is refused.
+    `request_key` names the API request (its Idempotency-Key): a retry after a crash finds the
+    purchase by it (`resume_purchase`)."""
     request = PurchaseRequest(
         buyer,
         subscription,
@@ -169,6 +173,7 @@ def create_purchase(
         cancel_url or "",
         device_type or "",
         session,
+        request_key or "",
     )
     purchase = _check_and_reserve(request)
     if purchase.payment_type == WALLET or purchase.trial_ends_at is not None or not purchase.amount:
@@ -177,23 +182,28 @@ def create_purchase(
         return _complete(purchase)
     gateway = get_gateway(purchase.payment_type)
     if gateway.is_redirect:
-        try:
-            result = gateway.start(
-                idempotency_key=_gateway_key(purchase),
-                amount=purchase.amount,
-                currency=purchase.currency,
-                return_url=purchase.return_url,
-                cancel_url=purchase.cancel_url,
-                description=str(purchase.subscription.name),
-            )
-        except GatewayError as failure:
-            return _fail(purchase, "", str(failure))
-        Purchase.objects.filter(pk=purchase.pk).update(
-            redirect_url=result.redirect_url, gateway_reference=result.pnref
-        )
-        purchase.redirect_url, purchase.gateway_reference = result.redirect_url, result.pnref
-        return purchase
+        return _start_redirect(purchase, gateway)
     return _charge_and_settle(purchase, gateway)
+
+
+def _start_redirect(purchase: Purchase, gateway) -> Purchase:
+    """Open the payment page (the same key opens the same page again)."""
+    try:
+        result = gateway.start(
+            idempotency_key=_gateway_key(purchase),
+            amount=purchase.amount,
+            currency=purchase.currency,
+            return_url=purchase.return_url,
+            cancel_url=purchase.cancel_url,
+            description=str(purchase.subscription.name),
+        )
+    except GatewayError as failure:
+        return _fail(purchase, "", str(failure))
+    Purchase.objects.filter(pk=purchase.pk).update(
+        redirect_url=result.redirect_url, gateway_reference=result.pnref
+    )
+    purchase.redirect_url, purchase.gateway_reference = result.redirect_url, result.pnref
+    return purchase
 
 
 def _gateway_key(purchase: Purchase) -> str:
@@ -296,6 +306,7 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         created_by=request.staff_user,
         created_at=now,
         expires_at=now + timedelta(minutes=pending_minutes()),
+        request_key=request.request_key,
     )
 
 
@@ -486,3 +497,85 @@ def expire_pending_purchases(*, now=None) -> int:
         _fail(confirmed, "", "The buyer did not complete the payment in time.")
         expired += 1
     return expired
+
+
+def _charged_nothing_now(purchase: Purchase) -> bool:
+    """Settled without a gateway charge: e-wallet (debited on completion), trial, free."""
+    return (
+        purchase.payment_type == WALLET or purchase.trial_ends_at is not None or not purchase.amount
+    )
+
+
+def resume_purchase(*, purchase: Purchase) -> Purchase:
+    """Finish a purchase whose request was cut off (a killed worker, a lost connection) when its
+    API client retries with the same Idempotency-Key, and answer it: the retry gets the outcome
+    the first attempt would have had. A card purchase asks the gateway with the purchase's key
+    and is charged only if no charge was sent (the gateway charges a key once); an e-wallet or
+    free one is completed; a redirect payment keeps (or reopens) its payment page."""
+    purchase = Purchase.objects.get(pk=purchase.pk)
+    if purchase.status != Purchase.Status.PENDING:
+        return purchase
+    if _charged_nothing_now(purchase):
+        return _complete(purchase)
+    gateway = get_gateway(purchase.payment_type)
+    if gateway is None:
+        return purchase
+    if gateway.is_redirect:
+        return purchase if purchase.redirect_url else _start_redirect(purchase, gateway)
+    try:
+        result = gateway.lookup(idempotency_key=_gateway_key(purchase))
+    except GatewayError:
+        return purchase  # the gateway cannot tell now: still pending, asked again later
+    if result is None:
+        return _charge_and_settle(purchase, gateway)
+    return _settle_with(purchase, result)
+
+
+def _settle_with(purchase: Purchase, result) -> Purchase:
+    if result.status == "pending":
+        return purchase
+    _record_gateway_answer(purchase, result)
+    if result.approved:
+        return _complete(purchase)
+    return _fail(purchase, result.result_code, result.response_message)
+
+
+def resolve_seconds() -> int:
+    return settings.PURCHASE_RESOLVE_SECONDS
+
+
+def resolve_pending_purchases(*, now=None) -> int:
+    """The beat job for purchases left pending by a request that ended without settling them (a
+    crash, a gateway answer lost), once they are older than PURCHASE_RESOLVE_SECONDS (longer
+    than a request can run): the gateway is asked with the purchase's key; a charge that landed
+    completes the purchase, a declined one fails it, a charge never sent fails it (nothing was
+    taken), and so does an e-wallet purchase never settled (nothing was debited). Redirect
+    payments wait for their buyer until they expire. Answers how many were settled."""
+    now = now or timezone.now()
+    settled = 0
+    cutoff = now - timedelta(seconds=resolve_seconds())
+    for purchase in Purchase.objects.filter(
+        status=Purchase.Status.PENDING, created_at__lte=cutoff
+    ).order_by("created_at"):
+        if _charged_nothing_now(purchase):
+            outcome = _fail(
+                purchase, "", "The purchase was interrupted before it was paid; nothing was taken."
+            )
+        else:
+            gateway = get_gateway(purchase.payment_type)
+            if gateway is None or gateway.is_redirect:
+                continue
+            try:
+                result = gateway.lookup(idempotency_key=_gateway_key(purchase))
+            except GatewayError:
+                continue
+            if result is None:
+                outcome = _fail(
+                    purchase,
+                    "",
+                    "The purchase was interrupted before the card was charged; nothing was taken.",
+                )
+            else:
+                outcome = _settle_with(purchase, result)
+        settled += outcome.status != Purchase.Status.PENDING
+    return settled

@@ -19,9 +19,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from purchases.generator import generate_data
 
 from buyers.models import Access, Buyer
+from purchases.generator import generate_data
 from purchases.models import ContractTransaction, Purchase, RecurringContract
 
 from .bench_list_page import RESULTS, machine

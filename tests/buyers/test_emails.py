@@ -151,7 +151,9 @@ def test_revoke_with_notify_sends_the_revoked_email(
     assert "Jazz Nights" in mailoutbox[0].alternatives[0][0]
 
 
-def test_expiring_reminder_is_sent_once_per_access(mailoutbox, settings):
+def test_expiring_reminder_is_sent_once_per_access(
+    mailoutbox, settings, django_capture_on_commit_callbacks
+):
     settings.ACCESS_EXPIRING_NOTICE_DAYS = 3
     now = timezone.now()
     soon = AccessFactory(access_expire=now + timedelta(days=2))
@@ -162,8 +164,10 @@ def test_expiring_reminder_is_sent_once_per_access(mailoutbox, settings):
         access_expire=now + timedelta(days=1), buyer=BuyerFactory(email="", phone="+15550100")
     )
 
-    assert tasks.queue_access_expiring_emails.delay().get() == 1
-    assert tasks.queue_access_expiring_emails.delay().get() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.queue_access_expiring_emails.delay().get() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.queue_access_expiring_emails.delay().get() == 0
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [soon.buyer.email]
     assert "expires on" in mailoutbox[0].body

@@ -136,3 +136,15 @@ def test_a_row_with_a_null_character_is_a_bad_row_and_nothing_of_it_is_imported(
     assert b"Null characters are not allowed." in response.content
     client.post(reverse("buyers:import"), {"confirm": "1"})
     assert list(Buyer.objects.values_list("email", flat=True)) == ["bob@example.com"]
+
+
+def test_the_same_phone_twice_in_a_file_or_already_a_buyers_is_refused_on_its_line():
+    BuyerFactory(email="", phone="+1 555 0100")
+    preview = imports.read_buyers_csv(
+        "phone,name\n+1 555 0199,Ann\n+1-555-0199,Bob\n+1 (555) 0100,Cy\n"
+    )
+    assert [row.line for row in preview.good] == [2]
+    assert [(row.line, row.error) for row in preview.bad] == [
+        (3, "The same phone as line 2."),
+        (4, "Another buyer already has this phone number."),
+    ]

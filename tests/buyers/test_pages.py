@@ -498,3 +498,20 @@ def test_the_wallet_form_preselects_the_configured_currency(client, staff_user, 
     response = client.get(reverse("buyers:wallet_entry", args=[buyer.code]))
     assert response.context["form"]["currency"].value() == "USD"
     assert b'<option value="USD" selected>' in response.content
+
+
+@pytest.mark.parametrize("amount", ["5", "99999999999999", "-99999999999999", "1e20"])
+def test_a_wallet_entry_past_what_the_ledger_holds_is_refused_beside_the_amount(
+    client, staff_user, amount
+):
+    buyer = BuyerFactory()
+    services.top_up_wallet(buyer=buyer, amount="9999999999", currency="EUR")
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("buyers:wallet_entry", args=[buyer.code]),
+        {"kind": "adjustment", "amount": amount, "currency": "EUR", "reason": "test"},
+    )
+    assert response.status_code == 200
+    errors = field_errors(response, "amount")
+    assert errors, response.context["form"].errors
+    assert WalletEntry.objects.count() == 1

@@ -154,6 +154,31 @@ def test_a_refund_needs_a_reason(finance_user):
         )
 
 
+@pytest.mark.parametrize(
+    "reason", ["Stream\r\nBcc: all@example.com", "Late\tstream", "Esc\x1b[31m", "NUL\x00here"]
+)
+def test_a_refund_reason_with_control_characters_is_refused_and_changes_nothing(
+    reason, finance_user
+):
+    purchase = bought(recurring=False)
+    balance = WalletBalance.objects.get(buyer=purchase.buyer).balance
+    with pytest.raises(errors.RefundRefused, match="on one line") as refused:
+        refund_purchase(purchase=purchase, amount="1.00", reason=reason, staff_user=finance_user)
+    assert refused.value.field == "reason"
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.COMPLETED
+    assert Refund.objects.count() == 0
+    assert WalletBalance.objects.get(buyer=purchase.buyer).balance == balance
+    assert purchase.access.revoked_at is None
+
+
+def test_a_refund_reason_longer_than_its_column_is_refused(finance_user):
+    purchase = bought(recurring=False)
+    with pytest.raises(errors.RefundRefused, match="255 characters at most"):
+        refund_purchase(purchase=purchase, amount="1.00", reason="x" * 256, staff_user=finance_user)
+    assert Refund.objects.count() == 0
+
+
 def test_a_wrong_pin_on_cancel_is_counted():
     purchase = bought()
     buyer_services.set_purchase_pin(buyer=purchase.buyer, pin="4321")
@@ -225,3 +250,49 @@ def test_a_prorated_refund_gives_back_the_unused_part_of_the_current_renewal(fin
     assert abs(refund.amount - Decimal(10) * Decimal(unused)) < Decimal("0.05")
     assert Decimal("4") < refund.amount < Decimal("6")
     assert SandboxCharge.objects.get(pnref=refund.gateway_reference).refund_of.pnref == last.pnref
+
+
+def test_the_buyer_is_mailed_each_refund_once_after_it_commits(
+    finance_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    purchase = bought(recurring=False, payment_type="sandbox_card", instrument="tok_approve")
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = refund_purchase(
+            purchase=purchase, amount="12.50", reason="Late stream", staff_user=finance_user
+        )
+    assert len(mailoutbox) == 1
+    subject = mailoutbox[0].subject
+    assert subject.startswith("Your refund from ") and subject.endswith(purchase.subscription.name)
+    message = mailoutbox[0]
+    assert message.to == [purchase.buyer.email]
+    assert "We have refunded 12.50 EUR to the card or account you paid with." in message.body
+    assert refund.code in message.body and purchase.code in message.body
+    from purchases.notifications import send_refund_confirmation
+
+    assert send_refund_confirmation(refund.pk) is False  # a repeated delivery mails nothing
+    assert len(mailoutbox) == 1
+
+
+def test_a_refused_refund_mails_nothing(
+    finance_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    purchase = bought(recurring=False)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(errors.RefundRefused):
+        refund_purchase(
+            purchase=purchase, amount="99.00", reason="Too much", staff_user=finance_user
+        )
+    assert mailoutbox == []
+
+
+def test_a_wallet_refund_tells_the_buyer_it_went_to_their_e_wallet(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    purchase = bought()
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_purchase(purchase=purchase, mode="now", refund="full")
+    refund_mail = [m for m in mailoutbox if "refund" in m.subject.lower()]
+    assert len(refund_mail) == 1
+    assert "We have refunded 30.00 EUR to your e-wallet." in refund_mail[0].body

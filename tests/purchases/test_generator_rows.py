@@ -156,6 +156,7 @@ def test_a_row_naming_a_column_its_model_lacks_is_refused_before_anything_is_wri
         "pin_hash": "",
         "pin_failed_attempts": 0,
         "pin_locked_at": None,
+        "duplicate_of_id": None,
     }
     with pytest.raises(ColumnMismatch, match="Buyer columns it does not have: nickname"):
         writer.add(Buyer, dict(row, nickname="Annie"))

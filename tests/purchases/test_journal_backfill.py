@@ -28,7 +28,7 @@ from tests.purchases.journal_checks import assert_journal_matches_sources, journ
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("purchases.migrations.0016_backfill_money_journal")
+migration = importlib.import_module("purchases.migrations.0018_backfill_money_journal")
 
 
 def shop_history(staff):

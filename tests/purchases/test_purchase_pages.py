@@ -198,6 +198,21 @@ def test_finance_refunds_part_of_a_purchase(client, finance_user):
     assert b"Stream was down" in detail.content
 
 
+def test_a_refund_reason_on_two_lines_is_shown_beside_the_reason_and_refunds_nothing(
+    client, finance_user
+):
+    purchase = make_purchases(1, price="10.00")[0]
+    client.force_login(finance_user)
+    url = reverse("purchases:refund", kwargs={"code": purchase.code})
+    response = client.post(url, {"amount": "4.00", "reason": "Stream\r\nwas down"})
+    assert response.status_code == 200
+    [message] = response.context["form"].errors["reason"]
+    assert "on one line" in message
+    assert not Refund.objects.exists()
+    purchase.refresh_from_db()
+    assert purchase.status == "completed"
+
+
 def test_cancelling_a_recurring_purchase_from_its_page(client, staff_user):
     purchase = make_purchases(1, recurring=True)[0]
     client.force_login(staff_user)

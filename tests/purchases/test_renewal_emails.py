@@ -52,16 +52,38 @@ def test_ending_a_contract_now_mails_the_buyer(mailoutbox, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         cancel_purchase(purchase=contract.purchase, mode="now")
     assert subjects(mailoutbox) == [f"Your {contract.subscription.name} subscription has ended"]
+    # The access was revoked with it: the e-mail says so instead of promising "until …".
+    message = mailoutbox[0]
+    assert "Your access has ended." in message.body and "lasts until" not in message.body
+    html = message.alternatives[0][0] if message.alternatives else ""
+    assert "Your access has ended." in html and "lasts until" not in html
 
 
-def test_buyers_are_reminded_once_before_a_charge(mailoutbox, settings):
+def test_the_page_of_an_ended_contract_says_its_access_ended(client, staff_user):
+    from django.urls import reverse
+
+    contract = subscribe()
+    client.force_login(staff_user)
+    page = client.get(reverse("contracts:detail", kwargs={"code": contract.code})).content
+    assert b"Access until" in page
+    cancel_purchase(purchase=contract.purchase, mode="now")
+    page = client.get(reverse("contracts:detail", kwargs={"code": contract.code})).content.decode()
+    assert "Access until" not in page
+    assert 'data-testid="contract-access">revoked ' in page
+
+
+def test_buyers_are_reminded_once_before_a_charge(
+    mailoutbox, settings, django_capture_on_commit_callbacks
+):
     settings.RENEWAL_REMINDER_DAYS = 40  # the demo contract bills in about a month
     contract = subscribe()
     cancelled = subscribe()
     cancel_purchase(purchase=cancelled.purchase, mode="period_end")
     mailoutbox.clear()
-    assert tasks.queue_renewal_reminders() == 1
-    assert tasks.queue_renewal_reminders() == 0  # reminded: not queued again
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.queue_renewal_reminders() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.queue_renewal_reminders() == 0  # reminded: not queued again
     assert subjects(mailoutbox) == [
         f"{contract.subscription.name} renews on {contract.next_bill_date:%Y-%m-%d}"
     ]

@@ -128,3 +128,77 @@ def test_behind_a_proxy_the_lockout_follows_the_client_not_the_proxy(client, set
         reverse("login"), {"username": "ana", "password": TEST_PASSWORD}, **real_user
     )
     assert response.status_code == 302
+
+
+def test_wrong_current_passwords_on_the_password_change_lock_it_like_sign_in(client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    user = UserFactory(username="dana")
+    client.force_login(user)
+    url = reverse("password_change")
+    change = {"new_password1": "a-New-passw0rd!", "new_password2": "a-New-passw0rd!"}
+    for _ in range(2):
+        response = client.post(url, {"old_password": "guess", **change})
+        assert response.status_code == 200
+        assert "incorrect" in response.content.decode()
+    locked = client.post(url, {"old_password": "guess", **change})
+    assert locked.status_code == 429
+    # Locked: even the right password is not evaluated now.
+    again = client.post(url, {"old_password": TEST_PASSWORD, **change})
+    assert again.status_code == 429
+    user.refresh_from_db()
+    assert user.check_password(TEST_PASSWORD)
+
+
+def test_the_right_current_password_changes_it(client):
+    user = UserFactory(username="eli")
+    client.force_login(user)
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "a-New-passw0rd!",
+            "new_password2": "a-New-passw0rd!",
+        },
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-New-passw0rd!")
+
+
+def test_addresses_of_one_ipv6_64_count_as_one_for_the_lockout(client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    UserFactory(username="fay")
+    for host in range(1, 4):
+        client.post(
+            reverse("login"),
+            {"username": "fay", "password": "guess"},
+            REMOTE_ADDR=f"2001:db8:1:2::{host:x}",
+        )
+    # A fourth address of the same /64, with the right password: still locked out.
+    response = client.post(
+        reverse("login"),
+        {"username": "fay", "password": TEST_PASSWORD},
+        REMOTE_ADDR="2001:db8:1:2:ffff::9",
+    )
+    assert response.status_code == 429
+    # Another /64 is another network: the user can still sign in from there.
+    elsewhere = client.post(
+        reverse("login"),
+        {"username": "fay", "password": TEST_PASSWORD},
+        REMOTE_ADDR="2001:db8:1:3::1",
+    )
+    assert elsewhere.status_code == 302
+
+
+def test_the_sign_in_address_of_ipv6_is_its_64_and_ipv4_is_itself():
+    from django.test import RequestFactory
+
+    from core.client_ip import sign_in_address
+
+    def of(address):
+        return sign_in_address(RequestFactory().get("/", REMOTE_ADDR=address))
+
+    assert of("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::"
+    assert of("198.51.100.7") == "198.51.100.7"
+    assert of("::ffff:198.51.100.7") == "198.51.100.7"
+    assert of("not an address") == "not an address"

@@ -4,9 +4,6 @@ from core.roles import apply_role_permissions
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("purchases", "0016_backfill_money_journal"),
-        ("buyers", "0010_grant_wallet_limit_permission"),
-    ]
+    dependencies = [("buyers", "0010_wallet_changes_above_a_limit")]
 
     operations = [migrations.RunPython(apply_role_permissions, migrations.RunPython.noop)]

@@ -4,6 +4,9 @@ from core.roles import apply_role_permissions
 
 
 class Migration(migrations.Migration):
-    dependencies = [("buyers", "0009_wallet_changes_above_a_limit")]
+    dependencies = [
+        ("purchases", "0018_backfill_money_journal"),
+        ("buyers", "0011_grant_wallet_limit_permission"),
+    ]
 
     operations = [migrations.RunPython(apply_role_permissions, migrations.RunPython.noop)]

@@ -12,8 +12,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('buyers', '0010_grant_wallet_limit_permission'),
-        ('purchases', '0014_search_by_reference_indexes'),
+        ('buyers', '0011_grant_wallet_limit_permission'),
+        ('purchases', '0016_cancellation_can_be_taken_back'),
         ('subscriptions', '0002_grant_catalog_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -240,7 +240,7 @@ def allow_changes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("purchases", "0015_money_journal")]
+    dependencies = [("purchases", "0017_money_journal")]
 
     operations = [
         # Reversed by dropping the tables (the previous migration's reversal).

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('buyers', '0008_access_hash_per_subscription'),
+        ('buyers', '0009_one_buyer_per_phone'),
     ]
 
     operations = [

@@ -1,0 +1,47 @@
+"""The outbox in the Django admin: what waits, what was sent, what failed for good and why. Rows
+are written by the services only; an admin may send waiting or dead ones again."""
+
+from django.contrib import admin, messages
+
+from .models import OutboxMessage
+from .outbox import send_again
+from .readonly_admin import ReadOnlyAdmin
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "pk",
+        "kind",
+        "key",
+        "status",
+        "attempts",
+        "created_at",
+        "available_at",
+        "sent_at",
+    )
+    list_filter = ("status", "kind")
+    search_fields = ("=key",)
+    sortable_by = ("pk", "created_at")
+    readonly_fields = (
+        "kind",
+        "key",
+        "payload",
+        "status",
+        "attempts",
+        "created_at",
+        "available_at",
+        "sent_at",
+        "last_error",
+    )
+    fields = readonly_fields
+    actions = ["send_selected_again"]
+
+    def has_change_permission(self, request, obj=None):
+        # The action changes rows; the page itself stays read-only (readonly_fields, no save).
+        return obj is None and request.user.is_superuser
+
+    @admin.action(description="Send the selected messages again now", permissions=["change"])
+    def send_selected_again(self, request, queryset):
+        count = send_again(queryset.values_list("pk", flat=True))
+        messages.success(request, f"{count} message(s) will be sent again now.")
