@@ -10,7 +10,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from ..models import SandboxCharge
-from .base import APPROVED, GatewayResult, GatewayTimeout, PaymentGateway
+from .base import (
+    APPROVED,
+    APPROVED_STATUS,
+    DECLINED_STATUS,
+    GatewayResult,
+    GatewayTimeout,
+    PaymentGateway,
+)
 
 
 class SandboxCardGateway(PaymentGateway):
@@ -53,6 +60,18 @@ class SandboxCardGateway(PaymentGateway):
 
     def refund(self, *, idempotency_key, pnref, amount, currency):
         return _refund(self.name, idempotency_key, pnref, amount, currency)
+
+    def verify(self, *, idempotency_key, instrument, currency):
+        """The card's token decides, as for a charge, but nothing is charged or recorded (an
+        authorisation voided at once); `tok_timeout` answers nothing."""
+        if instrument == "tok_timeout":
+            raise GatewayTimeout("The card gateway did not answer in time.")
+        status, code, message = self.OUTCOMES.get(instrument, self.INVALID_CARD)
+        return GatewayResult(
+            status=APPROVED_STATUS if status == SandboxCharge.Status.APPROVED else DECLINED_STATUS,
+            result_code=code,
+            response_message=message,
+        )
 
     def lookup(self, *, idempotency_key):
         charge = SandboxCharge.objects.filter(
