@@ -61,6 +61,18 @@ class SandboxCardGateway(PaymentGateway):
     def refund(self, *, idempotency_key, pnref, amount, currency):
         return _refund(self.name, idempotency_key, pnref, amount, currency)
 
+    DESCRIPTIONS = {
+        "tok_approve": "Visa •••• 4242, expires 12/2030 (test card: approves)",
+        "tok_timeout": "Visa •••• 0341, expires 12/2030 (test card: answers late)",
+        "tok_decline": "Visa •••• 0002, expires 12/2030 (test card: declines)",
+        "tok_insufficient_funds": "Visa •••• 9995, expires 12/2030 (test card: no funds)",
+    }
+
+    def describe(self, instrument):
+        if not instrument:
+            return ""
+        return self.DESCRIPTIONS.get(instrument, "an unknown test card (declines)")
+
     def verify(self, *, idempotency_key, instrument, currency):
         """The card's token decides, as for a charge, but nothing is charged or recorded (an
         authorisation voided at once); `tok_timeout` answers nothing."""

@@ -65,3 +65,22 @@ def test_a_good_new_card_is_kept_without_a_charge():
     charges = SandboxCharge.objects.count()
     change_contract_card(contract=contract, instrument="tok_approve")
     assert SandboxCharge.objects.count() == charges
+
+
+def test_the_contract_page_shows_the_card_as_the_gateway_describes_it_not_its_token(
+    client, staff_user
+):
+    from django.urls import reverse
+
+    contract = subscribe(card="tok_approve")
+    client.force_login(staff_user)
+    page = client.get(reverse("contracts:detail", kwargs={"code": contract.code})).content.decode()
+    assert "Visa •••• 4242, expires 12/2030" in page
+    assert "tok_approve" not in page
+
+
+def test_a_gateway_that_describes_nothing_shows_a_card_on_file_never_the_token():
+    from purchases.gateways.base import PaymentGateway
+
+    assert PaymentGateway().describe("PNREF-SECRET-1") == "card on file"
+    assert PaymentGateway().describe("") == ""
