@@ -141,6 +141,12 @@ class AccessForm(forms.Form):
     use_subscription_custom_url = forms.BooleanField(
         label="Else use the subscription's link", required=False
     )
+    notify = forms.BooleanField(
+        label="Tell the buyer by e-mail",
+        required=False,
+        initial=True,
+        help_text="E-mails the access's dates, activation limit and link as saved.",
+    )
 
 
 class RevokeForm(forms.Form):

@@ -391,6 +391,7 @@ class SentEmail(models.Model):
         ACCESS_REVOKED = "access_revoked", "Access revoked"
         ACCESS_EXPIRING = "access_expiring", "Access expiring"
         PASSWORD_RESET = "password_reset", "New access password"
+        ACCESS_CHANGED = "access_changed", "Access changed"
 
     key = models.CharField("event", max_length=100, unique=True)
     kind = models.CharField("kind", max_length=20, choices=email_kind_choices)

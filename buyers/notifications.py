@@ -1,4 +1,5 @@
-"""E-mails to buyers about their accesses: granted, revoked, expiring soon.
+"""E-mails to buyers about their accesses: granted, changed by staff, new password, revoked,
+expiring soon.
 
 `queue_*` functions are called inside a service's transaction and write the e-mail to the outbox
 (core/outbox.py) in that transaction: a rolled-back grant never mails a password, a committed one
@@ -31,6 +32,7 @@ ACCESS_GRANTED = "buyers.access_granted"
 ACCESS_REVOKED = "buyers.access_revoked"
 ACCESS_EXPIRING = "buyers.access_expiring"
 NEW_ACCESS_HASH = "buyers.access_password"
+ACCESS_CHANGED = "buyers.access_changed"
 
 
 def queue_access_granted_email(access: Access) -> None:
@@ -62,6 +64,26 @@ def queue_access_password_email(access: Access) -> None:
         NEW_ACCESS_HASH,
         {"access_id": access.pk, "event": event},
         key=f"password_reset:{access.pk}:{event}",
+    )
+
+
+def queue_access_changed_email(access: Access) -> None:
+    """In the change's transaction: tell the buyer what their access is now, once it commits."""
+    # The event is this state of the access: the same change saved twice is one e-mail.
+    state = "|".join(
+        str(value)
+        for value in (
+            access.access_start,
+            access.access_expire,
+            access.activation_limit,
+            access.email_link,
+        )
+    )
+    event = hashlib.sha256(state.encode()).hexdigest()[:16]
+    outbox.enqueue(
+        ACCESS_CHANGED,
+        {"access_id": access.pk, "event": event},
+        key=f"access_changed:{access.pk}:{event}",
     )
 
 
@@ -174,6 +196,21 @@ def send_access_password_email(access_id: int, event: str) -> bool:
     )
 
 
+def send_access_changed_email(access_id: int, event: str) -> bool:
+    """Tell the buyer their access's dates, limit or link as staff changed them, once per
+    change (the access as it is when the e-mail is sent)."""
+    access = _load(access_id)
+    if access is None or access.revoked_at is not None:
+        return False
+    return _send_once(
+        key=f"access_changed:{access.pk}:{event}",
+        kind=SentEmail.Kind.ACCESS_CHANGED,
+        access=access,
+        template="access_changed",
+        subject=f"Your access to {access.subscription.name} has changed",
+    )
+
+
 def send_access_expiring_email(access_id: int) -> bool:
     """Remind the buyer that their access expires soon, once per access."""
     access = _load(access_id)
@@ -222,6 +259,9 @@ OUTBOX_HANDLERS = {
     ACCESS_GRANTED: lambda payload: send_access_granted_email(payload["access_id"]),
     ACCESS_REVOKED: lambda payload: send_access_revoked_email(payload["access_id"]),
     ACCESS_EXPIRING: lambda payload: send_access_expiring_email(payload["access_id"]),
+    ACCESS_CHANGED: lambda payload: send_access_changed_email(
+        payload["access_id"], payload["event"]
+    ),
     NEW_ACCESS_HASH: lambda payload: send_access_password_email(
         payload["access_id"], payload["event"]
     ),

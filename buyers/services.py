@@ -461,13 +461,17 @@ def update_access(
     custom_url=UNSET,
     use_subscription_custom_url=UNSET,
     name=UNSET,
+    notify: bool = False,
 ) -> Access:
     """Change an access's dates, activation limit or e-mail link, and the buyer's name (reference
     004 `updatebuyer`). A revoked access stays as it was; the limit never drops below the
-    activations used."""
+    activations used. With `notify`, the buyer is e-mailed the access as it now is, after the
+    transaction commits."""
     access = Access.objects.select_for_update().select_related("buyer").get(pk=access.pk)
     if access.revoked_at is not None:
         raise errors.AccessRevoked()
+    if notify and not access.buyer.email:
+        raise errors.NotifyNeedsEmail()
     if name is not UNSET:
         buyer = access.buyer
         update_buyer(buyer=buyer, email=buyer.email, phone=buyer.phone, name=name)
@@ -490,6 +494,10 @@ def update_access(
     if use_subscription_custom_url is not UNSET:
         access.use_subscription_custom_url = bool(use_subscription_custom_url)
     access.save()
+    if notify:
+        from .notifications import queue_access_changed_email
+
+        queue_access_changed_email(access)
     return access
 
 

@@ -398,10 +398,15 @@ class AccessEditView(AccessObjectMixin, ServiceFormView):
             "access_expire": access.access_expire,
             "custom_url": access.custom_url,
             "use_subscription_custom_url": access.use_subscription_custom_url,
+            "notify": bool(access.buyer.email),
         }
 
     def perform(self, data):
         return services.update_access(access=self.access, **data)
+
+    def get_success_message(self, cleaned_data):
+        told = " The buyer will be told by e-mail." if cleaned_data["notify"] else ""
+        return f"Access saved.{told}"
 
 
 class AccessRevokeView(AccessObjectMixin, ServiceFormView):

@@ -54,6 +54,14 @@ def known_payment_types() -> list[tuple[str, str]]:
     return [(WALLET, WALLET_LABEL)] + [(name, g.label) for name, g in GATEWAYS.items()]
 
 
+def describe_instrument(payment_type: str, instrument: str) -> str:
+    """A stored payment method as its gateway describes it, never the raw token."""
+    gateway = GATEWAYS.get(payment_type)
+    if gateway is None or not instrument:
+        return ""
+    return gateway.describe(instrument)
+
+
 def payment_type_label(payment_type: str) -> str:
     """What staff call a payment type; one no longer enabled still has a name."""
     if payment_type == WALLET:

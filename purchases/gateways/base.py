@@ -70,6 +70,18 @@ class PaymentGateway:
     def confirm(self, *, idempotency_key) -> GatewayResult:
         raise NotImplementedError
 
+    def describe(self, instrument: str) -> str:
+        """The stored payment method as the gateway describes it (brand, last four, expiry
+        where it gives them) for people to read; never the stored token itself."""
+        return "card on file" if instrument else ""
+
+    def verify(self, *, idempotency_key, instrument, currency) -> GatewayResult | None:
+        """Check a stored card without moving money (an authorisation voided at once, or the
+        gateway's own verify call): approved or declined, GatewayTimeout when no answer came
+        (never taken as approved). None: this gateway cannot check a card without charging it,
+        so its first charge checks it."""
+        return None
+
     def void(self, *, idempotency_key) -> None:
         """Close a redirect payment the buyer has not paid, so it can no longer be paid."""
 

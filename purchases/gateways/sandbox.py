@@ -11,7 +11,14 @@ from django.urls import reverse
 
 from ..journal.reconciliation import Settlement
 from ..models import SandboxCharge
-from .base import APPROVED, GatewayResult, GatewayTimeout, PaymentGateway
+from .base import (
+    APPROVED,
+    APPROVED_STATUS,
+    DECLINED_STATUS,
+    GatewayResult,
+    GatewayTimeout,
+    PaymentGateway,
+)
 
 
 class SandboxLedgerSettlements:
@@ -75,6 +82,30 @@ class SandboxCardGateway(SandboxLedgerSettlements, PaymentGateway):
 
     def refund(self, *, idempotency_key, pnref, amount, currency):
         return _refund(self.name, idempotency_key, pnref, amount, currency)
+
+    DESCRIPTIONS = {
+        "tok_approve": "Visa •••• 4242, expires 12/2030 (test card: approves)",
+        "tok_timeout": "Visa •••• 0341, expires 12/2030 (test card: answers late)",
+        "tok_decline": "Visa •••• 0002, expires 12/2030 (test card: declines)",
+        "tok_insufficient_funds": "Visa •••• 9995, expires 12/2030 (test card: no funds)",
+    }
+
+    def describe(self, instrument):
+        if not instrument:
+            return ""
+        return self.DESCRIPTIONS.get(instrument, "an unknown test card (declines)")
+
+    def verify(self, *, idempotency_key, instrument, currency):
+        """The card's token decides, as for a charge, but nothing is charged or recorded (an
+        authorisation voided at once); `tok_timeout` answers nothing."""
+        if instrument == "tok_timeout":
+            raise GatewayTimeout("The card gateway did not answer in time.")
+        status, code, message = self.OUTCOMES.get(instrument, self.INVALID_CARD)
+        return GatewayResult(
+            status=APPROVED_STATUS if status == SandboxCharge.Status.APPROVED else DECLINED_STATUS,
+            result_code=code,
+            response_message=message,
+        )
 
     def lookup(self, *, idempotency_key):
         charge = SandboxCharge.objects.filter(

@@ -33,7 +33,7 @@ from ..models import WALLET, Purchase, PurchaseSession
 from ..notifications import queue_purchase_receipt
 from ..recurrence import access_end_of_contract
 from .cancellations import refund_payment
-from .contracts import first_bill_date, start_contract
+from .contracts import check_card, first_bill_date, start_contract
 from .rules import (
     active_access,
     check_can_acquire,
@@ -178,7 +178,11 @@ def create_purchase(
     purchase = _check_and_reserve(request)
     if purchase.payment_type == WALLET or purchase.trial_ends_at is not None or not purchase.amount:
         # Nothing to charge now (the e-wallet is debited on completion; a trial or a 100% coupon
-        # costs nothing today).
+        # costs nothing today). A card that renews later is checked now, not at its first bill.
+        if purchase.payment_type != WALLET and purchase.is_recurring:
+            refusal = check_card(purchase.payment_type, purchase.instrument, _gateway_key(purchase))
+            if refusal is not None:
+                return _fail(purchase, *refusal)
         return _complete(purchase)
     gateway = get_gateway(purchase.payment_type)
     if gateway.is_redirect:

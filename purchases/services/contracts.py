@@ -10,6 +10,7 @@ from subscriptions.models import PricingModel
 
 from .. import errors
 from ..gateways import get_gateway
+from ..gateways.base import GatewayError
 from ..models import WALLET, Purchase, RecurringContract
 from ..notifications import CONTRACT_ENDED, queue_renewal_emails
 from ..recurrence import access_end_of_contract, period_end
@@ -77,9 +78,26 @@ def apply_new_price_to_contracts(*, pricing_model: PricingModel) -> int:
     ).update(amount=pricing_model.price)
 
 
+def check_card(payment_type: str, instrument: str, key: str) -> tuple[str, str] | None:
+    """Verify a stored card with its gateway without charging it: None when it is good (or the
+    gateway cannot check without charging); else (result code, message) of why not. A gateway
+    that does not answer is not taken as approval."""
+    gateway = get_gateway(payment_type)
+    if gateway is None or gateway.is_redirect:
+        return None
+    try:
+        result = gateway.verify(idempotency_key=f"{key}:verify", instrument=instrument, currency="")
+    except GatewayError as failure:
+        return "", f"The card could not be checked ({failure}); try again."
+    if result is None or result.approved:
+        return None
+    return result.result_code, f"The card was declined when checked: {result.response_message}."
+
+
 @transaction.atomic
 def change_contract_card(*, contract: RecurringContract, instrument: str) -> RecurringContract:
-    """Charge a stored card from now on (the buyer's new card after a decline)."""
+    """Charge a stored card from now on (the buyer's new card after a decline), once its gateway
+    has checked it without charging; a declined or unchecked card is refused."""
     instrument = (instrument or "").strip()
     if not instrument or len(instrument) > 80:
         raise errors.InvalidCard()
@@ -91,6 +109,9 @@ def change_contract_card(*, contract: RecurringContract, instrument: str) -> Rec
         raise errors.InvalidCard("This contract is not paid by a stored card.")
     if contract.status not in RecurringContract.LIVE_STATUSES:
         raise errors.InvalidCard("This contract has ended.", field=None)
+    refusal = check_card(contract.payment_type, instrument, f"card:{contract.code}:{instrument}")
+    if refusal is not None:
+        raise errors.InvalidCard(f"{refusal[1]} The contract keeps its card.")
     RecurringContract.objects.filter(pk=contract.pk).update(instrument=instrument)
     contract.instrument = instrument
     return contract

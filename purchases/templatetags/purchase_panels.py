@@ -4,7 +4,7 @@ import purchases: the page loads the tag, the tag asks the selectors."""
 from django import template
 
 from .. import selectors
-from ..gateways import payment_type_label
+from ..gateways import describe_instrument, payment_type_label
 
 register = template.Library()
 
@@ -42,6 +42,12 @@ def coupon_redemptions(context, coupon):
         "redemptions": redemptions[:rows],
         "more": len(redemptions) > rows,
     }
+
+
+@register.simple_tag
+def payment_method(contract):
+    """The contract's stored card as its gateway describes it (never the token)."""
+    return describe_instrument(contract.payment_type, contract.instrument)
 
 
 @register.filter

@@ -1,6 +1,6 @@
 """Buyer e-mails: queued after commit, the link-priority rule, the shop's contacts, sent once."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from smtplib import SMTPServerDisconnected
 from unittest import mock
 
@@ -176,3 +176,42 @@ def test_expiring_reminder_is_sent_once_per_access(
 def test_beat_schedule_runs_the_expiring_reminders(settings):
     tasks_scheduled = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
     assert "buyers.tasks.queue_access_expiring_emails" in tasks_scheduled
+
+
+def test_a_change_with_notify_mails_the_access_as_it_now_is_once(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    access = AccessFactory(subscription=SubscriptionFactory(name="Jazz Nights"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_access(
+            access=access, access_expire=date(2041, 1, 31), activation_limit=3, notify=True
+        )
+    assert [m.subject for m in mailoutbox] == ["Your access to Jazz Nights has changed"]
+    body = mailoutbox[0].body
+    assert "Ends: 2041-01-31 23:59" in body and "Devices: up to 3" in body
+    # Saving the same access again is not a second change; another change is.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_access(access=access, access_expire=date(2041, 1, 31), notify=True)
+    assert len(mailoutbox) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_access(access=access, activation_limit=None, notify=True)
+    assert len(mailoutbox) == 2 and "Devices: no limit" in mailoutbox[1].body
+
+
+def test_a_change_without_notify_mails_nothing(django_capture_on_commit_callbacks, mailoutbox):
+    access = AccessFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_access(access=access, activation_limit=4)
+    assert mailoutbox == []
+
+
+def test_notify_on_a_change_for_a_buyer_without_e_mail_is_refused_and_changes_nothing(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    from buyers import errors
+
+    access = AccessFactory(buyer=BuyerFactory(email="", phone="+15550177"), activation_limit=2)
+    with pytest.raises(errors.NotifyNeedsEmail):
+        services.update_access(access=access, activation_limit=7, notify=True)
+    access.refresh_from_db()
+    assert access.activation_limit == 2 and mailoutbox == []

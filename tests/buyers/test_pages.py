@@ -302,6 +302,18 @@ def test_edit_access_page(client, staff_user, access):
     assert access.activation_limit == 5
 
 
+def test_the_change_page_offers_to_tell_the_buyer(
+    client, staff_user, access, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(staff_user)
+    url = reverse("accesses:edit", args=[access.code])
+    assert client.get(url).context["form"]["notify"].value() is bool(access.buyer.email)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"activation_limit": "6", "notify": "on"}, follow=True)
+    assert b"The buyer will be told by e-mail." in response.content
+    assert [m.to for m in mailoutbox] == [[access.buyer.email]]
+
+
 def test_revoke_page_asks_then_revokes_on_post(client, staff_user, access):
     client.force_login(staff_user)
     url = reverse("accesses:revoke", args=[access.code])
