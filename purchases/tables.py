@@ -12,6 +12,8 @@ from .models import Purchase, PurchaseSession, RecurringContract
 class MoneyColumn(tables.Column):
     """An amount with its currency beside it; exported as the plain amount."""
 
+    export_kind = "money"
+
     def __init__(self, *args, currency_accessor="currency", **kwargs):
         self.currency_accessor = currency_accessor
         kwargs.setdefault(
