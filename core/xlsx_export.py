@@ -81,8 +81,8 @@ def write_workbook(target, columns: Sequence, rows: Iterable[Sequence]) -> int:
             if isinstance(value, Decimal) and kind in ("money", "any"):
                 digits = max(0, -value.as_tuple().exponent)
                 write_number(row_number, index, float(value), money_format(digits))
-            elif isinstance(value, datetime):
-                sheet.write_datetime(row_number, index, value, time_format)
+            elif isinstance(value, datetime):  # to the second, as the CSV writes it
+                sheet.write_datetime(row_number, index, value.replace(microsecond=0), time_format)
             elif kind in ("time", "date") and isinstance(value, (date, str)):
                 day = date.fromisoformat(value) if isinstance(value, str) else value
                 sheet.write_datetime(row_number, index, day, date_format)
