@@ -12,7 +12,8 @@ cells are typed, so a spreadsheet in any language reads them without guessing:
   formula (a text cell is never read as one), so text is written exactly as stored, without the
   CSV's quote prefix;
 - the header row bold and frozen; after the rows, a totals row per currency for the amount
-  columns (summed exactly as Decimals while the rows stream past).
+  columns (summed exactly as Decimals while the rows stream past; none when the export has no
+  currency column, rather than a sum across currencies).
 
 A zip's directory comes last, so a workbook cannot leave before its last row is written: the
 file is built in a temporary file (deleted once sent) and then streamed from disk in blocks.
@@ -94,8 +95,8 @@ def write_workbook(target, columns: Sequence, rows: Iterable[Sequence]) -> int:
                 write_number(row_number, index, float(value))
             else:
                 write_string(row_number, index, str(value))
-        if money:
-            currency = str(row[currency_index]) if currency_index is not None else ""
+        if money and currency_index is not None:  # no sum across currencies
+            currency = str(row[currency_index] or "")
             sums = totals.setdefault(currency, [Decimal(0)] * len(money))
             for position, index in enumerate(money):
                 if row[index] is not None:
@@ -104,8 +105,9 @@ def write_workbook(target, columns: Sequence, rows: Iterable[Sequence]) -> int:
                         digits_of.get(currency, 0), -row[index].as_tuple().exponent
                     )
     total_row = row_number + 1
+    label = _label_column(columns, currency_index)
     for currency, sums in sorted(totals.items()):
-        sheet.write_string(total_row, 0, f"Total {currency}".strip(), bold)
+        sheet.write_string(total_row, label, f"Total {currency}".strip(), bold)
         if currency_index not in (None, 0):
             sheet.write_string(total_row, currency_index, currency, bold)
         for position, index in enumerate(money):
@@ -115,6 +117,14 @@ def write_workbook(target, columns: Sequence, rows: Iterable[Sequence]) -> int:
         total_row += 1
     workbook.close()
     return row_number
+
+
+def _label_column(columns: Sequence, currency_index: int | None) -> int:
+    """Where a totals row says "Total EUR": the first text or code column (not a date's)."""
+    for index, column in enumerate(columns):
+        if column.kind in ("text", "code", "any") and index != currency_index:
+            return index
+    return 0
 
 
 def _currency_column(columns: Sequence) -> int | None:

@@ -140,6 +140,9 @@ def main():
     database_url = os.environ["DATABASE_URL"]
     var_dir = os.environ.get("BENCH_VAR_DIR") or tempfile.mkdtemp(prefix="bench-exports-")
     env = production_env(database_url, var_dir)
+    # A 1M-row download outlasts gunicorn's default 30 s worker timeout, which kills a sync
+    # worker mid-stream: the README's deployment raises it for exports (its "Exports" section).
+    env["GUNICORN_CMD_ARGS"] = "--timeout 1800"
     os.environ.update(env)
     ensure_database(database_url)
     manage(env, "migrate", "--no-input", "-v0")
