@@ -59,6 +59,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_LINE_END = "\r\n"  # a list page's table
 COPY_LINE_END = "\n"  # a report, as PostgreSQL's COPY writes it
 ROWS_PER_CHUNK = 1000
+COPY_CHUNK_BYTES = 256 * 1024  # what a report's COPY stream is sent in
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 KINDS = ("text", "code", "money", "time", "date", "number", "any")  # any: a table's cell
 
@@ -348,8 +349,16 @@ class CsvReport:
             )
             try:
                 with raw.copy(statement) as copy:
+                    # COPY sends a message a row: sent one by one, each would be a chunk of
+                    # its own through the WSGI server (a write and a chunk header a row).
+                    buffer = bytearray()
                     for block in copy:
-                        yield bytes(block)
+                        buffer += block
+                        if len(buffer) >= COPY_CHUNK_BYTES:
+                            yield bytes(buffer)
+                            buffer.clear()
+                    if buffer:
+                        yield bytes(buffer)
             finally:
                 raw.execute(
                     "SELECT set_config('TimeZone', %s, false), set_config('DateStyle', %s, false)",
