@@ -230,5 +230,55 @@ def main():
     return ratios_all
 
 
+def guard_cost():
+    """What the formula guard costs: `psql \\copy` of our purchases COPY statement against the
+    same statement with the guard taken off its text columns, paired A B A B; and each against
+    the plain join. Run: `DATABASE_URL=... python -m tests.bench.exports guard`."""
+    import re
+
+    database_url = os.environ["DATABASE_URL"]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from purchases.models import Purchase
+    from purchases.reports.exports import PURCHASES_REPORT
+
+    user = get_user_model().objects.get(username=USERNAME)
+    plain, _ = plain_select(REPORTS["purchases"][1], user)
+    ours = (
+        PURCHASES_REPORT.copy_sql(Purchase.objects.order_by("-created_at", "-pk"))
+        .removeprefix("COPY (")
+        .removesuffix(") TO STDOUT WITH (FORMAT csv)")
+    )
+    unguarded = re.sub(r"CASE WHEN ascii\((r\.\"c\d+\")\) IN \([^)]*\) THEN .*? END", r"\1", ours)
+    assert "ascii(" in ours and "ascii(" not in unguarded
+    psql_url = (
+        database_url
+        + ("&" if "?" in database_url else "?")
+        + (
+            f"options=-c%20TimeZone%3D{settings.TIME_ZONE.replace('/', '%2F')}"
+            "%20-c%20DateStyle%3DISO"
+        )
+    )
+    times = {"plain": [], "ours": [], "unguarded": []}
+    for sql in (plain, ours, unguarded):
+        psql_copy(psql_url, sql)
+    for _ in range(ROUNDS):
+        for name, sql in (("plain", plain), ("ours", ours), ("unguarded", unguarded)):
+            times[name].append(psql_copy(psql_url, sql)[0])
+    guard = [u / o for u, o in zip(times["unguarded"], times["ours"], strict=True)]
+    print(
+        f"purchases via psql, median of {ROUNDS}: plain {statistics.median(times['plain']):.2f} s,"
+        f" our statement {statistics.median(times['ours']):.2f} s, without the guard"
+        f" {statistics.median(times['unguarded']):.2f} s; throughput with the guard"
+        f" {statistics.median(guard):.2f}x without it (range {min(guard):.2f}-{max(guard):.2f});"
+        f" load {os.getloadavg()[0]:.1f}"
+    )
+
+
 if __name__ == "__main__":
-    main()
+    guard_cost() if sys.argv[1:] == ["guard"] else main()
