@@ -422,6 +422,7 @@ class ListPageView(PermissionRequiredMixin, tables.SingleTableMixin, FilterView)
     table_pagination = {"per_page": DEFAULT_PER_PAGE}
     title = ""
     # Set to offer the exports (CSV and .xlsx); the file is <export_name>_<from>_to_<to>.csv
+    export_name = ""
     # The core.csv_export.CsvReport the export downloads (COPY on PostgreSQL: for big tables);
     # None: the table's columns.
     csv_report = None
