@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
-APT_PACKAGES := redis-server chromium
+APT_PACKAGES := redis-server chromium libreoffice-calc-nogui
 
 .PHONY: run test test-fast bench lint format system-packages clean
 
@@ -37,6 +37,7 @@ system-packages:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v soffice >/dev/null || missing="$$missing libreoffice-calc-nogui"; \
 	if [ -n "$$missing" ]; then \
 	  if [ -n "$(ROOT)" ]; then \
 	    echo "Installing with apt-get:$$missing"; \

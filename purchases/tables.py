@@ -12,6 +12,8 @@ from .models import Purchase, PurchaseSession, RecurringContract
 class MoneyColumn(tables.Column):
     """An amount with its currency beside it; exported as the plain amount."""
 
+    export_kind = "money"
+
     def __init__(self, *args, currency_accessor="currency", **kwargs):
         self.currency_accessor = currency_accessor
         kwargs.setdefault(
@@ -92,6 +94,8 @@ class PurchaseSessionTable(ListTable):
     subscription = tables.Column(verbose_name="Product", accessor="subscription__name")
     transaction_type = tables.Column(verbose_name="Type")
     price = MoneyColumn(verbose_name="Price")
+    # The price column shows the currency; the export keeps it in a column of its own.
+    currency = tables.Column(verbose_name="Currency", visible=False)
     user_ip = tables.Column(verbose_name="User IP")
     udid = tables.Column(verbose_name="Device")
     state = tables.Column(verbose_name="State", accessor="pk", orderable=False)

@@ -1,5 +1,9 @@
 """The finance exports: each list's CSV report (columns named once, COPY on PostgreSQL; see
-core.csv_export) and the columns of the summaries' downloads."""
+core.csv_export; the same columns make its .xlsx) and the columns of the summaries' downloads.
+
+A column's kind says how it is written: `code` for what we make or check (public codes,
+statuses, currencies), `text` for what people or gateways typed (names, e-mails, reasons,
+gateway references and messages: formula-guarded in CSV), `money`, `time`, `date`, `number`."""
 
 from core.csv_export import CsvReport, ExportColumn
 
@@ -9,22 +13,22 @@ from .summaries import GROUP_COLUMNS
 PURCHASES_REPORT = CsvReport(
     name="purchases",
     columns=(
-        ExportColumn("Code", "code"),
+        ExportColumn("Code", "code", "code"),
         ExportColumn("Created", "created_at", "time"),
         ExportColumn("Completed", "completed_at", "time"),
         ExportColumn("Buyer e-mail", "buyer__email"),
         ExportColumn("Buyer name", "buyer__name"),
-        ExportColumn("Subscription code", "subscription__code"),
+        ExportColumn("Subscription code", "subscription__code", "code"),
         ExportColumn("Subscription", "subscription__name"),
         ExportColumn("Pricing model", "pricing_model__title"),
         ExportColumn("List price", "list_price", "money"),
         ExportColumn("Discount", "discount", "money"),
         ExportColumn("Coupon", "coupon_code"),
         ExportColumn("Amount", "amount", "money"),
-        ExportColumn("Currency", "currency"),
-        ExportColumn("Payment type", "payment_type"),
+        ExportColumn("Currency", "currency", "code"),
+        ExportColumn("Payment type", "payment_type", "code"),
         ExportColumn("Gateway reference", "gateway_reference"),
-        ExportColumn("Status", "status"),
+        ExportColumn("Status", "status", "code"),
         ExportColumn("Refunded amount", refunded_amount(), "money"),
     ),
 )
@@ -32,14 +36,14 @@ PURCHASES_REPORT = CsvReport(
 REFUNDS_REPORT = CsvReport(
     name="refunds",
     columns=(
-        ExportColumn("Code", "code"),
+        ExportColumn("Code", "code", "code"),
         ExportColumn("Date", "created_at", "time"),
-        ExportColumn("Purchase", "purchase__code"),
+        ExportColumn("Purchase", "purchase__code", "code"),
         ExportColumn("Buyer e-mail", "purchase__buyer__email"),
         ExportColumn("Subscription", "purchase__subscription__name"),
         ExportColumn("Amount", "amount", "money"),
-        ExportColumn("Currency", "currency"),
-        ExportColumn("Refunded to", "method"),
+        ExportColumn("Currency", "currency", "code"),
+        ExportColumn("Refunded to", "method", "code"),
         ExportColumn("Gateway reference", "gateway_reference"),
         ExportColumn("Reason", "reason"),
         ExportColumn("By", "created_by__username"),
@@ -50,17 +54,17 @@ CONTRACT_TRANSACTIONS_REPORT = CsvReport(
     name="contract-transactions",
     date_filter="date",
     columns=(
-        ExportColumn("Contract_Key", "contract__code"),
-        ExportColumn("PaymentPref", "payment_pref"),
+        ExportColumn("Contract_Key", "contract__code", "code"),
+        ExportColumn("PaymentPref", "payment_pref", "code"),
         ExportColumn("Transaction_Date", "transaction_date", "time"),
         ExportColumn("Transaction_Amount", "amount", "money"),
         ExportColumn("Convenience_Fee", "convenience_fee", "money"),
-        ExportColumn("Currency", "currency"),
+        ExportColumn("Currency", "currency", "code"),
         ExportColumn("PNRef", "pnref"),
         ExportColumn("ResultCode", "result_code"),
         ExportColumn("ResponseMessage", "response_message"),
         ExportColumn("AuthCode", "auth_code"),
-        ExportColumn("Status", "status"),
+        ExportColumn("Status", "status", "code"),
         ExportColumn("Billing period", "period", "number"),
         ExportColumn("Attempt", "attempt", "number"),
         ExportColumn("Buyer e-mail", "contract__buyer__email"),
@@ -69,11 +73,20 @@ CONTRACT_TRANSACTIONS_REPORT = CsvReport(
 )
 
 
+# How the summaries' group columns are written: a period is the date it starts.
+GROUP_KINDS = {
+    "period": "date",
+    "subscription__code": "code",
+    "subscription__name": "text",
+    "payment_type": "code",
+}
+
+
 def revenue_columns(grouping: str) -> tuple[ExportColumn, ...]:
     """The revenue summary's download: the group's columns, then the figures per currency."""
     return (
-        *(ExportColumn(header, key) for header, key in GROUP_COLUMNS[grouping]),
-        ExportColumn("Currency", "currency"),
+        *(ExportColumn(header, key, GROUP_KINDS[key]) for header, key in GROUP_COLUMNS[grouping]),
+        ExportColumn("Currency", "currency", "code"),
         ExportColumn("Sales", "sales_count", "number"),
         ExportColumn("Sales amount", "sales", "money"),
         ExportColumn("Renewal charges", "renewals_count", "number"),
@@ -88,8 +101,8 @@ def revenue_columns(grouping: str) -> tuple[ExportColumn, ...]:
 
 
 RENEWAL_COLUMNS = (
-    ExportColumn("Period", "period"),
-    ExportColumn("Currency", "currency"),
+    ExportColumn("Period", "period", "date"),
+    ExportColumn("Currency", "currency", "code"),
     ExportColumn("Attempted", "attempted", "number"),
     ExportColumn("Succeeded", "succeeded", "number"),
     ExportColumn("Failed", "failed", "number"),

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from core.csv_export import download_rows
+from core.csv_export import download_rows, typed_rows
 from core.forms import DateRangeWidget, validate_date_in_range
 from core.listing import (
     DateTimeColumn,
@@ -23,6 +23,7 @@ from core.listing import (
     ListPageView,
     ListTable,
     days_in_shop_time_zone,
+    redirect_to_xlsx,
 )
 from core.money import currency_choices
 from core.roles import MONEY_REPORTS
@@ -154,8 +155,38 @@ class SummaryForm(forms.Form):
         return data
 
 
+def summary_download(request) -> str | None:
+    """What `?format=` asks of a summary: "csv", "xlsx", "redirect" for the old "CSV for
+    Excel" link (`format=csv&excel=1`), or None for the page."""
+    asked = request.GET.get("format")
+    if asked == "csv" and request.GET.get("excel") == "1":
+        return "redirect"
+    return asked if asked in ("csv", "xlsx") else None
+
+
+def download_summary(filename: str, columns, rows):
+    """A summary's rows (already computed) as CSV or as a workbook, by the file's extension."""
+    if filename.endswith(".xlsx"):
+        from core.xlsx_export import xlsx_response  # XlsxWriter loads only for a workbook
+
+        return xlsx_response(filename, columns, typed_rows(columns, rows))
+    return download_rows(filename, columns, rows)
+
+
+def download_queries(request) -> dict:
+    """The query strings of a summary's two downloads (its filters, and `format`)."""
+    queries = {}
+    for extension in ("csv", "xlsx"):
+        query = request.GET.copy()
+        query.pop("excel", None)
+        query["format"] = extension
+        queries[f"{extension}_query"] = query.urlencode()
+    return queries
+
+
 class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
-    """Revenue per period, subscription or payment type and currency; `?format=csv` downloads."""
+    """Revenue per period, subscription or payment type and currency; `?format=csv` or
+    `?format=xlsx` downloads."""
 
     permission_required = REPORTS_PERMISSION
     template_name = "purchases/reports/summary.html"
@@ -177,29 +208,29 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
             self.wallet = summaries.wallet_summary(
                 start=data["start"], end=data["end"], currency=data.get("currency") or None
             )
-            if request.GET.get("format") == "csv":
-                return self.csv_response()
+            download = summary_download(request)
+            if download == "redirect":
+                return redirect_to_xlsx(request, "format")
+            if download:
+                return self.download(download)
         return super().get(request, *args, **kwargs)
 
     def columns(self):
         return summaries.GROUP_COLUMNS[self.options["grouping"]]
 
-    def csv_response(self):
+    def download(self, extension):
         grouping = self.options["grouping"]
         name = {"period": f"revenue-per-{self.options['period']}"}.get(
             grouping, f"revenue-by-{grouping.replace('_', '-')}"
         )
-        return download_rows(
-            f"{name}_{self.options['start']}_to_{self.options['end']}.csv",
+        return download_summary(
+            f"{name}_{self.options['start']}_to_{self.options['end']}.{extension}",
             revenue_columns(grouping),
             self.rows,
-            excel=self.request.GET.get("excel") == "1",
         )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query["format"] = "csv"
         context.update(
             title="Revenue",
             breadcrumbs=[("Revenue", None)],
@@ -213,7 +244,7 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
             totals=summaries.summary_totals(self.rows) if self.rows else [],
             wallet=getattr(self, "wallet", None),
             options=self.options,
-            csv_query=query.urlencode(),
+            **download_queries(self.request),
         )
         return context
 
@@ -277,7 +308,8 @@ class RenewalsForm(SummaryForm):
 
 
 class RenewalsView(PermissionRequiredMixin, TemplateView):
-    """Renewals per period and currency, and live contracts with their MRR; `?format=csv`."""
+    """Renewals per period and currency, and live contracts with their MRR; `?format=csv` or
+    `?format=xlsx` downloads."""
 
     permission_required = REPORTS_PERMISSION
     template_name = "purchases/reports/renewals.html"
@@ -292,22 +324,19 @@ class RenewalsView(PermissionRequiredMixin, TemplateView):
                 start=data["start"], end=data["end"], period=data["period"], **filters
             )
             self.contracts = summaries.active_contracts(**filters)
-            if request.GET.get("format") == "csv":
-                return self.csv_response(data)
+            download = summary_download(request)
+            if download == "redirect":
+                return redirect_to_xlsx(request, "format")
+            if download:
+                return download_summary(
+                    f"renewals-per-{data['period']}_{data['start']}_to_{data['end']}.{download}",
+                    RENEWAL_COLUMNS,
+                    self.rows,
+                )
         return super().get(request, *args, **kwargs)
-
-    def csv_response(self, data):
-        return download_rows(
-            f"renewals-per-{data['period']}_{data['start']}_to_{data['end']}.csv",
-            RENEWAL_COLUMNS,
-            self.rows,
-            excel=self.request.GET.get("excel") == "1",
-        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query["format"] = "csv"
         context.update(
             title="Renewals",
             breadcrumbs=[("Renewals", None)],
@@ -315,7 +344,7 @@ class RenewalsView(PermissionRequiredMixin, TemplateView):
             rows=self.rows,
             contracts=self.contracts,
             options=self.form.cleaned_data if self.rows is not None else {},
-            csv_query=query.urlencode(),
+            **download_queries(self.request),
         )
         return context
 

@@ -11,6 +11,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from core.roles import FINANCE, apply_role_permissions
 from purchases.models import Purchase
@@ -116,7 +117,25 @@ def test_finance_filters_purchases_exports_the_csv_and_sees_the_charts(
         assert row["Buyer e-mail"] == purchase.buyer.email
         assert row["Subscription code"] == purchase.subscription.code
         assert row["Payment type"] == purchase.payment_type
-        assert row["Created"].startswith(timezone.localdate(purchase.created_at).isoformat())
+        created = row[f"Created ({timezone.get_current_timezone_name()})"]
+        assert created.startswith(timezone.localdate(purchase.created_at).isoformat())
+
+    # The same rows as a workbook: amounts as numbers, a frozen header.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download .xlsx").click()
+    download = download_info.value
+    assert download.suggested_filename == f"purchases_{first}_to_{last}.xlsx"
+    with open(download.path(), "rb") as file:  # the download's own name has no extension
+        sheet = load_workbook(file).active
+    Path(download.path()).unlink()
+    assert sheet.freeze_panes == "A2"
+    header = [cell.value for cell in sheet[1]]
+    amounts = {
+        row[header.index("Code")]: row[header.index("Amount")]
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    for code, purchase in expected.items():
+        assert Decimal(str(amounts[code])) == purchase.amount
     paid = sum(Decimal(row["Amount"]) for row in rows if row["Status"] == "completed")
     assert paid == Decimal("22.49")
 

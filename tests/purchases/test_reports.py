@@ -143,7 +143,11 @@ def export(client, **filters):
 
 
 def iso(value):
-    return timezone.localtime(value).replace(microsecond=0).isoformat() if value else ""
+    """A time as the exports write it: local, to the second, the zone in the header."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+CREATED, COMPLETED = f"Created ({SHOP_TZ})", f"Completed ({SHOP_TZ})"
 
 
 def test_purchases_export_matches_the_database_row_by_row(client, finance_user, shop):
@@ -164,8 +168,8 @@ def test_purchases_export_matches_the_database_row_by_row(client, finance_user, 
 
         assert row == {
             "Code": purchase.code,
-            "Created": iso(purchase.created_at),
-            "Completed": iso(purchase.completed_at),
+            CREATED: iso(purchase.created_at),
+            COMPLETED: iso(purchase.completed_at),
             "Buyer e-mail": purchase.buyer.email,
             "Buyer name": purchase.buyer.name,
             "Subscription code": purchase.subscription.code,
@@ -199,7 +203,7 @@ def test_export_writes_amounts_with_the_currencys_digits_and_local_iso_times(
     )
     assert discounted["Refunded amount"] == "3.50"
     # 23:50 local on 2 March is 02:20 UTC on 3 March; the file says the shop's time.
-    assert discounted["Created"] == "2026-03-02T23:50:00-03:30"
+    assert discounted[CREATED] == "2026-03-02 23:50:00"
 
 
 def test_export_downloads_exactly_the_filtered_sorted_rows(client, finance_user, shop):
@@ -227,13 +231,14 @@ def test_export_names_the_file_after_the_report_and_date_range(client, finance_u
     assert response["Content-Disposition"].endswith(f'filename="purchases_start_to_{today}.csv"')
 
 
-def test_excel_option_starts_the_file_with_a_bom(client, finance_user, shop):
+def test_the_old_excel_option_redirects_to_the_workbook(client, finance_user, shop):
     client.force_login(finance_user)
-    response = client.get(reverse("purchases:list"), {"export": "csv", "excel": "1"})
-    body = b"".join(response.streaming_content)
-    assert body.startswith("\ufeffCode,Created,".encode())
+    query = {"currency": "EUR", "export": "csv", "excel": "1"}
+    response = client.get(reverse("purchases:list"), query)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("purchases:list") + "?currency=EUR&export=xlsx"
     plain = b"".join(client.get(reverse("purchases:list"), {"export": "csv"}).streaming_content)
-    assert plain.startswith(b"Code,Created,")
+    assert plain.startswith(f"Code,{CREATED},".encode())
 
 
 def test_exported_cells_that_could_run_as_formulas_are_neutralised(client, finance_user):
@@ -471,12 +476,14 @@ def test_export_sends_the_header_before_any_row(client, finance_user, shop):
     assert b"".join(chunks).count(b"\n") == len(shop)
 
 
-def test_summary_offers_a_csv_for_excel(client, finance_user, shop):
+def test_summary_offers_the_workbook_instead_of_csv_for_excel(client, finance_user, shop):
     client.force_login(finance_user)
     page = client.get(reverse("purchases:reports:revenue")).content.decode()
-    assert "format=csv&amp;excel=1" in page
+    assert "format=xlsx" in page and "excel=1" not in page
     response = client.get(reverse("purchases:reports:revenue"), {"format": "csv", "excel": "1"})
-    assert b"".join(response.streaming_content).startswith("\ufeffPeriod,".encode())
+    assert response.status_code == 302 and "format=xlsx" in response["Location"]
+    workbook = client.get(response["Location"])
+    assert workbook["Content-Disposition"].endswith('.xlsx"')
 
 
 @pytest.mark.parametrize("name", ["purchases:reports:revenue", "purchases:reports:renewals"])

@@ -118,12 +118,12 @@ def test_contract_transactions_export_has_the_reference_fields(client, finance_u
         and row["Transaction_Amount"] == "10.00"
     )
     assert declined["ResponseMessage"] == "'=Insufficient funds"
-    assert declined["Transaction_Date"] == "2026-03-05T03:00:00-03:30"
+    assert declined["Transaction_Date (America/St_Johns)"] == "2026-03-05 03:00:00"
     assert declined["Convenience_Fee"] == "0.00"
     assert list(rows[0])[:10] == [
         "Contract_Key",
         "PaymentPref",
-        "Transaction_Date",
+        "Transaction_Date (America/St_Johns)",
         "Transaction_Amount",
         "Convenience_Fee",
         "Currency",

@@ -1,9 +1,16 @@
-"""Every kind of CSV download, byte for byte: line ends, quoting, the BOM, each kind of cell.
+"""Every kind of CSV download, byte for byte: line ends, quoting, each kind of cell.
 
 Two formats, on purpose: a list page's table downloads as Python's csv "excel" dialect (CRLF;
 quoted when a field holds a comma, a quote or a line break); the finance reports as PostgreSQL's
-COPY ... CSV writes them (LF; `\\.` quoted only when alone on its line), so that their COPY and
-iterator paths agree. These tests pin both, whichever path the database takes.
+COPY ... CSV writes them (LF; `\\.` quoted only when alone on its line; an empty text `""`, a
+missing value as nothing), so that their COPY and iterator paths agree. These tests pin both,
+whichever path the database takes.
+
+The cells changed on purpose with issue 16 (files people open): times are `YYYY-MM-DD HH:MM:SS`
+in the shop's time zone with the zone in the header (they were ISO 8601 with an offset, which
+spreadsheets read as text); codes and statuses are written as they are, only text people or
+gateways typed keeps the formula guard; "CSV for Excel" (a BOM) gave way to the .xlsx, and its
+old address redirects there.
 """
 
 from datetime import datetime
@@ -13,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.timezone import localdate
 
 from buyers.models import Access, Buyer, WalletEntry
 from purchases.journal import booking
@@ -100,18 +108,21 @@ def test_a_list_table_downloads_as_excel_csv_with_crlf(client, user_with_perms):
         last_login=datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     )
     rows = (
-        b"User name,Name,E-mail,Roles,Active,Admin,Last sign-in,Joined\r\n"
-        b"\\.,,,\xe2\x80\x94,True,False,,2026-03-01 12:30:45.123456+00:00\r\n"
+        b"User name,Name,E-mail,Roles,Active,Admin,Last sign-in (America/St_Johns),"
+        b"Joined (America/St_Johns)\r\n"
+        b"\\.,,,\xe2\x80\x94,True,False,,2026-03-01 09:00:45\r\n"
         b'"ann,smith","Say ""hi"" Multi\nline",ann@example.com,\xe2\x80\x94,False,False,,'
-        b"2026-03-01 12:30:45.123456+00:00\r\n"
-        b"evil,'=1+2,evil@example.com,\xe2\x80\x94,True,False,,"
-        b"2026-03-01 12:30:45.123456+00:00\r\n"
-        b"viewer,Vi Ew,viewer@example.com,\xe2\x80\x94,True,False,2026-03-02 08:00:00+00:00,"
-        b"2026-03-01 12:30:45.123456+00:00\r\n"
+        b"2026-03-01 09:00:45\r\n"
+        b"evil,'=1+2,evil@example.com,\xe2\x80\x94,True,False,,2026-03-01 09:00:45\r\n"
+        b"viewer,Vi Ew,viewer@example.com,\xe2\x80\x94,True,False,2026-03-02 04:30:00,"
+        b"2026-03-01 09:00:45\r\n"
     )
-    assert body(client.get(reverse("team"), {"export": "csv"})) == rows
-    excel = client.get(reverse("team"), {"export": "csv", "excel": "1"})
-    assert body(excel) == b"\xef\xbb\xbf" + rows
+    response = client.get(reverse("team"), {"export": "csv"})
+    assert response["Content-Disposition"].endswith("_to_" + str(localdate()) + '.csv"')
+    assert body(response) == rows
+    old_excel_link = client.get(reverse("team"), {"export": "csv", "excel": "1"})
+    assert old_excel_link.status_code == 302
+    assert old_excel_link["Location"] == reverse("team") + "?export=xlsx"
 
 
 def test_a_table_downloads_counts_dates_and_empty_cells_plainly(client, staff_user):
@@ -126,9 +137,10 @@ def test_a_table_downloads_counts_dates_and_empty_cells_plainly(client, staff_us
     )
     client.force_login(staff_user)
     assert body(client.get(reverse("accesses:list"), {"export": "csv"})) == (
-        b"Code,Buyer,Subscription,Status,Activations,Starts,Expires,Purchase date,Granted by\r\n"
+        b"Code,Buyer,Subscription,Status,Activations,Starts (America/St_Johns),"
+        b"Expires (America/St_Johns),Purchase date (America/St_Johns),Granted by\r\n"
         b'ACC00001,\'=ann@example.com,"Course, part 1",expired,2 / 3,,'
-        b"2020-04-01 09:00:05+00:00,2026-03-01 09:00:00+00:00,\r\n"
+        b"2020-04-01 06:30:05,2026-03-01 05:30:00,\r\n"
     )
 
 
@@ -155,22 +167,23 @@ def test_the_purchases_report_downloads_as_copy_csv_with_lf(client, finance_user
     Purchase.objects.filter(pk=second.pk).update(code="PUR00002", gateway_reference="SB02")
     Refund.objects.create(purchase=first, amount=Decimal("1.25"), currency="EUR", method="wallet")
     header = (
-        b"Code,Created,Completed,Buyer e-mail,Buyer name,Subscription code,Subscription,"
+        b"Code,Created (America/St_Johns),Completed (America/St_Johns),Buyer e-mail,Buyer name,"
+        b"Subscription code,Subscription,"
         b"Pricing model,List price,Discount,Coupon,Amount,Currency,Payment type,"
         b"Gateway reference,Status,Refunded amount\n"
     )
     rows = [
-        b"PUR00001,2026-03-02T23:50:00-03:30,2026-03-02T23:50:05-03:30,ann@example.com,"
+        b"PUR00001,2026-03-02 23:50:00,2026-03-02 23:50:05,ann@example.com,"
         b'"Ann ""A"" Smith,\nJr",SUBEUR01,"Course ""A"", 2","Monthly, EUR",10.00,2.50,\\.,'
         b"7.50,EUR,wallet,SB01,completed,1.25\n",
-        b"PUR00002,2026-03-04T12:00:00-03:30,,'-bob@example.com,,SUBJPY01,'=Yen,'+Yen plan,"
-        b"1500,0,,1500,JPY,wallet,SB02,failed,0\n",
+        b"PUR00002,2026-03-04 12:00:00,,'-bob@example.com,\"\",SUBJPY01,'=Yen,'+Yen plan,"
+        b'1500,0,"",1500,JPY,wallet,SB02,failed,0\n',
     ]
     client.force_login(finance_user)
     oldest_first = client.get(reverse("purchases:list"), {"export": "csv", "sort": "created_at"})
     assert body(oldest_first) == header + rows[0] + rows[1]
-    excel = client.get(reverse("purchases:list"), {"export": "csv", "excel": "1"})
-    assert body(excel) == b"\xef\xbb\xbf" + header + rows[1] + rows[0]
+    newest_first = client.get(reverse("purchases:list"), {"export": "csv"})
+    assert body(newest_first) == header + rows[1] + rows[0]
 
 
 def test_the_refunds_and_contract_transactions_reports_download_as_copy_csv(client, finance_user):
@@ -194,18 +207,20 @@ def test_the_refunds_and_contract_transactions_reports_download_as_copy_csv(clie
     client.force_login(finance_user)
     refunds = client.get(reverse("purchases:reports:refunds"), {"export": "csv"})
     assert body(refunds) == (
-        b"Code,Date,Purchase,Buyer e-mail,Subscription,Amount,Currency,Refunded to,"
+        b"Code,Date (America/St_Johns),Purchase,Buyer e-mail,Subscription,Amount,Currency,"
+        b"Refunded to,"
         b"Gateway reference,Reason,By\n"
-        b"REF00001,2026-03-03T10:00:00-03:30,PUR00001,ann@example.com,Monthly course,2.50,EUR,"
-        b'wallet,,"\'+Goodwill, ""sorry""",finance-member\n'
+        b"REF00001,2026-03-03 10:00:00,PUR00001,ann@example.com,Monthly course,2.50,EUR,"
+        b'wallet,"","\'+Goodwill, ""sorry""",finance-member\n'
     )
     charges = client.get(reverse("purchases:reports:contract_transactions"), {"export": "csv"})
     assert body(charges) == (
-        b"Contract_Key,PaymentPref,Transaction_Date,Transaction_Amount,Convenience_Fee,Currency,"
+        b"Contract_Key,PaymentPref,Transaction_Date (America/St_Johns),Transaction_Amount,"
+        b"Convenience_Fee,Currency,"
         b"PNRef,ResultCode,ResponseMessage,AuthCode,Status,Billing period,Attempt,"
         b"Buyer e-mail,Subscription\n"
-        b"CON00001,wallet,2026-03-05T03:00:00-03:30,10.00,0.00,EUR,PN21,51,"
-        b"'@Insufficient funds,,declined,2,1,ann@example.com,Monthly course\n"
+        b"CON00001,wallet,2026-03-05 03:00:00,10.00,0.00,EUR,PN21,51,"
+        b'\'@Insufficient funds,"",declined,2,1,ann@example.com,Monthly course\n'
     )
 
 
@@ -218,9 +233,10 @@ def test_the_wallet_ledger_downloads_as_copy_csv(client, finance_user):
     client.force_login(finance_user)
     response = client.get(reverse("buyers:wallet_ledger"), {"export": "csv", "sort": "created_at"})
     assert body(response) == (
-        b"Date,Buyer,Buyer e-mail,Kind,Amount,Currency,Balance after,Reason,Reference,By\n"
-        b"2026-03-01T09:00:00-03:30,BUY00001,ann@example.com,top_up,25.00,EUR,25.00,,,\n"
-        b"2026-03-01T09:00:00-03:30,BUY00002,'=yen@example.com,top_up,1000,JPY,1000,,,\n"
+        b"Date (America/St_Johns),Buyer,Buyer e-mail,Kind,Amount,Currency,Balance after,Reason,"
+        b"Reference,By\n"
+        b'2026-03-01 09:00:00,BUY00001,ann@example.com,top_up,25.00,EUR,25.00,"","",\n'
+        b'2026-03-01 09:00:00,BUY00002,\'=yen@example.com,top_up,1000,JPY,1000,"","",\n'
     )
 
 
@@ -241,10 +257,10 @@ def test_the_summaries_download_as_copy_csv(client, finance_user):
         b"2026-03-05,EUR,0,0.00,1,7.50,7.50,0,0.00,0.00,7.50,7.50\n"
     )
     by_subscription = client.get(
-        reverse("purchases:reports:revenue"), {**dates, "grouping": "subscription", "excel": "1"}
+        reverse("purchases:reports:revenue"), {**dates, "grouping": "subscription"}
     )
     assert body(by_subscription) == (
-        b"\xef\xbb\xbfSubscription code,Subscription,Currency,Sales,Sales amount,"
+        b"Subscription code,Subscription,Currency,Sales,Sales amount,"
         b"Renewal charges,Renewal charges amount,Gross,Refunds,Refunds amount,Corrections,Net,"
         b"Of gross paid from e-wallets\n"
         b"SUBJPY01,'=Yen,JPY,1,1500,0,0,1500,0,0,0,1500,1500\n"

@@ -193,7 +193,7 @@ def test_export_downloads_exactly_the_filtered_rows_on_every_page(client, viewer
     assert rows[0][:3] == ["User name", "Name", "E-mail"]
     assert len(rows) == 41
     assert all(row[1].endswith("Match") for row in rows[1:])
-    assert 'filename="team-' in response["Content-Disposition"]
+    assert 'filename="team_start_to_' in response["Content-Disposition"]
 
 
 def test_export_follows_the_lists_sort(client, viewer):
@@ -209,9 +209,10 @@ def test_exported_cells_that_could_run_as_formulas_are_neutralised(client, viewe
     assert rows[1][1].startswith("'=HYPERLINK")
 
 
-def test_export_with_excel_option_starts_with_a_bom(client, viewer):
-    response = client.get(reverse("team"), {"export": "csv", "excel": "1"})
-    assert b"".join(response.streaming_content).startswith("\ufeff".encode())
+def test_the_old_excel_option_redirects_to_the_workbook(client, viewer):
+    response = client.get(reverse("team"), {"q": "view", "export": "csv", "excel": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("team") + "?q=view&export=xlsx"
 
 
 def test_export_shows_the_roles_without_a_query_per_row(
@@ -238,9 +239,11 @@ def test_yes_no_filters_offer_any_yes_and_no(client, viewer):
     assert b"Unknown" not in response.content and b"---------" not in response.content
 
 
-def test_the_list_offers_a_csv_for_excel(client, viewer):
+def test_the_list_offers_its_workbook_and_its_csv(client, viewer):
     html = client.get(reverse("team"), {"q": "view"}).content.decode()
-    assert 'href="?q=view&amp;export=csv&amp;excel=1"' in html
+    assert 'href="?q=view&amp;export=xlsx"' in html
+    assert 'href="?q=view&amp;export=csv"' in html
+    assert "excel=1" not in html
 
 
 @pytest.mark.django_db
