@@ -21,6 +21,7 @@ JSON_ENDPOINTS = {
     "/api/purchases/sessions": "purchase_session",
     "/api/purchases": "purchase_create",
     "/api/purchases/cancel": "purchase_cancel",
+    "/api/purchases/reactivate": "purchase_reactivate",
     "/api/buyers/products": "buyer_products",
     "/api/access/check": "access_check",
 }

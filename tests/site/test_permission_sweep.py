@@ -21,6 +21,7 @@ PUBLIC = {
     "api:purchase_session",
     "api:purchase_create",
     "api:purchase_cancel",
+    "api:purchase_reactivate",
     "api:buyer_products",
     "api:access_check",
     # The JSON API's OpenAPI document and its docs page: the contract, no data; and ninja's
