@@ -272,6 +272,9 @@ WEBHOOK_RETRY_DAYS = env.int("WEBHOOK_RETRY_DAYS", default=3)
 WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=100)
 WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=16)
 WEBHOOK_RELAY_SECONDS = env.int("WEBHOOK_RELAY_SECONDS", default=30)
+# A claimed delivery is kept from other workers for its timeout plus this margin: a worker that
+# dies mid-POST leaves it to be sent again after that (at least once).
+WEBHOOK_LEASE_MARGIN_SECONDS = env.int("WEBHOOK_LEASE_MARGIN_SECONDS", default=30)
 
 # How long /healthz/ waits for the broker before naming it unavailable (seconds).
 HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=1.0)

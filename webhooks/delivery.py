@@ -40,9 +40,6 @@ logger = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 1024
 USER_AGENT = "VideoShopBackOffice-Webhooks/1"
-# How long a claimed delivery is kept from other workers beyond the POST's own timeout.
-LEASE_MARGIN_SECONDS = 30
-
 _broker_resting_until = 0.0
 
 
@@ -217,7 +214,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 def claim(*, ids=None, limit: int, now) -> list[WebhookDelivery]:
     """Take up to `limit` due deliveries to enabled endpoints, oldest first, for one lease."""
-    lease = timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
+    lease = timedelta(
+        seconds=settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_LEASE_MARGIN_SECONDS
+    )
     with transaction.atomic():
         due = WebhookDelivery.objects.filter(
             status=WebhookDelivery.Status.PENDING,
