@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core import outbox
+from core.bulk import update_rows
 from core.models import Event
 
 from .addresses import Target, resolve
@@ -150,17 +151,23 @@ def _pool(target: Target) -> urllib3.HTTPConnectionPool:
     return pool
 
 
-def post(url: str, body: bytes, headers: dict) -> Outcome:
+def target_of(url: str) -> Target | EndpointRefused:
+    """Where to send (its addresses checked now), or why not."""
+    try:
+        return resolve(url)
+    except EndpointRefused as refusal:
+        return refusal
+
+
+def post(target: Target | EndpointRefused, body: bytes, headers: dict) -> Outcome:
     """POST once, never following a redirect; 2xx is success. Answers what happened."""
     started = time.perf_counter()
 
     def elapsed() -> int:
         return int((time.perf_counter() - started) * 1000)
 
-    try:
-        target = resolve(url)
-    except EndpointRefused as refusal:
-        return Outcome(False, None, elapsed(), error=refusal.message[:300])
+    if isinstance(target, EndpointRefused):
+        return Outcome(False, None, elapsed(), error=target.message[:300])
     host = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
     try:
         response = _pool(target).urlopen(
@@ -189,7 +196,7 @@ def post(url: str, body: bytes, headers: dict) -> Outcome:
     )
 
 
-def _send_all(jobs: list[tuple[str, bytes, dict]]) -> list[Outcome]:
+def _send_all(jobs: list[tuple[Target | EndpointRefused, bytes, dict]]) -> list[Outcome]:
     global _executor
     if len(jobs) == 1:
         return [post(*jobs[0])]
@@ -262,13 +269,18 @@ def _deliver_batch(*, ids=None, limit=None, now=None) -> tuple[int, int]:
     if not claimed:
         return 0, 0
     bodies: dict[int, bytes] = {}
+    # Each URL's host is resolved and checked once a batch (and so at every send, not only
+    # when the endpoint was added).
+    targets: dict[str, Target | EndpointRefused] = {}
     jobs = []
     for delivery in claimed:
         event, endpoint = delivery.event, delivery.endpoint
         body = bodies.get(event.pk)
         if body is None:
             body = bodies[event.pk] = body_of(event)
-        jobs.append((endpoint.url, body, headers_for(endpoint, event, body)))
+        if endpoint.url not in targets:
+            targets[endpoint.url] = target_of(endpoint.url)
+        jobs.append((targets[endpoint.url], body, headers_for(endpoint, event, body)))
     outcomes = _send_all(jobs)
     record(claimed, outcomes, now=now or timezone.now())
     return len(claimed), sum(outcome.succeeded for outcome in outcomes)
@@ -306,8 +318,10 @@ def record(claimed: list[WebhookDelivery], outcomes: list[Outcome], *, now) -> N
             else:
                 # The last retry falls at the window's end, not beyond it.
                 delivery.next_attempt_at = min(now + retry_delay(delivery.attempts), give_up_at)
-        WebhookDelivery.objects.bulk_update(
-            claimed, ["status", "delivered_at", "last_status_code", "next_attempt_at"]
+        update_rows(
+            WebhookDelivery,
+            claimed,
+            ["status", "delivered_at", "last_status_code", "next_attempt_at"],
         )
         failing -= succeeded
         if succeeded:

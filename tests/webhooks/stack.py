@@ -138,15 +138,17 @@ def write_pending_deliveries(count: int, monkeypatch, batch: int = 500) -> list[
     return list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
 
 
-def hand_over(env, ids: list[int]) -> None:
-    """What fan-out does after its commit, from a process whose broker is the workers' Redis."""
+def hand_over(env, ids: list[int]) -> float:
+    """What fan-out does after its commit, from a process whose broker is the workers' Redis.
+    Answers the time (time.time()) it started handing over, after that process's start-up."""
     code = (
-        "import django, sys; django.setup();"
+        "import django, sys, time; django.setup();"
         "from webhooks.delivery import hand_to_broker;"
         "ids = [int(x) for x in sys.stdin.read().split()];"
+        "print(time.time());"
         "assert hand_to_broker(ids)"
     )
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=BASE_DIR,
         env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
@@ -154,7 +156,9 @@ def hand_over(env, ids: list[int]) -> None:
         text=True,
         check=True,
         timeout=60,
+        capture_output=True,
     )
+    return float(done.stdout.split()[0])
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
