@@ -137,7 +137,7 @@ class AttemptTable(ListTable):
     def render_actions(self, record):
         return format_html(
             '<a class="btn btn-outline-secondary btn-sm" href="{}">Resend</a>',
-            reverse("webhooks:resend", args=[record.endpoint.code, record.delivery_id]),
+            reverse("webhooks:resend", args=[record.endpoint.code, record.delivery.event.uid]),
         )
 
     def value_actions(self, record):
@@ -228,7 +228,7 @@ class ResendView(EndpointActionView):
     def load(self):
         super().load()
         self.delivery = get_object_or_404(
-            WebhookDelivery, pk=self.kwargs["delivery"], endpoint=self.endpoint
+            WebhookDelivery, event__uid=self.kwargs["event"], endpoint=self.endpoint
         )
 
     def perform(self, data):
@@ -259,5 +259,5 @@ urlpatterns = [
     path("<str:code>/enable-or-disable/", EndpointToggleView.as_view(), name="toggle"),
     path("<str:code>/test/", TestEventView.as_view(), name="test"),
     path("<str:code>/replay/", ReplayView.as_view(), name="replay"),
-    path("<str:code>/resend/<int:delivery>/", ResendView.as_view(), name="resend"),
+    path("<str:code>/resend/<uuid:event>/", ResendView.as_view(), name="resend"),
 ]

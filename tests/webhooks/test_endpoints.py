@@ -165,6 +165,12 @@ def test_the_delivery_log_page_lists_attempts_and_disabling_works(
     assert response.status_code == 302
     page = admin_client.get(reverse("webhooks:detail", args=[endpoint.code])).content.decode()
     assert "received it" in page and "webhook.test" in page
+    sent = WebhookDelivery.objects.get()
+    resend = reverse("webhooks:resend", args=[endpoint.code, sent.event.uid])
+    assert resend in page
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(resend).status_code == 302
+    assert WebhookAttempt.objects.filter(delivery=sent).count() == 2
     admin_client.post(reverse("webhooks:toggle", args=[endpoint.code]))
     endpoint.refresh_from_db()
     assert not endpoint.enabled
@@ -219,3 +225,26 @@ def test_the_command_refuses_a_private_url_with_a_message(db, settings):
     with pytest.raises(CommandError, match="No webhook endpoint"):
         call_command("webhook_endpoint", "disable", "nope")
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_delivery_log_runs_the_same_queries_for_few_or_many_attempts(
+    admin_client, django_assert_max_num_queries
+):
+    from core.models import Event
+
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/", event_types=["*"])
+    url = reverse("webhooks:detail", args=[endpoint.code])
+
+    def add_attempts(count):
+        for _ in range(count):
+            event = Event.objects.create(type="buyer.created", api_version="1", data={})
+            sent = WebhookDelivery.objects.create(event=event, endpoint=endpoint)
+            WebhookAttempt.objects.create(delivery=sent, endpoint=endpoint, status_code=200)
+
+    add_attempts(2)
+    with django_assert_max_num_queries(12) as few:
+        assert admin_client.get(url).status_code == 200
+    add_attempts(40)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = admin_client.get(url)
+    assert page.content.decode().count("Resend") >= 25
