@@ -305,13 +305,27 @@ def record(claimed: list[WebhookDelivery], outcomes: list[Outcome], *, now) -> N
             )
             for delivery, outcome in zip(claimed, outcomes, strict=True)
         )
+        # A delivery whose lease passed while this POST ran may have been claimed again since
+        # (or resent): its newer claim decides what happens to it.
+        mine = {
+            (pk, attempts)
+            for pk, attempts in WebhookDelivery.objects.select_for_update()
+            .filter(pk__in=[d.pk for d in claimed], status=WebhookDelivery.Status.PENDING)
+            .values_list("pk", "attempts")
+        }
+        still_claimed = []
         for delivery, outcome in zip(claimed, outcomes, strict=True):
+            if outcome.succeeded:
+                succeeded.add(delivery.endpoint_id)
+            else:
+                failing.add(delivery.endpoint_id)
+            if (delivery.pk, delivery.attempts) not in mine:
+                continue
+            still_claimed.append(delivery)
             delivery.last_status_code = outcome.status_code
             if outcome.succeeded:
                 delivery.status, delivery.delivered_at = WebhookDelivery.Status.DELIVERED, now
-                succeeded.add(delivery.endpoint_id)
                 continue
-            failing.add(delivery.endpoint_id)
             give_up_at = delivery.retry_from + window
             if now >= give_up_at:
                 delivery.status = WebhookDelivery.Status.FAILED
@@ -320,7 +334,7 @@ def record(claimed: list[WebhookDelivery], outcomes: list[Outcome], *, now) -> N
                 delivery.next_attempt_at = min(now + retry_delay(delivery.attempts), give_up_at)
         update_rows(
             WebhookDelivery,
-            claimed,
+            still_claimed,
             ["status", "delivered_at", "last_status_code", "next_attempt_at"],
         )
         failing -= succeeded

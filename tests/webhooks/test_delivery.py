@@ -275,3 +275,19 @@ def test_a_replay_with_its_ends_reversed_is_refused(endpoint_at):
     with pytest.raises(InvalidRange):
         services.replay_events(endpoint=endpoint_at(), start=now, end=now - timedelta(hours=1))
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_late_answer_from_a_lapsed_claim_does_not_undo_a_newer_delivery(endpoint_at):
+    """Worker A's POST outlives its lease; worker B claims, delivers and records; A's failure,
+    recorded last, is logged but leaves the delivery delivered."""
+    endpoint = endpoint_at()
+    pending = publish_and_fan_out(endpoint)
+    now = timezone.now()
+    [first] = delivery.claim(limit=10, now=now)
+    later = now + timedelta(minutes=5)
+    [second] = delivery.claim(limit=10, now=later)
+    delivery.record([second], [delivery.Outcome(True, 200, 5, "ok")], now=later)
+    delivery.record([first], [delivery.Outcome(False, None, 9000, error="ReadTimeout")], now=later)
+    pending.refresh_from_db()
+    assert pending.status == WebhookDelivery.Status.DELIVERED
+    assert WebhookAttempt.objects.filter(delivery=pending).count() == 2
