@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -220,9 +221,11 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def claim(*, ids=None, limit: int, now) -> list[WebhookDelivery]:
-    """Take up to `limit` due deliveries to enabled endpoints, oldest first, for one lease."""
+    """Take up to `limit` due deliveries to enabled endpoints, oldest first, for one lease: long
+    enough for all of them to time out, WEBHOOK_CONCURRENCY at a time, plus a margin."""
+    rounds = math.ceil(limit / settings.WEBHOOK_CONCURRENCY)
     lease = timedelta(
-        seconds=settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_LEASE_MARGIN_SECONDS
+        seconds=rounds * settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_LEASE_MARGIN_SECONDS
     )
     with transaction.atomic():
         due = WebhookDelivery.objects.filter(

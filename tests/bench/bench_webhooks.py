@@ -25,7 +25,7 @@ from tests.webhooks.stack import (
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 DELIVERIES = int(os.environ.get("BENCH_DELIVERIES", "10000"))
-CONCURRENCY = 16
+CONCURRENCY = 32  # WEBHOOK_CONCURRENCY's default
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MARKER = "## Webhooks: deliveries per second"
 
@@ -77,13 +77,7 @@ def worker_run(tmp_path, redis_url, receiver, monkeypatch, workers: int) -> floa
     WebhookDelivery.objects.all().delete()
     ids = write_pending_deliveries(DELIVERIES, monkeypatch)
     before = len(receiver.ids())
-    env = worker_env(
-        tmp_path,
-        redis_url,
-        receiver,
-        WEBHOOK_BATCH="100",
-        WEBHOOK_CONCURRENCY=str(CONCURRENCY),
-    )
+    env = worker_env(tmp_path, redis_url, receiver, WEBHOOK_CONCURRENCY=str(CONCURRENCY))
     processes = [start_worker(env, f"bench{n}") for n in range(workers)]
     try:
         time.sleep(3)  # the workers connect to Redis before the clock starts
@@ -125,7 +119,7 @@ def test_deliveries_per_second(tmp_path, monkeypatch):
         f"Measured {date.today().isoformat()}, {os.cpu_count()} cores shared with other work,",
         f"PostgreSQL and Redis (make bench); {DELIVERIES:,} pending deliveries of buyer.created",
         "events to one local HTTPS receiver (tests/webhooks/receiver.py, its own process), handed",
-        f"to the workers in tasks of 100; each worker POSTs {CONCURRENCY} at once. Load average",
+        f"to the workers in tasks of 256; each worker POSTs {CONCURRENCY} at once. Load average",
         "(1/5/15 min) taken just before each run.",
         "",
         "| run | seconds | deliveries/s | load before |",
