@@ -96,14 +96,14 @@ def worker_env(tmp_path, redis_url, receiver: Receiver, **extra) -> dict:
     }
 
 
-def start_worker(env, name) -> subprocess.Popen:
+def start_worker(env, name, pool=("--pool=solo",)) -> subprocess.Popen:
     return subprocess.Popen(
         [
             CELERY,
             "-A",
             "config",
             "worker",
-            "--pool=solo",
+            *pool,
             "--without-mingle",
             "--without-gossip",
             "--without-heartbeat",
