@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from core.events import EVENT_TYPES
 from core.form_pages import ServiceFormView
+from core.forms import validate_date_in_range
 from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 
 from . import services
@@ -144,12 +145,23 @@ class AttemptTable(ListTable):
         return ""
 
 
+class AttemptFilter(ListFilterSet):
+    search_fields = ("=delivery__event__type",)
+
+    succeeded = django_filters.BooleanFilter(label="Succeeded")
+
+    class Meta:
+        model = WebhookAttempt
+        fields = ("q", "succeeded")
+
+
 class EndpointDetailView(ListPageView):
     """An endpoint and its delivery log: every attempt, newest first."""
 
     permission_required = "webhooks.view_webhookendpoint"
     model = WebhookAttempt
     table_class = AttemptTable
+    filterset_class = AttemptFilter
     template_name = "webhooks/endpoint_detail.html"
 
     def dispatch(self, request, *args, **kwargs):
@@ -238,8 +250,16 @@ class ResendView(EndpointActionView):
 class ReplayForm(forms.Form):
     """Times in the shop's time zone, as YYYY-MM-DD HH:MM."""
 
-    start = forms.DateTimeField(label="From", help_text="YYYY-MM-DD HH:MM, the shop's time.")
-    end = forms.DateTimeField(label="Until (not included)", help_text="YYYY-MM-DD HH:MM.")
+    start = forms.DateTimeField(
+        label="From",
+        help_text="YYYY-MM-DD HH:MM, the shop's time.",
+        validators=[validate_date_in_range],
+    )
+    end = forms.DateTimeField(
+        label="Until (not included)",
+        help_text="YYYY-MM-DD HH:MM.",
+        validators=[validate_date_in_range],
+    )
 
 
 class ReplayView(EndpointActionView):
