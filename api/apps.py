@@ -6,3 +6,9 @@ class ApiConfig(AppConfig):
 
     name = "api"
     verbose_name = "HTTP API"
+
+    def ready(self):
+        from .events import register_renderers
+
+        # Events (core/events.py) show their object as this API does.
+        register_renderers()

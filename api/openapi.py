@@ -27,6 +27,7 @@ from pydantic import ValidationError as PydanticValidationError
 from api.models import ApiKey
 
 from . import purchases
+from .events import API_VERSION
 from .keys import ApiKeyError, authenticate
 from .ppv_schema import ppv_paths
 from .purchases import handle, refused
@@ -91,7 +92,7 @@ class BackOfficeApi(NinjaAPI):
 
 api = BackOfficeApi(
     title="Video shop back office API",
-    version="1",
+    version=API_VERSION,
     description=(
         "Purchases, cancellations, buyers' products and the players' access check. "
         "Authenticate with an API key from the back office (API keys page), sent as a Bearer "

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from core import outbox
+from core import events, outbox
 from core.text import single_line
 from subscriptions.services import get_shop_contacts
 
@@ -53,7 +53,14 @@ def queue_access_expiring_emails(access_ids) -> int:
         for pk in access_ids
     ]
     with transaction.atomic():
-        return outbox.enqueue_many(messages)
+        written = outbox.enqueue_many(messages)
+        expiring = Access.objects.select_related("buyer", "subscription").filter(
+            pk__in=[message.payload["access_id"] for message in messages]
+        )
+        events.publish_many(
+            ("access.expiring", access, f"access.expiring:{access.pk}") for access in expiring
+        )
+        return written
 
 
 def queue_access_password_email(access: Access) -> None:

@@ -23,6 +23,7 @@ from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core import events
 from core.errors import Refusals
 from core.money import (
     currency_codes,
@@ -153,9 +154,11 @@ def create_buyer(*, email: str = "", phone: str = "", name: str = "") -> Buyer:
     check_buyer_fields(email=email, phone=phone, name=name)
     try:
         with transaction.atomic():
-            return Buyer.objects.create(email=email, phone=phone, name=name)
+            buyer = Buyer.objects.create(email=email, phone=phone, name=name)
     except IntegrityError:  # the same e-mail or phone written by someone else since the check
         raise _contact_taken(email, phone) from None
+    events.publish("buyer.created", buyer)
+    return buyer
 
 
 def get_or_create_buyer(*, email: str = "", phone: str = "", name: str = "") -> tuple[Buyer, bool]:
@@ -193,6 +196,7 @@ def update_buyer(*, buyer: Buyer, email: str = "", phone: str = "", name: str = 
             buyer.save(update_fields=["email", "phone", "name"])
     except IntegrityError:  # the same e-mail or phone written by someone else since the check
         raise _contact_taken(email, phone, exclude_pk=buyer.pk) from None
+    events.publish("buyer.updated", buyer)
     return buyer
 
 
@@ -448,6 +452,7 @@ def grant_access(
         from .notifications import queue_access_granted_email
 
         queue_access_granted_email(access)
+    events.publish("access.granted", access)
     return access
 
 
@@ -494,6 +499,7 @@ def update_access(
     if use_subscription_custom_url is not UNSET:
         access.use_subscription_custom_url = bool(use_subscription_custom_url)
     access.save()
+    events.publish("access.changed", access)
     if notify:
         from .notifications import queue_access_changed_email
 
@@ -540,6 +546,7 @@ def revoke_access(*, access: Access, revoked_by=None, notify: bool = False) -> A
         from .notifications import queue_access_revoked_email
 
         queue_access_revoked_email(access)
+    events.publish("access.revoked", access)
     return access
 
 
@@ -879,4 +886,6 @@ def import_buyers(*, rows) -> list[Buyer]:
                 raise errors.PhoneTaken(f"Line {row.line}: the same phone appears twice.")
             seen_phones.add(phone_key_of(phone))
         buyers.append(Buyer(email=email, phone=phone, name=name))
-    return Buyer.objects.bulk_create(buyers, batch_size=1000)
+    created = Buyer.objects.bulk_create(buyers, batch_size=1000)
+    events.publish_many(("buyer.created", buyer, "") for buyer in created)
+    return created

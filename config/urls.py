@@ -13,6 +13,7 @@ from purchases import urls as purchase_urls
 from purchases import views as purchase_views
 from purchases.reports import views as report_views
 from subscriptions import urls as catalog_urls
+from webhooks import views as webhook_pages
 
 # A database that is down for a moment answers 503 (retry), the API in JSON (core/health.py).
 handler500 = "core.health.server_error"
@@ -45,6 +46,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("api-keys/", include((api_key_pages.urlpatterns, "api_keys"))),
+    path("webhooks/", include((webhook_pages.urlpatterns, "webhooks"))),
     path("api/", include((api_urls.urlpatterns, "api"))),
     path("healthz/", site_views.healthz, name="healthz"),
     path("sandbox/pay/<str:pnref>/", purchase_views.sandbox_checkout, name="sandbox_checkout"),

@@ -3,7 +3,7 @@ are written by the services only; an admin may send waiting or dead ones again."
 
 from django.contrib import admin, messages
 
-from .models import OutboxMessage
+from .models import Event, OutboxMessage
 from .outbox import send_again
 from .readonly_admin import ReadOnlyAdmin
 
@@ -45,3 +45,15 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     def send_selected_again(self, request, queryset):
         count = send_again(queryset.values_list("pk", flat=True))
         messages.success(request, f"{count} message(s) will be sent again now.")
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """Events as services recorded them (core/events.py); never changed."""
+
+    list_display = ("created_at", "type", "object_code", "uid")
+    list_filter = ("type",)
+    search_fields = ("=object_code",)
+    sortable_by = ("created_at",)
+    readonly_fields = ("uid", "type", "created_at", "api_version", "object_code", "key", "data")
+    fields = readonly_fields

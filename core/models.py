@@ -1,6 +1,8 @@
 """The site's own tables. The outbox: side effects (buyer e-mails, outbound events) written in the
 transaction of the change that causes them and delivered after it commits (core/outbox.py)."""
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -53,3 +55,48 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.pk} ({self.get_status_display()})"
+
+
+class Event(models.Model):
+    """Something that happened to an object a shop's other systems care about (a purchase
+    completed, an access revoked), written by the service that made the change in its own
+    transaction (core/events.py). `data` is the object as the JSON API showed it then; the row
+    never changes. Outbound webhooks deliver it to the endpoints that want its type."""
+
+    uid = models.UUIDField("event id", unique=True, default=uuid.uuid4, editable=False)
+    type = models.CharField("type", max_length=60)
+    created_at = models.DateTimeField("created", default=timezone.now)
+    api_version = models.CharField("API version", max_length=20)
+    # The object's public code, so staff can find the events of one purchase or buyer.
+    object_code = models.CharField("object", max_length=40, blank=True)
+    data = models.JSONField("object as the API shows it", default=dict)
+    # Names a one-off event ("access.expiring" once per access): writing it twice writes one row.
+    key = models.CharField("event key", max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = "event"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="event_key_once"),
+        ]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="event_created_idx"),
+            models.Index(fields=["object_code", "-created_at"], name="event_object_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.uid}"
+
+    @property
+    def public_id(self) -> str:
+        return f"evt_{self.uid.hex}"
+
+    def as_payload(self) -> dict:
+        """The body every receiver gets: id, type, time, API version and the object."""
+        return {
+            "id": self.public_id,
+            "type": self.type,
+            "created": self.created_at.isoformat(timespec="microseconds"),
+            "api_version": self.api_version,
+            "data": {"object": self.data},
+        }

@@ -61,6 +61,7 @@ AREAS: dict[str, list[NavLink]] = {
     "Admin": [
         NavLink("Team", "team", "auth.view_user"),
         NavLink("API keys", "api_keys:list", "api.view_apikey"),
+        NavLink("Webhooks", "webhooks:list", "webhooks.view_webhookendpoint"),
         NavLink("Django admin", "admin:index"),
     ],
 }

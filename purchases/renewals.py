@@ -30,6 +30,7 @@ from django.utils import timezone
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, WalletEntry
+from core import events
 from core.bulk import update_rows
 
 from . import errors
@@ -459,9 +460,38 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
             status=Purchase.Status.CANCELLED
         )
         queue_renewal_emails(emails)
+        publish_contract_events(emails)
         # Last, so the days' totals rows are locked only for the end of this transaction.
         journal.book(booked)
         journal.book_renewals_in_sql([attempt.transaction_id for attempt in paid], earliest=now)
+
+
+# What each renewal e-mail tells the buyer is also an event for the shop's other systems.
+EVENT_OF_EMAIL = {
+    RENEWAL_RECEIPT: "contract.renewed",
+    RENEWAL_FAILED: "contract.renewal_failed",
+    CONTRACT_ENDED: "contract.ended",
+}
+
+
+def publish_contract_events(emails: list) -> int:
+    """The batch's contract events, in its transaction: one read of the contracts as they are
+    now and two inserts (core/events.py). Each is keyed like its e-mail, so it is written once."""
+    if not emails:
+        return 0
+    contracts = RecurringContract.objects.select_related(
+        "purchase", "buyer", "subscription", "pricing_model"
+    ).in_bulk([contract_id for _, contract_id, _ in emails])
+    return events.publish_many(
+        (
+            EVENT_OF_EMAIL[kind],
+            contracts[contract_id],
+            f"contract.ended:{contracts[contract_id].code}"
+            if kind == CONTRACT_ENDED
+            else f"{EVENT_OF_EMAIL[kind]}:{key}",
+        )
+        for kind, contract_id, key in emails
+    )
 
 
 def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringContract:

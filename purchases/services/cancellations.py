@@ -11,6 +11,7 @@ from django.utils import timezone
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, Buyer
+from core import events
 from core.money import has_more_digits_than_currency, minor_digits, quantize
 from core.text import has_control_character
 from subscriptions.models import PricingModel, Subscription
@@ -129,6 +130,7 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
         if purchase.access and purchase.access.revoked_at is None:
             buyer_services.revoke_access(access=purchase.access, revoked_by=staff_user)
         end_contract(purchase, timezone.now())
+        events.publish("purchase.refunded", purchase)
     return refund
 
 
@@ -288,6 +290,8 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
         created_at=now,
     )
     purchase.refresh_from_db()
+    # Cancelled now, or cancelling at the period's end (the object's Status says which).
+    events.publish("purchase.cancelled", purchase)
     return product_view(purchase, now=now)
 
 

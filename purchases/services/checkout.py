@@ -21,6 +21,7 @@ from django.utils import timezone
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Buyer, WalletBalance
+from core import events
 from subscriptions import errors as catalog_errors
 from subscriptions.models import Coupon, PricingModel, Subscription
 from subscriptions.services import price_with_coupon, use_coupon
@@ -354,10 +355,13 @@ def _record_gateway_answer(purchase: Purchase, result) -> None:
 
 
 def _fail(purchase: Purchase, result_code: str, message: str) -> Purchase:
-    Purchase.objects.filter(pk=purchase.pk, status=Purchase.Status.PENDING).update(
-        status=Purchase.Status.FAILED, result_code=result_code, response_message=message[:200]
-    )
-    purchase.refresh_from_db()
+    with transaction.atomic():
+        failed = Purchase.objects.filter(pk=purchase.pk, status=Purchase.Status.PENDING).update(
+            status=Purchase.Status.FAILED, result_code=result_code, response_message=message[:200]
+        )
+        purchase.refresh_from_db()
+        if failed:
+            events.publish("purchase.failed", purchase)
     return purchase
 
 
@@ -407,6 +411,7 @@ def _complete(purchase: Purchase) -> Purchase:
             purchase.save()
             journal.book([journal.sale_entry(purchase, booked_at=now)])
             queue_purchase_receipt(purchase)
+            events.publish("purchase.completed", purchase)
             return purchase
     except (errors.PurchaseError, buyer_errors.BuyerError) as refusal:
         # Paid but not grantable after all (stock taken, wallet emptied, coupon used up by a

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from buyers.models import Access
+from core import events
 from subscriptions.models import PricingModel
 
 from .. import errors
@@ -65,6 +66,7 @@ def end_contract(purchase: Purchase, now) -> None:
     contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
     contract.save(update_fields=["status", "ended_at"])
     queue_renewal_emails([(CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}")])
+    events.publish("contract.ended", contract, key=f"contract.ended:{contract.code}")
 
 
 @transaction.atomic

@@ -89,8 +89,8 @@ def test_an_e_mail_about_a_subscription_saved_before_the_rule_is_sent_on_one_lin
     Subscription.objects.filter(pk=subscription.pk).update(name=HEADER_INJECTION)
     subscription.refresh_from_db()
     buyer_services.grant_access(subscription=subscription, buyer=BuyerFactory(), notify=True)
-    assert relay_due() == 1
-    assert OutboxMessage.objects.get().status == OutboxMessage.Status.SENT
+    relay_due()
+    assert not OutboxMessage.objects.exclude(status=OutboxMessage.Status.SENT).exists()
     [message] = mailoutbox
     assert message.subject == "Your access to Jazz Bcc: everyone@example.com"
     assert "\n" not in message.subject

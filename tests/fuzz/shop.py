@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from api.keys import create_api_key
 from buyers import services as buyer_services
+from core.models import Event
 from tests.buyers.factories import BuyerFactory
 from tests.purchases.test_renewals import subscribe
 from tests.subscriptions.factories import (
@@ -24,6 +25,7 @@ from tests.subscriptions.factories import (
     SubscriptionFactory,
     SubscriptionMediaFactory,
 )
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 # The Django admin guards and validates itself (its own tests); it is not walked.
 SKIPPED_NAMESPACES = {"admin"}
@@ -98,6 +100,8 @@ class Shop:
     contract: object
     api_key: object
     journal_entry: object
+    webhook_endpoint: object
+    webhook_event: object
 
     def objects_by_kwarg(self, route: Route) -> dict:
         """{url kwarg: the object it names} for this route, from its namespace."""
@@ -114,6 +118,7 @@ class Shop:
             "purchases": self.purchase,
             "contracts": self.contract,
             "reports": self.journal_entry,  # the money journal's entry pages
+            "webhooks": self.webhook_endpoint,
         }
         found = {}
         for kwarg in route.url_kwargs:
@@ -123,6 +128,8 @@ class Shop:
                 found[kwarg] = self.media
             elif kwarg == "prefix" and namespace == "api_keys":
                 found[kwarg] = self.api_key
+            elif kwarg == "event" and namespace == "webhooks":
+                found[kwarg] = self.webhook_event
             else:
                 raise LookupError(
                     f"{route.name}: tests/fuzz/shop.py does not know which object "
@@ -131,8 +138,9 @@ class Shop:
         return found
 
     def url(self, route: Route) -> str:
+        named_by = {"prefix": "prefix", "event": "uid"}
         kwargs = {
-            kwarg: obj.prefix if kwarg == "prefix" else obj.code
+            kwarg: getattr(obj, named_by.get(kwarg, "code"))
             for kwarg, obj in self.objects_by_kwarg(route).items()
         }
         return reverse(route.name, kwargs=kwargs)
@@ -153,6 +161,15 @@ def build_shop(user) -> Shop:
         subscription=subscription, buyer=buyer, granted_by=user, notify=False
     )
     api_key = create_api_key(name="Fuzzed key", scopes=["catalog"], created_by=user).api_key
+    # An endpoint with one delivery of the buyer's creation, attempted once.
+    webhook_endpoint = WebhookEndpoint.objects.create(
+        url="https://hooks.example.com/in", event_types=["*"]
+    )
+    webhook_event = Event.objects.create(
+        type="buyer.created", api_version="1", data={"Code": buyer.code}
+    )
+    sent = WebhookDelivery.objects.create(event=webhook_event, endpoint=webhook_endpoint)
+    WebhookAttempt.objects.create(delivery=sent, endpoint=webhook_endpoint, status_code=500)
     # A few rows more, so that lists have pages to page through (with a count limit of 1).
     BuyerFactory.create_batch(3)
     return Shop(
@@ -167,12 +184,14 @@ def build_shop(user) -> Shop:
         contract=contract,
         api_key=api_key,
         journal_entry=purchase.journal_entries.get(kind="sale"),
+        webhook_endpoint=webhook_endpoint,
+        webhook_event=webhook_event,
     )
 
 
 # --- What changed -----------------------------------------------------------------------------
 
-SNAPSHOT_APPS = ("subscriptions", "buyers", "purchases", "site", "auth")
+SNAPSHOT_APPS = ("subscriptions", "buyers", "purchases", "site", "auth", "webhooks")
 
 
 def _counted_tables():

@@ -60,12 +60,13 @@ POST_ONLY_FORM_CONTEXT = {"subscriptions:attach_media": "attach_form"}
 # Pages that answer 200 without an error when the input was good: what they show instead.
 SUCCESS_PAGES = {
     "api_keys:create": "api/apikey_created.html",
+    "webhooks:create": "webhooks/endpoint_created.html",
     "buyers:import": "buyers/buyer_import.html",
 }
 
 
 # Of those, the ones whose result page follows a write (the key is shown once, not redirected to).
-WRITES_ON_200 = {"api_keys:create"}
+WRITES_ON_200 = {"api_keys:create", "webhooks:create"}
 
 
 def is_excluded(name):
@@ -118,6 +119,9 @@ def valid_input(shop, route) -> dict:
         "purchases:refund": {"amount": "1.00", "reason": "Asked for it"},
         "contracts:card": {"instrument": "tok_approve"},
         "api_keys:create": {"name": "Player", "scopes": ["catalog"]},
+        # An address, not a name: the fuzzer's variations are never looked up in the DNS.
+        "webhooks:create": {"url": "https://93.184.216.34/in", "event_types": ["*"]},
+        "webhooks:replay": {"start": "2026-01-01 00:00", "end": "2026-12-31 00:00"},
         "password_change": {
             "old_password": TEST_PASSWORD,
             "new_password1": "another horse battery 43",

@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError as BrokerDown
 
 from buyers import services as buyer_services
 from buyers.models import SentEmail
-from core import outbox, tasks
+from core import events, outbox, tasks
 from core.models import OutboxMessage
 from tests.buyers.factories import BuyerFactory
 from tests.factories import UserFactory
@@ -29,6 +29,13 @@ def broker_not_resting():
     outbox._broker_resting_until = 0.0
     yield
     outbox._broker_resting_until = 0.0
+
+
+@pytest.fixture(autouse=True)
+def only_emails_in_the_outbox(monkeypatch):
+    """These tests count e-mails' messages: the services' events (core/events.py) are then only
+    recorded, as when no app delivers them (tests/webhooks covers their messages)."""
+    monkeypatch.delitem(outbox.HANDLERS, events.EVENTS_MESSAGE)
 
 
 def broker_down():

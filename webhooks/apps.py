@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    """Outbound webhooks: endpoints, their deliveries and log, signed POSTs with retries."""
+
+    name = "webhooks"
+    verbose_name = "Webhooks"
+
+    def ready(self):
+        from core import events, outbox
+
+        from . import delivery, notifications
+
+        # New events (core/events.py) become deliveries to the endpoints that want them.
+        outbox.register(events.EVENTS_MESSAGE, delivery.fan_out)
+        outbox.register(notifications.ENDPOINT_DISABLED, notifications.send_endpoint_disabled)

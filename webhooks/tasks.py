@@ -1,0 +1,18 @@
+"""Webhook jobs (webhooks/delivery.py). Thin: each calls the delivery module."""
+
+from celery import shared_task
+
+from . import delivery
+
+
+@shared_task
+def deliver_webhooks(ids: list[int]) -> int:
+    """Send these deliveries now if they are due (handed over after the commit that wrote them)."""
+    return delivery.deliver(ids=ids)
+
+
+@shared_task
+def deliver_due_webhooks() -> int:
+    """The beat job: send every delivery that is due (retries, a broker that was down, leases of
+    a worker that died). Safe on several workers at once: rows are claimed SKIP LOCKED."""
+    return delivery.deliver_due()
