@@ -34,6 +34,7 @@ purchase_patterns = [
     path("", views.PurchaseListView.as_view(), name="list"),
     path("new/", views.NewPurchaseView.as_view(), name="create"),
     path("sessions/", views.PurchaseSessionListView.as_view(), name="sessions"),
+    path("explain/", views.ExplainView.as_view(), name="explain"),
     path("reports/", include((report_patterns, "reports"))),
     path("<str:code>/", views.PurchaseDetailView.as_view(), name="detail"),
     path("<str:code>/cancel/", views.CancelPurchaseView.as_view(), name="cancel"),

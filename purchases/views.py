@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
-from django.views.generic import DetailView
+from django.views.generic import DetailView, TemplateView
 
 from core.errors import DomainError, show_on_form
 from core.form_pages import ServiceFormView
@@ -27,6 +27,7 @@ from .forms import (
     ChangeCardForm,
     ConfirmForm,
     EndContractForm,
+    ExplainForm,
     NewPurchaseForm,
     RefundPurchaseForm,
 )
@@ -34,7 +35,14 @@ from .gateways import get_gateway
 from .gateways.sandbox import pay_on_sandbox_page
 from .journal import selectors as journal_selectors
 from .journal.models import REVENUE_KINDS, JournalEntry, Kind
-from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
+from .models import (
+    WALLET,
+    ContractTransaction,
+    Purchase,
+    PurchaseSession,
+    RecurringContract,
+    SandboxCharge,
+)
 from .reports.exports import PURCHASES_REPORT
 from .services.cancellations import (
     cancel_purchase,
@@ -44,6 +52,7 @@ from .services.cancellations import (
 )
 from .services.checkout import confirm_purchase, create_purchase, quote_purchase
 from .services.contracts import change_contract_card
+from .support.explain import explain, find_buyer
 from .tables import ContractTable, PurchaseSessionTable, PurchaseTable
 
 
@@ -513,3 +522,40 @@ class ChangeCardView(ContractActionView):
 
     def perform(self, data):
         return change_contract_card(contract=self.get_contract(), instrument=data["instrument"])
+
+
+class ExplainView(PermissionRequiredMixin, TemplateView):
+    """ "Why can't this buyer buy / watch?": every rule with its answer, for the form's question.
+    A GET form, so an answer is a link a colleague can be sent."""
+
+    permission_required = "buyers.view_buyer"
+    template_name = "purchases/explain.html"
+
+    def get_context_data(self, **kwargs):
+        query = self.request.GET
+        asked = any(query.get(name) for name in ("buyer", "subscription"))
+        form = ExplainForm(query if asked else None, initial=query.dict())
+        explanation = None
+        if asked and form.is_valid():
+            data = form.cleaned_data
+            try:
+                buyer = find_buyer(data["buyer"])
+            except DomainError as refusal:
+                show_on_form(form, refusal)
+            else:
+                explanation = explain(
+                    buyer=buyer,
+                    subscription=data["subscription"],
+                    pricing_model=data["pricing_model"],
+                    payment_type=data["payment_type"] or WALLET,
+                    device_type=data["device_type"].strip(),
+                    coupon_code=data["coupon_code"].strip(),
+                    device_id=data["device_id"].strip(),
+                )
+        return super().get_context_data(
+            title="Why can't this buyer buy or watch?",
+            breadcrumbs=[("Why can't they buy or watch?", None)],
+            form=form,
+            explanation=explanation,
+            **kwargs,
+        )

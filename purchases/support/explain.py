@@ -76,6 +76,17 @@ class Explanation:
         return all(answer.passed for answer in self.purchase)
 
     @property
+    def sections(self):
+        """(title, answers, test id) for a page."""
+        parts = [
+            ("Buying: the purchase service's rules", self.purchase, "explain-purchase"),
+            ("Watching: the players' access check", self.watch, "explain-watch"),
+        ]
+        if self.notes:
+            parts.append(("Notes", self.notes, "explain-notes"))
+        return parts
+
+    @property
     def can_watch(self) -> bool:
         return bool(self.watch) and all(answer.passed for answer in self.watch)
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -296,3 +297,49 @@ def test_explainer_says_can_buy_exactly_when_a_real_purchase_is_accepted(scenari
             first = next(a for a in explanation.purchase if a.outcome == FAILED)
             assert first.code == why, (scenario, answers, why)
         transaction.set_rollback(True)
+
+
+# --- The page -----------------------------------------------------------------------------------
+
+
+def test_support_reads_why_a_buyer_cannot_buy_on_the_explain_page(client, staff_user):
+    SubscriptionFactory(name="Basic membership", mandatory=True)
+    subscription, _ = offer_for_sale(name="Jazz course")
+    buyer = wallet_buyer()
+    client.force_login(staff_user)
+    page = client.get(reverse("buyers:detail", args=[buyer.code]))
+    assert 'data-testid="explain-panel"' in page.content.decode()
+    response = client.get(
+        reverse("purchases:explain"), {"buyer": buyer.code, "subscription": subscription.code}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Cannot buy" in html and "Cannot watch" in html
+    assert "Basic membership" in html
+    assert "Sell or grant the buyer the mandatory subscription first." in html
+
+
+def test_explain_page_shows_a_clear_message_for_an_unknown_buyer(client, staff_user):
+    subscription, _ = offer_for_sale()
+    client.force_login(staff_user)
+    response = client.get(
+        reverse("purchases:explain"),
+        {"buyer": "nobody@example.com", "subscription": subscription.code},
+    )
+    assert response.status_code == 200
+    assert "No buyer has the code or e-mail" in response.content.decode()
+    response = client.get(reverse("purchases:explain"), {"buyer": "x", "subscription": "NOPE"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_subscription_page_offers_the_explainer(client, staff_user):
+    subscription, _ = offer_for_sale()
+    client.force_login(staff_user)
+    page = client.get(reverse("subscriptions:detail", args=[subscription.code]))
+    assert 'name="subscription" value="' + subscription.code in page.content.decode()
+
+
+def test_explain_page_needs_the_buyer_permission(client):
+    client.force_login(UserFactory())
+    assert client.get(reverse("purchases:explain")).status_code == 403
