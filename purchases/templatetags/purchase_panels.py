@@ -7,6 +7,7 @@ from subscriptions.models import Subscription
 
 from .. import selectors
 from ..gateways import describe_instrument, payment_type_label
+from ..support.emails import unsent_emails
 
 register = template.Library()
 
@@ -77,3 +78,9 @@ def explain_panel(context, buyer=None, subscription=None):
         "subscriptions": subscriptions,
         "may_explain": user.has_perm("buyers.view_buyer"),
     }
+
+
+@register.inclusion_tag("purchases/partials/unsent_emails.html")
+def unsent_emails_panel(buyer=None):
+    """Buyer e-mails waiting or failed in the outbox (of one buyer, or every buyer's)."""
+    return {"buyer": buyer, "unsent": unsent_emails(buyer=buyer)}
