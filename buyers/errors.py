@@ -219,3 +219,9 @@ class BuyerNotFound(BuyerError):
 class EmailNotResendable(BuyerError):
     code = "email_not_resendable"
     message = "This e-mail was sent before e-mails were kept as sent: there is no copy to resend."
+
+
+class InvalidNote(BuyerError):
+    code = "invalid_note"
+    message = "This note cannot be saved."
+    field = "text"

@@ -41,6 +41,7 @@ from .models import (
     Access,
     AccessActivation,
     Buyer,
+    BuyerNote,
     WalletBalance,
     WalletEntry,
     new_access_password,
@@ -920,3 +921,20 @@ def import_buyers(*, rows) -> list[Buyer]:
             seen_phones.add(phone_key_of(phone))
         buyers.append(Buyer(email=email, phone=phone, name=name))
     return Buyer.objects.bulk_create(buyers, batch_size=1000)
+
+
+# --- Staff notes --------------------------------------------------------------------------------
+
+NOTE_MAX_LENGTH = 2000
+
+
+def add_buyer_note(*, buyer: Buyer, text: str, written_by=None) -> BuyerNote:
+    """Write a staff note on the buyer's timeline (notes are never edited or deleted)."""
+    text = (text or "").strip()
+    if not text:
+        raise errors.InvalidNote("Write the note.")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise errors.InvalidNote(f"A note has {NOTE_MAX_LENGTH} characters at most.")
+    if has_control_character(text, multiline=True):
+        raise errors.InvalidNote("A note cannot contain control characters.")
+    return BuyerNote.objects.create(buyer=buyer, text=text, written_by=written_by)

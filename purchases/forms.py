@@ -126,3 +126,7 @@ class ExplainForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["payment_type"].choices = payment_type_choices()
+
+
+class BuyerNoteForm(forms.Form):
+    text = forms.CharField(label="Note", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))

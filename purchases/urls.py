@@ -35,6 +35,8 @@ purchase_patterns = [
     path("new/", views.NewPurchaseView.as_view(), name="create"),
     path("sessions/", views.PurchaseSessionListView.as_view(), name="sessions"),
     path("explain/", views.ExplainView.as_view(), name="explain"),
+    path("timeline/<str:code>/", views.BuyerTimelineView.as_view(), name="timeline"),
+    path("timeline/<str:code>/note/", views.BuyerNoteCreateView.as_view(), name="timeline_note"),
     path("reports/", include((report_patterns, "reports"))),
     path("<str:code>/", views.PurchaseDetailView.as_view(), name="detail"),
     path("<str:code>/cancel/", views.CancelPurchaseView.as_view(), name="cancel"),
