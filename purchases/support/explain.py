@@ -18,7 +18,7 @@ from subscriptions.models import PricingModel, Subscription
 from .. import errors
 from ..gateways import get_gateway, payment_type_label
 from ..models import WALLET, Purchase
-from ..services.rules import PURCHASE_RULES, PurchaseFacts, missing_needs
+from ..services.rules import PURCHASE_RULES, PurchaseFacts, active_access, missing_needs
 
 
 def format_money(amount, currency: str) -> str:
@@ -318,7 +318,17 @@ def _purchase_fix(name: str, refusal: errors.PurchaseError, facts: PurchaseFacts
             )
         return "Wait until the pending purchase is paid or expires."
     if name == "not_owned":
-        return "Nothing to buy: the buyer can watch it. Revoke that access first to sell it again."
+        access = active_access(facts.buyer, facts.product, facts.now)
+        until = (
+            f" until {access.access_expire:%Y-%m-%d %H:%M}"
+            if access is not None and access.access_expire
+            else ""
+        )
+        code = f" {access.code}" if access is not None else ""
+        return (
+            f"Nothing to buy: access{code} runs{until}. Revoke it first to sell it again, or "
+            "extend it."
+        )
     if name == "stock":
         return "Raise the subscription's stock, or revoke accesses nobody uses."
     if name == "device_type":
@@ -412,8 +422,9 @@ def _watch_passed(rule, access, known_device: bool) -> str:
     if rule.refusal == AccessRefusal.ACTIVATION_LIMIT_REACHED:
         if known_device:
             return "This device was activated before."
-        limit = "no limit" if access.activation_limit is None else access.activation_limit
-        return f"Activations {access.activations_used} of {limit} used."
+        if access.activation_limit is None:
+            return f"{access.activations_used} activations used; no limit."
+        return f"Activations {access.activations_used} of {access.activation_limit} used."
     if rule.refusal == AccessRefusal.EXPIRED and access.access_expire:
         return f"Expires {access.access_expire:%Y-%m-%d %H:%M}."
     return ""

@@ -77,8 +77,10 @@ def _window(access) -> str:
         parts.append(f"from {access.access_start:%Y-%m-%d %H:%M}")
     if access.access_expire:
         parts.append(f"until {access.access_expire:%Y-%m-%d %H:%M}")
-    limit = "no limit" if access.activation_limit is None else access.activation_limit
-    parts.append(f"activations {access.activations_used} of {limit}")
+    if access.activation_limit is None:
+        parts.append(f"{access.activations_used} activations, no limit")
+    else:
+        parts.append(f"activations {access.activations_used} of {access.activation_limit}")
     return ", ".join(parts)
 
 
