@@ -338,9 +338,9 @@ def _after(kind: EventKind, key) -> Q:
     return Q(**{f"{time}__lt": at})
 
 
-def page_keys(buyer: Buyer, kinds: list[EventKind], after=None, size: int = PAGE_SIZE):
-    """(time, kind, id) of the page's events and one more (to tell whether a next page exists),
-    in one UNION ALL query."""
+def page_keys_query(buyer: Buyer, kinds: list[EventKind], after=None, size: int = PAGE_SIZE):
+    """The UNION ALL of a select per kind: (time, kind, id) of the page's events and one more
+    (to tell whether a next page exists), newest first."""
     limited = connection.features.supports_slicing_ordering_in_compound
     selects = []
     for kind in kinds:
@@ -356,15 +356,18 @@ def page_keys(buyer: Buyer, kinds: list[EventKind], after=None, size: int = PAGE
             .order_by()
         )
         if limited:
+            # Each select reads at most a page from its own rows (PostgreSQL); SQLite cannot
+            # limit inside a compound select, and its outer LIMIT gives the same rows.
             rows = rows.order_by("-ev_at", "-ev_id")[: size + 1]
         selects.append(rows)
-    if not selects:
-        return []
     if len(selects) == 1:
-        query = selects[0] if limited else selects[0].order_by("-ev_at", "-ev_id")[: size + 1]
-        return list(query)
+        return selects[0] if limited else selects[0].order_by("-ev_at", "-ev_id")[: size + 1]
     union = selects[0].union(*selects[1:], all=True).order_by("-ev_at", "-ev_kind", "-ev_id")
-    return list(union[: size + 1])
+    return union[: size + 1]
+
+
+def page_keys(buyer: Buyer, kinds: list[EventKind], after=None, size: int = PAGE_SIZE):
+    return list(page_keys_query(buyer, kinds, after, size)) if kinds else []
 
 
 @dataclass
