@@ -9,17 +9,26 @@ import core.codes
 
 
 def fill_codes_and_buyers(apps, schema_editor):
-    """E-mails sent before: each gets its own code, and the buyer of its access."""
+    """E-mails sent before: each gets its own code, and the buyer of its access (one UPDATE)."""
+    from django.db.models import OuterRef, Subquery
+
     SentEmail = apps.get_model("buyers", "SentEmail")
-    taken = set()
-    for email in SentEmail.objects.select_related("access").only("pk", "access__buyer_id"):
+    Access = apps.get_model("buyers", "Access")
+    SentEmail.objects.filter(access__isnull=False).update(
+        buyer_id=Subquery(Access.objects.filter(pk=OuterRef("access_id")).values("buyer_id")[:1])
+    )
+    taken, batch = set(), []
+    for email in SentEmail.objects.only("pk").order_by("pk").iterator(chunk_size=2000):
         code = core.codes.new_public_code()
         while code in taken:
             code = core.codes.new_public_code()
         taken.add(code)
         email.code = code
-        email.buyer_id = email.access.buyer_id if email.access_id else None
-        email.save(update_fields=["code", "buyer"])
+        batch.append(email)
+        if len(batch) >= 2000:
+            SentEmail.objects.bulk_update(batch, ["code"])
+            batch = []
+    SentEmail.objects.bulk_update(batch, ["code"])
 
 
 class Migration(migrations.Migration):
