@@ -11,12 +11,14 @@ page's rows are loaded, one query per kind shown. The key of the last row is the
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 
 from django.db import connection
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware, make_aware
 
 from buyers.models import Access, AccessActivation, Buyer, BuyerNote, SentEmail, WalletEntry
 from core.money import quantize
@@ -366,8 +368,52 @@ def page_keys_query(buyer: Buyer, kinds: list[EventKind], after=None, size: int 
     return union[: size + 1]
 
 
+# Building the UNION through the ORM costs more than PostgreSQL takes to run it (about 20 ms
+# against 6 ms for 11 kinds): its SQL is built once per (kinds, key's kind) with stand-in values
+# for the buyer and the key, which each request replaces in the parameters.
+_STAND_IN_BUYER = -7_000_000_001
+_STAND_IN_PK = -7_000_000_002
+_STAND_IN_AT = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+
+
+@lru_cache(maxsize=256)
+def _compiled(vendor: str, names: tuple[str, ...], key_kind: str | None, size: int):
+    kinds = [KINDS_BY_NAME[name] for name in names]
+    key = (_STAND_IN_AT, key_kind, _STAND_IN_PK) if key_kind else None
+    query = page_keys_query(Buyer(pk=_STAND_IN_BUYER), kinds, key, size)
+    sql, params = query.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _as_datetime(value) -> datetime:
+    if isinstance(value, str):  # SQLite answers a compound select's times as text
+        value = parse_datetime(value)
+    return value if is_aware(value) else make_aware(value, UTC)
+
+
 def page_keys(buyer: Buyer, kinds: list[EventKind], after=None, size: int = PAGE_SIZE):
-    return list(page_keys_query(buyer, kinds, after, size)) if kinds else []
+    """(time, kind, id) of the page's events and one more (to tell whether a next page
+    exists), newest first, in one query."""
+    if not kinds:
+        return []
+    names = tuple(kind.name for kind in kinds)
+    sql, params = _compiled(connection.vendor, names, after[1] if after else None, size)
+    ops = connection.ops
+    real = {_STAND_IN_BUYER: buyer.pk, ops.adapt_datetimefield_value(_STAND_IN_AT): None}
+    if after is not None:
+        real[_STAND_IN_PK] = after[2]
+        real[ops.adapt_datetimefield_value(_STAND_IN_AT)] = ops.adapt_datetimefield_value(after[0])
+
+    def actual(param):
+        # bool is an int too: a True parameter must not be read as a stand-in.
+        if isinstance(param, bool) or not isinstance(param, int | str | datetime):
+            return param
+        return real.get(param, param)
+
+    params = [actual(param) for param in params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(_as_datetime(at_), kind, pk) for at_, kind, pk in cursor.fetchall()]
 
 
 @dataclass
