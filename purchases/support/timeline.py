@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, F, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
@@ -25,7 +26,7 @@ from core.money import quantize
 from core.roles import MONEY_REPORTS
 
 from ..gateways import payment_type_label
-from ..models import Cancellation, ContractTransaction, Purchase, Refund
+from ..models import Cancellation, ContractTransaction, Purchase, RecurringContract, Refund
 
 PAGE_SIZE = 50
 
@@ -61,6 +62,22 @@ class EventKind:
     time: str
     related: tuple[str, ...]
     describe: Callable[[object, bool], tuple[str, str, str, str]]  # title, detail, link, tone
+
+
+def _owned_through(model, parent, fk: str, buyer: Buyer):
+    """Rows of `model` whose `fk` row (a `parent`) is the buyer's. On PostgreSQL as
+    `fk = ANY(ARRAY(SELECT id FROM parent WHERE buyer_id = …))`: the buyer's few parent ids are
+    read first and each is looked up in the fk's index. As a join the planner reads the whole
+    table instead (a parallel scan of 800k device activations at 1M purchases: 280 ms)."""
+    rows = model.objects.all()
+    if connection.vendor != "postgresql":
+        return rows.filter(**{f"{fk}__buyer": buyer})
+    # Only our models' table and column names go into the text; the buyer is a parameter.
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(fk).column)}"
+    parents = quote(parent._meta.db_table)
+    where = f"{column} = ANY(ARRAY(SELECT id FROM {parents} WHERE buyer_id = %s))"  # noqa: S608
+    return rows.filter(RawSQL(where, [buyer.pk], output_field=BooleanField()))  # noqa: S611
 
 
 def _access_granted(access, money):
@@ -223,7 +240,7 @@ KINDS: tuple[EventKind, ...] = (
         "activation",
         "Device activation",
         "buyers.view_access",
-        lambda b: AccessActivation.objects.filter(access__buyer=b),
+        lambda b: _owned_through(AccessActivation, Access, "access", b),
         "first_seen_at",
         ("access__subscription",),
         _activation,
@@ -232,7 +249,7 @@ KINDS: tuple[EventKind, ...] = (
         "cancellation",
         "Cancellation",
         "purchases.view_cancellation",
-        lambda b: Cancellation.objects.filter(purchase__buyer=b),
+        lambda b: _owned_through(Cancellation, Purchase, "purchase", b),
         "created_at",
         ("purchase__subscription", "created_by"),
         _cancellation,
@@ -279,7 +296,7 @@ KINDS: tuple[EventKind, ...] = (
         "refund",
         "Refund",
         "purchases.view_purchase",
-        lambda b: Refund.objects.filter(purchase__buyer=b),
+        lambda b: _owned_through(Refund, Purchase, "purchase", b),
         "created_at",
         ("purchase__subscription",),
         _refund,
@@ -288,7 +305,7 @@ KINDS: tuple[EventKind, ...] = (
         "renewal",
         "Renewal charge or decline",
         "purchases.view_contracttransaction",
-        lambda b: ContractTransaction.objects.filter(contract__buyer=b),
+        lambda b: _owned_through(ContractTransaction, RecurringContract, "contract", b),
         "transaction_date",
         ("contract__subscription",),
         _renewal,
