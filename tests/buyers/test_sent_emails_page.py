@@ -126,6 +126,7 @@ def test_staff_see_buyers_emails_and_admins_every_email(client, staff_user):
     assert email.code not in client.get(reverse("emails:list")).content.decode()
     client.force_login(UserFactory(is_superuser=True))
     assert client.get(reverse("emails:detail", args=[email.code])).status_code == 200
+    assert email.code in client.get(reverse("emails:list")).content.decode()
 
 
 def test_finance_and_others_cannot_read_or_resend_emails(client, finance_user):
