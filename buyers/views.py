@@ -1,6 +1,8 @@
 """Staff pages for buyers, their accesses and e-wallets. Each view parses input, calls a service
 or selector and renders; a refusal is shown beside the field it concerns (core.form_pages)."""
 
+import re
+
 from csp.constants import NONE, SELF
 from csp.decorators import csp
 from django.contrib import messages
@@ -38,6 +40,7 @@ from .models import Access, Buyer, SentEmail, WalletEntry
 from .tables import AccessTable, BuyerTable, SentEmailTable, WalletEntryTable
 
 DETAIL_ROWS = 50
+PUBLIC_CODE = re.compile(r"[A-Za-z0-9]{1,32}")
 IMPORT_SESSION_KEY = "buyers_import_csv"
 
 
@@ -589,7 +592,9 @@ class SentEmailListView(ListPageView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         code = (self.request.GET.get("buyer") or "").strip()
-        context["filtered_buyer"] = Buyer.objects.filter(code=code).first() if code else None
+        # Only a code-shaped value is looked up (PostgreSQL refuses a NUL in a query).
+        known = PUBLIC_CODE.fullmatch(code)
+        context["filtered_buyer"] = Buyer.objects.filter(code=code).first() if known else None
         return context
 
 

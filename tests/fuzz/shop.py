@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from api.keys import create_api_key
 from buyers import services as buyer_services
+from buyers.models import SentEmail
 from tests.buyers.factories import BuyerFactory
 from tests.purchases.test_renewals import subscribe
 from tests.subscriptions.factories import (
@@ -98,6 +99,7 @@ class Shop:
     contract: object
     api_key: object
     journal_entry: object
+    email: object
 
     def objects_by_kwarg(self, route: Route) -> dict:
         """{url kwarg: the object it names} for this route, from its namespace."""
@@ -111,9 +113,12 @@ class Shop:
             "accesses": self.subscription
             if route.name in ("accesses:subscription", "accesses:grant_for_subscription")
             else self.access,
-            "purchases": self.purchase,
+            "purchases": self.buyer
+            if route.name in ("purchases:timeline", "purchases:timeline_note")
+            else self.purchase,
             "contracts": self.contract,
             "reports": self.journal_entry,  # the money journal's entry pages
+            "emails": self.email,
         }
         found = {}
         for kwarg in route.url_kwargs:
@@ -167,6 +172,16 @@ def build_shop(user) -> Shop:
         contract=contract,
         api_key=api_key,
         journal_entry=purchase.journal_entries.get(kind="sale"),
+        email=SentEmail.objects.create(
+            key="fuzzed:1",
+            kind=SentEmail.Kind.ACCESS_GRANTED,
+            buyer=buyer,
+            access=access,
+            to=buyer.email,
+            subject="Your access",
+            text_body="Your access password",
+            html_body="<p>Your access password</p>",
+        ),
     )
 
 
