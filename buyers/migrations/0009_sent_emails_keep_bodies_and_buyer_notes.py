@@ -5,31 +5,6 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import core.codes
-
-
-def fill_codes_and_buyers(apps, schema_editor):
-    """E-mails sent before: each gets its own code, and the buyer of its access (one UPDATE)."""
-    from django.db.models import OuterRef, Subquery
-
-    SentEmail = apps.get_model("buyers", "SentEmail")
-    Access = apps.get_model("buyers", "Access")
-    SentEmail.objects.filter(access__isnull=False).update(
-        buyer_id=Subquery(Access.objects.filter(pk=OuterRef("access_id")).values("buyer_id")[:1])
-    )
-    taken, batch = set(), []
-    for email in SentEmail.objects.only("pk").order_by("pk").iterator(chunk_size=2000):
-        code = core.codes.new_public_code()
-        while code in taken:
-            code = core.codes.new_public_code()
-        taken.add(code)
-        email.code = code
-        batch.append(email)
-        if len(batch) >= 2000:
-            SentEmail.objects.bulk_update(batch, ["code"])
-            batch = []
-    SentEmail.objects.bulk_update(batch, ["code"])
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -147,5 +122,4 @@ class Migration(migrations.Migration):
             model_name="buyernote",
             index=models.Index(fields=["buyer", "-created_at", "-id"], name="buyernote_buyer_idx"),
         ),
-        migrations.RunPython(fill_codes_and_buyers, migrations.RunPython.noop),
     ]
