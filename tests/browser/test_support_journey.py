@@ -2,11 +2,12 @@
 e-mail they were sent (its HTML in a sandboxed frame), and ask why they cannot buy it again."""
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 
 from core import outbox
 from core.models import OutboxMessage
-from core.roles import SHOP_STAFF
+from core.roles import SHOP_STAFF, apply_role_permissions
 from purchases.services.checkout import create_purchase
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.purchases.factories import offer_for_sale, wallet_buyer
@@ -18,6 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_support_answers_a_buyers_call(page, live_server):
+    # Transactional tests empty every table after them, the role groups too: make them again.
+    apply_role_permissions(apps, None)
     staff = UserFactory(username="sue")
     staff.groups.add(Group.objects.get(name=SHOP_STAFF))
     buyer = wallet_buyer(balance="50.00", email="ann@example.com", name="Ann Lee")
