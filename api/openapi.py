@@ -460,7 +460,7 @@ class ExplainIn(Parameters):
     pricingModelId: Text = Field(None, description="A pricing model's code (default: the default).")
     paymentType: Text = Field(None, description="wallet (default) or an enabled gateway.")
     deviceType: Text = None
-    couponCode: Text = None
+    coupon: Text = Field(None, description="A coupon's code.")
     udid: Text = Field(None, description="The player's device id (default: a new device).")
 
 

@@ -1,6 +1,6 @@
 """The JSON API for support tools: "why can't this buyer buy / watch?" (purchases.support's
 explainer). Parameters keep the purchase API's names (userId, productId, pricingModelId,
-paymentType, deviceType, couponCode, udid); a code that names nothing is refused with its named
+paymentType, deviceType, coupon, udid); a code that names nothing is refused with its named
 error and the parameter concerned. openapi.py routes and documents it."""
 
 from purchases.support.explain import explain_codes
@@ -18,7 +18,7 @@ def explain(request, params):
         pricing_model=text(params, "pricingModelId", max_length=32),
         payment_type=text(params, "paymentType", max_length=40),
         device_type=text(params, "deviceType", max_length=50),
-        coupon_code=text(params, "couponCode", max_length=32),
+        coupon_code=text(params, "coupon", max_length=32),
         device_id=text(params, "udid", max_length=200),
     )
     access = explanation.access

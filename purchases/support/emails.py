@@ -15,15 +15,18 @@ from buyers.models import Access, Buyer, SentEmail
 from core.models import OutboxMessage
 
 from .. import notifications
-from ..models import Purchase, RecurringContract
+from ..models import Purchase, RecurringContract, Refund
 
 # Outbox kind -> (what it is, the payload key naming its object, that object's model).
 EMAIL_KINDS = {
     buyer_notifications.ACCESS_GRANTED: ("Access granted", "access_id", Access),
     buyer_notifications.ACCESS_REVOKED: ("Access revoked", "access_id", Access),
     buyer_notifications.ACCESS_EXPIRING: ("Access expiring", "access_id", Access),
+    buyer_notifications.ACCESS_CHANGED: ("Access changed", "access_id", Access),
+    buyer_notifications.NEW_ACCESS_HASH: ("New access password", "access_id", Access),
     buyer_notifications.RESEND: ("Copy of a sent e-mail", "email_id", SentEmail),
     notifications.RECEIPT_MESSAGE: ("Purchase receipt", "purchase_id", Purchase),
+    notifications.REFUND_MESSAGE: ("Refund confirmation", "refund_id", Refund),
     notifications.RENEWAL_MESSAGE: ("Renewal e-mail", "contract_id", RecurringContract),
 }
 
@@ -53,7 +56,8 @@ class UnsentEmail:
 def _of_buyer(buyer: Buyer) -> Q:
     condition = Q(pk__in=[])
     for kind, (_, key, model) in EMAIL_KINDS.items():
-        owned = model.objects.filter(buyer=buyer).values("pk")
+        owner = "purchase__buyer" if model is Refund else "buyer"
+        owned = model.objects.filter(**{owner: buyer}).values("pk")
         condition |= Q(kind=kind, **{f"_{key}__in": owned})
     return condition
 

@@ -9,7 +9,7 @@ from buyers.models import SentEmail
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("buyers", "0008_one_buyer_per_phone")]
+BEFORE = [("buyers", "0009_one_buyer_per_phone")]
 
 
 def migrate(targets):
