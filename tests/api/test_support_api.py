@@ -67,7 +67,7 @@ def test_explain_says_can_buy_when_every_rule_passes(client, make_api_key):
 def test_explain_refuses_codes_that_name_nothing(client, make_api_key, params, code, parameter):
     subscription, _ = offer_for_sale()
     buyer = wallet_buyer()
-    params = {k: v.format(userId=buyer.code, sub=subscription.code) for k, v in params.items()}
+    params = {k: v.format(buyer=buyer.code, sub=subscription.code) for k, v in params.items()}
     response = ask(client, make_api_key("support"), **params)
     assert response.status_code == 400
     error = response.json()["Error"]
