@@ -9,7 +9,7 @@ from buyers.models import SentEmail
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("buyers", "0009_one_buyer_per_phone")]
+BEFORE = [("buyers", "0011_grant_wallet_limit_permission")]
 
 
 def migrate(targets):

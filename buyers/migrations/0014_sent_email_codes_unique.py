@@ -1,11 +1,11 @@
-# Its own migration: on PostgreSQL the rows 0011 filled must be committed before the index.
+# Its own migration: on PostgreSQL the rows 0013 filled must be committed before the index.
 from django.db import migrations, models
 
 import core.codes
 
 
 class Migration(migrations.Migration):
-    dependencies = [("buyers", "0011_fill_sent_email_codes_and_buyers")]
+    dependencies = [("buyers", "0013_fill_sent_email_codes_and_buyers")]
 
     operations = [
         migrations.AlterField(

@@ -1,4 +1,4 @@
-# Its own migration: on PostgreSQL the indexes and foreign keys 0010 adds are created when 0010
+# Its own migration: on PostgreSQL the indexes and foreign keys 0012 adds are created when 0012
 # commits, which a data change in the same transaction would block ("pending trigger events").
 from django.db import migrations
 
@@ -29,6 +29,6 @@ def fill_codes_and_buyers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("buyers", "0010_sent_emails_keep_bodies_and_buyer_notes")]
+    dependencies = [("buyers", "0012_sent_emails_keep_bodies_and_buyer_notes")]
 
     operations = [migrations.RunPython(fill_codes_and_buyers, migrations.RunPython.noop)]

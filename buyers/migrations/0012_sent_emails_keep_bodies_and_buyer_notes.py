@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("buyers", "0009_one_buyer_per_phone"),
+        ("buyers", "0011_grant_wallet_limit_permission"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
