@@ -560,6 +560,7 @@ PARAMETERS_OF = {
     "purchase_reactivate": ReactivateIn,
     "buyer_products": BuyerProductsIn,
     "access_check": AccessCheckIn,
+    "support_explain": ExplainIn,
 }
 
 BUYER_PRODUCTS = {
