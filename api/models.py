@@ -38,6 +38,7 @@ class ApiKey(models.Model):
         BUYERS = "buyers", "Buyers and their accesses"
         PURCHASES = "purchases", "Purchases and cancellations"
         ACCESS_CHECK = "access_check", "Access check for players"
+        SUPPORT = "support", "Support tools (why a buyer cannot buy or watch)"
 
     name = models.CharField("name", max_length=100)
     prefix = models.CharField("key starts with", max_length=KEY_PREFIX_LENGTH, unique=True)

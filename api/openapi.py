@@ -26,7 +26,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from api.models import ApiKey
 
-from . import purchases
+from . import purchases, support
 from .events import API_VERSION
 from .keys import ApiKeyError, authenticate
 from .ppv_schema import ppv_paths
@@ -325,6 +325,35 @@ class AccessCheckAnswer(Schema):
     Content: AccessCheckContent
 
 
+class RuleAnswerContent(Schema):
+    Rule: str = Field(description="The rule's stable name, e.g. mandatory, balance, expired.")
+    Title: str
+    Outcome: str = Field(description="passed, failed, not_checked or note")
+    Reason: str
+    Fix: str = Field(description="What would change it (failed rules and notes).")
+    Code: str | None = Field(description="The refusal's code a real call would answer.")
+
+
+class ExplainContent(Schema):
+    BuyerId: str
+    ProductId: str
+    PricingModelId: str | None
+    PaymentType: str
+    CanBuy: bool = Field(description="A purchase of it now would be accepted.")
+    CanWatch: bool = Field(description="The access check would let the device play it now.")
+    AccessId: str | None = Field(description="The access the watch rules were asked about.")
+    Purchase: list[RuleAnswerContent]
+    Watch: list[RuleAnswerContent]
+    Notes: list[RuleAnswerContent]
+
+
+class ExplainAnswer(Schema):
+    StatusCode: int
+    Severity: int
+    StatusMessage: str
+    Content: ExplainContent
+
+
 REFUSALS = {400: Refusal, 401: Refusal, 403: Refusal, 429: Refusal}
 IDEMPOTENT_REFUSALS = {**REFUSALS, 409: Refusal, 422: Refusal}
 
@@ -426,6 +455,16 @@ class AccessCheckIn(Parameters):
     ip: Text = old_name("userIP")
 
 
+class ExplainIn(Parameters):
+    userId: Text = Field(None, description="The buyer's code or e-mail.")
+    productId: Text = Field(None, description="The subscription's code.")
+    pricingModelId: Text = Field(None, description="A pricing model's code (default: the default).")
+    paymentType: Text = Field(None, description="wallet (default) or an enabled gateway.")
+    deviceType: Text = None
+    coupon: Text = Field(None, description="A coupon's code.")
+    udid: Text = Field(None, description="The player's device id (default: a new device).")
+
+
 # --- Operations ---------------------------------------------------------------------------------
 
 PURCHASES = ApiKey.Scope.PURCHASES
@@ -522,6 +561,7 @@ PARAMETERS_OF = {
     "purchase_reactivate": ReactivateIn,
     "buyer_products": BuyerProductsIn,
     "access_check": AccessCheckIn,
+    "support_explain": ExplainIn,
 }
 
 BUYER_PRODUCTS = {
@@ -580,3 +620,22 @@ def access_check(request, filters: Query[AccessCheckIn]):
 def access_check_post(request, payload: AccessCheckIn = None):
     params = body_params(request, AccessCheckIn, payload)
     return handle(request, purchases.access_check, params, scope=ApiKey.Scope.ACCESS_CHECK)
+
+
+EXPLAIN = {
+    "response": {200: ExplainAnswer, **REFUSALS},
+    "tags": ["Support"],
+    "summary": "Why can't this buyer buy or watch? Every rule with its answer",
+}
+
+
+@api.get("/support/explain", url_name="support_explain", **EXPLAIN)
+def support_explain(request, filters: Query[ExplainIn]):
+    params = query_params(request, ExplainIn, filters)
+    return handle(request, support.explain, params, scope=ApiKey.Scope.SUPPORT)
+
+
+@api.post("/support/explain", url_name="support_explain", **EXPLAIN)
+def support_explain_post(request, payload: ExplainIn = None):
+    params = body_params(request, ExplainIn, payload)
+    return handle(request, support.explain, params, scope=ApiKey.Scope.SUPPORT)

@@ -214,3 +214,14 @@ class BuyerNotFound(BuyerError):
     code = "buyer_not_found"
     message = "Choose a buyer, or give the e-mail or phone of a new one."
     field = "email"
+
+
+class EmailNotResendable(BuyerError):
+    code = "email_not_resendable"
+    message = "This e-mail was sent before e-mails were kept as sent: there is no copy to resend."
+
+
+class InvalidNote(BuyerError):
+    code = "invalid_note"
+    message = "This note cannot be saved."
+    field = "text"

@@ -4,7 +4,7 @@ from core.forms import DateRangeWidget
 from core.listing import ListFilterSet
 from subscriptions.models import Subscription
 
-from .models import Access, Buyer, WalletEntry
+from .models import Access, Buyer, SentEmail, WalletEntry, email_kind_choices
 from .selectors import access_status_q, with_wallet_money_q
 
 
@@ -87,3 +87,19 @@ class WalletEntryFilter(ListFilterSet):
     class Meta:
         model = WalletEntry
         fields = ("q", "kind", "currency", "created", "buyer")
+
+
+class SentEmailFilter(ListFilterSet):
+    search_fields = ("=code", "=buyer__code", "to", "subject")
+
+    kind = django_filters.ChoiceFilter(label="Kind", choices=email_kind_choices)
+    sent = django_filters.DateFromToRangeFilter(
+        label="Sent (from – to)",
+        field_name="sent_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+    buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
+
+    class Meta:
+        model = SentEmail
+        fields = ("q", "kind", "sent", "buyer")

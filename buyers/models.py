@@ -383,8 +383,10 @@ def email_kind_choices() -> list[tuple[str, str]]:
     return [*SentEmail.Kind.choices, *_OTHER_EMAIL_KINDS.items()]
 
 
-class SentEmail(models.Model):
-    """An e-mail sent to a buyer for one event; `key` names the event, so it is sent once."""
+class SentEmail(PublicCodeModel):
+    """An e-mail sent to a buyer for one event; `key` names the event, so it is sent once. Its
+    text and HTML bodies are kept as they were rendered and sent (staff read them as sent, and
+    a resend sends exactly them again: `resent_from` names the e-mail a copy repeats)."""
 
     class Kind(models.TextChoices):
         ACCESS_GRANTED = "access_granted", "Access granted"
@@ -395,16 +397,72 @@ class SentEmail(models.Model):
 
     key = models.CharField("event", max_length=100, unique=True)
     kind = models.CharField("kind", max_length=20, choices=email_kind_choices)
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_emails"
+    )
     access = models.ForeignKey(
         Access, on_delete=models.CASCADE, null=True, blank=True, related_name="sent_emails"
     )
     to = models.EmailField("to")
     subject = models.CharField("subject", max_length=255)
+    text_body = models.TextField("text as sent", blank=True)
+    html_body = models.TextField("HTML as sent", blank=True)
     sent_at = models.DateTimeField("sent", default=timezone.now)
+    resent_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="resends",
+        verbose_name="copy of",
+    )
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="resent by",
+    )
 
     class Meta:
         verbose_name = "sent e-mail"
-        ordering = ["-sent_at"]
+        ordering = ["-sent_at", "-id"]
+        permissions = [("resend_email", "Can resend an e-mail to its buyer")]
+        indexes = [
+            # The e-mails list (newest first, keyset on the pk tiebreak) and a buyer's e-mails.
+            models.Index(fields=["-sent_at", "-id"], name="sentemail_recent_idx"),
+            models.Index(fields=["buyer", "-sent_at", "-id"], name="sentemail_buyer_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.to}"
+
+    @property
+    def has_bodies(self) -> bool:
+        return bool(self.text_body or self.html_body)
+
+
+class BuyerNote(models.Model):
+    """A note staff write on a buyer's timeline (what the buyer said on the phone, what was
+    promised). Append-only: a note is never edited or deleted; a correction is another note."""
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField("note", max_length=2000)
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="written by",
+    )
+    created_at = models.DateTimeField("written", default=timezone.now)
+
+    class Meta:
+        verbose_name = "buyer note"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["buyer", "-created_at", "-id"], name="buyernote_buyer_idx")]
+
+    def __str__(self):
+        return f"Note on {self.buyer}"

@@ -9,6 +9,7 @@ as the send, so a retried or duplicated delivery never mails the same event twic
 """
 
 import hashlib
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from core import events, outbox
 from core.text import single_line
 from subscriptions.services import get_shop_contacts
 
+from . import errors
 from .models import Access, SentEmail
 
 
@@ -116,8 +118,16 @@ def send_once(
     subject = single_line(subject)[:255]
     # E-mails are written in the shop's language, whatever language a worker last used.
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+        buyer = context.get("buyer") or (access.buyer if access is not None else None)
         record, created = SentEmail.objects.select_for_update().get_or_create(
-            key=key, defaults={"kind": kind, "access": access, "to": to, "subject": subject}
+            key=key,
+            defaults={
+                "kind": kind,
+                "access": access,
+                "buyer": buyer,
+                "to": to,
+                "subject": subject,
+            },
         )
         if not created:
             return False
@@ -128,15 +138,70 @@ def send_once(
             "shop_name": contacts.name or settings.SHOP_NAME,
             "subject": subject,
         }
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=render_to_string(f"{template}.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[to],
-            reply_to=[contacts.email] if contacts.email else None,
+        # Kept as rendered, so staff read (and a resend sends) exactly what the buyer got.
+        record.text_body = render_to_string(f"{template}.txt", context)
+        record.html_body = render_to_string(f"{template}.html", context)
+        record.save(update_fields=["text_body", "html_body"])
+        _mail(record, reply_to=contacts.email)
+    return True
+
+
+def _mail(record: SentEmail, *, reply_to: str = "") -> None:
+    message = EmailMultiAlternatives(
+        subject=record.subject,
+        body=record.text_body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[record.to],
+        reply_to=[reply_to] if reply_to else None,
+    )
+    if record.html_body:
+        message.attach_alternative(record.html_body, "text/html")
+    message.send()
+
+
+# --- Resending an e-mail as it was sent ----------------------------------------------------------
+
+RESEND = "buyers.resend_email"
+
+
+def queue_resend(*, email: SentEmail, resent_by=None) -> str:
+    """Staff's "resend": in this transaction, write to the outbox a copy of `email` (the bodies
+    as sent, to the same address), mailed once after the commit. Answers the copy's event key.
+    Refused for an e-mail sent before bodies were kept (there is nothing as sent to repeat)."""
+    if not email.has_bodies:
+        raise errors.EmailNotResendable()
+    key = f"resend:{email.pk}:{uuid.uuid4().hex[:12]}"
+    outbox.enqueue(
+        RESEND,
+        {"email_id": email.pk, "key": key, "resent_by": getattr(resent_by, "pk", None)},
+        key=key,
+    )
+    return key
+
+
+def send_copy(email_id: int, key: str, resent_by: int | None = None) -> bool:
+    """Mail the copy of e-mail `email_id` named `key` unless it was mailed; True when now."""
+    original = SentEmail.objects.filter(pk=email_id).first()
+    if original is None or not original.has_bodies:
+        return False
+    with transaction.atomic():
+        copy, created = SentEmail.objects.select_for_update().get_or_create(
+            key=key,
+            defaults={
+                "kind": original.kind,
+                "access_id": original.access_id,
+                "buyer_id": original.buyer_id,
+                "to": original.to,
+                "subject": original.subject,
+                "text_body": original.text_body,
+                "html_body": original.html_body,
+                "resent_from": original,
+                "resent_by_id": resent_by,
+            },
         )
-        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-        message.send()
+        if not created:
+            return False
+        _mail(copy, reply_to=get_shop_contacts().email)
     return True
 
 
@@ -272,4 +337,5 @@ OUTBOX_HANDLERS = {
     NEW_ACCESS_HASH: lambda payload: send_access_password_email(
         payload["access_id"], payload["event"]
     ),
+    RESEND: lambda payload: send_copy(payload["email_id"], payload["key"], payload["resent_by"]),
 }

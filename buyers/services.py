@@ -10,6 +10,7 @@ are locked with SELECT ... FOR UPDATE first, so the rules hold under concurrency
 import functools
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -41,6 +42,7 @@ from .models import (
     Access,
     AccessActivation,
     Buyer,
+    BuyerNote,
     WalletBalance,
     WalletEntry,
     new_access_password,
@@ -568,15 +570,55 @@ class AccessCheck:
     new_activation: bool = False
 
 
-def _refusal(access: Access | None, now: datetime) -> str:
+@dataclass(frozen=True)
+class AccessRule:
+    """One rule of the access check: `passes(access, known_device, now)`; `refusal` is the
+    reason the check answers when it does not. The support explainer runs the same list."""
+
+    refusal: str
+    title: str
+    passes: Callable[[Access, bool, datetime], bool]
+
+
+def _activation_free(access: Access, known_device: bool, now) -> bool:
+    # A device that was activated before plays again without counting another activation.
+    return (
+        known_device
+        or access.activation_limit is None
+        or access.activations_used < access.activation_limit
+    )
+
+
+ACCESS_RULES: tuple[AccessRule, ...] = (
+    AccessRule(
+        AccessRefusal.REVOKED, "The access is not revoked", lambda a, d, now: a.revoked_at is None
+    ),
+    AccessRule(
+        AccessRefusal.NOT_STARTED,
+        "The access has started",
+        lambda a, d, now: not (a.access_start and now < a.access_start),
+    ),
+    AccessRule(
+        AccessRefusal.EXPIRED,
+        "The access has not expired",
+        lambda a, d, now: not (a.access_expire and now >= a.access_expire),
+    ),
+    AccessRule(
+        AccessRefusal.ACTIVATION_LIMIT_REACHED,
+        "An activation is free for this device",
+        _activation_free,
+    ),
+)
+
+
+def _refusal(access: Access | None, now: datetime, *, known_device: bool = True) -> str:
+    """The first of ACCESS_RULES the access breaks, or "" (a known device needs no free
+    activation)."""
     if access is None:
         return AccessRefusal.UNKNOWN
-    if access.revoked_at is not None:
-        return AccessRefusal.REVOKED
-    if access.access_start and now < access.access_start:
-        return AccessRefusal.NOT_STARTED
-    if access.access_expire and now >= access.access_expire:
-        return AccessRefusal.EXPIRED
+    for rule in ACCESS_RULES:
+        if not rule.passes(access, known_device, now):
+            return rule.refusal
     return ""
 
 
@@ -676,10 +718,9 @@ def check_access(
             return AccessCheck(False, refusal, access)
         if access.activations.filter(device_id=device).exists():
             return AccessCheck(True, "", access)
-        if access.activation_limit is not None and (
-            access.activations_used >= access.activation_limit
-        ):
-            return AccessCheck(False, AccessRefusal.ACTIVATION_LIMIT_REACHED, access)
+        refusal = _refusal(access, now, known_device=False)
+        if refusal:
+            return AccessCheck(False, refusal, access)
         AccessActivation.objects.create(
             access=access, device_id=device, ip_address=ip_address or None, first_seen_at=now
         )
@@ -889,3 +930,20 @@ def import_buyers(*, rows) -> list[Buyer]:
     created = Buyer.objects.bulk_create(buyers, batch_size=1000)
     events.publish_many(("buyer.created", buyer, "") for buyer in created)
     return created
+
+
+# --- Staff notes --------------------------------------------------------------------------------
+
+NOTE_MAX_LENGTH = 2000
+
+
+def add_buyer_note(*, buyer: Buyer, text: str, written_by=None) -> BuyerNote:
+    """Write a staff note on the buyer's timeline (notes are never edited or deleted)."""
+    text = (text or "").strip()
+    if not text:
+        raise errors.InvalidNote("Write the note.")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise errors.InvalidNote(f"A note has {NOTE_MAX_LENGTH} characters at most.")
+    if has_control_character(text, multiline=True):
+        raise errors.InvalidNote("A note cannot contain control characters.")
+    return BuyerNote.objects.create(buyer=buyer, text=text, written_by=written_by)

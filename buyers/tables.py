@@ -1,10 +1,11 @@
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils.html import format_html
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
 
-from .models import Access, Buyer, WalletEntry
+from .models import Access, Buyer, SentEmail, WalletEntry
 
 
 class BuyerTable(ListTable):
@@ -125,3 +126,32 @@ class WalletEntryTable(ListTable):
 
     value_amount = render_amount
     value_balance_after = render_balance_after
+
+
+class SentEmailTable(ListTable):
+    code = tables.Column(verbose_name="Code", linkify=("emails:detail", {"code": tables.A("code")}))
+    sent_at = DateTimeColumn(verbose_name="Sent", format="Y-m-d H:i")
+    kind = tables.Column(verbose_name="Kind", orderable=False)
+    subject = tables.Column(verbose_name="Subject", orderable=False)
+    to = tables.Column(verbose_name="To", orderable=False)
+    buyer = tables.Column(
+        verbose_name="Buyer",
+        accessor="buyer__code",
+        orderable=False,
+        linkify=lambda record: (
+            reverse("buyers:detail", args=[record.buyer.code]) if record.buyer_id else None
+        ),
+    )
+    copy = tables.Column(
+        verbose_name="Resent", accessor="resent_from_id", orderable=False, empty_values=()
+    )
+
+    class Meta(ListTable.Meta):
+        model = SentEmail
+        fields = ()
+        order_by = ("-sent_at",)
+
+    def render_copy(self, record):
+        return "Copy" if record.resent_from_id else "—"
+
+    value_copy = render_copy

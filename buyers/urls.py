@@ -36,3 +36,10 @@ access_patterns = [
     path("<str:code>/revoke/", views.AccessRevokeView.as_view(), name="revoke"),
     path("<str:code>/password/", views.AccessPasswordView.as_view(), name="password"),
 ]
+
+email_patterns = [
+    path("", views.SentEmailListView.as_view(), name="list"),
+    path("<str:code>/", views.SentEmailDetailView.as_view(), name="detail"),
+    path("<str:code>/preview/", views.SentEmailPreviewView.as_view(), name="preview"),
+    path("<str:code>/resend/", views.SentEmailResendView.as_view(), name="resend"),
+]

@@ -1,11 +1,19 @@
 """Staff pages for buyers, their accesses and e-wallets. Each view parses input, calls a service
 or selector and renders; a refusal is shown beside the field it concerns (core.form_pages)."""
 
+import re
+
+from csp.constants import NONE, SELF
+from csp.decorators import csp
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.generic import DetailView, FormView
 
 from core.errors import show_on_form
@@ -14,10 +22,10 @@ from core.listing import ListPageView
 from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 
-from . import imports, selectors, services
+from . import imports, notifications, selectors, services
 from .errors import BuyerError
 from .exports import WALLET_LEDGER_REPORT
-from .filters import AccessFilter, BuyerFilter, WalletEntryFilter
+from .filters import AccessFilter, BuyerFilter, SentEmailFilter, WalletEntryFilter
 from .forms import (
     AccessForm,
     AccessPasswordForm,
@@ -28,10 +36,11 @@ from .forms import (
     RevokeForm,
     WalletForm,
 )
-from .models import Access, Buyer, WalletEntry
-from .tables import AccessTable, BuyerTable, WalletEntryTable
+from .models import Access, Buyer, SentEmail, WalletEntry
+from .tables import AccessTable, BuyerTable, SentEmailTable, WalletEntryTable
 
 DETAIL_ROWS = 50
+PUBLIC_CODE = re.compile(r"[A-Za-z0-9]{1,32}")
 IMPORT_SESSION_KEY = "buyers_import_csv"
 
 
@@ -554,3 +563,115 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
             + (f"; {skipped} bad row{'s' if skipped != 1 else ''} left out." if skipped else "."),
         )
         return redirect("buyers:list")
+
+
+# --- E-mails as sent ----------------------------------------------------------------------------
+
+
+def emails_visible_to(user):
+    """Shop staff see the e-mails sent to buyers; admins every e-mail (one whose buyer is gone
+    too). The bodies are left out of lists: they are read one e-mail at a time."""
+    emails = SentEmail.objects.select_related("buyer").defer("text_body", "html_body")
+    return emails if user.is_superuser else emails.filter(buyer__isnull=False)
+
+
+class SentEmailListView(ListPageView):
+    """Every e-mail sent, newest first; filter by buyer, kind and date. Those waiting in the
+    outbox or failed are listed above (purchases' panel: it knows every kind of e-mail)."""
+
+    permission_required = "buyers.view_sentemail"
+    model = SentEmail
+    title = "E-mails"
+    table_class = SentEmailTable
+    filterset_class = SentEmailFilter
+    template_name = "buyers/sentemail_list.html"
+
+    def get_queryset(self):
+        return emails_visible_to(self.request.user).select_related("resent_from")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        code = (self.request.GET.get("buyer") or "").strip()
+        # Only a code-shaped value is looked up (PostgreSQL refuses a NUL in a query).
+        known = PUBLIC_CODE.fullmatch(code)
+        context["filtered_buyer"] = Buyer.objects.filter(code=code).first() if known else None
+        return context
+
+
+class SentEmailObjectMixin:
+    def get_email(self):
+        emails = emails_visible_to(self.request.user).defer(None)
+        return get_object_or_404(emails, code=self.kwargs["code"])
+
+
+class SentEmailDetailView(SentEmailObjectMixin, PermissionRequiredMixin, DetailView):
+    """One e-mail as sent: headers, the text body, the HTML body in a sandboxed frame, its
+    copies, and "Resend"."""
+
+    permission_required = "buyers.view_sentemail"
+    template_name = "buyers/sentemail_detail.html"
+    context_object_name = "email"
+
+    def get_object(self, queryset=None):
+        return self.get_email()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        email = self.object
+        crumbs = [("E-mails", reverse("emails:list")), (email.code, None)]
+        context.update(
+            title=email.subject,
+            breadcrumbs=crumbs,
+            copies=email.resends.order_by("-sent_at", "-pk")[:DETAIL_ROWS],
+            may_resend=self.request.user.has_perm("buyers.resend_email") and email.has_bodies,
+        )
+        return context
+
+
+@method_decorator(xframe_options_sameorigin, name="dispatch")
+@method_decorator(
+    csp(
+        {
+            # The body of an e-mail is not ours: it runs nothing and loads nothing but inline
+            # styles and data: images, in a frame of our own page only.
+            "default-src": [NONE],
+            "style-src": ["'unsafe-inline'"],
+            "img-src": ["data:"],
+            "frame-ancestors": [SELF],
+            "form-action": [NONE],
+            "base-uri": [NONE],
+            "sandbox": [""],
+        }
+    ),
+    name="dispatch",
+)
+class SentEmailPreviewView(SentEmailObjectMixin, PermissionRequiredMixin, View):
+    """The HTML body as sent, for the detail page's sandboxed frame."""
+
+    permission_required = "buyers.view_sentemail"
+
+    def get(self, request, *args, **kwargs):
+        email = self.get_email()
+        body = email.html_body or "<p>No HTML body was kept for this e-mail.</p>"
+        response = HttpResponse(body, content_type="text/html; charset=utf-8")
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SentEmailResendView(SentEmailObjectMixin, PermissionRequiredMixin, View):
+    """POST: mail a copy of the e-mail as sent to the same address, through the outbox."""
+
+    permission_required = "buyers.resend_email"
+
+    def post(self, request, *args, **kwargs):
+        email = self.get_email()
+        try:
+            with transaction.atomic():
+                notifications.queue_resend(email=email, resent_by=request.user)
+        except BuyerError as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(
+                request, f"A copy is on its way to {email.to}; it is listed here once sent."
+            )
+        return redirect("emails:detail", code=email.code)

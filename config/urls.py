@@ -31,6 +31,7 @@ urlpatterns = [
     path("contacts/", include((catalog_urls.contacts_patterns, "contacts"))),
     path("buyers/", include((buyer_urls.buyer_patterns, "buyers"))),
     path("accesses/", include((buyer_urls.access_patterns, "accesses"))),
+    path("emails/", include((buyer_urls.email_patterns, "emails"))),
     path("purchases/", include((purchase_urls.purchase_patterns, "purchases"))),
     path("renewals/", include((purchase_urls.contract_patterns, "contracts"))),
     path(

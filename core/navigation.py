@@ -35,6 +35,7 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink("Buyers", "buyers:list", "buyers.view_buyer"),
         NavLink("Accesses", "accesses:list", "buyers.view_access"),
         NavLink("E-wallet ledger", "buyers:wallet_ledger", "buyers.view_walletentry"),
+        NavLink("E-mails", "emails:list", "buyers.view_sentemail"),
         NavLink("Import buyers", "buyers:import", "buyers.import_buyers"),
     ],
     "Purchases": [

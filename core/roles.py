@@ -41,9 +41,14 @@ ROLE_PERMISSIONS[SHOP_STAFF] += [
     "buyers.import_buyers",
     "buyers.adjust_wallet",
     "buyers.set_pin",
+    # Support: read a buyer's e-mails as sent and resend one; write notes on their timeline.
+    "buyers.resend_email",
+    "buyers.view_buyernote",
+    "buyers.add_buyernote",
 ]
 ROLE_PERMISSIONS[FINANCE] += [
-    f"buyers.view_{model}" for model in ("buyer", "access", "walletentry", "walletbalance")
+    f"buyers.view_{model}"
+    for model in ("buyer", "access", "walletentry", "walletbalance", "buyernote")
 ]
 
 # Purchases: staff sell on a buyer's behalf and cancel; finance reviews, cancels and refunds.

@@ -97,3 +97,36 @@ class ChangeCardForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     """A confirmation: nothing to fill in, the button is the answer."""
+
+
+class ExplainForm(forms.Form):
+    """ "Why can't this buyer buy / watch?": what the explainer is asked about (a GET form)."""
+
+    buyer = forms.CharField(label="Buyer", max_length=254, help_text="Buyer code or e-mail.")
+    subscription = forms.ModelChoiceField(
+        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+    )
+    pricing_model = forms.ModelChoiceField(
+        label="Pricing model",
+        queryset=PricingModel.objects.order_by("title"),
+        to_field_name="code",
+        required=False,
+        help_text="Empty: the subscription's default.",
+    )
+    payment_type = forms.ChoiceField(label="Payment type", choices=(), required=False)
+    device_type = forms.CharField(label="Device type", max_length=50, required=False)
+    coupon_code = forms.CharField(label="Coupon", max_length=32, required=False)
+    device_id = forms.CharField(
+        label="Device id",
+        max_length=200,
+        required=False,
+        help_text="For watching: the player's device id (empty: a new device).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment_type"].choices = payment_type_choices()
+
+
+class BuyerNoteForm(forms.Form):
+    text = forms.CharField(label="Note", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))

@@ -12,8 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
-from django.views.generic import DetailView
+from django.views.generic import DetailView, TemplateView
 
+from buyers.models import Buyer
+from buyers.services import add_buyer_note
 from core.errors import DomainError, show_on_form
 from core.form_pages import ServiceFormView
 from core.listing import ListPageView
@@ -23,10 +25,12 @@ from core.roles import MONEY_REPORTS
 from . import renewals
 from .filters import ContractFilter, PurchaseFilter, PurchaseSessionFilter
 from .forms import (
+    BuyerNoteForm,
     CancelPurchaseForm,
     ChangeCardForm,
     ConfirmForm,
     EndContractForm,
+    ExplainForm,
     NewPurchaseForm,
     RefundPurchaseForm,
 )
@@ -34,7 +38,14 @@ from .gateways import get_gateway
 from .gateways.sandbox import pay_on_sandbox_page
 from .journal import selectors as journal_selectors
 from .journal.models import REVENUE_KINDS, JournalEntry, Kind
-from .models import ContractTransaction, Purchase, PurchaseSession, RecurringContract, SandboxCharge
+from .models import (
+    WALLET,
+    ContractTransaction,
+    Purchase,
+    PurchaseSession,
+    RecurringContract,
+    SandboxCharge,
+)
 from .reports.exports import PURCHASES_REPORT
 from .services.cancellations import (
     cancel_purchase,
@@ -44,6 +55,8 @@ from .services.cancellations import (
 )
 from .services.checkout import confirm_purchase, create_purchase, quote_purchase
 from .services.contracts import change_contract_card
+from .support import timeline
+from .support.explain import explain, find_buyer
 from .tables import ContractTable, PurchaseSessionTable, PurchaseTable
 
 
@@ -513,3 +526,100 @@ class ChangeCardView(ContractActionView):
 
     def perform(self, data):
         return change_contract_card(contract=self.get_contract(), instrument=data["instrument"])
+
+
+class ExplainView(PermissionRequiredMixin, TemplateView):
+    """ "Why can't this buyer buy / watch?": every rule with its answer, for the form's question.
+    A GET form, so an answer is a link a colleague can be sent."""
+
+    permission_required = "buyers.view_buyer"
+    template_name = "purchases/explain.html"
+
+    def get_context_data(self, **kwargs):
+        query = self.request.GET
+        asked = any(query.get(name) for name in ("buyer", "subscription"))
+        form = ExplainForm(query if asked else None, initial=query.dict())
+        explanation = None
+        if asked and form.is_valid():
+            data = form.cleaned_data
+            try:
+                buyer = find_buyer(data["buyer"])
+            except DomainError as refusal:
+                show_on_form(form, refusal)
+            else:
+                explanation = explain(
+                    buyer=buyer,
+                    subscription=data["subscription"],
+                    pricing_model=data["pricing_model"],
+                    payment_type=data["payment_type"] or WALLET,
+                    device_type=data["device_type"].strip(),
+                    coupon_code=data["coupon_code"].strip(),
+                    device_id=data["device_id"].strip(),
+                )
+        return super().get_context_data(
+            title="Why can't this buyer buy or watch?",
+            breadcrumbs=[("Why can't they buy or watch?", None)],
+            form=form,
+            explanation=explanation,
+            **kwargs,
+        )
+
+
+class BuyerTimelineView(PermissionRequiredMixin, TemplateView):
+    """A buyer's whole story on one page, newest first: filter by kind, page on by key."""
+
+    permission_required = "buyers.view_buyer"
+    template_name = "purchases/buyer_timeline.html"
+
+    def get_context_data(self, **kwargs):
+        buyer = get_object_or_404(Buyer, code=self.kwargs["code"])
+        user, query = self.request.user, self.request.GET
+        wanted = [name for name in query.getlist("kind") if name in timeline.KINDS_BY_NAME]
+        try:
+            page = timeline.timeline_page(
+                buyer=buyer, user=user, wanted=wanted, after=query.get("after", "")
+            )
+            bad_key = False
+        except timeline.BadKey:
+            page = timeline.timeline_page(buyer=buyer, user=user, wanted=wanted)
+            bad_key = True
+        next_query = query.copy()
+        next_query["after"] = page.next_key or ""
+        return super().get_context_data(
+            title=f"Timeline of {buyer}",
+            breadcrumbs=[
+                ("Buyers", reverse("buyers:list")),
+                (buyer.code, reverse("buyers:detail", args=[buyer.code])),
+                ("Timeline", None),
+            ],
+            buyer=buyer,
+            page=page,
+            bad_key=bad_key,
+            all_kinds=timeline.kinds_for(user),
+            wanted=wanted,
+            first_page=bool(query.get("after")),
+            next_query=next_query.urlencode() if page.next_key else "",
+            note_form=BuyerNoteForm() if user.has_perm("buyers.add_buyernote") else None,
+            **kwargs,
+        )
+
+
+class BuyerNoteCreateView(ServiceFormView):
+    """Staff write a note on the buyer's timeline."""
+
+    permission_required = "buyers.add_buyernote"
+    form_class = BuyerNoteForm
+    title = "Add a note"
+    submit_label = "Add the note"
+    success_message = "Note added."
+
+    def load(self):
+        self.buyer = get_object_or_404(Buyer, code=self.kwargs["code"])
+
+    def perform(self, data):
+        return add_buyer_note(buyer=self.buyer, text=data["text"], written_by=self.request.user)
+
+    def get_cancel_url(self):
+        return reverse("purchases:timeline", args=[self.buyer.code])
+
+    get_success_url = get_cancel_url

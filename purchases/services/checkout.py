@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
-from buyers.models import Buyer, WalletBalance
+from buyers.models import Buyer
 from core import events
 from subscriptions import errors as catalog_errors
 from subscriptions.models import Coupon, PricingModel, Subscription
@@ -36,36 +36,20 @@ from ..recurrence import access_end_of_contract
 from .cancellations import refund_payment
 from .contracts import check_card, first_bill_date, start_contract
 from .rules import (
-    active_access,
-    check_can_acquire,
+    PurchaseFacts,
     check_coupon_for_buyer,
-    check_mandatory,
     check_product,
+    check_purchase_rules,
     find_coupon,
     has_pin,
-    is_web_url,
+    list_price_and_discount,
     offered_pricing_model,
-    quote_price,
+    with_trial,
 )
-from .sessions import session_price
 
 
 def pending_minutes() -> int:
     return settings.PENDING_PURCHASE_MINUTES
-
-
-def _list_price_and_discount(pricing_model, coupon, subscription, now):
-    quote = quote_price(pricing_model, coupon, subscription, now)
-    return quote.as_decimal(quote.list_price), quote.as_decimal(quote.discount), quote.currency
-
-
-def _with_trial(pricing_model, list_price, discount, redirect: bool, now):
-    """A free trial delays the first charge to the trial's end (by stored card or e-wallet; a
-    payment page cannot store an agreement without a payment, so it is charged at once):
-    (the discount today, when the trial ends or None)."""
-    if pricing_model.is_recurring and pricing_model.trial_days and not redirect:
-        return list_price, now + timedelta(days=pricing_model.trial_days)
-    return discount, None
 
 
 @dataclass(frozen=True)
@@ -101,12 +85,12 @@ def quote_purchase(
     if payment_type != WALLET and gateway is None:
         raise errors.InvalidPaymentType()
     coupon = find_coupon(coupon_code)
-    list_price, discount, currency = _list_price_and_discount(
+    list_price, discount, currency = list_price_and_discount(
         pricing_model, coupon, subscription, now
     )
     check_coupon_for_buyer(coupon, buyer)
     redirect = gateway is not None and gateway.is_redirect
-    discount, trial_ends_at = _with_trial(pricing_model, list_price, discount, redirect, now)
+    discount, trial_ends_at = with_trial(pricing_model, list_price, discount, redirect, now)
     return PurchaseQuote(
         currency=currency,
         list_price=list_price,
@@ -237,73 +221,36 @@ def _check_and_reserve(request: PurchaseRequest) -> Purchase:
 
 def _reserve(request: PurchaseRequest, now) -> Purchase:
     buyer = Buyer.objects.select_for_update().get(pk=request.buyer.pk)
-    subscription = check_product(request.subscription, now)
-    if request.pricing_model is None:
-        raise errors.InvalidPricingModel()
-    pricing_model = offered_pricing_model(subscription, request.pricing_model)
-
-    payment_type = request.payment_type
-    gateway = get_gateway(payment_type) if payment_type != WALLET else None
-    if payment_type != WALLET and gateway is None:
-        raise errors.InvalidPaymentType()
-    if gateway is not None and pricing_model.is_recurring and not gateway.supports_recurring:
-        raise errors.WebpayIsntAvailableForRecurringPayment()
-    redirect = gateway is not None and gateway.is_redirect
-    if redirect and not (is_web_url(request.return_url) and is_web_url(request.cancel_url)):
-        raise errors.InvalidReturnOrCancelURL()
-    if gateway is not None and not gateway.is_redirect and not request.instrument.strip():
-        raise errors.InvalidPaymentType("Give the card to charge.", field="instrument")
-
-    check_mandatory(buyer, subscription, now)
-    if Purchase.objects.filter(
-        buyer=buyer, subscription=subscription, status=Purchase.Status.PENDING
-    ).exists():
-        raise errors.PendingProductCanNotBePurchased()
-    if active_access(buyer, subscription, now) is not None:
-        raise errors.UserAlreadyHasProduct()
-    check_can_acquire(subscription, pricing_model, request.device_type)
-
-    session = request.session
-    if session is not None:
-        session = PurchaseSession.objects.select_for_update().filter(pk=session.pk).first()
-        if (
-            session is None
-            or session.consumed_at is not None
-            or session.is_expired_at(now)
-            or session.buyer_id != buyer.pk
-            or session.subscription_id != subscription.pk
-            or (session.pricing_model_id and session.pricing_model_id != pricing_model.pk)
-        ):
-            raise errors.InvalidPurchaseSession()
-        coupon = session.coupon
-        list_price, discount, currency = session_price(session, request.coupon_code)
-    else:
-        coupon = find_coupon(request.coupon_code)
-        list_price, discount, currency = _list_price_and_discount(
-            pricing_model, coupon, subscription, now
+    facts = check_purchase_rules(
+        PurchaseFacts(
+            buyer=buyer,
+            subscription=request.subscription,
+            pricing_model=request.pricing_model,
+            payment_type=request.payment_type,
+            now=now,
+            device_type=request.device_type,
+            coupon_code=request.coupon_code,
+            instrument=request.instrument,
+            return_url=request.return_url,
+            cancel_url=request.cancel_url,
+            session=request.session,
         )
-    check_coupon_for_buyer(coupon, buyer)
-    discount, trial_ends_at = _with_trial(pricing_model, list_price, discount, redirect, now)
-    amount = list_price - discount
-    if payment_type == WALLET and trial_ends_at is None:
-        balance = WalletBalance.objects.filter(buyer=buyer, currency=currency).first()
-        if balance is None or balance.balance < amount:
-            raise errors.InsufficientBalance()
-
+    )
+    coupon = facts.coupon
     return Purchase.objects.create(
         buyer=buyer,
-        subscription=subscription,
-        pricing_model=pricing_model,
-        session=session,
-        list_price=list_price,
-        discount=discount,
-        amount=amount,
-        currency=currency,
-        trial_ends_at=trial_ends_at,
+        subscription=facts.product,
+        pricing_model=facts.offer,
+        session=facts.session,
+        list_price=facts.list_price,
+        discount=facts.discount,
+        amount=facts.amount,
+        currency=facts.currency,
+        trial_ends_at=facts.trial_ends_at,
         coupon=coupon,
         coupon_code=coupon.code if coupon else "",
-        is_recurring=pricing_model.is_recurring,
-        payment_type=payment_type,
+        is_recurring=facts.offer.is_recurring,
+        payment_type=request.payment_type,
         instrument=request.instrument.strip(),
         return_url=request.return_url,
         cancel_url=request.cancel_url,

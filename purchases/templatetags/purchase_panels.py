@@ -3,10 +3,17 @@ import purchases: the page loads the tag, the tag asks the selectors."""
 
 from django import template
 
+from subscriptions.models import Subscription
+
 from .. import selectors
 from ..gateways import describe_instrument, payment_type_label
+from ..support.emails import unsent_emails
 
 register = template.Library()
+
+# The buyer page's explain form lists subscriptions on sale by name; past this many, the
+# explain page itself (any subscription) is the way.
+EXPLAIN_CHOICES = 200
 
 
 @register.inclusion_tag("purchases/partials/buyer_purchases.html", takes_context=True)
@@ -54,3 +61,26 @@ def payment_method(contract):
 def payment_label(payment_type):
     """A payment type by its name: `wallet` -> "E-wallet", `sandbox_card` -> "Card (sandbox)"."""
     return payment_type_label(payment_type)
+
+
+@register.inclusion_tag("purchases/partials/explain_panel.html", takes_context=True)
+def explain_panel(context, buyer=None, subscription=None):
+    """The small "why can't they buy / watch?" form on a buyer's or a subscription's page."""
+    user = context["request"].user
+    subscriptions = None
+    if buyer is not None:
+        subscriptions = Subscription.objects.filter(archived_at__isnull=True).order_by("name")[
+            :EXPLAIN_CHOICES
+        ]
+    return {
+        "buyer": buyer,
+        "subscription": subscription,
+        "subscriptions": subscriptions,
+        "may_explain": user.has_perm("buyers.view_buyer"),
+    }
+
+
+@register.inclusion_tag("purchases/partials/unsent_emails.html")
+def unsent_emails_panel(buyer=None):
+    """Buyer e-mails waiting or failed in the outbox (of one buyer, or every buyer's)."""
+    return {"buyer": buyer, "unsent": unsent_emails(buyer=buyer)}

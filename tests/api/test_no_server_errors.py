@@ -24,6 +24,7 @@ JSON_ENDPOINTS = {
     "/api/purchases/reactivate": "purchase_reactivate",
     "/api/buyers/products": "buyer_products",
     "/api/access/check": "access_check",
+    "/api/support/explain": "support_explain",
 }
 ODD_VALUES = [
     "",

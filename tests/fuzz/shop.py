@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from api.keys import create_api_key
 from buyers import services as buyer_services
+from buyers.models import SentEmail
 from core.models import Event
 from tests.buyers.factories import BuyerFactory
 from tests.purchases.test_renewals import subscribe
@@ -102,6 +103,7 @@ class Shop:
     journal_entry: object
     webhook_endpoint: object
     webhook_event: object
+    email: object
 
     def objects_by_kwarg(self, route: Route) -> dict:
         """{url kwarg: the object it names} for this route, from its namespace."""
@@ -115,10 +117,13 @@ class Shop:
             "accesses": self.subscription
             if route.name in ("accesses:subscription", "accesses:grant_for_subscription")
             else self.access,
-            "purchases": self.purchase,
+            "purchases": self.buyer
+            if route.name in ("purchases:timeline", "purchases:timeline_note")
+            else self.purchase,
             "contracts": self.contract,
             "reports": self.journal_entry,  # the money journal's entry pages
             "webhooks": self.webhook_endpoint,
+            "emails": self.email,
         }
         found = {}
         for kwarg in route.url_kwargs:
@@ -186,6 +191,16 @@ def build_shop(user) -> Shop:
         journal_entry=purchase.journal_entries.get(kind="sale"),
         webhook_endpoint=webhook_endpoint,
         webhook_event=webhook_event,
+        email=SentEmail.objects.create(
+            key="fuzzed:1",
+            kind=SentEmail.Kind.ACCESS_GRANTED,
+            buyer=buyer,
+            access=access,
+            to=buyer.email,
+            subject="Your access",
+            text_body="Your access password",
+            html_body="<p>Your access password</p>",
+        ),
     )
 
 

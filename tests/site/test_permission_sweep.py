@@ -24,6 +24,7 @@ PUBLIC = {
     "api:purchase_reactivate",
     "api:buyer_products",
     "api:access_check",
+    "api:support_explain",
     # The JSON API's OpenAPI document and its docs page: the contract, no data; and ninja's
     # empty index under /api/ (404), which names the prefix of the document's paths.
     "api:openapi-json",

@@ -1,0 +1,470 @@
+"""A buyer's timeline: every event of one buyer, newest first, from the rows that record it
+(nothing is copied into a log of its own): purchases with their payment outcome, accesses
+granted and revoked, device activations, renewal charges and declines, cancellations, refunds,
+e-wallet movements, coupons used, e-mails sent and staff notes.
+
+One page is one query: a UNION ALL of a select per kind, each filtered to the buyer and to the
+rows after the page's key, ordered by (time, kind, id) descending and limited (inside each
+select too where the database allows it, so each reads only a page from its index); then the
+page's rows are loaded, one query per kind shown. The key of the last row is the next page's
+`after`: paging stays as fast at the 10,000th event as at the first."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import BooleanField, CharField, F, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware, make_aware
+
+from buyers.models import Access, AccessActivation, Buyer, BuyerNote, SentEmail, WalletEntry
+from core.money import quantize
+from core.roles import MONEY_REPORTS
+
+from ..gateways import payment_type_label
+from ..models import Cancellation, ContractTransaction, Purchase, RecurringContract, Refund
+
+PAGE_SIZE = 50
+
+
+def _money(amount, currency) -> str:
+    return f"{quantize(amount, currency)} {currency}"
+
+
+@dataclass
+class Event:
+    at: datetime
+    kind: str
+    pk: int
+    label: str
+    title: str
+    detail: str = ""
+    link: str = ""
+    tone: str = "secondary"
+
+    @property
+    def key(self) -> str:
+        return f"{self.at.isoformat()}|{self.kind}|{self.pk}"
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """One kind of event: its rows of a buyer, their time, and how one reads."""
+
+    name: str  # stable: it orders events of the same instant and names the kind in URLs
+    label: str
+    permission: str
+    rows: Callable[[Buyer], QuerySet]
+    time: str
+    related: tuple[str, ...]
+    describe: Callable[[object, bool], tuple[str, str, str, str]]  # title, detail, link, tone
+
+
+def _owned_through(model, parent, fk: str, buyer: Buyer):
+    """Rows of `model` whose `fk` row (a `parent`) is the buyer's. On PostgreSQL as
+    `fk = ANY(ARRAY(SELECT id FROM parent WHERE buyer_id = …))`: the buyer's few parent ids are
+    read first and each is looked up in the fk's index. As a join the planner reads the whole
+    table instead (a parallel scan of 800k device activations at 1M purchases: 280 ms)."""
+    rows = model.objects.all()
+    if connection.vendor != "postgresql":
+        return rows.filter(**{f"{fk}__buyer": buyer})
+    # Only our models' table and column names go into the text; the buyer is a parameter.
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(fk).column)}"
+    parents = quote(parent._meta.db_table)
+    where = f"{column} = ANY(ARRAY(SELECT id FROM {parents} WHERE buyer_id = %s))"  # noqa: S608
+    return rows.filter(RawSQL(where, [buyer.pk], output_field=BooleanField()))  # noqa: S611
+
+
+def _access_granted(access, money):
+    by = f"by {access.granted_by.username}" if access.granted_by_id else "by a purchase or import"
+    return (
+        f"Access {access.code} to {access.subscription.name} granted {by}",
+        _window(access),
+        reverse("accesses:detail", args=[access.code]),
+        "success",
+    )
+
+
+def _window(access) -> str:
+    parts = []
+    if access.access_start:
+        parts.append(f"from {access.access_start:%Y-%m-%d %H:%M}")
+    if access.access_expire:
+        parts.append(f"until {access.access_expire:%Y-%m-%d %H:%M}")
+    if access.activation_limit is None:
+        parts.append(f"{access.activations_used} activations, no limit")
+    else:
+        parts.append(f"activations {access.activations_used} of {access.activation_limit}")
+    return ", ".join(parts)
+
+
+def _access_revoked(access, money):
+    by = f" by {access.revoked_by.username}" if access.revoked_by_id else ""
+    return (
+        f"Access {access.code} to {access.subscription.name} revoked{by}",
+        "",
+        reverse("accesses:detail", args=[access.code]),
+        "danger",
+    )
+
+
+def _activation(activation, money):
+    access = activation.access
+    return (
+        f"Device “{activation.device_id}” activated access {access.code}",
+        f"{access.subscription.name}"
+        + (f", from {activation.ip_address}" if activation.ip_address else ""),
+        reverse("accesses:detail", args=[access.code]),
+        "info",
+    )
+
+
+def _purchase(purchase, money):
+    tone = {"completed": "success", "failed": "danger", "pending": "warning"}.get(
+        purchase.status, "secondary"
+    )
+    outcome = purchase.get_status_display()
+    if purchase.response_message:
+        outcome += f": {purchase.response_message}"
+    price = _money(purchase.amount, purchase.currency)
+    return (
+        f"Purchase {purchase.code} of {purchase.subscription.name}, {price} by "
+        f"{payment_type_label(purchase.payment_type)}",
+        outcome,
+        reverse("purchases:detail", args=[purchase.code]),
+        tone,
+    )
+
+
+def _coupon(purchase, money):
+    return (
+        f"Coupon {purchase.coupon_code} used on purchase {purchase.code}",
+        f"{_money(purchase.discount, purchase.currency)} off {purchase.subscription.name}",
+        reverse("purchases:detail", args=[purchase.code]),
+        "info",
+    )
+
+
+def _renewal(tx, money):
+    contract = tx.contract
+    approved = tx.status == ContractTransaction.Status.APPROVED
+    verb = {"approved": "charged", "declined": "declined", "pending": "charging"}[tx.status]
+    return (
+        f"Renewal of {contract.subscription.name} {verb}: {_money(tx.amount, tx.currency)}",
+        f"Period {tx.period}, attempt {tx.attempt}"
+        + (f": {tx.response_message}" if tx.response_message else ""),
+        reverse("contracts:detail", args=[contract.code]),
+        "success" if approved else ("danger" if tx.status == "declined" else "warning"),
+    )
+
+
+def _cancellation(cancellation, money):
+    purchase = cancellation.purchase
+    who = (
+        "the buyer"
+        if cancellation.by_buyer
+        else (cancellation.created_by.username if cancellation.created_by_id else "staff")
+    )
+    return (
+        f"Purchase {purchase.code} of {purchase.subscription.name} cancelled by {who}",
+        cancellation.get_mode_display(),
+        reverse("purchases:detail", args=[purchase.code]),
+        "warning",
+    )
+
+
+def _refund(refund, money):
+    purchase = refund.purchase
+    amount = f" of {_money(refund.amount, refund.currency)}" if money else ""
+    return (
+        f"Refund {refund.code}{amount} on purchase {purchase.code}",
+        f"To {payment_type_label(refund.method)}" + (f": {refund.reason}" if refund.reason else ""),
+        reverse("purchases:detail", args=[purchase.code]),
+        "warning",
+    )
+
+
+def _wallet(entry, money):
+    by = f" by {entry.created_by.username}" if entry.created_by_id else ""
+    detail = entry.reason or ""
+    if entry.reference:
+        detail = f"{detail} {entry.reference}".strip()
+    return (
+        f"E-wallet {entry.get_kind_display().lower()}: {entry.amount_display}{by}",
+        f"Balance after: {entry.balance_after_display}" + (f". {detail}" if detail else ""),
+        reverse("buyers:wallet_ledger") + f"?buyer={entry.buyer.code}",
+        "secondary",
+    )
+
+
+def _email(email, money):
+    copy = " (resent copy)" if email.resent_from_id else ""
+    return (
+        f"E-mail sent: {email.subject}{copy}",
+        f"{email.get_kind_display()} to {email.to}",
+        reverse("emails:detail", args=[email.code]),
+        "primary",
+    )
+
+
+def _note(note, money):
+    by = note.written_by.username if note.written_by_id else "staff"
+    return (f"Note by {by}", note.text, "", "dark")
+
+
+KINDS: tuple[EventKind, ...] = (
+    EventKind(
+        "access",
+        "Access granted",
+        "buyers.view_access",
+        lambda b: Access.objects.filter(buyer=b),
+        "created_at",
+        ("subscription", "granted_by"),
+        _access_granted,
+    ),
+    EventKind(
+        "access_revoked",
+        "Access revoked",
+        "buyers.view_access",
+        lambda b: Access.objects.filter(buyer=b, revoked_at__isnull=False),
+        "revoked_at",
+        ("subscription", "revoked_by"),
+        _access_revoked,
+    ),
+    EventKind(
+        "activation",
+        "Device activation",
+        "buyers.view_access",
+        lambda b: _owned_through(AccessActivation, Access, "access", b),
+        "first_seen_at",
+        ("access__subscription",),
+        _activation,
+    ),
+    EventKind(
+        "cancellation",
+        "Cancellation",
+        "purchases.view_cancellation",
+        lambda b: _owned_through(Cancellation, Purchase, "purchase", b),
+        "created_at",
+        ("purchase__subscription", "created_by"),
+        _cancellation,
+    ),
+    EventKind(
+        "coupon",
+        "Coupon used",
+        "purchases.view_purchase",
+        lambda b: Purchase.objects.filter(
+            buyer=b, coupon__isnull=False, completed_at__isnull=False
+        ),
+        "completed_at",
+        ("subscription",),
+        _coupon,
+    ),
+    EventKind(
+        "email",
+        "E-mail",
+        "buyers.view_sentemail",
+        lambda b: SentEmail.objects.filter(buyer=b),
+        "sent_at",
+        (),
+        _email,
+    ),
+    EventKind(
+        "note",
+        "Staff note",
+        "buyers.view_buyernote",
+        lambda b: BuyerNote.objects.filter(buyer=b),
+        "created_at",
+        ("written_by",),
+        _note,
+    ),
+    EventKind(
+        "purchase",
+        "Purchase and payment",
+        "purchases.view_purchase",
+        lambda b: Purchase.objects.filter(buyer=b),
+        "created_at",
+        ("subscription",),
+        _purchase,
+    ),
+    EventKind(
+        "refund",
+        "Refund",
+        "purchases.view_purchase",
+        lambda b: _owned_through(Refund, Purchase, "purchase", b),
+        "created_at",
+        ("purchase__subscription",),
+        _refund,
+    ),
+    EventKind(
+        "renewal",
+        "Renewal charge or decline",
+        "purchases.view_contracttransaction",
+        lambda b: _owned_through(ContractTransaction, RecurringContract, "contract", b),
+        "transaction_date",
+        ("contract__subscription",),
+        _renewal,
+    ),
+    EventKind(
+        "wallet",
+        "E-wallet movement",
+        "buyers.view_walletentry",
+        lambda b: WalletEntry.objects.filter(buyer=b),
+        "created_at",
+        ("buyer", "created_by"),
+        _wallet,
+    ),
+)
+KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
+
+
+class BadKey(ValueError):
+    """A page key that does not read as time|kind|id."""
+
+
+def parse_key(value: str):
+    try:
+        at, kind, pk = value.split("|")
+        at, pk = parse_datetime(at), int(pk)
+    except (ValueError, TypeError):
+        raise BadKey(value) from None
+    if at is None or at.tzinfo is None or kind not in KINDS_BY_NAME:
+        raise BadKey(value)
+    return at, kind, pk
+
+
+def kinds_for(user, wanted=()) -> list[EventKind]:
+    """The kinds `user` may read, narrowed to `wanted` (names) when given."""
+    allowed = [kind for kind in KINDS if user.has_perm(kind.permission)]
+    return [kind for kind in allowed if kind.name in wanted] if wanted else allowed
+
+
+def _after(kind: EventKind, key) -> Q:
+    """This kind's rows that come after `key` in (time, kind, id) descending order."""
+    if key is None:
+        return Q()
+    at, key_kind, pk = key
+    time = kind.time
+    if kind.name < key_kind:
+        return Q(**{f"{time}__lte": at})
+    if kind.name == key_kind:
+        return Q(**{f"{time}__lt": at}) | Q(**{time: at, "pk__lt": pk})
+    return Q(**{f"{time}__lt": at})
+
+
+def page_keys_query(buyer: Buyer, kinds: list[EventKind], after=None, size: int = PAGE_SIZE):
+    """The UNION ALL of a select per kind: (time, kind, id) of the page's events and one more
+    (to tell whether a next page exists), newest first."""
+    limited = connection.features.supports_slicing_ordering_in_compound
+    selects = []
+    for kind in kinds:
+        rows = (
+            kind.rows(buyer)
+            .filter(_after(kind, after))
+            .annotate(
+                ev_at=F(kind.time),
+                ev_kind=Value(kind.name, output_field=CharField()),
+                ev_id=F("pk"),
+            )
+            .values_list("ev_at", "ev_kind", "ev_id")
+            .order_by()
+        )
+        if limited:
+            # Each select reads at most a page from its own rows (PostgreSQL); SQLite cannot
+            # limit inside a compound select, and its outer LIMIT gives the same rows.
+            rows = rows.order_by("-ev_at", "-ev_id")[: size + 1]
+        selects.append(rows)
+    if len(selects) == 1:
+        return selects[0] if limited else selects[0].order_by("-ev_at", "-ev_id")[: size + 1]
+    union = selects[0].union(*selects[1:], all=True).order_by("-ev_at", "-ev_kind", "-ev_id")
+    return union[: size + 1]
+
+
+# Building the UNION through the ORM costs more than PostgreSQL takes to run it (about 20 ms
+# against 6 ms for 11 kinds): its SQL is built once per (kinds, key's kind) with stand-in values
+# for the buyer and the key, which each request replaces in the parameters.
+_STAND_IN_BUYER = -7_000_000_001
+_STAND_IN_PK = -7_000_000_002
+_STAND_IN_AT = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+
+
+@lru_cache(maxsize=256)
+def _compiled(vendor: str, names: tuple[str, ...], key_kind: str | None, size: int):
+    kinds = [KINDS_BY_NAME[name] for name in names]
+    key = (_STAND_IN_AT, key_kind, _STAND_IN_PK) if key_kind else None
+    query = page_keys_query(Buyer(pk=_STAND_IN_BUYER), kinds, key, size)
+    sql, params = query.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _as_datetime(value) -> datetime:
+    if isinstance(value, str):  # SQLite answers a compound select's times as text
+        value = parse_datetime(value)
+    return value if is_aware(value) else make_aware(value, UTC)
+
+
+def page_keys(buyer: Buyer, kinds: list[EventKind], after=None, size: int = PAGE_SIZE):
+    """(time, kind, id) of the page's events and one more (to tell whether a next page
+    exists), newest first, in one query."""
+    if not kinds:
+        return []
+    names = tuple(kind.name for kind in kinds)
+    sql, params = _compiled(connection.vendor, names, after[1] if after else None, size)
+    ops = connection.ops
+    real = {_STAND_IN_BUYER: buyer.pk, ops.adapt_datetimefield_value(_STAND_IN_AT): None}
+    if after is not None:
+        real[_STAND_IN_PK] = after[2]
+        real[ops.adapt_datetimefield_value(_STAND_IN_AT)] = ops.adapt_datetimefield_value(after[0])
+
+    def actual(param):
+        # bool is an int too: a True parameter must not be read as a stand-in.
+        if isinstance(param, bool) or not isinstance(param, int | str | datetime):
+            return param
+        return real.get(param, param)
+
+    params = [actual(param) for param in params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(_as_datetime(at_), kind, pk) for at_, kind, pk in cursor.fetchall()]
+
+
+@dataclass
+class TimelinePage:
+    events: list[Event]
+    next_key: str | None
+    kinds: list[EventKind]
+
+
+def timeline_page(
+    *, buyer: Buyer, user, wanted=(), after: str = "", size: int = PAGE_SIZE
+) -> TimelinePage:
+    """One page of the buyer's events that `user` may read (refund amounts only with the
+    money-reports permission), newest first; `after` is the previous page's next_key. A key
+    that does not read raises BadKey."""
+    key = parse_key(after) if after else None
+    kinds = kinds_for(user, wanted)
+    keys = page_keys(buyer, kinds, key, size)
+    more = len(keys) > size
+    keys = keys[:size]
+    money = user.has_perm(MONEY_REPORTS)
+    by_kind: dict[str, list[int]] = {}
+    for _, name, pk in keys:
+        by_kind.setdefault(name, []).append(pk)
+    loaded = {}
+    for name, pks in by_kind.items():
+        kind = KINDS_BY_NAME[name]
+        model = kind.rows(buyer).model
+        objects = model.objects.select_related(*kind.related).in_bulk(pks)
+        loaded[name] = objects
+    events = []
+    for at, name, pk in keys:
+        kind = KINDS_BY_NAME[name]
+        title, detail, link, tone = kind.describe(loaded[name][pk], money)
+        events.append(Event(at, name, pk, kind.label, title, detail, link, tone))
+    next_key = events[-1].key if more and events else None
+    return TimelinePage(events, next_key, kinds)
