@@ -96,7 +96,7 @@ class SentEmailFilter(ListFilterSet):
     sent = django_filters.DateFromToRangeFilter(
         label="Sent (from – to)",
         field_name="sent_at",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+        widget=DateRangeWidget(suffixes=("after", "before")),
     )
     buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
 
