@@ -337,29 +337,33 @@ def cancel_product(request, params):
     return ok(product_view_content(purchase, view))
 
 
-def recover_cancellation(request, params, record):
-    """A retry after the first attempt died: the cancellation it committed (one made since the
-    key was first seen), answered as the first attempt would have; None when it committed none
-    (its transaction rolled back: the request runs again)."""
+def _recover_product_view(params, record, *, by_buyer_field: str, at_field: str):
+    """A retry after the first attempt died: the buyer's cancellation row that attempt wrote or
+    took back (`at_field` since the key was first seen), answered as the first attempt would
+    have; None when it committed nothing (its transaction rolled back: the request runs again)."""
     buyer = buyer_of(params)
     subscription = by_code(Subscription, params, "productId")
     if buyer is None or subscription is None:
         return None
-    cancellation = (
+    row = (
         Cancellation.objects.filter(
             purchase__buyer=buyer,
             purchase__subscription=subscription,
-            by_buyer=True,
-            created_at__gte=record.created_at,
+            **{by_buyer_field: True, f"{at_field}__gte": record.created_at},
         )
         .select_related("purchase")
-        .order_by("-created_at")
+        .order_by(f"-{at_field}")
         .first()
     )
-    if cancellation is None:
+    if row is None:
         return None
-    purchase = cancellation.purchase
+    purchase = row.purchase
     return ok(product_view_content(purchase, cancellations.product_view(purchase)))
+
+
+def recover_cancellation(request, params, record):
+    """The cancellation a crashed first attempt committed."""
+    return _recover_product_view(params, record, by_buyer_field="by_buyer", at_field="created_at")
 
 
 def reactivate_product(request, params):
@@ -425,27 +429,10 @@ def access_check(request, params):
 
 # Endpoints whose first attempt can be found after a crash (run_once's `recover`).
 def recover_reactivation(request, params, record):
-    """A retry after the first attempt died: the stop it took back (since the key was first
-    seen), answered as the first attempt would have; None when it committed nothing."""
-    buyer = buyer_of(params)
-    subscription = by_code(Subscription, params, "productId")
-    if buyer is None or subscription is None:
-        return None
-    stop = (
-        Cancellation.objects.filter(
-            purchase__buyer=buyer,
-            purchase__subscription=subscription,
-            undone_by_buyer=True,
-            undone_at__gte=record.created_at,
-        )
-        .select_related("purchase")
-        .order_by("-undone_at")
-        .first()
+    """The stop a crashed first attempt took back."""
+    return _recover_product_view(
+        params, record, by_buyer_field="undone_by_buyer", at_field="undone_at"
     )
-    if stop is None:
-        return None
-    purchase = stop.purchase
-    return ok(product_view_content(purchase, cancellations.product_view(purchase)))
 
 
 RECOVERS = {
