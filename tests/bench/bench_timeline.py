@@ -20,7 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from purchases.generate import generate_data
+from purchases.generator.run import generate_data
 
 from buyers.models import Access, AccessActivation, Buyer, WalletEntry
 from purchases.models import Purchase
