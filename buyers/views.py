@@ -418,51 +418,12 @@ class AccessEditView(AccessObjectMixin, ServiceFormView):
         return f"Access saved.{told}"
 
 
-class AccessRevokeView(AccessObjectMixin, ServiceFormView):
-    permission_required = "buyers.revoke_access"
-    form_class = RevokeForm
-    template_name = "buyers/access_confirm_revoke.html"
-    title = "Revoke access"
-    submit_label = "Revoke"
-    success_message = "Access revoked. The row is kept, marked revoked."
+class LiveAccessActionMixin(AccessObjectMixin):
+    """A form about a live access that may tell the buyer by e-mail: a revoked access is not
+    acted on (`revoked_message` says why), and "tell the buyer" starts unticked for a buyer
+    without an e-mail address."""
 
-    def get(self, request, *args, **kwargs):
-        if self.access.revoked_at is not None:
-            return self.already_revoked()
-        return super().get(request, *args, **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        if self.access.revoked_at is not None:
-            return self.already_revoked()
-        return super().post(request, *args, **kwargs)
-
-    def already_revoked(self):
-        messages.info(self.request, "This access is already revoked.")
-        return redirect(self.get_success_url())
-
-    def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        if not self.access.buyer.email:
-            kwargs["initial"] = {"notify": False}
-        return kwargs
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "access": self.access}
-
-    def perform(self, data):
-        return services.revoke_access(
-            access=self.access, revoked_by=self.request.user, notify=data["notify"]
-        )
-
-
-class AccessPasswordView(AccessObjectMixin, ServiceFormView):
-    """A new random access password, the old one refused at once; the buyer told if staff say."""
-
-    permission_required = "buyers.change_access"
-    form_class = AccessPasswordForm
-    template_name = "buyers/access_password_form.html"
-    title = "New access password"
-    submit_label = "Set a new password"
+    revoked_message = ""
 
     def get(self, request, *args, **kwargs):
         if self.access.revoked_at is not None:
@@ -475,7 +436,7 @@ class AccessPasswordView(AccessObjectMixin, ServiceFormView):
         return super().post(request, *args, **kwargs)
 
     def revoked(self):
-        messages.info(self.request, "This access is revoked: its password no longer matters.")
+        messages.info(self.request, self.revoked_message)
         return redirect(self.get_success_url())
 
     def get_form_kwargs(self):
@@ -486,6 +447,32 @@ class AccessPasswordView(AccessObjectMixin, ServiceFormView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "access": self.access}
+
+
+class AccessRevokeView(LiveAccessActionMixin, ServiceFormView):
+    permission_required = "buyers.revoke_access"
+    form_class = RevokeForm
+    template_name = "buyers/access_confirm_revoke.html"
+    title = "Revoke access"
+    submit_label = "Revoke"
+    success_message = "Access revoked. The row is kept, marked revoked."
+    revoked_message = "This access is already revoked."
+
+    def perform(self, data):
+        return services.revoke_access(
+            access=self.access, revoked_by=self.request.user, notify=data["notify"]
+        )
+
+
+class AccessPasswordView(LiveAccessActionMixin, ServiceFormView):
+    """A new random access password, the old one refused at once; the buyer told if staff say."""
+
+    permission_required = "buyers.change_access"
+    form_class = AccessPasswordForm
+    template_name = "buyers/access_password_form.html"
+    title = "New access password"
+    submit_label = "Set a new password"
+    revoked_message = "This access is revoked: its password no longer matters."
 
     def perform(self, data):
         return services.reset_access_password(access=self.access, notify=data["notify"])

@@ -20,9 +20,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from purchases.generator.run import generate_data
 
 from buyers.models import Access, AccessActivation, Buyer, WalletEntry
+from purchases.generator.run import generate_data
 from purchases.models import Purchase
 from purchases.support import timeline
 from subscriptions.models import SubscriptionPricingModel
