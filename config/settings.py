@@ -101,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.site",
+                "webhooks.context_processors.notices",
             ],
         },
     },
@@ -289,6 +290,11 @@ WEBHOOK_RELAY_SECONDS = env.int("WEBHOOK_RELAY_SECONDS", default=30)
 # A claimed delivery is kept from other workers for its timeout plus this margin: a worker that
 # dies mid-POST leaves it to be sent again after that (at least once).
 WEBHOOK_LEASE_MARGIN_SECONDS = env.int("WEBHOOK_LEASE_MARGIN_SECONDS", default=30)
+# After "New signing secret", the old secret keeps signing (a second v1) for the hours the admin
+# chooses, at most this many, so receivers switch without refusing a delivery.
+WEBHOOK_SECRET_OVERLAP_MAX_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_MAX_HOURS", default=7 * 24)
+# Settled deliveries and their attempts (the delivery log) are forgotten after this many days.
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=90)
 
 # How long /healthz/ waits for the broker before naming it unavailable (seconds).
 HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=1.0)
@@ -360,6 +366,11 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-deliver-due": {
         "task": "webhooks.tasks.deliver_due_webhooks",
         "schedule": timedelta(seconds=WEBHOOK_RELAY_SECONDS),
+    },
+    # Forgets settled webhook deliveries and attempts after WEBHOOK_RETENTION_DAYS.
+    "webhooks-purge-history": {
+        "task": "webhooks.tasks.purge_webhook_history",
+        "schedule": timedelta(hours=24),
     },
     "site-purge-sent-outbox": {
         "task": "core.tasks.purge_sent_outbox_messages",

@@ -96,10 +96,15 @@ def body_of(event: Event) -> bytes:
     return json.dumps(event.as_payload(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The Webhook-Signature header: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
+def signature(secrets: str | list[str], timestamp: int, body: bytes) -> str:
+    """The Webhook-Signature header: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">, one v1
+    per secret (two during a rotation's overlap: the new one first)."""
+    signed = f"{timestamp}.".encode() + body
+    macs = [
+        hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        for secret in ([secrets] if isinstance(secrets, str) else secrets)
+    ]
+    return ",".join([f"t={timestamp}", *(f"v1={mac}" for mac in macs)])
 
 
 def headers_for(endpoint: WebhookEndpoint, event: Event, body: bytes) -> dict:
@@ -108,7 +113,7 @@ def headers_for(endpoint: WebhookEndpoint, event: Event, body: bytes) -> dict:
         "User-Agent": USER_AGENT,
         "Webhook-Id": event.public_id,
         "Webhook-Event": event.type,
-        "Webhook-Signature": signature(endpoint.secret, int(time.time()), body),
+        "Webhook-Signature": signature(endpoint.signing_secrets(), int(time.time()), body),
     }
 
 
@@ -361,10 +366,12 @@ def disable_failing_endpoint(endpoint: WebhookEndpoint, *, now) -> None:
     from .notifications import queue_endpoint_disabled_email
 
     since = timezone.localtime(endpoint.failing_since).strftime("%Y-%m-%d %H:%M")
-    endpoint.enabled, endpoint.disabled_at = False, now
+    endpoint.enabled, endpoint.disabled_at, endpoint.disabled_by_failures = False, now, True
     endpoint.disabled_reason = (
         f"Every delivery failed since {since} ({settings.WEBHOOK_RETRY_DAYS} days)."
     )
-    endpoint.save(update_fields=["enabled", "disabled_at", "disabled_reason"])
+    endpoint.save(
+        update_fields=["enabled", "disabled_at", "disabled_reason", "disabled_by_failures"]
+    )
     queue_endpoint_disabled_email(endpoint)
     logger.error("Webhook endpoint %s disabled: %s", endpoint.code, endpoint.disabled_reason)

@@ -22,3 +22,9 @@ class InvalidRange(WebhookError):
     code = "invalid_range"
     message = "The start must be before the end."
     field = "start"
+
+
+class InvalidOverlap(WebhookError):
+    code = "invalid_overlap"
+    message = "Keep the old secret for a number of hours within the limit."
+    field = "keep_previous_hours"

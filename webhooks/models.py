@@ -29,9 +29,18 @@ class WebhookEndpoint(PublicCodeModel):
     # Event types it wants; ["*"] for all.
     event_types = models.JSONField("events", default=list)
     secret = models.CharField("signing secret", max_length=100, default=new_signing_secret)
+    # After a rotation the old secret still signs (a second v1) until this time, so receivers
+    # can switch to the new one without refusing a delivery.
+    previous_secret = models.CharField("previous signing secret", max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(
+        "previous secret signs until", null=True, blank=True
+    )
     enabled = models.BooleanField("enabled", default=True)
     disabled_at = models.DateTimeField("disabled", null=True, blank=True)
     disabled_reason = models.CharField("why disabled", max_length=200, blank=True)
+    # Disabled by the delivery loop after failing for the whole retry window (not by an admin):
+    # the site tells admins on every page until it is enabled again.
+    disabled_by_failures = models.BooleanField("disabled after failing", default=False)
     # The first failed attempt since the last success; cleared by a success.
     failing_since = models.DateTimeField("failing since", null=True, blank=True)
     created_at = models.DateTimeField("created", default=timezone.now)
@@ -53,6 +62,15 @@ class WebhookEndpoint(PublicCodeModel):
 
     def wants(self, event_type: str) -> bool:
         return ALL_EVENTS in self.event_types or event_type in self.event_types
+
+    def signing_secrets(self, now=None) -> list[str]:
+        """The secrets a delivery is signed with now: the current one, then the previous one
+        while its overlap after a rotation lasts."""
+        now = now or timezone.now()
+        secrets_now = [self.secret]
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            secrets_now.append(self.previous_secret)
+        return secrets_now
 
 
 class WebhookDelivery(models.Model):

@@ -2,6 +2,9 @@
 webhook_endpoint` call these): add, enable or disable, resend one event, send a test event,
 replay a time range. Delivery itself is webhooks/delivery.py."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,8 +13,8 @@ from core.models import Event
 
 from .addresses import resolve
 from .delivery import hand_to_broker
-from .errors import InvalidRange, UnknownEventType
-from .models import ALL_EVENTS, WebhookDelivery, WebhookEndpoint
+from .errors import InvalidOverlap, InvalidRange, UnknownEventType
+from .models import ALL_EVENTS, WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_signing_secret
 
 TEST_EVENT = "webhook.test"
 REPLAY_CHUNK = 1000
@@ -51,6 +54,7 @@ def set_endpoint_enabled(*, endpoint: WebhookEndpoint, enabled: bool) -> Webhook
         resolve(endpoint.url)  # a URL that became private since is not enabled again
         endpoint.enabled, endpoint.failing_since = True, None
         endpoint.disabled_at, endpoint.disabled_reason = None, ""
+        endpoint.disabled_by_failures = False
         pending = list(
             endpoint.deliveries.filter(status=WebhookDelivery.Status.PENDING).values_list(
                 "pk", flat=True
@@ -63,6 +67,51 @@ def set_endpoint_enabled(*, endpoint: WebhookEndpoint, enabled: bool) -> Webhook
         endpoint.disabled_reason = "Disabled by an admin."
     endpoint.save()
     return endpoint
+
+
+@transaction.atomic
+def rotate_secret(*, endpoint: WebhookEndpoint, keep_previous_hours: int) -> WebhookEndpoint:
+    """A new signing secret (show it to the admin now: pages never show it again). For
+    `keep_previous_hours` the old one signs too (a second v1 in Webhook-Signature), so a
+    receiver can switch without refusing a delivery; 0 drops it at once."""
+    limit = settings.WEBHOOK_SECRET_OVERLAP_MAX_HOURS
+    if keep_previous_hours is None or not 0 <= keep_previous_hours <= limit:
+        raise InvalidOverlap(f"Keep the old secret for 0 to {limit} hours.")
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if keep_previous_hours:
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_until = timezone.now() + timedelta(hours=keep_previous_hours)
+    else:
+        endpoint.previous_secret, endpoint.previous_secret_until = "", None
+    endpoint.secret = new_signing_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    return endpoint
+
+
+def purge_history(*, now=None, chunk: int = 5000) -> dict:
+    """Forget deliveries settled (delivered or failed) more than WEBHOOK_RETENTION_DAYS ago and
+    attempts older than that, in chunks (the log must not grow without bound). Pending
+    deliveries and their attempts are kept whatever their age; the events themselves stay
+    (they are the site's record, core.models.Event). Answers how many of each went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
+    settled = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
+        status=WebhookDelivery.Status.PENDING
+    )
+    old_attempts = WebhookAttempt.objects.filter(attempted_at__lt=cutoff).exclude(
+        delivery__status=WebhookDelivery.Status.PENDING
+    )
+    gone = {"attempts": 0, "deliveries": 0}
+    for name, rows in (("attempts", old_attempts), ("deliveries", settled)):
+        while True:
+            ids = list(rows.values_list("pk", flat=True)[:chunk])
+            if not ids:
+                break
+            with transaction.atomic():
+                if name == "deliveries":
+                    WebhookAttempt.objects.filter(delivery_id__in=ids).delete()
+                rows.model.objects.filter(pk__in=ids).delete()
+            gone[name] += len(ids)
+    return gone
 
 
 def _due_again(deliveries, now) -> list[int]:

@@ -5,6 +5,8 @@ replay a time range. Only admins hold these permissions (superusers; no role is 
 import django_filters
 import django_tables2 as tables
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -247,6 +249,49 @@ class ResendView(EndpointActionView):
         return services.resend_delivery(delivery=self.delivery)
 
 
+class RotateSecretForm(forms.Form):
+    keep_previous_hours = forms.IntegerField(
+        label="Keep signing with the old secret for (hours)",
+        min_value=0,
+        initial=24,
+        help_text="Deliveries carry both signatures meanwhile, so receivers switch to the new "
+        "secret without refusing one. 0 stops using the old secret now.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = settings.WEBHOOK_SECRET_OVERLAP_MAX_HOURS
+        self.fields["keep_previous_hours"].max_value = limit
+        self.fields["keep_previous_hours"].validators.append(MaxValueValidator(limit))
+        self.fields["keep_previous_hours"].widget.attrs["max"] = limit
+
+
+class RotateSecretView(EndpointActionView):
+    """A new signing secret, shown once on the page that follows."""
+
+    title = "New signing secret for"
+    form_class = RotateSecretForm
+    submit_label = "Make a new secret"
+
+    def perform(self, data):
+        return services.rotate_secret(
+            endpoint=self.endpoint, keep_previous_hours=data["keep_previous_hours"]
+        )
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if form.errors:
+            return response
+        context = self.get_context_data(form=form, endpoint=self.result)
+        context["title"] = "New signing secret"
+        page = render(self.request, "webhooks/endpoint_created.html", context)
+        page["Cache-Control"] = "no-store"
+        return page
+
+    def announce(self, cleaned_data):
+        """The page that follows says it."""
+
+
 class ReplayForm(forms.Form):
     """Times in the shop's time zone, as YYYY-MM-DD HH:MM."""
 
@@ -279,5 +324,6 @@ urlpatterns = [
     path("<str:code>/enable-or-disable/", EndpointToggleView.as_view(), name="toggle"),
     path("<str:code>/test/", TestEventView.as_view(), name="test"),
     path("<str:code>/replay/", ReplayView.as_view(), name="replay"),
+    path("<str:code>/new-secret/", RotateSecretView.as_view(), name="rotate"),
     path("<str:code>/resend/<uuid:event>/", ResendView.as_view(), name="resend"),
 ]

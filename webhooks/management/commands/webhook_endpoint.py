@@ -1,6 +1,6 @@
 """`manage.py webhook_endpoint add URL --events purchase.completed access.granted` (or `--events
-'*'`), `list`, `disable CODE`, `enable CODE`: the Webhooks page's changes from a shell. `add`
-prints the signing secret once."""
+'*'`), `list`, `disable CODE`, `enable CODE`, `rotate CODE [--keep-old-hours N]`: the Webhooks
+page's changes from a shell. `add` and `rotate` print the signing secret once."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -29,6 +29,16 @@ class Command(BaseCommand):
         for name in ("disable", "enable"):
             action = actions.add_parser(name, help=f"{name.capitalize()} an endpoint.")
             action.add_argument("code")
+        rotate = actions.add_parser(
+            "rotate", help="A new signing secret; prints it once. The old one signs meanwhile."
+        )
+        rotate.add_argument("code")
+        rotate.add_argument(
+            "--keep-old-hours",
+            type=int,
+            default=24,
+            help="Hours the old secret keeps signing too (0: stop now). Default 24.",
+        )
 
     def handle(self, *args, action, **options):
         try:
@@ -62,3 +72,12 @@ class Command(BaseCommand):
     def do_enable(self, *, code, **options):
         services.set_endpoint_enabled(endpoint=self._endpoint(code), enabled=True)
         self.stdout.write(f"Endpoint {code} enabled.")
+
+    def do_rotate(self, *, code, keep_old_hours, **options):
+        endpoint = services.rotate_secret(
+            endpoint=self._endpoint(code), keep_previous_hours=keep_old_hours
+        )
+        self.stdout.write(f"New signing secret (shown once): {endpoint.secret}")
+        if endpoint.previous_secret_until:
+            until = endpoint.previous_secret_until.isoformat(timespec="minutes")
+            self.stdout.write(f"The old secret signs too until {until}.")
