@@ -24,7 +24,7 @@ from subscriptions.models import Subscription
 
 from . import imports, notifications, selectors, services
 from .errors import BuyerError
-from .exports import WALLET_LEDGER_REPORT
+from .exports import ACCESSES_REPORT, BUYERS_REPORT, WALLET_LEDGER_REPORT
 from .filters import AccessFilter, BuyerFilter, SentEmailFilter, WalletEntryFilter
 from .forms import (
     AccessForm,
@@ -64,6 +64,7 @@ class BuyerListView(ListPageView):
     table_class = BuyerTable
     filterset_class = BuyerFilter
     export_name = "buyers"
+    csv_report = BUYERS_REPORT
     create_url = "buyers:create"
     create_permission = "buyers.add_buyer"
 
@@ -80,6 +81,7 @@ class AccessListView(ListPageView):
     table_class = AccessTable
     filterset_class = AccessFilter
     export_name = "accesses"
+    csv_report = ACCESSES_REPORT
 
     def get_queryset(self):
         return selectors.accesses_for_list()

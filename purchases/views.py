@@ -46,7 +46,7 @@ from .models import (
     RecurringContract,
     SandboxCharge,
 )
-from .reports.exports import PURCHASES_REPORT
+from .reports.exports import CONTRACTS_REPORT, PURCHASES_REPORT
 from .services.cancellations import (
     cancel_purchase,
     product_view,
@@ -359,6 +359,7 @@ class ContractListView(ListPageView):
     filterset_class = ContractFilter
     template_name = "purchases/contract_list.html"
     export_name = "contracts"
+    csv_report = CONTRACTS_REPORT
 
     def get_queryset(self):
         return RecurringContract.objects.select_related("buyer", "subscription")

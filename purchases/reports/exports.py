@@ -73,6 +73,23 @@ CONTRACT_TRANSACTIONS_REPORT = CsvReport(
 )
 
 
+CONTRACTS_REPORT = CsvReport(
+    name="contracts",
+    date_filter="next_bill",
+    columns=(
+        ExportColumn("Contract", "code", "code"),
+        ExportColumn("Buyer", "buyer__email"),
+        ExportColumn("Subscription", "subscription__name"),
+        ExportColumn("Each period", "amount", "money"),
+        ExportColumn("Currency", "currency", "code"),
+        ExportColumn("Payment", "payment_type", "code"),
+        ExportColumn("Next bill", "next_bill_date", "time"),
+        ExportColumn("Failed tries", "failed_attempts", "number"),
+        ExportColumn("Status", "status", "code"),
+    ),
+)
+
+
 # How the summaries' group columns are written: a period is the date it starts.
 GROUP_KINDS = {
     "period": "date",

@@ -6,7 +6,8 @@ Run by bench_exports.py (`make bench PYTEST_ARGS="-k exports"`), or alone:
     DATABASE_URL=postgres://... python -m tests.bench.exports
 
 DATABASE_URL names the shop's database (generated as staff_lists.py does when it holds no
-purchases). For each report (purchases, refunds, contract transactions, wallet ledger):
+purchases). For each report (purchases, refunds, contract transactions, wallet ledger, and the
+renewals, accesses and buyers lists):
 - ours: its list page's "Export CSV" through gunicorn (production settings, one sync worker),
   signed in through the login form; the time from the request to the last byte, read in blocks;
 - psql: `\\copy (<the same rows: the same joins, filter and order, each column as stored>) TO
@@ -50,6 +51,11 @@ REPORTS = {
         "purchases.reports.views.ContractTransactionListView",
     ),
     "wallet ledger": ("/buyers/wallet-ledger/", "buyers.views.WalletEntryListView"),
+    # The lists that grow with the shop (reports since 2026-11-29; their plain join computes
+    # the same per-row values: a buyer's live accesses and balances, an access's status).
+    "renewals": ("/renewals/", "purchases.views.ContractListView"),
+    "accesses": ("/accesses/", "buyers.views.AccessListView"),
+    "buyers": ("/buyers/", "buyers.views.BuyerListView"),
 }
 
 
@@ -165,7 +171,10 @@ def main():
         user = get_user_model().objects.create_superuser(USERNAME, "bench@example.com", PASSWORD)
     user.set_password(PASSWORD)
     user.save()
-    selects = {name: plain_select(view, user) for name, (_, view) in REPORTS.items()}
+    # BENCH_EXPORTS="accesses,buyers" measures just those (and skips the .xlsx).
+    chosen = [name.strip() for name in os.environ.get("BENCH_EXPORTS", "").split(",") if name]
+    reports = {name: REPORTS[name] for name in chosen} if chosen else REPORTS
+    selects = {name: plain_select(view, user) for name, (_, view) in reports.items()}
     connection.close()
     # psql in the shop's time zone, as our export runs: the plain text of each column.
     psql_url = (
@@ -189,7 +198,7 @@ def main():
     try:
         browser = Browser(port)
         browser.sign_in(USERNAME, PASSWORD)
-        for name, (url, _) in REPORTS.items():
+        for name, (url, _) in reports.items():
             select_sql, count = selects[name]
             path = f"{url}?export=csv"
             ours_first = download(browser, path)  # warm-up
@@ -211,16 +220,18 @@ def main():
             print(row, file=sys.stderr)
         csv_peak = worker_peak_rss_mb(server)
         lines += ["", f"gunicorn worker peak RSS after the CSV exports: {csv_peak:.0f} MB."]
-        seconds, size, _ = download(browser, "/purchases/?export=xlsx")
-        count = selects["purchases"][1]
-        xlsx_peak = worker_peak_rss_mb(server)
-        lines += [
-            "",
-            f"Purchases .xlsx over HTTP: {count:,} rows in {seconds:.1f} s ({count / seconds:,.0f}"
-            f" rows/s), {size / 1e6:.0f} MB; worker peak RSS after it {xlsx_peak:.0f} MB;"
-            f" load {os.getloadavg()[0]:.1f}.",
-        ]
-        print(lines[-1], file=sys.stderr)
+        if "purchases" in selects:
+            seconds, size, _ = download(browser, "/purchases/?export=xlsx")
+            count = selects["purchases"][1]
+            xlsx_peak = worker_peak_rss_mb(server)
+            lines += [
+                "",
+                f"Purchases .xlsx over HTTP: {count:,} rows in {seconds:.1f} s"
+                f" ({count / seconds:,.0f} rows/s), {size / 1e6:.0f} MB;"
+                f" worker peak RSS after it {xlsx_peak:.0f} MB;"
+                f" load {os.getloadavg()[0]:.1f}.",
+            ]
+            print(lines[-1], file=sys.stderr)
     finally:
         server.terminate()
         server.wait()

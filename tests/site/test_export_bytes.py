@@ -1,10 +1,11 @@
 """Every kind of CSV download, byte for byte: line ends, quoting, each kind of cell.
 
-Two formats, on purpose: a list page's table downloads as Python's csv "excel" dialect (CRLF;
-quoted when a field holds a comma, a quote or a line break); the finance reports as PostgreSQL's
-COPY ... CSV writes them (LF; `\\.` quoted only when alone on its line; an empty text `""`, a
-missing value as nothing), so that their COPY and iterator paths agree. These tests pin both,
-whichever path the database takes.
+Two formats, on purpose: a small list page's table (the team, the catalog) downloads as Python's
+csv "excel" dialect (CRLF; quoted when a field holds a comma, a quote or a line break); the
+finance reports and the lists that grow to a million rows (purchases, accesses, buyers, renewals,
+the wallet ledger) as PostgreSQL's COPY ... CSV writes them (LF; `\\.` quoted only when alone
+on its line; an empty text `""`, a missing value as nothing), so that their COPY and iterator
+paths agree. These tests pin both, whichever path the database takes.
 
 The cells changed on purpose with issue 16 (files people open): times are `YYYY-MM-DD HH:MM:SS`
 in the shop's time zone with the zone in the header (they were ISO 8601 with an offset, which
@@ -136,11 +137,12 @@ def test_a_table_downloads_counts_dates_and_empty_cells_plainly(client, staff_us
         access_expire=datetime(2020, 4, 1, 9, 0, 5, tzinfo=UTC),
     )
     client.force_login(staff_user)
+    # A report (COPY on PostgreSQL): LF lines, as PostgreSQL writes them.
     assert body(client.get(reverse("accesses:list"), {"export": "csv"})) == (
         b"Code,Buyer,Subscription,Status,Activations,Starts (America/St_Johns),"
-        b"Expires (America/St_Johns),Purchase date (America/St_Johns),Granted by\r\n"
+        b"Expires (America/St_Johns),Purchase date (America/St_Johns),Granted by\n"
         b'ACC00001,\'=ann@example.com,"Course, part 1",expired,2 / 3,,'
-        b"2020-04-01 06:30:05,2026-03-01 05:30:00,\r\n"
+        b"2020-04-01 06:30:05,2026-03-01 05:30:00,\n"
     )
 
 
@@ -270,4 +272,48 @@ def test_the_summaries_download_as_copy_csv(client, finance_user):
     assert body(renewals) == (
         b"Period,Currency,Attempted,Succeeded,Failed,Recovered by retry,Churned,Renewal revenue\n"
         b"2026-03-01,EUR,1,1,0,0,0,7.50\n"
+    )
+
+
+def test_the_buyers_list_downloads_balances_and_counts_as_the_list_shows_them(client, staff_user):
+    from buyers import services as buyer_services
+
+    rich = wallet_buyer("12.5", email="rich@example.com", name="Rich, R")
+    buyer_services.top_up_wallet(buyer=rich, amount=Decimal("300"), currency="JPY")
+    BuyerFactory(email="", phone="+4930555", name="=Phone only")
+    subscription, _ = offer("SUB00001", "Course")
+    AccessFactory(buyer=rich, subscription=subscription)
+    Buyer.objects.filter(email="rich@example.com").update(
+        code="BUY00001", created_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    )
+    Buyer.objects.filter(phone="+4930555").update(
+        code="BUY00002", created_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    )
+    client.force_login(staff_user)
+    listed = client.get(reverse("buyers:list")).content.decode()
+    assert "12.50 EUR, 300 JPY" in listed
+    # An empty text is "" and no balance is nothing, as in every report.
+    assert body(client.get(reverse("buyers:list"), {"export": "csv", "sort": "created_at"})) == (
+        b"Code,E-mail,Phone,Name,Active accesses,E-wallet,Created (America/St_Johns)\n"
+        b'BUY00001,rich@example.com,"","Rich, R",1,"12.50 EUR, 300 JPY",2026-03-01 05:30:00\n'
+        b"BUY00002,\"\",'+4930555,'=Phone only,0,,2026-03-02 05:30:00\n"
+    )
+
+
+def test_the_accesses_list_downloads_revoked_phone_only_and_unlimited_accesses(client, staff_user):
+    subscription, _ = offer("SUB00001", "Course")
+    access = AccessFactory(
+        buyer=BuyerFactory(email="", phone="+4930555"),
+        subscription=subscription,
+        activation_limit=None,
+    )
+    Access.objects.filter(pk=access.pk).update(
+        code="ACC00002",
+        purchased_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        access_expire=None,
+        revoked_at=datetime(2026, 3, 5, 9, 0, tzinfo=UTC),
+    )
+    client.force_login(staff_user)
+    assert body(client.get(reverse("accesses:list"), {"export": "csv"})).splitlines()[1] == (
+        b"ACC00002,'+4930555,Course,revoked,0 / \xe2\x88\x9e,,,2026-03-01 05:30:00,"
     )
