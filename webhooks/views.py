@@ -75,7 +75,26 @@ class EndpointForm(forms.Form):
     description = forms.CharField(label="Description", max_length=200, required=False)
 
 
-class EndpointCreateView(ServiceFormView):
+class ShowsSecretOnce:
+    """A form page whose success shows the endpoint's signing secret, this once, uncached."""
+
+    shown_once_title = ""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if form.errors:
+            return response
+        context = self.get_context_data(form=form, endpoint=self.result)
+        context["title"] = self.shown_once_title
+        page = render(self.request, "webhooks/endpoint_created.html", context)
+        page["Cache-Control"] = "no-store"
+        return page
+
+    def announce(self, cleaned_data):
+        """The page that follows says it."""
+
+
+class EndpointCreateView(ShowsSecretOnce, ServiceFormView):
     """Add an endpoint and show its signing secret once (pages never show it again)."""
 
     permission_required = "webhooks.add_webhookendpoint"
@@ -90,18 +109,7 @@ class EndpointCreateView(ServiceFormView):
             created_by=self.request.user,
         )
 
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        if form.errors:
-            return response
-        context = self.get_context_data(form=form, endpoint=self.result)
-        context["title"] = "Webhook endpoint added"
-        page = render(self.request, "webhooks/endpoint_created.html", context)
-        page["Cache-Control"] = "no-store"
-        return page
-
-    def announce(self, cleaned_data):
-        """The page that follows says it."""
+    shown_once_title = "Webhook endpoint added"
 
     def get_success_url(self):
         return reverse("webhooks:detail", args=[self.result.code])
@@ -266,10 +274,11 @@ class RotateSecretForm(forms.Form):
         self.fields["keep_previous_hours"].widget.attrs["max"] = limit
 
 
-class RotateSecretView(EndpointActionView):
+class RotateSecretView(ShowsSecretOnce, EndpointActionView):
     """A new signing secret, shown once on the page that follows."""
 
     title = "New signing secret for"
+    shown_once_title = "New signing secret"
     form_class = RotateSecretForm
     submit_label = "Make a new secret"
 
@@ -277,19 +286,6 @@ class RotateSecretView(EndpointActionView):
         return services.rotate_secret(
             endpoint=self.endpoint, keep_previous_hours=data["keep_previous_hours"]
         )
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        if form.errors:
-            return response
-        context = self.get_context_data(form=form, endpoint=self.result)
-        context["title"] = "New signing secret"
-        page = render(self.request, "webhooks/endpoint_created.html", context)
-        page["Cache-Control"] = "no-store"
-        return page
-
-    def announce(self, cleaned_data):
-        """The page that follows says it."""
 
 
 class ReplayForm(forms.Form):
