@@ -318,9 +318,10 @@ def accesses_expiring_soon(*, now=None, days: int | None = None):
         .exclude(buyer__email="")
         .exclude(pk__in=reminded)
         # An access a live recurring contract renews does not "expire soon": the renewal
-        # reminder speaks for it.
+        # reminder speaks for it; nor does a paused one's (the pause e-mail said when it ends).
         .exclude(
-            contracts__status__in=["active", "past_due"], contracts__cancel_at_period_end=False
+            contracts__status__in=["active", "past_due", "paused"],
+            contracts__cancel_at_period_end=False,
         )
         .values_list("pk", flat=True)
     )

@@ -228,6 +228,9 @@ RENEWAL_GRACE_HOURS = env.int("RENEWAL_GRACE_HOURS", default=24)
 RENEWAL_CLAIM_SECONDS = env.int("RENEWAL_CLAIM_SECONDS", default=600)
 # How many days before a renewal charge its buyer is reminded by e-mail.
 RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", default=3)
+# The longest a recurring contract may be paused, in days (counted on the shop's calendar). An
+# open-ended pause lasts this long and then resumes on its own; a longer pause is refused.
+CONTRACT_MAX_PAUSE_DAYS = env.int("CONTRACT_MAX_PAUSE_DAYS", default=90)
 
 # The most staff may top up or adjust an e-wallet by hand at a time; more needs the Finance
 # role. An amount for every currency, then CUR=amount for currencies whose units differ much:
@@ -350,6 +353,11 @@ CELERY_BEAT_SCHEDULE = {
     "purchases-renewal-reminders": {
         "task": "purchases.tasks.queue_renewal_reminders",
         "schedule": timedelta(hours=1),
+    },
+    # Resumes paused contracts whose pause has ended (each once, however many workers run it).
+    "purchases-resume-paused-contracts": {
+        "task": "purchases.tasks.resume_due_contracts",
+        "schedule": timedelta(seconds=env.int("RENEWAL_INTERVAL_SECONDS", default=300)),
     },
     # Forgets API answers kept for Idempotency-Key retries after API_IDEMPOTENCY_HOURS.
     "site-purge-idempotency-keys": {

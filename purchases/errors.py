@@ -4,6 +4,8 @@ Each has a stable `code` (its reference name in snake case) and a human message;
 written nothing.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError
 
 
@@ -195,6 +197,68 @@ class InvalidCard(PurchaseError):
     code = "invalid_card"
     message = "Give the new card's token."
     field = "instrument"
+
+
+# --- Pausing and resuming a contract -----------------------------------------------------------
+
+
+class ContractEnded(PurchaseError):
+    code = "contract_ended"
+    message = _("This contract has ended; it cannot be paused or resumed.")
+
+
+class ContractAlreadyPaused(PurchaseError):
+    code = "contract_already_paused"
+    message = _("This contract is paused already: resume it first.")
+
+
+class ContractNotPaused(PurchaseError):
+    code = "contract_not_paused"
+    message = _("This contract is not paused.")
+
+
+class ContractPastDue(PurchaseError):
+    code = "contract_past_due"
+    message = _("A renewal of this contract failed and is being retried: settle it before pausing.")
+
+
+class ContractStopping(PurchaseError):
+    code = "contract_stops_at_period_end"
+    message = _("This contract stops at its period's end: take the stop back before pausing it.")
+
+
+class ContractPaused(PurchaseError):
+    code = "contract_paused"
+    message = _("This contract is paused: resume it first, or end it now.")
+
+
+class RenewalInFlight(PurchaseError):
+    code = "renewal_in_flight"
+    message = _("A renewal charge of this contract is running; try again in a few minutes.")
+
+
+class InvalidPauseStart(PurchaseError):
+    code = "invalid_pause_start"
+    message = _("Choose when the pause starts: now or at the period's end.")
+    field = "start"
+
+
+class InvalidPauseLength(PurchaseError):
+    code = "invalid_pause_length"
+    message = _("Pause for at least one period.")
+    field = "periods"
+
+
+class PauseDateInPast(PurchaseError):
+    code = "pause_date_in_past"
+    message = _("The pause must end after it starts: choose a later date.")
+    field = "until"
+
+
+class PauseTooLong(PurchaseError):
+    code = "pause_too_long"
+    message = _("A pause may last at most %(days)s days.")
+    field = "periods"
 
 
 # --- The money journal --------------------------------------------------------------------------

@@ -393,11 +393,14 @@ class RecurringContract(PublicCodeModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         PAST_DUE = "past_due", "Past due"
+        PAUSED = "paused", "Paused"
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired"
 
     # Still charging (past-due ones retry); cancelled and expired ones have ended.
     LIVE_STATUSES = (Status.ACTIVE, Status.PAST_DUE)
+    # Not ended: charging, or paused (neither charged nor watched until it resumes).
+    OPEN_STATUSES = (Status.ACTIVE, Status.PAST_DUE, Status.PAUSED)
 
     purchase = models.OneToOneField(Purchase, on_delete=models.PROTECT, related_name="contract")
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="contracts")
@@ -435,6 +438,10 @@ class RecurringContract(PublicCodeModel):
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField("created", default=timezone.now)
     ended_at = models.DateTimeField("ended", null=True, blank=True)
+    # While paused (status PAUSED): when the pause starts (now, or the period's end) and when the
+    # job resumes it (an open-ended pause resumes when it reaches CONTRACT_MAX_PAUSE_DAYS).
+    paused_from = models.DateTimeField("paused from", null=True, blank=True)
+    resume_at = models.DateTimeField("resumes", null=True, blank=True)
 
     class Meta:
         verbose_name = "recurring contract"
@@ -443,8 +450,13 @@ class RecurringContract(PublicCodeModel):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="contract_amount_not_negative"),
             models.CheckConstraint(
-                condition=Q(status__in=["active", "past_due", "cancelled", "expired"]),
+                condition=Q(status__in=["active", "past_due", "paused", "cancelled", "expired"]),
                 name="contract_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paused")
+                | Q(paused_from__isnull=False, resume_at__gt=F("paused_from")),
+                name="contract_pause_has_dates",
             ),
         ]
         indexes = [
@@ -459,6 +471,12 @@ class RecurringContract(PublicCodeModel):
                 fields=["next_retry_at", "id"],
                 condition=Q(status="past_due"),
                 name="contract_retry_due_idx",
+            ),
+            # What the resume job takes: paused contracts by the end of their pause.
+            models.Index(
+                fields=["resume_at", "id"],
+                condition=Q(status="paused"),
+                name="contract_resume_due_idx",
             ),
             models.Index(fields=["buyer", "-created_at"], name="contract_buyer_idx"),
             # The renewals list's sortable columns (its default order is the next bill).
@@ -475,6 +493,65 @@ class RecurringContract(PublicCodeModel):
         if self.status == self.Status.PAST_DUE and self.next_retry_at:
             return self.next_retry_at
         return self.next_bill_date
+
+
+class ContractPause(models.Model):
+    """One pause of a recurring contract, as asked and as it ended: the history the contract page
+    and the buyer's timeline show. A pause moves no money (no journal row)."""
+
+    contract = models.ForeignKey(RecurringContract, on_delete=models.PROTECT, related_name="pauses")
+    starts_at = models.DateTimeField("from")
+    ends_at = models.DateTimeField("until (as asked)")
+    open_ended = models.BooleanField("open-ended", default=False)
+    periods = models.PositiveSmallIntegerField("for periods", null=True, blank=True)
+    next_bill_before = models.DateTimeField("next bill date when paused")
+    created_at = models.DateTimeField("asked", default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="by",
+    )
+    by_buyer = models.BooleanField("by the buyer", default=False)
+    resumed_at = models.DateTimeField("resumed", null=True, blank=True)
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="resumed by",
+    )
+    resumed_by_buyer = models.BooleanField("resumed by the buyer", default=False)
+    resumed_automatically = models.BooleanField("resumed by the job", default=False)
+    next_bill_after = models.DateTimeField("next bill date when resumed", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "contract pause"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="contract_pause_ends_after_start"
+            ),
+            # A contract has at most one pause that has not been resumed.
+            models.UniqueConstraint(
+                fields=["contract"],
+                condition=Q(resumed_at__isnull=True),
+                name="contract_one_open_pause",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Pause of {self.contract.code} from {self.starts_at:%Y-%m-%d}"
+
+    @property
+    def moved_by(self):
+        """How far resuming moved the next bill date (the time paused), once resumed."""
+        if self.next_bill_after is None:
+            return None
+        return self.next_bill_after - self.next_bill_before
 
 
 class ContractTransaction(models.Model):

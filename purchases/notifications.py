@@ -9,7 +9,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, TextChoices, Value
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from buyers.models import SentEmail
 from buyers.notifications import send_once
@@ -29,6 +30,8 @@ class EmailKind(TextChoices):
     RENEWAL_FAILED = "renewal_failed", "Renewal failed"
     CONTRACT_ENDED = "contract_ended", "Subscription ended"
     REFUND_CONFIRMATION = "refund_confirmation", "Refund confirmation"
+    CONTRACT_PAUSED = "contract_paused", "Subscription paused"
+    CONTRACT_RESUMED = "contract_resumed", "Subscription resumed"
 
 
 RECEIPT = EmailKind.PURCHASE_RECEIPT
@@ -37,6 +40,8 @@ RENEWAL_RECEIPT = EmailKind.RENEWAL_RECEIPT
 RENEWAL_FAILED = EmailKind.RENEWAL_FAILED
 CONTRACT_ENDED = EmailKind.CONTRACT_ENDED
 REFUND_CONFIRMATION = EmailKind.REFUND_CONFIRMATION
+CONTRACT_PAUSED = EmailKind.CONTRACT_PAUSED
+CONTRACT_RESUMED = EmailKind.CONTRACT_RESUMED
 
 # Outbox kinds (registered in PurchasesConfig.ready()).
 RECEIPT_MESSAGE = "purchases.receipt"
@@ -140,6 +145,11 @@ def send_renewal_email(kind: str, contract_id: int, key: str) -> bool:
         RENEWAL_FAILED: f"We could not renew {name}",
         CONTRACT_ENDED: f"Your {name} subscription has ended",
     }
+    with translation.override(settings.LANGUAGE_CODE):
+        subjects[CONTRACT_PAUSED] = gettext("Your %(name)s subscription is paused") % {"name": name}
+        subjects[CONTRACT_RESUMED] = gettext("Your %(name)s subscription is running again") % {
+            "name": name
+        }
     return send_once(
         key=key,
         kind=kind,
@@ -152,6 +162,10 @@ def send_renewal_email(kind: str, contract_id: int, key: str) -> bool:
             "subscription": contract.subscription,
             "transaction": last,
             "retries_left": max(0, len(settings.RENEWAL_RETRY_DAYS) - contract.failed_attempts + 1),
+            # The pause an e-mail about pausing or resuming tells of (the latest one).
+            "pause": contract.pauses.first()
+            if kind in (CONTRACT_PAUSED, CONTRACT_RESUMED)
+            else None,
         },
         access=contract.access,
     )

@@ -1,6 +1,7 @@
 import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
@@ -143,12 +144,17 @@ class ContractTable(ListTable):
         colour = {
             "active": "success",
             "past_due": "warning",
+            "paused": "info",
             "cancelled": "secondary",
             "expired": "secondary",
         }[record.status]
         label = record.get_status_display()
         if record.cancel_at_period_end and record.status == "active":
             label += ", stops at period end"
+        if record.status == "paused" and record.resume_at:
+            label = _("Paused until %(date)s") % {
+                "date": f"{timezone.localtime(record.resume_at):%Y-%m-%d}"
+            }
         return format_html('<span class="badge text-bg-{}">{}</span>', colour, label)
 
     def value_status(self, record):

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import transaction
 
 from . import notifications, renewals
-from .services import checkout
+from .services import checkout, pauses
 
 EMAIL_RETRY = {
     "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
@@ -49,6 +49,13 @@ def renew_due_contracts(batch_size: int = 500) -> dict:
         "expired": run.expired,
         "unresolved": run.unresolved,
     }
+
+
+@shared_task(acks_late=True)
+def resume_due_contracts() -> int:
+    """Resume paused contracts whose pause has ended (the beat job), each once, also with
+    several workers; answers how many were resumed."""
+    return pauses.resume_due_contracts()
 
 
 @shared_task(**EMAIL_RETRY)

@@ -263,6 +263,13 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
         raise errors.PurchaseError(
             "A renewal charge of this subscription is running; try again in a few minutes."
         )
+    if (
+        mode == Cancellation.Mode.PERIOD_END
+        and contract is not None
+        and contract.status == RecurringContract.Status.PAUSED
+    ):
+        # A paused contract has no period running to stop at the end of.
+        raise errors.ContractPaused()
     if mode == Cancellation.Mode.PERIOD_END:
         purchase.status = Purchase.Status.CANCELLING
         if contract is not None:

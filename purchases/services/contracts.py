@@ -61,7 +61,8 @@ def end_contract(purchase: Purchase, now) -> None:
     """A recurring purchase ended now (cancelled or refunded in full): its contract stops
     charging, and the buyer is told."""
     contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()
-    if contract is None or contract.status not in RecurringContract.LIVE_STATUSES:
+    # A paused contract ends too (its access ended when the pause started).
+    if contract is None or contract.status not in RecurringContract.OPEN_STATUSES:
         return
     contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
     contract.save(update_fields=["status", "ended_at"])
@@ -76,7 +77,7 @@ def apply_new_price_to_contracts(*, pricing_model: PricingModel) -> int:
     many contracts changed."""
     return RecurringContract.objects.filter(
         pricing_model=pricing_model,
-        status__in=RecurringContract.LIVE_STATUSES,
+        status__in=RecurringContract.OPEN_STATUSES,
     ).update(amount=pricing_model.price)
 
 
@@ -109,7 +110,7 @@ def change_contract_card(*, contract: RecurringContract, instrument: str) -> Rec
         or (get_gateway(contract.payment_type).is_redirect)
     ):
         raise errors.InvalidCard("This contract is not paid by a stored card.")
-    if contract.status not in RecurringContract.LIVE_STATUSES:
+    if contract.status not in RecurringContract.OPEN_STATUSES:
         raise errors.InvalidCard("This contract has ended.", field=None)
     refusal = check_card(contract.payment_type, instrument, f"card:{contract.code}:{instrument}")
     if refusal is not None:
