@@ -145,11 +145,15 @@ def pause_contract(
         contract.status = RecurringContract.Status.PAUSED
         contract.paused_from, contract.resume_at = plan.starts_at, plan.ends_at
         contract.save(update_fields=["status", "paused_from", "resume_at"])
-        # No access while paused: it ends where the pause starts (no renewal grace).
+        # No access while paused: it ends where the pause starts (no renewal grace), or just
+        # after its own start when that is later (an access ends after it starts).
+        access = Access.objects.only("access_start").get(pk=contract.access_id)
+        end = plan.starts_at
+        if access.access_start and access.access_start >= end:
+            end = access.access_start + timedelta(seconds=1)
         Access.objects.filter(
-            Q(access_expire__isnull=True) | Q(access_expire__gt=plan.starts_at),
-            pk=contract.access_id,
-        ).update(access_expire=plan.starts_at)
+            Q(access_expire__isnull=True) | Q(access_expire__gt=end), pk=contract.access_id
+        ).update(access_expire=end)
         key = f"contract-paused:{contract.code}:{pause.pk}"
         queue_renewal_emails([(CONTRACT_PAUSED, contract.pk, key)])
         events.publish(
@@ -180,8 +184,8 @@ def resume_contract(
                 raise errors.ContractEnded()
             raise errors.ContractNotPaused()
         paused_for = max(timedelta(0), now - contract.paused_from)
+        contract.anchor = _moved_anchor(contract, paused_for)
         contract.next_bill_date += paused_for
-        contract.anchor += paused_for
         contract.status = RecurringContract.Status.ACTIVE
         contract.paused_from = contract.resume_at = None
         contract.save(
@@ -216,6 +220,20 @@ def resume_contract(
             key=f"contract.resumed:{contract.code}:{which}",
         )
     return contract
+
+
+def _moved_anchor(contract: RecurringContract, paused_for: timedelta) -> datetime:
+    """The anchor later periods are counted from once the next bill moved by `paused_for`: the
+    moved bill date less the periods paid, so later bills fall on the moved bill's day of the
+    month; when a month end makes that not count back to the moved date (the 31st less a
+    month is the 28th or 30th), the old anchor moved by the same time."""
+    moved_bill = contract.next_bill_date + paused_for
+    if not paused_for:
+        return contract.anchor
+    counted_back = period_end(contract, moved_bill, -contract.periods_paid)
+    if period_end(contract, counted_back, contract.periods_paid) == moved_bill:
+        return counted_back
+    return contract.anchor + paused_for
 
 
 def _for_event(contract: RecurringContract) -> RecurringContract:
