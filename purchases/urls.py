@@ -6,7 +6,7 @@ public code, never an id.
 
 from django.urls import include, path
 
-from . import views
+from . import pause_pages, views
 from .reports import journal as journal_views
 from .reports import views as report_views
 
@@ -52,4 +52,6 @@ contract_patterns = [
     path("<str:code>/end/", views.EndContractView.as_view(), name="end"),
     path("<str:code>/retry/", views.RetryContractView.as_view(), name="retry"),
     path("<str:code>/card/", views.ChangeCardView.as_view(), name="card"),
+    path("<str:code>/pause/", pause_pages.PauseContractView.as_view(), name="pause"),
+    path("<str:code>/resume/", pause_pages.ResumeContractView.as_view(), name="resume"),
 ]

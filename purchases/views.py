@@ -433,11 +433,18 @@ class ContractDetailView(ContractPageMixin, DetailView):
             can_reactivate=can_change
             and contract.cancel_at_period_end
             and contract.next_bill_date > timezone.now(),
-            can_end=can_change and user.has_perm("purchases.cancel_purchase"),
+            can_end=user.has_perm("purchases.change_recurringcontract")
+            and contract.status in RecurringContract.OPEN_STATUSES
+            and user.has_perm("purchases.cancel_purchase"),
             can_retry=user.has_perm("purchases.retry_contract")
             and contract.status == RecurringContract.Status.PAST_DUE,
-            can_change_card=can_change,
+            can_change_card=user.has_perm("purchases.change_recurringcontract")
+            and contract.status in RecurringContract.OPEN_STATUSES,
         )
+        # Imported here: pause_pages builds on this module's ContractActionView.
+        from .pause_pages import pause_context
+
+        context.update(pause_context(contract, user))
         return context
 
 
