@@ -47,6 +47,9 @@ def contract_object(contract: RecurringContract) -> dict:
         "FailedAttempts": contract.failed_attempts,
         "CancelAtPeriodEnd": contract.cancel_at_period_end,
         "EndDate": timestamp(contract.ended_at),
+        # While paused (Status "paused"): when the pause started or starts, and when it ends.
+        "PausedFrom": timestamp(contract.paused_from),
+        "ResumeDate": timestamp(contract.resume_at),
     }
 
 

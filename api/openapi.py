@@ -26,7 +26,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from api.models import ApiKey
 
-from . import purchases, support
+from . import pauses, purchases, support
 from .events import API_VERSION
 from .keys import ApiKeyError, authenticate
 from .ppv_schema import ppv_paths
@@ -289,6 +289,34 @@ class ProductViewAnswer(Schema):
     Content: ProductView
 
 
+class ContractContent(Schema):
+    """A recurring contract as events show it (reference 003's contract, by codes)."""
+
+    Code: str
+    PurchaseId: str
+    BuyerId: str
+    ProductId: str
+    PricingModelId: str
+    Status: str = Field(description="active, past_due, paused, cancelled or expired")
+    Amount: str
+    Currency: str
+    PeriodsPaid: int
+    NextBillDate: int
+    NextRetryDate: int
+    FailedAttempts: int
+    CancelAtPeriodEnd: bool
+    EndDate: int
+    PausedFrom: int = Field(description="When the pause started or starts (0: not paused).")
+    ResumeDate: int = Field(description="When the pause ends and the contract resumes.")
+
+
+class ContractAnswer(Schema):
+    StatusCode: int
+    Severity: int
+    StatusMessage: str
+    Content: ContractContent
+
+
 class BuyerProduct(Schema):
     ProductId: str
     Name: str
@@ -437,6 +465,29 @@ class ReactivateIn(Parameters):
     buyer: Text = old_name("userId")
 
 
+class PauseIn(Parameters):
+    """Which recurring purchase the buyer pauses, from when and for how long."""
+
+    userId: Text = Field(None, description="The buyer's code.")
+    productId: Text = Field(None, description="The subscription's code.")
+    pin: Text = Field(None, description="The buyer's purchase PIN.")
+    start: Text = Field(None, description="now (default) or period_end.")
+    periods: Text = Field(None, description="Pause for this many billing periods (1 or more).")
+    until: Text = Field(
+        None,
+        description="Or pause until this date (YYYY-MM-DD, 00:00 in the shop's time zone). "
+        "Neither: open-ended, resumed on its own after the shop's longest pause.",
+    )
+
+
+class ResumeIn(Parameters):
+    """Which paused recurring purchase the buyer resumes now."""
+
+    userId: Text = Field(None, description="The buyer's code.")
+    productId: Text = Field(None, description="The subscription's code.")
+    pin: Text = Field(None, description="The buyer's purchase PIN.")
+
+
 class BuyerProductsIn(Parameters):
     RENAMED: ClassVar[dict[str, str]] = {"buyer": "userId"}
 
@@ -553,12 +604,52 @@ def reactivate_product(request, payload: ReactivateIn = None):
     return handle(request, purchases.reactivate_product, params, scope=PURCHASES, idempotent=True)
 
 
+@api.post(
+    "/purchases/pause",
+    response={200: ContractAnswer, **IDEMPOTENT_REFUSALS},
+    url_name="purchase_pause",
+    tags=["Purchases"],
+    summary="Pause a recurring purchase: no charge and no access until it resumes",
+)
+def pause_product(request, payload: PauseIn = None):
+    params = body_params(request, PauseIn, payload)
+    return handle(
+        request,
+        pauses.pause_product,
+        params,
+        scope=PURCHASES,
+        idempotent=True,
+        recover=pauses.recover_pause,
+    )
+
+
+@api.post(
+    "/purchases/resume",
+    response={200: ContractAnswer, **IDEMPOTENT_REFUSALS},
+    url_name="purchase_resume",
+    tags=["Purchases"],
+    summary="Resume a paused recurring purchase now; the next bill date moves by the time paused",
+)
+def resume_product(request, payload: ResumeIn = None):
+    params = body_params(request, ResumeIn, payload)
+    return handle(
+        request,
+        pauses.resume_product,
+        params,
+        scope=PURCHASES,
+        idempotent=True,
+        recover=pauses.recover_resume,
+    )
+
+
 # Each operation's parameters by its URL name (a GET and a POST of one path share it).
 PARAMETERS_OF = {
     "purchase_session": SessionIn,
     "purchase_create": PurchaseIn,
     "purchase_cancel": CancelIn,
     "purchase_reactivate": ReactivateIn,
+    "purchase_pause": PauseIn,
+    "purchase_resume": ResumeIn,
     "buyer_products": BuyerProductsIn,
     "access_check": AccessCheckIn,
     "support_explain": ExplainIn,

@@ -88,12 +88,12 @@ def refusal_of(error, content=None) -> JsonResponse:
     )
 
 
-def handle(request, view, params: dict, *, scope: str, idempotent: bool = False):
+def handle(request, view, params: dict, *, scope: str, idempotent: bool = False, recover=None):
     """Run `view(request, params)` for the request's API key (already authenticated), `params`
     being what the operation's declared schema read: the scope (403), then the view, its
     refusals turned into error answers; with `idempotent`, a retry with the same
     Idempotency-Key replays the first answer, or after a crashed first attempt answers its
-    outcome (RECOVERS)."""
+    outcome (`recover`, else RECOVERS)."""
     try:
         require_scope(request.auth, scope)
     except ApiKeyError as error:
@@ -110,7 +110,7 @@ def handle(request, view, params: dict, *, scope: str, idempotent: bool = False)
             return refusal_of(error)
 
     if idempotent:
-        recover = RECOVERS.get(view)
+        recover = recover or RECOVERS.get(view)
 
         def recovered(record):
             try:
