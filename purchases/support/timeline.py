@@ -26,7 +26,14 @@ from core.money import quantize
 from core.roles import MONEY_REPORTS
 
 from ..gateways import payment_type_label
-from ..models import Cancellation, ContractTransaction, Purchase, RecurringContract, Refund
+from ..models import (
+    Cancellation,
+    ContractPause,
+    ContractTransaction,
+    Purchase,
+    RecurringContract,
+    Refund,
+)
 
 PAGE_SIZE = 50
 
@@ -163,6 +170,40 @@ def _renewal(tx, money):
     )
 
 
+def _pause(pause, money):
+    contract = pause.contract
+    who = (
+        "the buyer"
+        if pause.by_buyer
+        else (pause.created_by.username if pause.created_by_id else "staff")
+    )
+    until = "open-ended, at the latest" if pause.open_ended else "until"
+    return (
+        f"Subscription {contract.subscription.name} paused by {who}",
+        f"From {pause.starts_at:%Y-%m-%d %H:%M}, {until} {pause.ends_at:%Y-%m-%d %H:%M}; "
+        "no charge and no access while paused",
+        reverse("contracts:detail", args=[contract.code]),
+        "warning",
+    )
+
+
+def _resume(pause, money):
+    contract = pause.contract
+    if pause.resumed_automatically:
+        who = "at the pause's end"
+    elif pause.resumed_by_buyer:
+        who = "by the buyer"
+    else:
+        who = f"by {pause.resumed_by.username}" if pause.resumed_by_id else "by staff"
+    bill = f"next bill {pause.next_bill_after:%Y-%m-%d %H:%M}" if pause.next_bill_after else ""
+    return (
+        f"Subscription {contract.subscription.name} resumed {who}",
+        bill,
+        reverse("contracts:detail", args=[contract.code]),
+        "success",
+    )
+
+
 def _cancellation(cancellation, money):
     purchase = cancellation.purchase
     who = (
@@ -284,6 +325,15 @@ KINDS: tuple[EventKind, ...] = (
         _note,
     ),
     EventKind(
+        "pause",
+        "Subscription paused",
+        "purchases.view_recurringcontract",
+        lambda b: _owned_through(ContractPause, RecurringContract, "contract", b),
+        "created_at",
+        ("contract__subscription", "created_by"),
+        _pause,
+    ),
+    EventKind(
         "purchase",
         "Purchase and payment",
         "purchases.view_purchase",
@@ -309,6 +359,17 @@ KINDS: tuple[EventKind, ...] = (
         "transaction_date",
         ("contract__subscription",),
         _renewal,
+    ),
+    EventKind(
+        "resume",
+        "Subscription resumed",
+        "purchases.view_recurringcontract",
+        lambda b: _owned_through(ContractPause, RecurringContract, "contract", b).filter(
+            resumed_at__isnull=False
+        ),
+        "resumed_at",
+        ("contract__subscription", "resumed_by"),
+        _resume,
     ),
     EventKind(
         "wallet",

@@ -115,3 +115,19 @@ def test_the_contract_list_filters_paused_contracts(client, staff_user):
     assert [row.record for row in response.context["table"].page.object_list] == [paused]
     assert b"Paused until" in response.content
     assert RecurringContract.objects.get(pk=running.pk).status == "active"
+
+
+def test_the_buyer_timeline_shows_the_pause_and_the_resume(client, staff_user):
+    contract = subscribe()
+    pause_contract(contract=contract, periods=1, by=staff_user)
+    from purchases.services.pauses import resume_due_contracts
+
+    contract.refresh_from_db()
+    resume_due_contracts(now=contract.resume_at)
+    client.force_login(staff_user)
+    page = client.get(reverse("purchases:timeline", args=[contract.buyer.code]))
+    text = page.content.decode()
+    assert f"Subscription {contract.subscription.name} paused by {staff_user.username}" in text
+    assert f"Subscription {contract.subscription.name} resumed at the pause" in text
+    only = client.get(reverse("purchases:timeline", args=[contract.buyer.code]), {"kind": "resume"})
+    assert [event.kind for event in only.context["page"].events] == ["resume"]
