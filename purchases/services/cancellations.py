@@ -407,6 +407,9 @@ def _refund_amount(purchase: Purchase, refund: str, now):
     else:
         return Decimal(0), charge
     total = (end - start).total_seconds()
+    # A paused contract's buyer has used nothing since the pause started.
+    if contract is not None and contract.paused_from and contract.paused_from < now:
+        now = contract.paused_from
     unused = min(total, max(0.0, (end - now).total_seconds()))
     share = Decimal(unused / total) if total > 0 else Decimal(0)
     step = Decimal(1).scaleb(-minor_digits(purchase.currency))

@@ -5,6 +5,7 @@ changing nothing."""
 
 import threading
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -327,3 +328,35 @@ def test_two_workers_resume_each_contract_once():
     assert ContractPause.objects.filter(resumed_at__isnull=False).count() == 6
     assert Event.objects.filter(type="contract.resumed").count() == 6
     assert connection.vendor == "postgresql"
+
+
+def test_ending_a_paused_contract_refunds_the_part_unused_when_it_was_paused(monkeypatch):
+    contract = subscribe()
+    paused_at = timezone.now()
+    pause_contract(contract=contract, now=paused_at)
+    contract.refresh_from_db()
+    start, end = contract.anchor, contract.next_bill_date
+    later = paused_at + timedelta(days=10)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    cancel_purchase(purchase=contract.purchase, mode="now", refund="prorated")
+    share = (end - paused_at) / (end - start)
+    expected = (contract.purchase.amount * Decimal(share)).quantize(Decimal("0.01"), "ROUND_DOWN")
+    assert contract.purchase.refunds.get().amount == expected
+    contract.refresh_from_db()
+    assert contract.status == "cancelled"
+
+
+def test_pause_and_resume_e_mails_are_recorded_and_events_show_the_pause(
+    django_capture_on_commit_callbacks,
+):
+    from buyers.models import SentEmail
+
+    contract = subscribe()
+    with django_capture_on_commit_callbacks(execute=True):
+        pause_contract(contract=contract, periods=1)
+        resume_contract(contract=contract)
+    kinds = set(SentEmail.objects.filter(buyer=contract.buyer).values_list("kind", flat=True))
+    assert {"contract_paused", "contract_resumed"} <= kinds
+    paused = Event.objects.get(type="contract.paused")
+    assert paused.data["Status"] == "paused" and paused.data["ResumeDate"] > 0
+    assert Event.objects.get(type="contract.resumed").data["Status"] == "active"
