@@ -10,6 +10,7 @@ from subscriptions.admin import PricingModelAdmin
 from .gateways import GATEWAYS, known_payment_types
 from .models import (
     Cancellation,
+    ContractPause,
     ContractTransaction,
     Purchase,
     PurchaseSession,
@@ -159,6 +160,28 @@ class ContractTransactionInline(admin.TabularInline):
         return False
 
 
+class ContractPauseInline(admin.TabularInline):
+    model = ContractPause
+    fields = (
+        "starts_at",
+        "ends_at",
+        "open_ended",
+        "periods",
+        "created_by",
+        "by_buyer",
+        "resumed_at",
+        "resumed_automatically",
+        "next_bill_before",
+        "next_bill_after",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(RecurringContract)
 class RecurringContractAdmin(ReadOnlyAdmin):
     list_display = (
@@ -176,7 +199,7 @@ class RecurringContractAdmin(ReadOnlyAdmin):
     sortable_by = ("code", "amount", "next_bill_date")
     search_fields = ("=code", "buyer__email", "=purchase__code")
     list_select_related = ("buyer", "subscription")
-    inlines = [ContractTransactionInline]
+    inlines = [ContractTransactionInline, ContractPauseInline]
 
 
 @admin.register(ContractTransaction)
