@@ -128,3 +128,23 @@ def test_the_openapi_document_describes_pause_and_resume(client):
     assert {"userId", "productId", "pin", "start", "periods", "until"} <= set(fields)
     for operation in (pause, resume):
         assert {"200", "400", "409", "422"} <= set(operation["responses"])
+
+
+def test_the_players_access_check_answers_no_while_paused(client, api_key, make_api_key):
+    buyer, subscription = bought(client, api_key)
+    access = RecurringContract.objects.get().access
+    player = make_api_key("access_check")
+
+    def granted():
+        answer = client.get(
+            "/api/access/check",
+            {"productId": subscription.code, "hash": access.hash, "udid": "tv"},
+            headers={"Authorization": f"Bearer {player}"},
+        )
+        return answer.json()["Content"]["Granted"]
+
+    assert granted()
+    call(client, api_key, "pause", userId=buyer.code, productId=subscription.code)
+    assert not granted()
+    call(client, api_key, "resume", userId=buyer.code, productId=subscription.code)
+    assert granted()
