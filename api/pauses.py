@@ -6,6 +6,8 @@ contract as events show it (`Content`)."""
 
 from datetime import date
 
+from django.utils.translation import gettext as _
+
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from purchases import errors as purchase_errors
@@ -43,7 +45,7 @@ def _periods(params) -> int | None:
     try:
         return int(text(params, "periods"))
     except ValueError:
-        raise BadParameter("periods", "periods is a whole number of billing periods.") from None
+        raise BadParameter("periods", _("periods is a whole number of billing periods.")) from None
 
 
 def _until(params) -> date | None:
@@ -52,7 +54,7 @@ def _until(params) -> date | None:
     try:
         return date.fromisoformat(text(params, "until"))
     except ValueError:
-        raise BadParameter("until", "until is a date, YYYY-MM-DD.") from None
+        raise BadParameter("until", _("until is a date, YYYY-MM-DD.")) from None
 
 
 def _answer(contract: RecurringContract):

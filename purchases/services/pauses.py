@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from buyers.models import Access
 from core import events
@@ -75,11 +76,13 @@ def plan_pause(
         raise errors.ContractStopping()
     if contract.claimed_until and contract.claimed_until > now:
         raise errors.RenewalInFlight()
+    if max_pause() < 1:
+        raise errors.PauseTooLong(_("This shop does not allow pausing subscriptions."), field=None)
     if start not in STARTS:
         raise errors.InvalidPauseStart()
     if until is not None and periods is not None:
         raise errors.InvalidPauseLength(
-            "Pause for a number of periods or until a date, not both.", field="until"
+            _("Pause for a number of periods or until a date, not both."), field="until"
         )
     # A bill already due (the engine has not run yet) is not charged: the pause starts now.
     starts_at = max(now, contract.next_bill_date) if start == PERIOD_END else now
@@ -94,20 +97,20 @@ def plan_pause(
         elif isinstance(until, date):
             ends_at = _local_midnight(until)
         else:
-            raise errors.PauseDateInPast("Give the date the pause ends on.")
+            raise errors.PauseDateInPast(_("Give the date the pause ends on."))
         field = "until"
         if ends_at <= now:
-            raise errors.PauseDateInPast("This date is in the past: choose a later one.")
+            raise errors.PauseDateInPast(_("This date is in the past: choose a later one."))
         if ends_at <= starts_at:
             raise errors.PauseDateInPast(
-                "The pause starts at the period's end, on "
-                f"{timezone.localtime(starts_at):%Y-%m-%d %H:%M}: choose a later date."
+                _("The pause starts at the period's end, on %(start)s: choose a later date.")
+                % {"start": f"{timezone.localtime(starts_at):%Y-%m-%d %H:%M}"}
             )
     else:
         return PausePlan(starts_at, limit, True, None)
     if ends_at > limit:
         raise errors.PauseTooLong(
-            errors.PauseTooLong.message % {"days": max_pause()}, field=field, days=max_pause()
+            str(errors.PauseTooLong.message) % {"days": max_pause()}, field=field, days=max_pause()
         )
     return PausePlan(starts_at, ends_at, False, periods)
 

@@ -20,6 +20,7 @@ from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
+from django.utils.translation import gettext
 
 from buyers.models import Access, AccessActivation, Buyer, BuyerNote, SentEmail, WalletEntry
 from core.money import quantize
@@ -172,16 +173,19 @@ def _renewal(tx, money):
 
 def _pause(pause, money):
     contract = pause.contract
-    who = (
-        "the buyer"
-        if pause.by_buyer
-        else (pause.created_by.username if pause.created_by_id else "staff")
-    )
-    until = "open-ended, at the latest" if pause.open_ended else "until"
+    if pause.by_buyer:
+        title = gettext("Subscription %(name)s paused by the buyer")
+    else:
+        title = gettext("Subscription %(name)s paused by %(who)s")
+    who = pause.created_by.username if pause.created_by_id else gettext("staff")
+    if pause.open_ended:
+        detail = gettext("From %(start)s until resumed, at the latest %(end)s")
+    else:
+        detail = gettext("From %(start)s until %(end)s")
+    dates = {"start": f"{pause.starts_at:%Y-%m-%d %H:%M}", "end": f"{pause.ends_at:%Y-%m-%d %H:%M}"}
     return (
-        f"Subscription {contract.subscription.name} paused by {who}",
-        f"From {pause.starts_at:%Y-%m-%d %H:%M}, {until} {pause.ends_at:%Y-%m-%d %H:%M}; "
-        "no charge and no access while paused",
+        title % {"name": contract.subscription.name, "who": who},
+        (detail % dates) + "; " + gettext("no charge and no access while paused"),
         reverse("contracts:detail", args=[contract.code]),
         "warning",
     )
@@ -190,14 +194,19 @@ def _pause(pause, money):
 def _resume(pause, money):
     contract = pause.contract
     if pause.resumed_automatically:
-        who = "at the pause's end"
+        title = gettext("Subscription %(name)s resumed at the pause's end")
     elif pause.resumed_by_buyer:
-        who = "by the buyer"
+        title = gettext("Subscription %(name)s resumed by the buyer")
     else:
-        who = f"by {pause.resumed_by.username}" if pause.resumed_by_id else "by staff"
-    bill = f"next bill {pause.next_bill_after:%Y-%m-%d %H:%M}" if pause.next_bill_after else ""
+        title = gettext("Subscription %(name)s resumed by %(who)s")
+    who = pause.resumed_by.username if pause.resumed_by_id else gettext("staff")
+    bill = (
+        gettext("Next bill %(date)s") % {"date": f"{pause.next_bill_after:%Y-%m-%d %H:%M}"}
+        if pause.next_bill_after
+        else ""
+    )
     return (
-        f"Subscription {contract.subscription.name} resumed {who}",
+        title % {"name": contract.subscription.name, "who": who},
         bill,
         reverse("contracts:detail", args=[contract.code]),
         "success",

@@ -360,3 +360,12 @@ def test_pause_and_resume_e_mails_are_recorded_and_events_show_the_pause(
     paused = Event.objects.get(type="contract.paused")
     assert paused.data["Status"] == "paused" and paused.data["ResumeDate"] > 0
     assert Event.objects.get(type="contract.resumed").data["Status"] == "active"
+
+
+def test_a_shop_that_allows_no_pause_refuses_every_pause(settings):
+    settings.CONTRACT_MAX_PAUSE_DAYS = 0
+    contract = subscribe()
+    before = state(contract)
+    with pytest.raises(errors.PauseTooLong, match="does not allow"):
+        pause_contract(contract=contract)
+    assert state(contract) == before
