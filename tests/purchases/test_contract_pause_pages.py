@@ -27,6 +27,11 @@ def test_staff_pause_a_contract_for_two_periods_and_resume_it(client, staff_user
     client.force_login(staff_user)
     page = detail(client, contract)
     assert b'data-testid="pause"' in page.content and b'data-testid="resume"' not in page.content
+    form_page = client.get(pause_url(contract))
+    assert form_page.status_code == 200
+    for name in (b'name="start"', b'name="length"', b'name="periods"', b'name="until"'):
+        assert name in form_page.content
+    assert b"at most 90 days" in form_page.content
 
     response = client.post(
         pause_url(contract), {"start": "now", "length": "periods", "periods": "2"}

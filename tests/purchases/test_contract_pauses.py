@@ -369,3 +369,21 @@ def test_a_shop_that_allows_no_pause_refuses_every_pause(settings):
     with pytest.raises(errors.PauseTooLong, match="does not allow"):
         pause_contract(contract=contract)
     assert state(contract) == before
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_the_engine_and_the_resume_job_read_their_partial_indexes():
+    from purchases.renewals import due_contracts
+
+    for _ in range(3):
+        pause_contract(contract=subscribe(), periods=1)
+    subscribe()
+    now = timezone.now() + timedelta(days=400)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    bills, _retries = due_contracts(now)
+    assert "contract_bill_due_idx" in bills.select_for_update(skip_locked=True)[:500].explain()
+    resumes = RecurringContract.objects.filter(
+        status=RecurringContract.Status.PAUSED, resume_at__lte=now
+    ).order_by("resume_at", "pk")
+    assert "contract_resume_due_idx" in resumes[:200].explain()
