@@ -136,3 +136,14 @@ def test_the_buyer_timeline_shows_the_pause_and_the_resume(client, staff_user):
     assert f"Subscription {contract.subscription.name} resumed at the pause" in text
     only = client.get(reverse("purchases:timeline", args=[contract.buyer.code]), {"kind": "resume"})
     assert [event.kind for event in only.context["page"].events] == ["resume"]
+
+
+def test_the_pause_e_mail_is_listed_on_the_e_mails_page(
+    client, staff_user, django_capture_on_commit_callbacks
+):
+    contract = subscribe()
+    with django_capture_on_commit_callbacks(execute=True):
+        pause_contract(contract=contract, periods=1)
+    client.force_login(staff_user)
+    page = client.get(reverse("emails:list") + f"?buyer={contract.buyer.code}")
+    assert f"Your {contract.subscription.name} subscription is paused" in page.content.decode()
