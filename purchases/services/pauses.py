@@ -23,7 +23,7 @@ from buyers.models import Access
 from core import events
 
 from .. import errors
-from ..models import ContractPause, RecurringContract
+from ..models import ContractPause, ContractTransaction, RecurringContract
 from ..notifications import CONTRACT_PAUSED, CONTRACT_RESUMED, queue_renewal_emails
 from ..recurrence import access_end_of_contract, period_end
 
@@ -74,7 +74,10 @@ def plan_pause(
         raise errors.ContractPastDue()
     if contract.cancel_at_period_end:
         raise errors.ContractStopping()
-    if contract.claimed_until and contract.claimed_until > now:
+    # Also a charge whose worker outlived its lease: its outcome is not recorded yet.
+    if (contract.claimed_until and contract.claimed_until > now) or contract.transactions.filter(
+        status=ContractTransaction.Status.PENDING
+    ).exists():
         raise errors.RenewalInFlight()
     if max_pause() < 1:
         raise errors.PauseTooLong(_("This shop does not allow pausing subscriptions."), field=None)

@@ -243,6 +243,7 @@ def test_reminders_and_access_expiry_notices_pass_a_paused_contract_by():
         ("past_due", {}, errors.ContractPastDue, None),
         ("stopping", {}, errors.ContractStopping, None),
         ("claimed", {}, errors.RenewalInFlight, None),
+        ("charge_pending", {}, errors.RenewalInFlight, None),
         (None, {"periods": 0}, errors.InvalidPauseLength, "periods"),
         (None, {"periods": -2}, errors.InvalidPauseLength, "periods"),
         (None, {"until": date(2020, 1, 1)}, errors.PauseDateInPast, "until"),
@@ -264,6 +265,15 @@ def test_a_refused_pause_changes_nothing(prepare, kwargs, refusal, field):
         )
     elif prepare == "stopping":
         cancel_purchase(purchase=contract.purchase, mode="period_end")
+    elif prepare == "charge_pending":
+        ContractTransaction.objects.create(
+            contract=contract,
+            period=2,
+            idempotency_key=f"contract:{contract.code}:period:2:attempt:1",
+            payment_pref="sandbox_card",
+            amount=contract.amount,
+            currency=contract.currency,
+        )
     elif prepare == "claimed":
         RecurringContract.objects.filter(pk=contract.pk).update(
             claimed_until=timezone.now() + timedelta(minutes=5)
