@@ -22,6 +22,8 @@ PUBLIC = {
     "api:purchase_create",
     "api:purchase_cancel",
     "api:purchase_reactivate",
+    "api:purchase_pause",
+    "api:purchase_resume",
     "api:buyer_products",
     "api:access_check",
     "api:support_explain",
