@@ -70,7 +70,7 @@ class ForecastDay:
 
     @property
     def expected_declines(self) -> Decimal:
-        return (Decimal(self.renewals) * self.decline_rate).quantize(Decimal("0.1"))
+        return (Decimal(self.renewals) * self.decline_rate).quantize(Decimal("0.01"))
 
     @property
     def expected_revenue(self) -> Decimal:
