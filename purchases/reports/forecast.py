@@ -7,7 +7,11 @@ local day and currency, with the declines to expect from the last 90 days' decli
   retry (the same period, charged again). Later charges follow the contract's recurrence counted
   from its anchor (purchases.recurrence: month ends come back), so a weekly contract counts about
   13 times in 90 days and a yearly one at most once. A charge already due (the renewal job has
-  not run yet) counts today. Each charge counts on its local day in the shop's time zone.
+  not run yet, or a retry is late) counts today; periods missed beyond it (a contract far behind
+  in its retries) are not forecast: the later charges are the periods after the one due, at most
+  as many as the recurrence fits in 90 days (MAX_CHARGES), and only those still ahead. Dunning
+  ends a contract that far behind rather than catching its periods up. Each charge counts on
+  its local day in the shop's time zone.
 - How much: the contract's amount each period, per currency (never summed across currencies).
 - Declines: the renewal charge attempts of the last 90 days (the contract transactions, retries
   included: each attempt is one charge the gateway answered), declined / attempted, per
@@ -151,7 +155,7 @@ CHARGES_SQL = """
     SELECT (GREATEST(due, %(now)s) AT TIME ZONE %(zone)s)::date AS day, currency,
            count(*) AS renewals, sum(amount) AS amount
     FROM (
-        SELECT c.currency, c.amount,
+        SELECT c.currency, c.amount, k,
                CASE WHEN k = 0 THEN
                    CASE WHEN c.status = 'past_due'
                         THEN COALESCE(c.next_retry_at, c.next_bill_date)
@@ -171,7 +175,7 @@ CHARGES_SQL = """
         WHERE c.status IN ('active', 'past_due') AND NOT c.cancel_at_period_end
           AND (%(currency)s::text IS NULL OR c.currency = %(currency)s::text)
     ) AS charges
-    WHERE due < %(until)s
+    WHERE due < %(until)s AND (k = 0 OR due >= %(now)s)
     GROUP BY 1, 2
 """
 
@@ -210,11 +214,13 @@ def _charges_in_python(contracts, now: datetime, until: datetime) -> dict[tuple,
         if contract.status == RecurringContract.Status.PAST_DUE and contract.next_retry_at:
             first = contract.next_retry_at
         due, later = first, 0
-        while due < until:
-            key = (timezone.localdate(max(due, now), zone), contract.currency)
-            total = sums.setdefault(key, [0, Decimal(0)])
-            total[0] += 1
-            total[1] += contract.amount
+        most = MAX_CHARGES[contract.recurrence_unit] // max(contract.recurrence_count, 1)
+        while due < until and later <= most:
+            if later == 0 or due >= now:
+                key = (timezone.localdate(max(due, now), zone), contract.currency)
+                total = sums.setdefault(key, [0, Decimal(0)])
+                total[0] += 1
+                total[1] += contract.amount
             later += 1
             due = period_end(contract, contract.anchor, contract.periods_paid + later)
     return sums
