@@ -9,7 +9,7 @@ local day and currency, with the declines to expect from the last 90 days' decli
   13 times in 90 days and a yearly one at most once. A charge already due (the renewal job has
   not run yet, or a retry is late) counts today; periods missed beyond it (a contract far behind
   in its retries) are not forecast: the later charges are the periods after the one due, at most
-  as many as the recurrence fits in 90 days (MAX_CHARGES), and only those still ahead. Dunning
+  as many as the recurrence fits in 90 days (MAX_CHARGES), and only those from today on. Dunning
   ends a contract that far behind rather than catching its periods up. Each charge counts on
   its local day in the shop's time zone.
 - How much: the contract's amount each period, per currency (never summed across currencies).
@@ -17,9 +17,9 @@ local day and currency, with the declines to expect from the last 90 days' decli
   included: each attempt is one charge the gateway answered), declined / attempted, per
   currency. Expected declines = charges x rate; expected revenue = amount x (1 - rate).
 
-On PostgreSQL the charges are expanded and summed per day in one statement (the same month
-arithmetic in UTC as the renewal engine's PAY_PERIODS_SQL); elsewhere (SQLite) per contract in
-Python with `period_end`. A test holds the two equal.
+On PostgreSQL the charges are expanded and summed per day in one statement (CHARGES_SQL: the
+same month arithmetic in UTC as `period_end`, on contracts grouped first); elsewhere (SQLite)
+per contract in Python with `period_end`. A test holds the two equal on random contracts.
 """
 
 import calendar
@@ -151,42 +151,72 @@ def _forecast_contracts(currency: str | None):
     return contracts
 
 
+# Contracts are first grouped by what places their charges: the first due time and the bill
+# date, both to the quarter-hour (every zone's offset is a multiple of 15 minutes, so this never
+# moves a charge to another local day), the recurrence, and the anchor's day of the month (month
+# ends come back). Then each group's charges are expanded: a few thousand groups, not one row per
+# contract and charge. A later charge is the bill date's month plus k periods, on the anchor's
+# day (or the month's last), at the bill date's time: the same as anchor + (periods paid + k)
+# periods, as the renewal engine keeps next_bill_date = anchor + periods paid x the recurrence.
 CHARGES_SQL = """
-    SELECT (GREATEST(due, %(now)s) AT TIME ZONE %(zone)s)::date AS day, currency,
-           count(*) AS renewals, sum(amount) AS amount
-    FROM (
-        SELECT c.currency, c.amount, k,
-               CASE WHEN k = 0 THEN
-                   CASE WHEN c.status = 'past_due'
-                        THEN COALESCE(c.next_retry_at, c.next_bill_date)
-                        ELSE c.next_bill_date END
-               ELSE c.anchor + CASE c.recurrence_unit
-                   WHEN 'days' THEN make_interval(days => c.recurrence_count * (periods_paid+k))
-                   WHEN 'weeks' THEN make_interval(weeks => c.recurrence_count * (periods_paid+k))
-                   WHEN 'months' THEN make_interval(months => c.recurrence_count * (periods_paid+k))
-                   ELSE make_interval(years => c.recurrence_count * (periods_paid + k)) END
-               END AS due
+    WITH grouped AS (
+        SELECT c.currency, c.recurrence_unit AS unit, GREATEST(c.recurrence_count, 1) AS every,
+               date_bin('15 minutes',
+                        CASE WHEN c.status = 'past_due'
+                             THEN COALESCE(c.next_retry_at, c.next_bill_date)
+                             ELSE c.next_bill_date END,
+                        TIMESTAMPTZ '2000-01-01 00:00:00+00') AS first_due,
+               date_bin('15 minutes', c.next_bill_date, TIMESTAMPTZ '2000-01-01 00:00:00+00')
+                   AT TIME ZONE 'UTC' AS base,
+               CASE WHEN c.recurrence_unit IN ('months', 'years')
+                    THEN extract(day FROM c.anchor AT TIME ZONE 'UTC')::int ELSE 0 END
+                   AS anchor_day,
+               count(*) AS renewals, sum(c.amount) AS amount
         FROM purchases_recurringcontract AS c
-        CROSS JOIN LATERAL generate_series(
-            0, CASE c.recurrence_unit WHEN 'days' THEN %(days)s WHEN 'weeks' THEN %(weeks)s
-                                      WHEN 'months' THEN %(months)s ELSE %(years)s END
-               / GREATEST(c.recurrence_count, 1)
-        ) AS k
         WHERE c.status IN ('active', 'past_due') AND NOT c.cancel_at_period_end
           AND (%(currency)s::text IS NULL OR c.currency = %(currency)s::text)
-    ) AS charges
-    WHERE due < %(until)s AND (k = 0 OR due >= %(now)s)
+        GROUP BY 1, 2, 3, 4, 5, 6
+    ), charges AS (
+        SELECT currency, renewals, amount, k,
+               CASE WHEN k = 0 THEN GREATEST(first_due, %(now)s)
+                    WHEN unit = 'days' THEN (base + make_interval(days => every * k))
+                        AT TIME ZONE 'UTC'
+                    WHEN unit = 'weeks' THEN (base + make_interval(weeks => every * k))
+                        AT TIME ZONE 'UTC'
+                    ELSE (month_start + make_interval(days => LEAST(
+                              anchor_day,
+                              extract(day FROM month_start + interval '1 month - 1 day')::int
+                          ) - 1) + base::time) AT TIME ZONE 'UTC'
+               END AS due
+        FROM grouped
+        CROSS JOIN LATERAL generate_series(
+            0, CASE unit WHEN 'days' THEN %(days)s WHEN 'weeks' THEN %(weeks)s
+                         WHEN 'months' THEN %(months)s ELSE %(years)s END / every
+        ) AS k
+        CROSS JOIN LATERAL (
+            SELECT date_trunc('month', base) + make_interval(
+                months => every * k * CASE unit WHEN 'years' THEN 12 ELSE 1 END
+            ) AS month_start
+        ) AS months
+    )
+    SELECT (due AT TIME ZONE %(zone)s)::date AS day, currency,
+           sum(renewals)::int AS renewals, sum(amount) AS amount
+    FROM charges
+    WHERE due < %(until)s AND (k = 0 OR due >= %(today)s)
     GROUP BY 1, 2
 """
 
 
-def _charges_in_sql(currency: str | None, now: datetime, until: datetime) -> dict[tuple, list]:
+def _charges_in_sql(
+    currency: str | None, now: datetime, today: datetime, until: datetime
+) -> dict[tuple, list]:
     """The same filter as _forecast_contracts, written out for the statement."""
     with connection.cursor() as cursor:
         cursor.execute(
             CHARGES_SQL,
             {
                 "now": now,
+                "today": today,
                 "until": until,
                 "zone": shop_zone().key,
                 "currency": currency or None,
@@ -196,7 +226,9 @@ def _charges_in_sql(currency: str | None, now: datetime, until: datetime) -> dic
         return {(day, code): [count, amount] for day, code, count, amount in cursor.fetchall()}
 
 
-def _charges_in_python(contracts, now: datetime, until: datetime) -> dict[tuple, list]:
+def _charges_in_python(
+    contracts, now: datetime, today: datetime, until: datetime
+) -> dict[tuple, list]:
     zone = shop_zone()
     sums: dict[tuple, list] = {}
     for contract in contracts.only(
@@ -216,7 +248,7 @@ def _charges_in_python(contracts, now: datetime, until: datetime) -> dict[tuple,
         due, later = first, 0
         most = MAX_CHARGES[contract.recurrence_unit] // max(contract.recurrence_count, 1)
         while due < until and later <= most:
-            if later == 0 or due >= now:
+            if later == 0 or due >= today:
                 key = (timezone.localdate(max(due, now), zone), contract.currency)
                 total = sums.setdefault(key, [0, Decimal(0)])
                 total[0] += 1
@@ -235,11 +267,12 @@ def renewal_forecast(
     zone = shop_zone()
     first = timezone.localdate(now, zone)
     last = first + timedelta(days=days - 1)
+    today = datetime.combine(first, datetime.min.time(), zone)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
     if connection.vendor == "postgresql":
-        sums = _charges_in_sql(currency, now, until)
+        sums = _charges_in_sql(currency, now, today, until)
     else:
-        sums = _charges_in_python(_forecast_contracts(currency), now, until)
+        sums = _charges_in_python(_forecast_contracts(currency), now, today, until)
     rates = decline_rates(now=now, currency=currency)
     forecast = Forecast(first, last, rates=rates)
     for (day, code), (count, amount) in sorted(sums.items()):

@@ -18,7 +18,7 @@ is 10.00 a month, a weekly 10.00 is 43.48). Months are calendar months in the sh
   before it and not ended before it); contracts started and ended within the month count as
   churned but not in the base.
 
-Five grouped queries whatever the number of contracts; money is summed per currency and
+Six queries whatever the number of contracts; money is summed per currency and
 recurrence in SQL and scaled in Python with Decimal.
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -133,25 +133,34 @@ def mrr_movements(
         .values("currency")
         .annotate(live=Count("pk"))
     }
-    came_back = RecurringContract.objects.filter(
-        buyer=OuterRef("buyer"),
-        subscription=OuterRef("subscription"),
-        ended_at__lte=OuterRef("created_at"),
-    )
-    for row in (
-        contracts.filter(created_at__gte=since, created_at__lt=until)
-        .annotate(month=TruncMonth("created_at", tzinfo=zone), came_back=Exists(came_back))
-        .order_by()
-        .values("month", "currency", "recurrence_unit", "recurrence_count", "came_back")
-        .annotate(count=Count("pk"), amount=Sum("amount"))
-    ):
-        add(
-            _month_of(row["month"]),
-            row["currency"],
-            "reactivated" if row["came_back"] else "new",
-            row["count"],
-            monthly_amount(row["amount"], row["recurrence_unit"], row["recurrence_count"]),
+    # Two queries (with and without an earlier ended contract) rather than an EXISTS in the
+    # select list: PostgreSQL plans each as one hash (anti-)join over the ended contracts.
+    came_back = Exists(
+        RecurringContract.objects.filter(
+            buyer=OuterRef("buyer"),
+            subscription=OuterRef("subscription"),
+            ended_at__isnull=False,
+            ended_at__lte=OuterRef("created_at"),
         )
+    )
+    started = contracts.filter(created_at__gte=since, created_at__lt=until)
+    for name, chosen in (
+        ("reactivated", started.filter(came_back)),
+        ("new", started.exclude(came_back)),
+    ):
+        for row in (
+            chosen.annotate(month=TruncMonth("created_at", tzinfo=zone))
+            .order_by()
+            .values("month", "currency", "recurrence_unit", "recurrence_count")
+            .annotate(count=Count("pk"), amount=Sum("amount"))
+        ):
+            add(
+                _month_of(row["month"]),
+                row["currency"],
+                name,
+                row["count"],
+                monthly_amount(row["amount"], row["recurrence_unit"], row["recurrence_count"]),
+            )
     for row in (
         contracts.filter(ended_at__gte=since, ended_at__lt=until)
         .annotate(month=TruncMonth("ended_at", tzinfo=zone))
@@ -166,34 +175,9 @@ def mrr_movements(
             row["count"],
             monthly_amount(row["amount"], row["recurrence_unit"], row["recurrence_count"]),
         )
-    previous = ContractTransaction.objects.filter(
-        status=ContractTransaction.Status.APPROVED,
-        contract=OuterRef("contract"),
-        period=OuterRef("period") - 1,
-    ).values("amount")[:1]
-    for row in (
-        charges.filter(transaction_date__gte=since, transaction_date__lt=until, period__gt=1)
-        .annotate(previous=Subquery(previous))
-        .filter(previous__isnull=False)
-        .exclude(amount=F("previous"))
-        .annotate(month=TruncMonth("transaction_date", tzinfo=zone))
-        .order_by()
-        .values(
-            "month",
-            "currency",
-            "amount",
-            "previous",
-            "contract__recurrence_unit",
-            "contract__recurrence_count",
-        )
-    ):
-        change = monthly_amount(
-            row["amount"] - row["previous"],
-            row["contract__recurrence_unit"],
-            row["contract__recurrence_count"],
-        )
+    for month, code, change in _amount_changes(charges, since, until):
         name = "expansion" if change > 0 else "contraction"
-        add(_month_of(row["month"]), row["currency"], name, 1, abs(change))
+        add(month, code, name, 1, abs(change))
 
     codes = sorted(set(live) | {code for _, code in rows})
     for code in codes:
@@ -203,6 +187,45 @@ def mrr_movements(
             row.live_at_start = running
             running += row.new_count + row.reactivated_count - row.churned_count
     return [rows[key] for key in sorted(rows) if key[0] in firsts]
+
+
+# How far before the first month a contract's previous charge can lie: a yearly period, and
+# its retries.
+LOOKBACK = timedelta(days=400)
+
+
+def _amount_changes(charges, since: datetime, until: datetime):
+    """(month, currency, change a month) of each approved renewal charge in since..until at
+    another amount than the same contract's charge of the period before. Only contracts with a
+    charge in the window (and the lookback) at another amount than their amount today can have
+    one (a change shows as a charge unlike today's amount, before or after it): they are found
+    in one join, then their charges are compared in period order."""
+    window = charges.filter(transaction_date__gte=since - LOOKBACK, transaction_date__lt=until)
+    changed = window.exclude(amount=F("contract__amount")).values("contract_id").distinct()
+    previous: dict[int, tuple] = {}
+    for row in (
+        window.filter(contract_id__in=changed)
+        .order_by("contract_id", "period")
+        .values_list(
+            "contract_id",
+            "period",
+            "amount",
+            "transaction_date",
+            "currency",
+            "contract__recurrence_unit",
+            "contract__recurrence_count",
+        )
+    ):
+        contract_id, period, amount, when, code, unit, count = row
+        before = previous.get(contract_id)
+        previous[contract_id] = (period, amount)
+        if before is None or before[0] != period - 1 or before[1] == amount or when < since:
+            continue
+        yield (
+            _month_of(when).replace(day=1),
+            code,
+            monthly_amount(amount - before[1], unit, count),
+        )
 
 
 def movement_totals(rows: list[MonthMovements]) -> list[dict]:

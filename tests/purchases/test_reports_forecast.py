@@ -3,6 +3,7 @@ zone, currencies apart), permissions, empty states, bad input and the downloads.
 
 import csv
 import io
+import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from purchases.models import ContractTransaction, RecurringContract
+from purchases.recurrence import period_end
 from purchases.reports import forecast, mrr
 from subscriptions.models import PricingModel
 from tests.buyers.factories import AccessFactory
@@ -60,8 +62,6 @@ def contract(
         buyer=buyer,
     )
     if next_bill_date is None:
-        from purchases.recurrence import period_end
-
         probe = RecurringContract(recurrence_unit=unit, recurrence_count=count)
         next_bill_date = period_end(probe, anchor, periods_paid)
     return RecurringContract.objects.create(
@@ -190,19 +190,42 @@ def test_expected_declines_and_revenue_come_from_the_last_90_days_decline_rate()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL path is PostgreSQL's")
-def test_the_sql_and_python_paths_agree():
-    contract(anchor=local(2026, 1, 31, 23, 50), periods_paid=1, unit="months")
-    contract(anchor=local(2026, 2, 27, 0, 10), periods_paid=1, unit="weeks", count=2)
-    contract(anchor=local(2026, 2, 28, 20), periods_paid=1, unit="days", count=3, currency="USD")
-    contract(anchor=local(2025, 5, 1), periods_paid=1, unit="years")
-    contract(anchor=local(2025, 5, 1), periods_paid=1, unit="months", status="past_due")
-    contract(anchor=local(2026, 2, 1), periods_paid=1, unit="months", cancel_at_period_end=True)
-    until = datetime.combine(
-        NOW.date() + timedelta(days=90), datetime.min.time(), ZoneInfo(SHOP_TZ)
-    )
-    in_python = forecast._charges_in_python(forecast._forecast_contracts(None), NOW, until)
-    in_sql = forecast._charges_in_sql(None, NOW, until)
-    assert in_sql == in_python and len(in_sql) > 10
+def test_the_sql_and_python_paths_agree_on_random_contracts():
+    rng = random.Random(21)
+    offer = offer_for_sale(price="10.00", recurring=True)
+    for _ in range(60):
+        unit = rng.choice(["days", "weeks", "months", "months", "years"])
+        count = rng.choice([1, 1, 2, 3])
+        # Anchors near month ends and near local midnight, over the last two years.
+        anchor = local(2026, 2, 28, 12) - timedelta(
+            days=rng.randrange(0, 730), minutes=rng.randrange(0, 24 * 60)
+        )
+        probe = RecurringContract(recurrence_unit=unit, recurrence_count=count)
+        periods_paid = 0
+        while period_end(probe, anchor, periods_paid + 1) < NOW - timedelta(
+            days=rng.choice([0, 3])
+        ):
+            periods_paid += 1
+        status = rng.choice(["active", "active", "past_due"])
+        contract(
+            unit=unit,
+            count=count,
+            anchor=anchor,
+            periods_paid=periods_paid,
+            status=status,
+            next_retry_at=NOW + timedelta(hours=rng.randrange(1, 200))
+            if status == "past_due"
+            else None,
+            cancel_at_period_end=rng.random() < 0.1,
+            currency=rng.choice(["EUR", "USD"]),
+            amount=str(rng.randrange(1, 50)),
+            offer=offer,
+        )
+    today = datetime.combine(NOW.date(), datetime.min.time(), ZoneInfo(SHOP_TZ))
+    until = today + timedelta(days=90)
+    in_python = forecast._charges_in_python(forecast._forecast_contracts(None), NOW, today, until)
+    in_sql = forecast._charges_in_sql(None, NOW, today, until)
+    assert in_sql == in_python and len(in_sql) > 30
 
 
 def test_forecast_page_shows_calendar_chart_and_table(client, finance_user):
