@@ -133,8 +133,8 @@ def mrr_movements(
         .values("currency")
         .annotate(live=Count("pk"))
     }
-    # Two queries (with and without an earlier ended contract) rather than an EXISTS in the
-    # select list: PostgreSQL plans each as one hash (anti-)join over the ended contracts.
+    # All the contracts started, then the win-backs among them (a hash semi-join over the ended
+    # contracts, rare): the new ones are the rest, so no anti-join runs over all of them.
     came_back = Exists(
         RecurringContract.objects.filter(
             buyer=OuterRef("buyer"),
@@ -144,23 +144,20 @@ def mrr_movements(
         )
     )
     started = contracts.filter(created_at__gte=since, created_at__lt=until)
-    for name, chosen in (
-        ("reactivated", started.filter(came_back)),
-        ("new", started.exclude(came_back)),
-    ):
+    for name, chosen in (("new", started), ("reactivated", started.filter(came_back))):
         for row in (
             chosen.annotate(month=TruncMonth("created_at", tzinfo=zone))
             .order_by()
             .values("month", "currency", "recurrence_unit", "recurrence_count")
             .annotate(count=Count("pk"), amount=Sum("amount"))
         ):
-            add(
+            month, amount = (
                 _month_of(row["month"]),
-                row["currency"],
-                name,
-                row["count"],
                 monthly_amount(row["amount"], row["recurrence_unit"], row["recurrence_count"]),
             )
+            add(month, row["currency"], name, row["count"], amount)
+            if name == "reactivated":  # counted among all started: not new
+                add(month, row["currency"], "new", -row["count"], -amount)
     for row in (
         contracts.filter(ended_at__gte=since, ended_at__lt=until)
         .annotate(month=TruncMonth("ended_at", tzinfo=zone))

@@ -14,6 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from purchases.journal import booking
 from purchases.models import ContractTransaction, RecurringContract
 from purchases.recurrence import period_end
 from purchases.reports import forecast, mrr
@@ -86,7 +87,8 @@ def contract(
 
 
 def charge(on, when, *, period, status="approved", amount=None, attempt=1):
-    return ContractTransaction.objects.create(
+    """A renewal charge attempt; an approved one is booked in the journal as the engine does."""
+    made = ContractTransaction.objects.create(
         contract=on,
         period=period,
         attempt=attempt,
@@ -97,6 +99,9 @@ def charge(on, when, *, period, status="approved", amount=None, attempt=1):
         currency=on.currency,
         status=status,
     )
+    if status == "approved":
+        booking.book([booking.renewal_entry(made, on)])
+    return made
 
 
 def by_day(result) -> dict:
