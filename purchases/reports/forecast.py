@@ -171,7 +171,9 @@ def _forecast_contracts(currency: str | None):
 # the renewal engine keeps next_bill_date = anchor + periods paid x the recurrence.
 CHARGES_SQL = """
     WITH live AS (
-        SELECT * FROM purchases_recurringcontract AS c
+        SELECT c.currency, c.amount, c.status, c.next_retry_at, c.next_bill_date, c.anchor,
+               c.recurrence_unit, c.recurrence_count
+        FROM purchases_recurringcontract AS c
         WHERE c.status IN ('active', 'past_due') AND NOT c.cancel_at_period_end
           AND (%(currency)s::text IS NULL OR c.currency = %(currency)s::text)
     ), grouped AS (
