@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -249,6 +250,18 @@ def test_forecast_page_shows_calendar_chart_and_table(client, finance_user):
     assert "<script" not in page.split('data-testid="forecast-help"')[1].split("</section>")[0]
 
 
+def test_the_figures_take_the_same_queries_for_one_contract_or_many(django_assert_num_queries):
+    contract(next_bill_date=local(2026, 3, 5), unit="weeks", created_at=local(2026, 2, 26))
+    with CaptureQueriesContext(connection) as one:
+        forecast.renewal_forecast(now=NOW)
+        mrr.mrr_movements(months=6, now=NOW)
+    for day in range(1, 20):
+        contract(next_bill_date=local(2026, 3, day), created_at=local(2026, 2, day), unit="weeks")
+    with django_assert_num_queries(len(one.captured_queries)):
+        forecast.renewal_forecast(now=NOW)
+        mrr.mrr_movements(months=6, now=NOW)
+
+
 def test_forecast_empty_state(client, finance_user):
     client.force_login(finance_user)
     response = client.get(reverse(FORECAST_URL))
@@ -322,6 +335,11 @@ def history():
     charge(changing, local(2026, 3, 20), period=4, amount="15.00")  # expansion 5.00
     charge(changing, local(2026, 4, 20), period=5, amount="12.00")  # contraction 3.00
     charge(changing, local(2026, 5, 20), period=6, amount="15.00", status="declined")
+    # Its price went up before January: the first charge at the new price, in January, is an
+    # expansion against December's charge (before the months shown).
+    raised = contract(amount="12.00", created_at=local(2025, 11, 10))
+    charge(raised, local(2025, 12, 10), period=2, amount="9.00")
+    charge(raised, local(2026, 1, 10), period=3, amount="12.00")
     dollars = contract(amount="9.00", currency="USD", created_at=local(2026, 2, 14))
     RecurringContract.objects.filter(pk=dollars.pk).update(
         status="expired", ended_at=local(2026, 4, 30)
@@ -348,15 +366,16 @@ def test_each_mrr_movement_kind_from_a_known_history(history):
     assert (eur["2026-03"].expansion_count, eur["2026-03"].expansion) == (1, Decimal("5.00"))
     assert (eur["2026-04"].contraction_count, eur["2026-04"].contraction) == (1, Decimal("3.00"))
     assert eur["2026-02"].expansion_count == eur["2026-02"].contraction_count == 0
+    assert (eur["2026-01"].expansion_count, eur["2026-01"].expansion) == (1, Decimal("3.00"))
     assert (eur["2026-05"].churned_count, eur["2026-05"].churned) == (1, Decimal("30.00"))
     assert eur["2026-04"].net == Decimal("7.00")  # 10.00 new - 3.00 contraction
 
 
 def test_churn_rate_is_churned_over_live_at_the_months_start(history):
     eur = movements("EUR")
-    # Live on 1 January: the 20.00, the 30.00 and the changing one.
-    assert [eur[m].live_at_start for m in sorted(eur)] == [3, 3, 3, 4, 5, 5]
-    assert eur["2026-05"].churn_rate == Decimal("20.00")  # 1 of 5
+    # Live on 1 January: the 20.00, the 30.00, the changing and the raised one.
+    assert [eur[m].live_at_start for m in sorted(eur)] == [4, 4, 4, 5, 6, 6]
+    assert eur["2026-05"].churn_rate == Decimal("16.67")  # 1 of 6
     assert eur["2026-04"].churn_rate == Decimal("0.00")
     usd = movements("USD")
     assert usd["2026-01"].churn_rate is None  # nothing live at its start
