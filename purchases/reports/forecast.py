@@ -212,19 +212,24 @@ CHARGES_SQL = """
                 months => every * k * CASE unit WHEN 'years' THEN 12 ELSE 1 END
             ) AS month_start
         ) AS months
-    ), charges AS (
-        SELECT GREATEST(CASE WHEN status = 'past_due'
-                             THEN COALESCE(next_retry_at, next_bill_date)
-                             ELSE next_bill_date END, %(now)s) AS due,
-               currency, 1 AS renewals, amount
+    ), days AS (
+        SELECT (GREATEST(CASE WHEN status = 'past_due'
+                              THEN COALESCE(next_retry_at, next_bill_date)
+                              ELSE next_bill_date END, %(now)s)
+                AT TIME ZONE %(zone)s)::date AS day,
+               currency, count(*) AS renewals, sum(amount) AS amount
         FROM live
+        WHERE next_bill_date < %(until)s OR next_retry_at < %(until)s
+        GROUP BY 1, 2
         UNION ALL
-        SELECT due, currency, renewals, amount FROM later WHERE due >= %(today)s
+        SELECT (due AT TIME ZONE %(zone)s)::date AS day, currency, sum(renewals), sum(amount)
+        FROM later
+        WHERE due >= %(today)s AND due < %(until)s
+        GROUP BY 1, 2
     )
-    SELECT (due AT TIME ZONE %(zone)s)::date AS day, currency,
-           sum(renewals)::int AS renewals, sum(amount) AS amount
-    FROM charges
-    WHERE due < %(until)s
+    SELECT day, currency, sum(renewals)::int AS renewals, sum(amount) AS amount
+    FROM days
+    WHERE day < %(last_day)s
     GROUP BY 1, 2
 """
 
@@ -244,6 +249,7 @@ def _charges_in_sql(
                 "now": now,
                 "today": today,
                 "until": until,
+                "last_day": timezone.localdate(until, shop_zone()),
                 "zone": shop_zone().key,
                 "currency": currency or None,
                 **MAX_CHARGES,
