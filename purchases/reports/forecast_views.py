@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -157,8 +158,8 @@ class MrrMovementsView(ReportPage):
         return mrr_columns()
 
     def download_name(self):
-        first = self.movements[0].month if self.movements else "start"
-        return f"mrr-movements_{first}_{self.months}-months"
+        first = mrr.month_starts(timezone.localdate(), self.months)[0]
+        return f"mrr-movements_{first}_to_{timezone.localdate()}"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -416,7 +416,10 @@ def test_mrr_page_shows_charts_and_table_and_downloads(client, finance_user):
         "10.00",
     ]
     response = client.get(reverse(MRR_URL), {"months": "6", "format": "xlsx"})
-    assert response["Content-Disposition"].endswith('-months.xlsx"')
+    first = mrr.month_starts(timezone.localdate(), 6)[0]
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="mrr-movements_{first}_to_{timezone.localdate()}.xlsx"'
+    )
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     assert sheet.max_row >= 7
 
