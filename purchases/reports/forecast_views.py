@@ -43,6 +43,13 @@ class MrrForm(CurrencyForm):
         ),
     )
 
+    def __init__(self, data=None, *args, **kwargs):
+        # The page opens on 12 months, and the menu shows it.
+        if data is not None and not data.get("months"):
+            data = data.copy()
+            data["months"] = "12"
+        super().__init__(data, *args, **kwargs)
+
 
 class ReportPage(PermissionRequiredMixin, TemplateView):
     """A report with a filter form and downloads; `figures(data)` computes its rows."""

@@ -424,6 +424,16 @@ def test_mrr_page_shows_charts_and_table_and_downloads(client, finance_user):
     assert sheet.max_row >= 7
 
 
+def test_mrr_page_opens_on_12_months_and_writes_no_minus_before_zero(client, finance_user):
+    contract(amount="10.00", created_at=timezone.now() - timedelta(minutes=5))
+    client.force_login(finance_user)
+    response = client.get(reverse(MRR_URL))
+    page = response.content.decode()
+    assert len(response.context["movements"]) == 12
+    assert '<option value="12" selected>' in page
+    assert "−0.00" not in page
+
+
 def test_mrr_empty_state_and_bad_months(client, finance_user):
     client.force_login(finance_user)
     response = client.get(reverse(MRR_URL))
