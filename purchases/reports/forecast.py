@@ -2,7 +2,8 @@
 local day and currency, with the declines to expect from the last 90 days' decline rate.
 
 - Which contracts: the live ones (active or past due). A contract that stops at its period's end
-  (`cancel_at_period_end`) is charged no more: its next bill date is its end, so it is left out.
+  (`cancel_at_period_end`) is charged no more: its next bill date is its end, so it is left out;
+  so is a paused one (status paused: not charged until it resumes, and resuming moves its bill).
 - When: an active contract's next charge is its next bill date; a past-due one's is its next
   retry (the same period, charged again). Later charges follow the contract's recurrence counted
   from its anchor (purchases.recurrence: month ends come back), so a weekly contract counts about

@@ -175,6 +175,21 @@ def test_stopping_ended_and_overdue_contracts():
     }
 
 
+def test_a_paused_contract_is_not_forecast_and_stays_live_in_mrr():
+    paused = contract(
+        next_bill_date=local(2026, 3, 5),
+        unit="weeks",
+        created_at=local(2026, 1, 5),
+        status="paused",
+        paused_from=local(2026, 2, 20),
+        resume_at=local(2026, 4, 20),
+    )
+    assert forecast.renewal_forecast(now=NOW).days == []
+    march = {row.month.month: row for row in mrr.mrr_movements(months=3, now=NOW)}[3]
+    assert (march.live_at_start, march.churned_count) == (1, 0)
+    assert paused.status == RecurringContract.Status.PAUSED
+
+
 def test_expected_declines_and_revenue_come_from_the_last_90_days_decline_rate():
     due = contract(next_bill_date=local(2026, 3, 5), amount="20.00", unit="years")
     for day, status in [(10, "approved"), (11, "approved"), (12, "approved"), (13, "declined")]:
