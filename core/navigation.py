@@ -7,6 +7,7 @@ menu never offers a page that would answer 403.
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from .roles import MONEY_REPORTS
 
@@ -53,6 +54,10 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink("Closed months", "purchases:reports:closed_periods", "purchases.view_closedperiod"),
         NavLink("Refunds", "purchases:reports:refunds", MONEY_REPORTS),
         NavLink("Renewals", "purchases:reports:renewals", MONEY_REPORTS),
+        NavLink(
+            gettext_lazy("Renewal forecast"), "purchases:reports:renewal_forecast", MONEY_REPORTS
+        ),
+        NavLink(gettext_lazy("MRR and churn"), "purchases:reports:mrr_movements", MONEY_REPORTS),
         NavLink(
             "Contract transactions",
             "purchases:reports:contract_transactions",

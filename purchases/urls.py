@@ -7,6 +7,7 @@ public code, never an id.
 from django.urls import include, path
 
 from . import pause_pages, views
+from .reports import forecast_views
 from .reports import journal as journal_views
 from .reports import views as report_views
 
@@ -14,6 +15,12 @@ report_patterns = [
     path("", report_views.RevenueSummaryView.as_view(), name="revenue"),
     path("refunds/", report_views.RefundListView.as_view(), name="refunds"),
     path("renewals/", report_views.RenewalsView.as_view(), name="renewals"),
+    path(
+        "renewals/forecast/",
+        forecast_views.RenewalForecastView.as_view(),
+        name="renewal_forecast",
+    ),
+    path("mrr/", forecast_views.MrrMovementsView.as_view(), name="mrr_movements"),
     path("journal/", journal_views.JournalListView.as_view(), name="journal"),
     path("journal/closed/", journal_views.ClosedPeriodsView.as_view(), name="closed_periods"),
     path("journal/<str:code>/", journal_views.JournalEntryView.as_view(), name="journal_entry"),

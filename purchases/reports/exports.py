@@ -5,6 +5,8 @@ A column's kind says how it is written: `code` for what we make or check (public
 statuses, currencies), `text` for what people or gateways typed (names, e-mails, reasons,
 gateway references and messages: formula-guarded in CSV), `money`, `time`, `date`, `number`."""
 
+from django.utils.translation import gettext as _
+
 from core.csv_export import CsvReport, ExportColumn
 
 from ..selectors import refunded_amount
@@ -127,3 +129,39 @@ RENEWAL_COLUMNS = (
     ExportColumn("Churned", "churned", "number"),
     ExportColumn("Renewal revenue", "revenue", "money"),
 )
+
+
+# The renewal forecast's download: one row per local day and currency (purchases.reports.forecast).
+def forecast_columns() -> tuple[ExportColumn, ...]:
+    """The renewal forecast's columns, headed in the active language."""
+    return (
+        ExportColumn(_("Day"), "day", "date"),
+        ExportColumn(_("Currency"), "currency", "code"),
+        ExportColumn(_("Renewals due"), "renewals", "number"),
+        ExportColumn(_("Amount due"), "amount", "money"),
+        ExportColumn(_("Decline rate, last 90 days (%)"), "decline_rate", "number"),
+        ExportColumn(_("Expected declines"), "expected_declines", "number"),
+        ExportColumn(_("Expected revenue"), "expected_revenue", "money"),
+    )
+
+
+# MRR movements per month and currency (purchases.reports.mrr); amounts a month.
+def mrr_columns() -> tuple[ExportColumn, ...]:
+    """The MRR movements' columns, headed in the active language."""
+    return (
+        ExportColumn(_("Month"), "month", "date"),
+        ExportColumn(_("Currency"), "currency", "code"),
+        ExportColumn(_("Live contracts at start"), "live_at_start", "number"),
+        ExportColumn(_("New contracts"), "new_count", "number"),
+        ExportColumn(_("New MRR"), "new", "money"),
+        ExportColumn(_("Reactivated contracts"), "reactivated_count", "number"),
+        ExportColumn(_("Reactivated MRR"), "reactivated", "money"),
+        ExportColumn(_("Expansions"), "expansion_count", "number"),
+        ExportColumn(_("Expansion MRR"), "expansion", "money"),
+        ExportColumn(_("Contractions"), "contraction_count", "number"),
+        ExportColumn(_("Contraction MRR"), "contraction", "money"),
+        ExportColumn(_("Churned contracts"), "churned_count", "number"),
+        ExportColumn(_("Churned MRR"), "churned", "money"),
+        ExportColumn(_("Net MRR movement"), "net", "money"),
+        ExportColumn(_("Churn rate (%)"), "churn_rate", "number"),
+    )

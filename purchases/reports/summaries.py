@@ -202,6 +202,12 @@ UNITS_PER_MONTH = {
 }
 
 
+def monthly_amount(amount, unit: str, count: int) -> Decimal:
+    """An amount charged every `count` `unit`s, scaled to one month (not yet rounded)."""
+    units, months = UNITS_PER_MONTH.get(unit, (Decimal(0), 1))
+    return Decimal(amount) * units / (months * max(count, 1))
+
+
 def active_contracts(*, subscription=None, currency=None):
     """Per currency: live contracts (active or past due) and their monthly recurring revenue,
     each contract's amount scaled to one month by the recurrence it was bought with. Summed in
@@ -222,14 +228,15 @@ def active_contracts(*, subscription=None, currency=None):
         )
         .order_by()
     ):
-        units, months = UNITS_PER_MONTH.get(row["recurrence_unit"], (Decimal(0), 1))
         total = totals.setdefault(
             row["currency"],
             {"currency": row["currency"], "contracts": 0, "past_due": 0, "mrr": Decimal(0)},
         )
         total["contracts"] += row["contracts"]
         total["past_due"] += row["past_due"]
-        total["mrr"] += Decimal(row["amount"]) * units / (months * max(row["recurrence_count"], 1))
+        total["mrr"] += monthly_amount(
+            row["amount"], row["recurrence_unit"], row["recurrence_count"]
+        )
     for total in totals.values():
         total["mrr"] = quantize(total["mrr"], total["currency"])
     return [totals[code] for code in sorted(totals)]
