@@ -5,6 +5,8 @@ code. Codes never change once published; messages may be reworded. Names follow 
 documents where they name the refusal (UserPurchasePinValueNoMatch, InsufficientBalance).
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError, SeveralRefusals
 
 
@@ -196,6 +198,16 @@ class AmountAboveLimit(BuyerError):
 
 
 # --- Import -------------------------------------------------------------------------------------
+
+
+class AccessNotRevoked(BuyerError):
+    code = "access_not_revoked"
+    message = _("This access is not revoked: there is nothing to restore.")
+
+
+class AccessRestoreConflict(BuyerError):
+    code = "access_restore_conflict"
+    message = _("The buyer has another live access to this subscription now.")
 
 
 class ImportFileInvalid(BuyerError):

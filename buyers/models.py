@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Lower, Replace
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.codes import PublicCodeModel
 from core.money import STORED_DECIMAL_PLACES, currency_choices, quantize
@@ -466,3 +467,121 @@ class BuyerNote(models.Model):
 
     def __str__(self):
         return f"Note on {self.buyer}"
+
+
+class BulkOperation(PublicCodeModel):
+    """One bulk action staff started (extend, revoke, re-send, import, or the undo of another):
+    who, when, from which list and filter, how far it got. Run in the background in chunks
+    (buyers/bulk.py); what it changed is in its items, so it can be undone as a whole."""
+
+    class Action(models.TextChoices):
+        EXTEND = "extend", _("Extend access")
+        REVOKE = "revoke", _("Revoke access")
+        RESEND = "resend", _("Re-send the access e-mail")
+        UNDO = "undo", _("Undo")
+        IMPORT = "import", _("Import buyers")
+
+    class State(models.TextChoices):
+        PREVIEW = "preview", _("Previewed, not started")
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.QUEUED
+    )
+    days = models.PositiveIntegerField(_("days"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Where the rows were chosen: the list ("accesses", "buyers"), its filter as staff read it
+    # and as a query string (a link back to the same rows).
+    source_list = models.CharField(_("list"), max_length=20, blank=True)
+    filter_text = models.TextField(_("filter"), blank=True)
+    filter_query = models.TextField(_("filter query"), blank=True)
+    # What to act on, fixed when it is started: access ids, the items an undo reverts, or the
+    # import's good rows ([line, email, phone, name]).
+    targets = models.JSONField(_("targets"), default=list, blank=True)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    done_count = models.PositiveIntegerField(_("done"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0)
+    # An operation is undone at most once (the database keeps it so).
+    undoes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="undone_by",
+        verbose_name=_("undoes"),
+    )
+
+    class Meta:
+        verbose_name = _("bulk operation")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["extend", "revoke", "resend", "undo", "import"]),
+                name="bulkoperation_action",
+            ),
+            models.CheckConstraint(
+                condition=Q(done_count__lte=F("total") - F("failed_count")),
+                name="bulkoperation_counts_within_total",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.code}"
+
+    @property
+    def processed(self) -> int:
+        return self.done_count + self.failed_count
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.processed * 100 // self.total
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state == self.State.DONE
+
+
+class BulkItem(models.Model):
+    """One row a bulk operation acted on: done (what it was before and after) or failed (why).
+    An import records only the rows that failed."""
+
+    operation = models.ForeignKey(BulkOperation, on_delete=models.CASCADE, related_name="items")
+    access = models.ForeignKey(
+        Access, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The item of the operation an undo reverts.
+    reverts = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    line = models.PositiveIntegerField(_("line"), null=True, blank=True)
+    done = models.BooleanField(_("done"), default=False)
+    message = models.TextField(_("message"), blank=True)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk operation item")
+        ordering = ["id"]
+        constraints = [
+            # A retried chunk never acts on one access twice.
+            models.UniqueConstraint(
+                fields=["operation", "access"],
+                condition=Q(access__isnull=False),
+                name="bulkitem_access_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.operation} · {self.access or self.line}"

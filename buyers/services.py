@@ -22,7 +22,9 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import events
 from core.errors import Refusals
@@ -96,9 +98,11 @@ def find_buyer(*, email: str = "", phone: str = "") -> Buyer | None:
     return None
 
 
-def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None) -> None:
+def check_buyer_fields(
+    *, email: str, phone: str, name: str, exclude_pk=None, taken: "TakenContacts | None" = None
+) -> None:
     """Raise every rule a buyer with these contacts breaks, all at once (shared with the CSV
-    import)."""
+    import, which passes the contacts already `taken`, looked up for many rows at once)."""
     refusals = Refusals(errors.BuyerRefusals)
     # A form refuses NUL itself; the CSV import and the API come here with raw text, which
     # PostgreSQL cannot store. Other control characters would break the e-mails' headers.
@@ -118,23 +122,66 @@ def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None) ->
             except ValidationError:
                 refusals.add(errors.InvalidEmail())
             else:
-                taken = Buyer.objects.filter(email__iexact=email)
-                if exclude_pk is not None:
-                    taken = taken.exclude(pk=exclude_pk)
-                if taken.exists():
+                if taken is not None:
+                    email_taken = email.lower() in taken.emails
+                else:
+                    others = Buyer.objects.filter(email__iexact=email)
+                    if exclude_pk is not None:
+                        others = others.exclude(pk=exclude_pk)
+                    email_taken = others.exists()
+                if email_taken:
                     refusals.add(errors.EmailTaken())
     if phone and not refusals.has("phone"):
         if not PHONE_PATTERN.match(phone):
             refusals.add(errors.InvalidPhone())
         else:
-            taken = _with_phone(phone)
-            if exclude_pk is not None:
-                taken = taken.exclude(pk=exclude_pk)
-            if taken.exists():
+            if taken is not None:
+                phone_taken = phone_key_of(phone) in taken.phones
+            else:
+                others = _with_phone(phone)
+                if exclude_pk is not None:
+                    others = others.exclude(pk=exclude_pk)
+                phone_taken = others.exists()
+            if phone_taken:
                 refusals.add(errors.PhoneTaken())
     if len(name) > Buyer._meta.get_field("name").max_length:
         refusals.add(errors.FieldTooLong(field="name"))
     refusals.raise_any()
+
+
+@dataclass(frozen=True)
+class TakenContacts:
+    """E-mails (lower case) and phone keys that buyers already have, among those asked about."""
+
+    emails: frozenset[str]
+    phones: frozenset[str]
+
+
+TAKEN_BATCH = 1000
+
+
+def taken_contacts(*, emails, phones) -> TakenContacts:
+    """Which of these e-mails and phones buyers already have: a query per thousand, read from
+    the unique indexes (lower(email), the phone key), instead of two queries per row."""
+    emails = sorted({email.lower() for email in emails if email})
+    phones = sorted({phone_key_of(phone) for phone in phones if phone})
+    found_emails, found_phones = set(), set()
+    for start in range(0, len(emails), TAKEN_BATCH):
+        found_emails.update(
+            Buyer.objects.alias(lower_email=Lower("email"))
+            .filter(lower_email__in=emails[start : start + TAKEN_BATCH])
+            .exclude(email="")
+            .values_list(Lower("email"), flat=True)
+        )
+    for start in range(0, len(phones), TAKEN_BATCH):
+        found_phones.update(
+            _canonical_buyers()
+            .alias(phone_key=phone_key())
+            .filter(phone_key__in=phones[start : start + TAKEN_BATCH])
+            .exclude(phone="")
+            .values_list(phone_key(), flat=True)
+        )
+    return TakenContacts(frozenset(found_emails), frozenset(found_phones))
 
 
 def _contact_taken(email: str, phone: str, exclude_pk=None) -> errors.BuyerError:
@@ -552,6 +599,52 @@ def revoke_access(*, access: Access, revoked_by=None, notify: bool = False) -> A
     return access
 
 
+@transaction.atomic
+def restore_access(*, access: Access) -> Access:
+    """Give back a revoked access as it was (the undo of a revocation): its password, dates and
+    activations unchanged. Refused when it is not revoked, when the subscription's stock is
+    used up meanwhile, or when the buyer holds another live access to the subscription now."""
+    access = (
+        Access.objects.select_for_update().select_related("buyer", "subscription").get(pk=access.pk)
+    )
+    if access.revoked_at is None:
+        raise errors.AccessNotRevoked()
+    subscription = Subscription.objects.select_for_update().get(pk=access.subscription_id)
+    if subscription.stock is not None:
+        granted = subscription.accesses.filter(revoked_at__isnull=True).count()
+        if granted >= subscription.stock:
+            raise errors.SubscriptionOutOfStock()
+    now = timezone.now()
+    other = (
+        Access.objects.filter(live_access_q(now), buyer=access.buyer_id, subscription=subscription)
+        .exclude(pk=access.pk)
+        .first()
+    )
+    if other is not None and (access.access_expire is None or access.access_expire > now):
+        raise errors.AccessRestoreConflict(
+            gettext("The buyer has another live access to this subscription now (%(code)s).")
+            % {"code": other.code}
+        )
+    access.revoked_at = None
+    access.revoked_by = None
+    access.save(update_fields=["revoked_at", "revoked_by"])
+    events.publish("access.changed", access)
+    return access
+
+
+def resend_access_email(*, access: Access, event: str) -> None:
+    """Write the access e-mail (password and link, as the access is now) to the outbox again,
+    in the caller's transaction; mailed once per `event` after the commit. Refused for a
+    revoked access or a buyer without an e-mail address."""
+    if access.revoked_at is not None:
+        raise errors.AccessRevoked()
+    if not access.buyer.email:
+        raise errors.NotifyNeedsEmail(gettext("This buyer has no e-mail address."))
+    from .notifications import queue_access_email_again
+
+    queue_access_email_again(access, event=event)
+
+
 class AccessRefusal:
     """Why an access check refused; the values are stable codes for the API."""
 
@@ -912,12 +1005,19 @@ def refund_to_wallet(
 @transaction.atomic
 def import_buyers(*, rows) -> list[Buyer]:
     """Create a buyer for each row (email, phone, name) in one transaction: if any row breaks a
-    rule now (someone added the same e-mail since the preview), none is written."""
+    rule now (someone added the same e-mail since the preview), none is written. The contacts
+    buyers have are read a thousand at a time (the import writes a chunk of rows per call)."""
     buyers = []
     seen, seen_phones = set(), set()
-    for row in rows:
-        email, phone, name = normalise_email(row.email), normalise_phone(row.phone), row.name
-        check_buyer_fields(email=email, phone=phone, name=name)
+    rows = [
+        (row, normalise_email(row.email), normalise_phone(row.phone), row.name) for row in rows
+    ]
+    taken = taken_contacts(
+        emails=[email for _row, email, _phone, _name in rows if "\x00" not in email],
+        phones=[phone for _row, _email, phone, _name in rows if "\x00" not in phone],
+    )
+    for row, email, phone, name in rows:
+        check_buyer_fields(email=email, phone=phone, name=name, taken=taken)
         if email:
             if email.lower() in seen:
                 raise errors.EmailTaken(f"Line {row.line}: the same e-mail appears twice.")

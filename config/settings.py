@@ -445,6 +445,14 @@ DJANGO_TABLES2_TEMPLATE = "partials/table.html"
 # million rows on every page view is what makes big admin pages slow.
 LIST_COUNT_LIMIT = env.int("LIST_COUNT_LIMIT", default=10_000)
 FILTERS_EMPTY_CHOICE_LABEL = "Any"
+# Bulk actions on the accesses and buyers lists (buyers/bulk.py): at most this many rows at
+# once ("all matching the filter" beyond it is refused), written in chunks of BULK_CHUNK_SIZE
+# (one transaction each, so progress shows and a killed worker resumes); an operation can be
+# undone for BULK_UNDO_HOURS; "extend by N days" takes N up to BULK_EXTEND_MAX_DAYS.
+BULK_ACTION_LIMIT = env.int("BULK_ACTION_LIMIT", default=50_000)
+BULK_CHUNK_SIZE = env.int("BULK_CHUNK_SIZE", default=500)
+BULK_UNDO_HOURS = env.int("BULK_UNDO_HOURS", default=24)
+BULK_EXTEND_MAX_DAYS = env.int("BULK_EXTEND_MAX_DAYS", default=3650)
 
 LOGGING = {
     "version": 1,

@@ -14,7 +14,9 @@ class DomainError(Exception):
     field: str | None = None
 
     def __init__(self, message: str | None = None, *, field: str | None = None, **args):
-        self.message = message or self.message
+        # A subclass's message is lazy (translated): read in the language of the request or job
+        # that raises it, then a plain string, safe to compare, join and serialise.
+        self.message = str(message or self.message)
         if field is not None:
             self.field = field
         self.args_for_client = args  # named values a client may show (reference 000 Args)
