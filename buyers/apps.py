@@ -9,7 +9,7 @@ class BuyersConfig(AppConfig):
         from core import outbox
         from core.site_search import register_finder
 
-        from . import notifications
+        from . import bulk, notifications
         from .finders import FINDERS
 
         # What the header search finds in this app (core imports no app).
@@ -18,3 +18,5 @@ class BuyersConfig(AppConfig):
         # The outbox delivers this app's e-mails after the commit that wrote them.
         for kind, handler in notifications.OUTBOX_HANDLERS.items():
             outbox.register(kind, handler)
+        # A bulk operation is started by an outbox message written with it.
+        outbox.register(bulk.OPERATION_MESSAGE, bulk.hand_to_worker)

@@ -237,3 +237,48 @@ class InvalidNote(BuyerError):
     code = "invalid_note"
     message = "This note cannot be saved."
     field = "text"
+
+
+# --- Bulk actions -------------------------------------------------------------------------------
+
+
+class InvalidBulkAction(BuyerError):
+    code = "invalid_bulk_action"
+    message = _("Choose an action: extend, revoke or re-send the access e-mail.")
+    field = "action"
+
+
+class InvalidBulkDays(BuyerError):
+    code = "invalid_bulk_days"
+    message = _("Give the number of days to extend by: a whole number.")
+    field = "days"
+
+
+class NothingSelected(BuyerError):
+    code = "nothing_selected"
+    message = _("No rows are chosen: tick some rows, or choose all rows matching the filter.")
+
+
+class TooManyRows(BuyerError):
+    code = "too_many_rows"
+    message = _("Too many rows are chosen: narrow the filter.")
+
+
+class AccessHasNoEnd(BuyerError):
+    code = "access_has_no_end"
+    message = _("This access has no end date: there is nothing to extend.")
+
+
+class UndoNotPossible(BuyerError):
+    code = "undo_not_possible"
+    message = _("This operation cannot be undone.")
+
+
+class UndoTooLate(BuyerError):
+    code = "undo_too_late"
+    message = _("This operation is too old to be undone.")
+
+
+class ChangedSince(BuyerError):
+    code = "changed_since"
+    message = _("Changed since the operation: left as it is.")

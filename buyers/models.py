@@ -488,9 +488,7 @@ class BulkOperation(PublicCodeModel):
         DONE = "done", _("Done")
 
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
-    state = models.CharField(
-        _("state"), max_length=10, choices=State.choices, default=State.QUEUED
-    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     days = models.PositiveIntegerField(_("days"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

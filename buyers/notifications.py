@@ -35,11 +35,22 @@ ACCESS_REVOKED = "buyers.access_revoked"
 ACCESS_EXPIRING = "buyers.access_expiring"
 NEW_ACCESS_HASH = "buyers.access_password"
 ACCESS_CHANGED = "buyers.access_changed"
+ACCESS_EMAIL_AGAIN = "buyers.access_email_again"
 
 
 def queue_access_granted_email(access: Access) -> None:
     """In the grant's transaction: mail the access password once it commits."""
     outbox.enqueue(ACCESS_GRANTED, {"access_id": access.pk}, key=f"access_granted:{access.pk}")
+
+
+def queue_access_email_again(access: Access, *, event: str) -> None:
+    """In the caller's transaction: mail the access e-mail (password and link as the access is
+    when it is sent) again, once per `event` (a bulk operation re-sends each access once)."""
+    outbox.enqueue(
+        ACCESS_EMAIL_AGAIN,
+        {"access_id": access.pk, "event": event},
+        key=f"access_again:{access.pk}:{event}",
+    )
 
 
 def queue_access_revoked_email(access: Access) -> None:
@@ -240,6 +251,20 @@ def send_access_granted_email(access_id: int) -> bool:
     )
 
 
+def send_access_email_again(access_id: int, event: str) -> bool:
+    """E-mail the buyer the access password and link again, once per event."""
+    access = _load(access_id)
+    if access is None or access.revoked_at is not None:
+        return False
+    return _send_once(
+        key=f"access_again:{access.pk}:{event}",
+        kind=SentEmail.Kind.ACCESS_GRANTED,
+        access=access,
+        template="access_granted",
+        subject=f"Your access to {access.subscription.name}",
+    )
+
+
 def send_access_revoked_email(access_id: int) -> bool:
     """Tell the buyer their access was revoked, once per access."""
     access = _load(access_id)
@@ -331,6 +356,9 @@ def accesses_expiring_soon(*, now=None, days: int | None = None):
 OUTBOX_HANDLERS = {
     ACCESS_GRANTED: lambda payload: send_access_granted_email(payload["access_id"]),
     ACCESS_REVOKED: lambda payload: send_access_revoked_email(payload["access_id"]),
+    ACCESS_EMAIL_AGAIN: lambda payload: send_access_email_again(
+        payload["access_id"], payload["event"]
+    ),
     ACCESS_EXPIRING: lambda payload: send_access_expiring_email(payload["access_id"]),
     ACCESS_CHANGED: lambda payload: send_access_changed_email(
         payload["access_id"], payload["event"]

@@ -1009,9 +1009,7 @@ def import_buyers(*, rows) -> list[Buyer]:
     buyers have are read a thousand at a time (the import writes a chunk of rows per call)."""
     buyers = []
     seen, seen_phones = set(), set()
-    rows = [
-        (row, normalise_email(row.email), normalise_phone(row.phone), row.name) for row in rows
-    ]
+    rows = [(row, normalise_email(row.email), normalise_phone(row.phone), row.name) for row in rows]
     taken = taken_contacts(
         emails=[email for _row, email, _phone, _name in rows if "\x00" not in email],
         phones=[phone for _row, _email, phone, _name in rows if "\x00" not in phone],

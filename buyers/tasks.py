@@ -7,7 +7,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import notifications
+from . import bulk, notifications
 
 RETRY = {
     "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
@@ -48,3 +48,10 @@ def queue_access_expiring_emails() -> int:
     """The beat job: write a reminder to the outbox for each access expiring within the notice
     period (each once)."""
     return notifications.queue_access_expiring_emails(list(notifications.accesses_expiring_soon()))
+
+
+@shared_task(acks_late=True)
+def run_bulk_operation(operation_id: int) -> None:
+    """Run a bulk operation (buyers/bulk.py) to its end, a chunk per transaction; safe to run
+    twice or after a killed worker (it resumes after the last committed chunk)."""
+    bulk.run_operation(operation_id)
