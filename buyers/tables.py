@@ -1,6 +1,8 @@
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
@@ -8,7 +10,40 @@ from core.money import quantize
 from .models import Access, Buyer, SentEmail, WalletEntry
 
 
+class SelectColumn(tables.Column):
+    """A checkbox per row for the bulk actions: named `selected`, valued the row's code, owned by
+    the list's bulk form (`form="bulk-form"`). Left out of exports, and of the table for staff
+    who may run no bulk action."""
+
+    def __init__(self, **kwargs):
+        header = mark_safe(  # noqa: S308 (constant markup)
+            '<input class="form-check-input" type="checkbox" data-select-all="selected" '
+            'form="bulk-form" aria-label="{}">'
+        )
+        kwargs.setdefault("accessor", "code")
+        super().__init__(
+            verbose_name=header,
+            orderable=False,
+            exclude_from_export=True,
+            empty_values=(),
+            **kwargs,
+        )
+
+    @property
+    def header(self):
+        return format_html(str(self.verbose_name), gettext("Choose every row on this page"))
+
+    def render(self, value):
+        return format_html(
+            '<input class="form-check-input" type="checkbox" name="selected" value="{}" '
+            'form="bulk-form" aria-label="{}">',
+            value,
+            gettext("Choose %(code)s") % {"code": value},
+        )
+
+
 class BuyerTable(ListTable):
+    selected = SelectColumn()
     code = tables.Column(verbose_name="Code", linkify=("buyers:detail", {"code": tables.A("code")}))
     email = tables.Column(verbose_name="E-mail")
     phone = tables.Column(verbose_name="Phone")
@@ -43,6 +78,7 @@ def _access_status_badge(record):
 
 
 class AccessTable(ListTable):
+    selected = SelectColumn()
     code = tables.Column(
         verbose_name="Code", linkify=("accesses:detail", {"code": tables.A("code")})
     )

@@ -5,12 +5,13 @@ config/urls.py includes both lists. Every URL names objects by their public code
 
 from django.urls import path
 
-from . import views
+from . import bulk_views, views
 
 buyer_patterns = [
     path("", views.BuyerListView.as_view(), name="list"),
     path("add/", views.BuyerCreateView.as_view(), name="create"),
     path("import/", views.BuyerImportView.as_view(), name="import"),
+    path("bulk/", bulk_views.BuyerBulkActionView.as_view(), name="bulk"),
     path("wallet-ledger/", views.WalletEntryListView.as_view(), name="wallet_ledger"),
     path("<str:code>/", views.BuyerDetailView.as_view(), name="detail"),
     path("<str:code>/edit/", views.BuyerEditView.as_view(), name="edit"),
@@ -21,6 +22,9 @@ buyer_patterns = [
 
 access_patterns = [
     path("", views.AccessListView.as_view(), name="list"),
+    path("bulk/", bulk_views.AccessBulkActionView.as_view(), name="bulk"),
+    path("bulk/<str:code>/", bulk_views.BulkOperationDetailView.as_view(), name="bulk_detail"),
+    path("bulk/<str:code>/undo/", bulk_views.BulkUndoView.as_view(), name="bulk_undo"),
     path(
         "subscription/<str:code>/",
         views.SubscriptionAccessesView.as_view(),

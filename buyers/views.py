@@ -5,13 +5,15 @@ import re
 
 from csp.constants import NONE, SELF
 from csp.decorators import csp
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, ngettext
 from django.views import View
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.generic import DetailView, FormView
@@ -22,7 +24,7 @@ from core.listing import ListPageView
 from core.roles import MONEY_REPORTS
 from subscriptions.models import Subscription
 
-from . import imports, notifications, selectors, services
+from . import bulk, imports, notifications, selectors, services
 from .errors import BuyerError
 from .exports import ACCESSES_REPORT, BUYERS_REPORT, WALLET_LEDGER_REPORT
 from .filters import AccessFilter, BuyerFilter, SentEmailFilter, WalletEntryFilter
@@ -36,12 +38,13 @@ from .forms import (
     RevokeForm,
     WalletForm,
 )
-from .models import Access, Buyer, SentEmail, WalletEntry
+from .models import Access, BulkOperation, Buyer, SentEmail, WalletEntry
 from .tables import AccessTable, BuyerTable, SentEmailTable, WalletEntryTable
 
 DETAIL_ROWS = 50
 PUBLIC_CODE = re.compile(r"[A-Za-z0-9]{1,32}")
-IMPORT_SESSION_KEY = "buyers_import_csv"
+IMPORT_SESSION_KEY = "buyers_import_operation"
+IMPORT_BAD_ROWS_SHOWN = 1000
 
 
 def buyers_crumb():
@@ -55,7 +58,39 @@ def accesses_crumb():
 # --- Lists --------------------------------------------------------------------------------------
 
 
-class BuyerListView(ListPageView):
+class BulkActionsListMixin:
+    """A list whose rows can be ticked for the bulk actions (buyers/bulk_views.py): the checkbox
+    column and the action form, only for staff who may run one of them."""
+
+    template_name = "buyers/bulk_list_page.html"
+    bulk_url = ""
+
+    def bulk_actions(self):
+        from .bulk_views import bulk_actions_for
+
+        return bulk_actions_for(self.request.user)
+
+    def get_table_kwargs(self):
+        kwargs = super().get_table_kwargs()
+        if not self.bulk_actions():
+            kwargs["exclude"] = (*kwargs.get("exclude", ()), "selected")
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        for key in ("page", "after", "before", "export"):
+            query.pop(key, None)
+        context.update(
+            bulk_actions=self.bulk_actions(),
+            bulk_url=reverse(self.bulk_url) + (f"?{query.urlencode()}" if query else ""),
+            bulk_limit=settings.BULK_ACTION_LIMIT,
+            bulk_max_days=settings.BULK_EXTEND_MAX_DAYS,
+        )
+        return context
+
+
+class BuyerListView(BulkActionsListMixin, ListPageView):
     """Buyers, searchable by e-mail, phone and name; active accesses and balances per row."""
 
     permission_required = "buyers.view_buyer"
@@ -65,6 +100,7 @@ class BuyerListView(ListPageView):
     filterset_class = BuyerFilter
     export_name = "buyers"
     csv_report = BUYERS_REPORT
+    bulk_url = "buyers:bulk"
     create_url = "buyers:create"
     create_permission = "buyers.add_buyer"
 
@@ -72,7 +108,7 @@ class BuyerListView(ListPageView):
         return selectors.buyers_for_list()
 
 
-class AccessListView(ListPageView):
+class AccessListView(BulkActionsListMixin, ListPageView):
     """Every access; filter by subscription, status and e-mail (`listbuyers`)."""
 
     permission_required = "buyers.view_access"
@@ -82,6 +118,7 @@ class AccessListView(ListPageView):
     filterset_class = AccessFilter
     export_name = "accesses"
     csv_report = ACCESSES_REPORT
+    bulk_url = "accesses:bulk"
 
     def get_queryset(self):
         return selectors.accesses_for_list()
@@ -488,7 +525,8 @@ class AccessPasswordView(LiveAccessActionMixin, ServiceFormView):
 
 
 class BuyerImportView(PermissionRequiredMixin, FormView):
-    """Upload a CSV file, see the good and bad rows, then import the good ones in one go."""
+    """Upload a CSV file, see the good and bad rows, then import the good ones in the
+    background, in chunks, with a progress page (buyers/bulk.py)."""
 
     permission_required = "buyers.import_buyers"
     form_class = ImportForm
@@ -499,6 +537,7 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
         context.update(
             title="Import buyers",
             breadcrumbs=[buyers_crumb(), ("Import", None)],
+            bad_rows_shown=IMPORT_BAD_ROWS_SHOWN,
         )
         return context
 
@@ -515,43 +554,42 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
         except BuyerError as error:
             show_on_form(form, error)
             return self.form_invalid(form)
-        self.request.session[IMPORT_SESSION_KEY] = {
-            "text": text,
-            "good_lines": [row.line for row in preview.good],
-        }
+        # The good rows wait in the operation, not the session (100,000 rows are megabytes).
+        operation = bulk.record_import(
+            good_rows=preview.good, bad_count=len(preview.bad), started_by=self.request.user
+        )
+        self.request.session[IMPORT_SESSION_KEY] = operation.code
         return self.render_to_response(self.get_context_data(form=form, preview=preview))
 
     def confirm(self):
-        stored = self.request.session.get(IMPORT_SESSION_KEY)
-        if not stored:
-            messages.error(self.request, "Upload the file again: the preview has expired.")
+        code = self.request.session.get(IMPORT_SESSION_KEY)
+        operation = BulkOperation.objects.filter(
+            code=str(code or ""),
+            action=BulkOperation.Action.IMPORT,
+            state=BulkOperation.State.PREVIEW,
+            created_by=self.request.user,
+        ).first()
+        if operation is None:
+            messages.error(self.request, gettext("Upload the file again: the preview has expired."))
             return redirect("buyers:import")
         try:
-            preview = imports.read_buyers_csv(stored["text"])
-            if [row.line for row in preview.good] != stored["good_lines"]:
-                raise BuyerError(
-                    "buyers were added since the preview, so some rows are no longer good. "
-                    "Upload the file again to see a new preview."
-                )
-            created = services.import_buyers(rows=preview.good)
+            bulk.start_import(operation=operation)
         except BuyerError as error:
-            messages.error(self.request, f"Nothing was imported: {error.message}")
-            return redirect("buyers:import")
-        except IntegrityError:
             messages.error(
-                self.request,
-                "Nothing was imported: buyers with the same e-mail were added meanwhile. "
-                "Upload the file again to see a new preview.",
+                self.request, gettext("Nothing was imported: %(why)s") % {"why": error.message}
             )
             return redirect("buyers:import")
         del self.request.session[IMPORT_SESSION_KEY]
-        skipped = len(preview.bad)
         messages.success(
             self.request,
-            f"{len(created)} buyer{'s' if len(created) != 1 else ''} imported"
-            + (f"; {skipped} bad row{'s' if skipped != 1 else ''} left out." if skipped else "."),
+            ngettext(
+                "Importing %(count)s buyer: this page shows how far it has got.",
+                "Importing %(count)s buyers: this page shows how far it has got.",
+                operation.total,
+            )
+            % {"count": f"{operation.total:,}"},
         )
-        return redirect("buyers:list")
+        return redirect("accesses:bulk_detail", code=operation.code)
 
 
 # --- E-mails as sent ----------------------------------------------------------------------------

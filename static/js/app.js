@@ -28,3 +28,15 @@ document.addEventListener("keydown", (event) => {
   search.focus();
   search.select();
 });
+
+// A bulk-action list's header checkbox ticks or unticks every row's checkbox on the page.
+document.addEventListener("change", (event) => {
+  const all = event.target.closest("[data-select-all]");
+  if (!all) {
+    return;
+  }
+  const name = all.dataset.selectAll;
+  for (const box of document.querySelectorAll(`input[type=checkbox][name="${name}"]`)) {
+    box.checked = all.checked;
+  }
+});

@@ -1,4 +1,5 @@
-"""Bulk import of buyers from CSV: preview with bad rows by line, then all good rows at once."""
+"""Bulk import of buyers from CSV: preview with bad rows by line, then the good rows imported in
+the background, in chunks, with a progress page."""
 
 from unittest import mock
 
@@ -61,7 +62,9 @@ def test_unreadable_files_are_refused(data):
         imports.read_buyers_csv(imports.decode_upload(data))
 
 
-def test_preview_then_import_writes_the_good_rows(client, staff_user):
+def test_preview_then_import_writes_the_good_rows(
+    client, staff_user, django_capture_on_commit_callbacks
+):
     BuyerFactory(email="taken@example.com")
     client.force_login(staff_user)
     response = upload(client, CSV)
@@ -71,8 +74,11 @@ def test_preview_then_import_writes_the_good_rows(client, staff_user):
     assert "The same e-mail as line 2." in page
     assert Buyer.objects.count() == 1  # a preview writes nothing
 
-    response = client.post(reverse("buyers:import"), {"confirm": "1"}, follow=True)
-    assert "3 buyers imported; 4 bad rows left out." in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("buyers:import"), {"confirm": "1"})
+    page = client.get(response["Location"]).content.decode()
+    assert "Importing 3 buyers" in page and "4 bad rows left out at the preview" in page
+    assert "Done: 3 · Failed or left as they were: 0" in page
     assert set(Buyer.objects.values_list("email", flat=True)) == {
         "taken@example.com",
         "ann@example.com",
@@ -93,14 +99,54 @@ def test_confirm_without_a_preview_asks_for_the_file_again(client, staff_user):
     assert b"Upload the file again" in response.content
 
 
-def test_import_is_all_or_nothing(client, staff_user):
+def test_a_row_taken_since_the_preview_is_left_out_and_named_by_its_line(
+    client, staff_user, django_capture_on_commit_callbacks
+):
     client.force_login(staff_user)
     upload(client, "email\na@example.com\nb@example.com\n")
-    # Someone adds b@example.com between the preview and the import: nothing is imported.
+    # Someone adds b@example.com between the preview and the import.
     BuyerFactory(email="B@example.com")
-    response = client.post(reverse("buyers:import"), {"confirm": "1"}, follow=True)
-    assert b"Nothing was imported" in response.content
-    assert not Buyer.objects.filter(email="a@example.com").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("buyers:import"), {"confirm": "1"})
+    page = client.get(response["Location"]).content.decode()
+    assert "Done: 1 · Failed or left as they were: 1" in page
+    assert "<td>3</td><td>Another buyer already has this e-mail address.</td>" in page
+    assert Buyer.objects.filter(email="a@example.com").exists()
+
+
+def test_a_confirmed_import_is_started_once(client, staff_user, django_capture_on_commit_callbacks):
+    client.force_login(staff_user)
+    upload(client, "email\na@example.com\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("buyers:import"), {"confirm": "1"})
+        again = client.post(reverse("buyers:import"), {"confirm": "1"}, follow=True)
+    assert b"Upload the file again" in again.content
+    assert Buyer.objects.filter(email="a@example.com").count() == 1
+
+
+def test_many_rows_are_imported_in_chunks_with_their_progress(
+    client, staff_user, settings, django_capture_on_commit_callbacks
+):
+    settings.BULK_CHUNK_SIZE = 40
+    rows = "".join(f"buyer{n}@example.com,,Buyer {n}\n" for n in range(250))
+    client.force_login(staff_user)
+    upload(client, "email,phone,name\n" + rows)
+    chunks = []
+    real_import = services.import_buyers
+
+    def counting(*, rows):
+        chunks.append(len(rows))
+        return real_import(rows=rows)
+
+    with (
+        mock.patch.object(services, "import_buyers", side_effect=counting),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(reverse("buyers:import"), {"confirm": "1"})
+    assert chunks == [40] * 6 + [10]
+    assert Buyer.objects.count() == 250
+    page = client.get(response["Location"]).content.decode()
+    assert "250 of 250 rows" in page and "Done: 250" in page
 
 
 def test_a_database_failure_half_way_leaves_nothing_written():
@@ -127,14 +173,17 @@ def test_a_file_over_the_size_limit_is_refused_beside_the_field(client, staff_us
     assert not Buyer.objects.exists()
 
 
-def test_a_row_with_a_null_character_is_a_bad_row_and_nothing_of_it_is_imported(client, staff_user):
+def test_a_row_with_a_null_character_is_a_bad_row_and_nothing_of_it_is_imported(
+    client, staff_user, django_capture_on_commit_callbacks
+):
     client.force_login(staff_user)
     response = upload(client, "email,name\nann@example.com,A\x00nn\nbob@example.com,Bob\n")
     assert [(row.line, row.error) for row in response.context["preview"].bad] == [
         (2, "Null characters are not allowed.")
     ]
     assert b"Null characters are not allowed." in response.content
-    client.post(reverse("buyers:import"), {"confirm": "1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("buyers:import"), {"confirm": "1"})
     assert list(Buyer.objects.values_list("email", flat=True)) == ["bob@example.com"]
 
 
