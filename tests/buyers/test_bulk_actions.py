@@ -23,8 +23,7 @@ def live_accesses(count, **fields):
     subscription = SubscriptionFactory()
     end = timezone.now() + timedelta(days=10)
     return [
-        AccessFactory(subscription=subscription, access_expire=end, **fields)
-        for _ in range(count)
+        AccessFactory(subscription=subscription, access_expire=end, **fields) for _ in range(count)
     ]
 
 
