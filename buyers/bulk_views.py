@@ -253,6 +253,9 @@ class BulkOperationDetailView(PermissionRequiredMixin, DetailView):
     refresh_seconds = 2
 
     def has_permission(self):
+        user = self.request.user
+        if not (user.has_perm("buyers.view_access") or user.has_perm("buyers.import_buyers")):
+            return False  # refused before the code is looked up: no probing for codes
         self.object = get_object_or_404(
             BulkOperation.objects.select_related("created_by", "undoes"),
             code=self.kwargs["code"],
@@ -298,6 +301,8 @@ class BulkUndoView(PermissionRequiredMixin, View):
     """POST: undo every change of an operation (refused, with the reason, when it cannot be)."""
 
     def has_permission(self):
+        if not bulk_actions_for(self.request.user):
+            return False
         self.operation = get_object_or_404(BulkOperation, code=self.kwargs["code"])
         permission = ACTION_PERMISSIONS.get(self.operation.action)
         # A re-send is refused with its reason below, by those who may re-send.
