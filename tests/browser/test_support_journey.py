@@ -1,5 +1,8 @@
 """Support answers a buyer's call in a real browser: find the buyer, read the timeline, open the
-e-mail they were sent (its HTML in a sandboxed frame), and ask why they cannot buy it again."""
+e-mail they were sent (its HTML in a sandboxed frame), ask why they cannot buy it again, then
+extend their access from the accesses list (a bulk action) and undo it."""
+
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
@@ -55,4 +58,26 @@ def test_support_answers_a_buyers_call(page, live_server):
     assert page.get_by_test_id("can-watch").inner_text() == "Can watch"
     row = page.locator("[data-testid=explain-purchase] tr[data-rule=not_owned]")
     assert "Failed" in row.inner_text()
+
+    # Extend the buyer's access by 30 days from the accesses list, then undo it.
+    access = purchase.access
+    access.refresh_from_db()
+    expire = access.access_expire
+    page.goto(f"{live_server.url}/accesses/?buyer={buyer.code}")
+    page.get_by_label(f"Choose {access.code}").check()
+    page.get_by_label("With the chosen rows").select_option("extend")
+    page.get_by_label("Days (to extend by)").fill("30")
+    page.get_by_test_id("bulk-selected").click()
+    assert "Extend 1 access by 30 days." in page.get_by_test_id("bulk-count").inner_text()
+    page.get_by_test_id("bulk-confirm-button").click()
+    assert "Done" in page.get_by_test_id("bulk-state").inner_text()
+    access.refresh_from_db()
+    assert access.access_expire == expire + timedelta(days=30)
+    page.screenshot(path=str(ARTIFACTS / "support_bulk_extend.png"), full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("bulk-undo").click()
+    page.get_by_text("Undoing: this page shows how far it has got.").wait_for()
+    assert "Done: 1" in page.get_by_test_id("bulk-counts").inner_text()
+    access.refresh_from_db()
+    assert access.access_expire == expire
     assert page.console_problems == []
