@@ -169,7 +169,12 @@ def start_undo(*, operation: BulkOperation, started_by) -> BulkOperation:
 
 
 def record_import(*, good_rows: list[ImportRow], bad_count: int, started_by) -> BulkOperation:
-    """Keep a previewed file's good rows until staff confirm the import (`start_import`)."""
+    """Keep a previewed file's good rows until staff confirm the import (`start_import`); the
+    same person's earlier preview that was never confirmed is forgotten (it held only a copy of
+    a file)."""
+    BulkOperation.objects.filter(
+        action=Action.IMPORT, state=State.PREVIEW, created_by=started_by
+    ).delete()
     return BulkOperation.objects.create(
         action=Action.IMPORT,
         state=State.PREVIEW,

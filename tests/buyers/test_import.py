@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from buyers import errors, imports, services
-from buyers.models import Buyer
+from buyers.models import BulkOperation, Buyer
 
 from .factories import BuyerFactory
 
@@ -197,3 +197,11 @@ def test_the_same_phone_twice_in_a_file_or_already_a_buyers_is_refused_on_its_li
         (3, "The same phone as line 2."),
         (4, "Another buyer already has this phone number."),
     ]
+
+
+def test_a_new_preview_replaces_the_unconfirmed_one(client, staff_user):
+    client.force_login(staff_user)
+    upload(client, "email\na@example.com\n")
+    upload(client, "email\nb@example.com\nc@example.com\n")
+    [kept] = BulkOperation.objects.filter(state=BulkOperation.State.PREVIEW)
+    assert kept.total == 2 and not Buyer.objects.exists()
