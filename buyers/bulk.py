@@ -21,7 +21,7 @@ from django.utils.translation import gettext, ngettext
 
 from core import outbox
 
-from . import errors, services
+from . import errors, imports, services
 from .imports import ImportRow, check_rows
 from .models import Access, BulkItem, BulkOperation
 
@@ -228,7 +228,10 @@ def run_operation(operation_id: int) -> BulkOperation | None:
     size = max(1, settings.BULK_CHUNK_SIZE)
     while True:
         with transaction.atomic():
-            operation = BulkOperation.objects.select_for_update().get(pk=operation_id)
+            # The targets were read once above: a 100,000-row import's are megabytes.
+            operation = (
+                BulkOperation.objects.select_for_update().defer("targets").get(pk=operation_id)
+            )
             if operation.state == State.DONE:
                 return operation
             start = operation.processed
@@ -362,13 +365,13 @@ def _import_chunk(operation, rows):
     done = 0
     try:
         with transaction.atomic():
-            done = len(services.import_buyers(rows=checked.good))
+            done = len(imports.import_buyers(rows=checked.good))
     except (errors.BuyerError, IntegrityError):
         # Someone wrote one of these contacts since the check: each row on its own.
         for row in checked.good:
             try:
                 with transaction.atomic():
-                    services.import_buyers(rows=[row])
+                    imports.import_buyers(rows=[row])
             except (errors.BuyerError, IntegrityError) as refusal:
                 message = getattr(refusal, "message", "") or gettext(
                     "A buyer with this e-mail or phone was added meanwhile."

@@ -22,7 +22,6 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -98,11 +97,10 @@ def find_buyer(*, email: str = "", phone: str = "") -> Buyer | None:
     return None
 
 
-def check_buyer_fields(
-    *, email: str, phone: str, name: str, exclude_pk=None, taken: "TakenContacts | None" = None
-) -> None:
+def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None, taken=None) -> None:
     """Raise every rule a buyer with these contacts breaks, all at once (shared with the CSV
-    import, which passes the contacts already `taken`, looked up for many rows at once)."""
+    import, which passes the contacts already `taken`, looked up for many rows at once:
+    imports.TakenContacts)."""
     refusals = Refusals(errors.BuyerRefusals)
     # A form refuses NUL itself; the CSV import and the API come here with raw text, which
     # PostgreSQL cannot store. Other control characters would break the e-mails' headers.
@@ -147,41 +145,6 @@ def check_buyer_fields(
     if len(name) > Buyer._meta.get_field("name").max_length:
         refusals.add(errors.FieldTooLong(field="name"))
     refusals.raise_any()
-
-
-@dataclass(frozen=True)
-class TakenContacts:
-    """E-mails (lower case) and phone keys that buyers already have, among those asked about."""
-
-    emails: frozenset[str]
-    phones: frozenset[str]
-
-
-TAKEN_BATCH = 1000
-
-
-def taken_contacts(*, emails, phones) -> TakenContacts:
-    """Which of these e-mails and phones buyers already have: a query per thousand, read from
-    the unique indexes (lower(email), the phone key), instead of two queries per row."""
-    emails = sorted({email.lower() for email in emails if email})
-    phones = sorted({phone_key_of(phone) for phone in phones if phone})
-    found_emails, found_phones = set(), set()
-    for start in range(0, len(emails), TAKEN_BATCH):
-        found_emails.update(
-            Buyer.objects.alias(lower_email=Lower("email"))
-            .filter(lower_email__in=emails[start : start + TAKEN_BATCH])
-            .exclude(email="")
-            .values_list(Lower("email"), flat=True)
-        )
-    for start in range(0, len(phones), TAKEN_BATCH):
-        found_phones.update(
-            _canonical_buyers()
-            .alias(phone_key=phone_key())
-            .filter(phone_key__in=phones[start : start + TAKEN_BATCH])
-            .exclude(phone="")
-            .values_list(phone_key(), flat=True)
-        )
-    return TakenContacts(frozenset(found_emails), frozenset(found_phones))
 
 
 def _contact_taken(email: str, phone: str, exclude_pk=None) -> errors.BuyerError:
@@ -997,37 +960,6 @@ def refund_to_wallet(
         by=by,
         links=links,
     )
-
-
-# --- Bulk import --------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def import_buyers(*, rows) -> list[Buyer]:
-    """Create a buyer for each row (email, phone, name) in one transaction: if any row breaks a
-    rule now (someone added the same e-mail since the preview), none is written. The contacts
-    buyers have are read a thousand at a time (the import writes a chunk of rows per call)."""
-    buyers = []
-    seen, seen_phones = set(), set()
-    rows = [(row, normalise_email(row.email), normalise_phone(row.phone), row.name) for row in rows]
-    taken = taken_contacts(
-        emails=[email for _row, email, _phone, _name in rows if "\x00" not in email],
-        phones=[phone for _row, _email, phone, _name in rows if "\x00" not in phone],
-    )
-    for row, email, phone, name in rows:
-        check_buyer_fields(email=email, phone=phone, name=name, taken=taken)
-        if email:
-            if email.lower() in seen:
-                raise errors.EmailTaken(f"Line {row.line}: the same e-mail appears twice.")
-            seen.add(email.lower())
-        if phone:
-            if phone_key_of(phone) in seen_phones:
-                raise errors.PhoneTaken(f"Line {row.line}: the same phone appears twice.")
-            seen_phones.add(phone_key_of(phone))
-        buyers.append(Buyer(email=email, phone=phone, name=name))
-    created = Buyer.objects.bulk_create(buyers, batch_size=1000)
-    events.publish_many(("buyer.created", buyer, "") for buyer in created)
-    return created
 
 
 # --- Staff notes --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from buyers import errors, imports, services
+from buyers import errors, imports
 from buyers.models import BulkOperation, Buyer
 
 from .factories import BuyerFactory
@@ -132,14 +132,14 @@ def test_many_rows_are_imported_in_chunks_with_their_progress(
     client.force_login(staff_user)
     upload(client, "email,phone,name\n" + rows)
     chunks = []
-    real_import = services.import_buyers
+    real_import = imports.import_buyers
 
     def counting(*, rows):
         chunks.append(len(rows))
         return real_import(rows=rows)
 
     with (
-        mock.patch.object(services, "import_buyers", side_effect=counting),
+        mock.patch.object(imports, "import_buyers", side_effect=counting),
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = client.post(reverse("buyers:import"), {"confirm": "1"})
@@ -161,7 +161,7 @@ def test_a_database_failure_half_way_leaves_nothing_written():
         mock.patch.object(Buyer.objects, "bulk_create", side_effect=fail_after_first_batch),
         pytest.raises(RuntimeError),
     ):
-        services.import_buyers(rows=rows)
+        imports.import_buyers(rows=rows)
     assert not Buyer.objects.exists()
 
 
