@@ -20,11 +20,13 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import DetailView
 
-from core.listing import capped_count
+from core.listing import ListPageView, capped_count
 
 from . import bulk, errors
 from .errors import BuyerError
+from .filters import BulkOperationFilter
 from .models import Access, BulkOperation
+from .tables import BulkOperationTable
 
 Action = BulkOperation.Action
 PUBLIC_CODE = re.compile(r"[A-Za-z0-9]{1,32}")
@@ -235,6 +237,22 @@ class BuyerBulkActionView(BulkActionView):
         return Access.objects.filter(buyer__in=buyers, revoked_at__isnull=True)
 
 
+class BulkOperationListView(ListPageView):
+    """The bulk actions and imports run lately, to find one again (and undo it within a day).
+    Previews of imports never confirmed are left out."""
+
+    permission_required = "buyers.view_access"
+    model = BulkOperation
+    title = gettext_lazy("Bulk operations")
+    table_class = BulkOperationTable
+    filterset_class = BulkOperationFilter
+
+    def get_queryset(self):
+        return BulkOperation.objects.exclude(state=BulkOperation.State.PREVIEW).select_related(
+            "created_by"
+        )
+
+
 # --- An operation's page ------------------------------------------------------------------------
 
 
@@ -284,7 +302,11 @@ class BulkOperationDetailView(PermissionRequiredMixin, DetailView):
             back, crumb = reverse("accesses:list"), gettext("Accesses")
         context.update(
             title=str(operation.get_action_display()),
-            breadcrumbs=[(crumb, back), (self.crumb(), None)],
+            breadcrumbs=[
+                (crumb, back),
+                (gettext("Bulk operations"), reverse("accesses:bulk_list")),
+                (self.crumb(), None),
+            ],
             refresh_seconds=None if operation.is_finished else self.refresh_seconds,
             failures=failures[:FAILURES_SHOWN],
             more_failures=operation.failed_count > FAILURES_SHOWN,

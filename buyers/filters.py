@@ -1,10 +1,11 @@
 import django_filters
+from django.utils.translation import gettext_lazy
 
 from core.forms import DateRangeWidget
 from core.listing import ListFilterSet
 from subscriptions.models import Subscription
 
-from .models import Access, Buyer, SentEmail, WalletEntry, email_kind_choices
+from .models import Access, BulkOperation, Buyer, SentEmail, WalletEntry, email_kind_choices
 from .selectors import access_status_q, with_wallet_money_q
 
 
@@ -103,3 +104,18 @@ class SentEmailFilter(ListFilterSet):
     class Meta:
         model = SentEmail
         fields = ("q", "kind", "sent", "buyer")
+
+
+class BulkOperationFilter(ListFilterSet):
+    search_fields = ("=code", "created_by__username")
+
+    action = django_filters.ChoiceFilter(
+        label=gettext_lazy("Action"), choices=BulkOperation.Action.choices
+    )
+    state = django_filters.ChoiceFilter(
+        label=gettext_lazy("State"), choices=BulkOperation.State.choices
+    )
+
+    class Meta:
+        model = BulkOperation
+        fields = ("q", "action", "state")

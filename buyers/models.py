@@ -524,6 +524,7 @@ class BulkOperation(PublicCodeModel):
     class Meta:
         verbose_name = _("bulk operation")
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="bulkoperation_created_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(action__in=["extend", "revoke", "resend", "undo", "import"]),

@@ -2,12 +2,12 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
 
-from .models import Access, Buyer, SentEmail, WalletEntry
+from .models import Access, BulkOperation, Buyer, SentEmail, WalletEntry
 
 
 class SelectColumn(tables.Column):
@@ -191,3 +191,29 @@ class SentEmailTable(ListTable):
         return "Copy" if record.resent_from_id else "—"
 
     value_copy = render_copy
+
+
+class BulkOperationTable(ListTable):
+    """The bulk actions and imports staff ran, newest first: each links to its progress page
+    (where it is undone)."""
+
+    code = tables.Column(
+        verbose_name=gettext_lazy("Code"),
+        linkify=("accesses:bulk_detail", {"code": tables.A("code")}),
+    )
+    created_at = DateTimeColumn(verbose_name=gettext_lazy("Started"), format="Y-m-d H:i")
+    action = tables.Column(verbose_name=gettext_lazy("Action"), orderable=False)
+    days = tables.Column(verbose_name=gettext_lazy("Days"), orderable=False)
+    state = tables.Column(verbose_name=gettext_lazy("State"), orderable=False)
+    total = tables.Column(verbose_name=gettext_lazy("Rows"), orderable=False)
+    done_count = tables.Column(verbose_name=gettext_lazy("Done"), orderable=False)
+    failed_count = tables.Column(verbose_name=gettext_lazy("Failed"), orderable=False)
+    filter_text = tables.Column(verbose_name=gettext_lazy("Rows chosen"), orderable=False)
+    created_by = tables.Column(
+        verbose_name=gettext_lazy("Started by"), accessor="created_by__username", orderable=False
+    )
+
+    class Meta(ListTable.Meta):
+        model = BulkOperation
+        fields = ()
+        order_by = ("-created_at",)

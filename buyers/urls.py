@@ -23,6 +23,7 @@ buyer_patterns = [
 access_patterns = [
     path("", views.AccessListView.as_view(), name="list"),
     path("bulk/", bulk_views.AccessBulkActionView.as_view(), name="bulk"),
+    path("operations/", bulk_views.BulkOperationListView.as_view(), name="bulk_list"),
     path("bulk/<str:code>/", bulk_views.BulkOperationDetailView.as_view(), name="bulk_detail"),
     path("bulk/<str:code>/undo/", bulk_views.BulkUndoView.as_view(), name="bulk_undo"),
     path(

@@ -262,3 +262,22 @@ def test_exports_leave_out_the_checkbox_column(staff):
     response = staff.get(reverse("accesses:list") + "?export=csv")
     header = b"".join(response.streaming_content).decode().splitlines()[0]
     assert "Choose" not in header and header.startswith("Code,")
+
+
+def test_the_operations_list_finds_an_operation_again(
+    staff, staff_user, django_assert_max_num_queries
+):
+    for action in (Action.EXTEND, Action.REVOKE, Action.RESEND):
+        BulkOperation.objects.create(action=action, days=2, created_by=staff_user, total=1)
+    BulkOperation.objects.create(
+        action=Action.IMPORT, state=BulkOperation.State.PREVIEW, created_by=staff_user
+    )
+    with django_assert_max_num_queries(12):
+        page = staff.get(reverse("accesses:bulk_list")).content.decode()
+    codes = BulkOperation.objects.exclude(action=Action.IMPORT).values_list("code", flat=True)
+    assert all(reverse("accesses:bulk_detail", args=[code]) in page for code in codes)
+    preview = BulkOperation.objects.get(action=Action.IMPORT)
+    assert preview.code not in page  # a preview never confirmed is not an operation
+    revokes = staff.get(reverse("accesses:bulk_list"), {"action": "revoke"}).content.decode()
+    shown = [code for code in codes if code in revokes]
+    assert shown == [BulkOperation.objects.get(action=Action.REVOKE).code]
