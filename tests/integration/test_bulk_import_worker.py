@@ -18,7 +18,7 @@ from tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
-ROWS = 20_000
+ROWS = 5_000
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,7 @@ def test_a_worker_imports_many_rows_in_chunks_and_the_progress_grows(tmp_path, m
         "CELERY_BROKER_URL": "filesystem://",
         "VAR_DIR": str(tmp_path),
         "OUTBOX_RELAY_SECONDS": "1",
-        "BULK_CHUNK_SIZE": "1000",
+        "BULK_CHUNK_SIZE": "500",
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     common = {"cwd": BASE_DIR, "env": env, "stdout": subprocess.DEVNULL}
