@@ -123,3 +123,29 @@ def test_concurrent_wrong_pins_are_all_counted(settings):
 
     buyer.refresh_from_db()
     assert buyer.pin_failed_attempts == THREADS
+
+
+def test_a_bulk_operation_run_by_two_workers_at_once_changes_each_access_once(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from buyers import bulk
+    from buyers.models import Access, BulkItem, BulkOperation
+
+    settings.BULK_CHUNK_SIZE = 3
+    subscription = SubscriptionFactory()
+    end = timezone.now() + timedelta(days=5)
+    accesses = [AccessFactory(subscription=subscription, access_expire=end) for _ in range(20)]
+    operation = bulk.start_operation(  # not handed to a worker: the threads are the workers
+        action=BulkOperation.Action.EXTEND,
+        access_ids=[access.pk for access in accesses],
+        days=2,
+        started_by=None,
+    )
+    results = run_together(lambda n: bulk.run_operation(operation.pk), count=4)
+    assert not [result for result in results if isinstance(result, Exception)]
+    operation.refresh_from_db()
+    assert (operation.state, operation.done_count, operation.failed_count) == ("done", 20, 0)
+    assert BulkItem.objects.filter(operation=operation).count() == 20
+    assert set(Access.objects.values_list("access_expire", flat=True)) == {end + timedelta(days=2)}
