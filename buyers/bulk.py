@@ -200,8 +200,8 @@ def start_import(*, operation: BulkOperation) -> BulkOperation:
     if not operation.total:
         raise errors.NothingSelected(gettext("The file has no good rows to import."))
     operation.state = State.QUEUED
-    operation.created_at = timezone.now()
-    operation.save(update_fields=["state", "created_at"])
+    operation.created_at = operation.updated_at = timezone.now()
+    operation.save(update_fields=["state", "created_at", "updated_at"])
     _queue(operation)
     return operation
 
@@ -244,7 +244,20 @@ def run_operation(operation_id: int) -> BulkOperation | None:
             done, failed = CHUNK_RUNNERS[operation.action](operation, targets[start : start + size])
             operation.done_count += done
             operation.failed_count += failed
-            operation.save(update_fields=["state", "done_count", "failed_count"])
+            operation.updated_at = timezone.now()
+            operation.save(update_fields=["state", "done_count", "failed_count", "updated_at"])
+
+
+def stalled_operations(*, now=None) -> list[int]:
+    """Operations started (or confirmed) but not done whose last chunk is older than
+    BULK_STALLED_MINUTES: their worker died, or the broker lost the task."""
+    now = now or timezone.now()
+    before = now - timedelta(minutes=settings.BULK_STALLED_MINUTES)
+    return list(
+        BulkOperation.objects.filter(
+            state__in=[State.QUEUED, State.RUNNING], updated_at__lt=before
+        ).values_list("pk", flat=True)
+    )
 
 
 def _locked_accesses(ids) -> dict[int, Access]:

@@ -500,6 +500,8 @@ class BulkOperation(PublicCodeModel):
     )
     created_at = models.DateTimeField(_("started"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The last chunk written: an operation not done whose last chunk is old lost its worker.
+    updated_at = models.DateTimeField(_("last progress"), default=timezone.now)
     # Where the rows were chosen: the list ("accesses", "buyers"), its filter as staff read it
     # and as a query string (a link back to the same rows).
     source_list = models.CharField(_("list"), max_length=20, blank=True)

@@ -55,3 +55,13 @@ def run_bulk_operation(operation_id: int) -> None:
     """Run a bulk operation (buyers/bulk.py) to its end, a chunk per transaction; safe to run
     twice or after a killed worker (it resumes after the last committed chunk)."""
     bulk.run_operation(operation_id)
+
+
+@shared_task
+def resume_stalled_bulk_operations() -> int:
+    """The beat job: hand each stalled bulk operation to a worker again (it resumes after its
+    last committed chunk). Answers how many were handed over."""
+    stalled = bulk.stalled_operations()
+    for operation_id in stalled:
+        run_bulk_operation.delay(operation_id)
+    return len(stalled)

@@ -364,6 +364,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.purge_old_idempotency_keys",
         "schedule": timedelta(hours=1),
     },
+    # Hands back to a worker the bulk operations whose worker died (no chunk written for
+    # BULK_STALLED_MINUTES); running one twice is safe.
+    "buyers-resume-bulk-operations": {
+        "task": "buyers.tasks.resume_stalled_bulk_operations",
+        "schedule": timedelta(minutes=5),
+    },
     # Delivers outbox messages (buyer e-mails) that are due: written while the broker was down,
     # or waiting for a retry. Each is delivered once, however many workers run it.
     "site-relay-outbox": {
@@ -453,6 +459,7 @@ BULK_ACTION_LIMIT = env.int("BULK_ACTION_LIMIT", default=50_000)
 BULK_CHUNK_SIZE = env.int("BULK_CHUNK_SIZE", default=500)
 BULK_UNDO_HOURS = env.int("BULK_UNDO_HOURS", default=24)
 BULK_EXTEND_MAX_DAYS = env.int("BULK_EXTEND_MAX_DAYS", default=3650)
+BULK_STALLED_MINUTES = env.int("BULK_STALLED_MINUTES", default=10)
 
 LOGGING = {
     "version": 1,

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from buyers import bulk, errors, notifications, services
+from buyers import bulk, errors, notifications, services, tasks
 from buyers.models import Access, BulkItem, BulkOperation, SentEmail
 from core.models import OutboxMessage
 
@@ -239,3 +239,21 @@ def test_an_interrupted_operation_resumes_after_its_last_chunk(staff_user, setti
     assert (operation.state, operation.done_count) == (BulkOperation.State.DONE, 5)
     for access in Access.objects.filter(pk__in=ends):  # each moved once
         assert access.access_expire == ends[access.pk] + timedelta(days=1)
+
+
+def test_the_beat_job_resumes_an_operation_whose_worker_died(staff_user):
+    stalled_rows, fresh_rows = live_accesses(2), live_accesses(1)
+    stalled = bulk.start_operation(  # no commit callbacks: never handed to a worker
+        action=Action.REVOKE, access_ids=[a.pk for a in stalled_rows], started_by=staff_user
+    )
+    fresh = bulk.start_operation(
+        action=Action.REVOKE, access_ids=[a.pk for a in fresh_rows], started_by=staff_user
+    )
+    BulkOperation.objects.filter(pk=stalled.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert tasks.resume_stalled_bulk_operations() == 1
+    stalled.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stalled.state, stalled.done_count) == (BulkOperation.State.DONE, 2)
+    assert fresh.state == BulkOperation.State.QUEUED  # its worker may still take it
