@@ -257,3 +257,8 @@ def test_the_beat_job_resumes_an_operation_whose_worker_died(staff_user):
     fresh.refresh_from_db()
     assert (stalled.state, stalled.done_count) == (BulkOperation.State.DONE, 2)
     assert fresh.state == BulkOperation.State.QUEUED  # its worker may still take it
+
+
+def test_beat_schedule_resumes_stalled_operations(settings):
+    tasks_scheduled = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert "buyers.tasks.resume_stalled_bulk_operations" in tasks_scheduled
