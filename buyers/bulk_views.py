@@ -115,8 +115,17 @@ class BulkActionView(PermissionRequiredMixin, View):
         return reverse(f"{self.source_list}:list") + (f"?{query}" if query else "")
 
     def refuse(self, message):
-        messages.error(self.request, gettext("Nothing was changed: %(why)s") % {"why": message})
-        return redirect(self.list_url())
+        """The refusal on a page of its own (the list's filter and ticks stay where they were)."""
+        context = {
+            "title": gettext("Nothing was changed"),
+            "breadcrumbs": [
+                (self.list_view_class.title, self.list_url()),
+                (gettext("Bulk action"), None),
+            ],
+            "why": message,
+            "list_url": self.list_url(),
+        }
+        return render(self.request, "buyers/bulkoperation_refused.html", context)
 
     def filterset(self):
         view = self.list_view_class()
@@ -157,7 +166,7 @@ class BulkActionView(PermissionRequiredMixin, View):
             bulk.check_selection(count)
         except BuyerError as refusal:
             return self.refuse(refusal.message)
-        if "confirm" not in request.POST:
+        if "confirm" not in request.POST or data["expected"] is None:
             return self.confirmation(form, count, description, rows)
         if data["expected"] != count:
             messages.warning(

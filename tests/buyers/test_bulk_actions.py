@@ -262,3 +262,19 @@ def test_the_beat_job_resumes_an_operation_whose_worker_died(staff_user):
 def test_beat_schedule_resumes_stalled_operations(settings):
     tasks_scheduled = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
     assert "buyers.tasks.resume_stalled_bulk_operations" in tasks_scheduled
+
+
+def test_undo_of_a_revoke_leaves_an_access_the_buyer_replaced_meanwhile(run, staff_user):
+    [access] = live_accesses(1)
+    operation = run(
+        bulk.start_operation, action=Action.REVOKE, access_ids=[access.pk], started_by=staff_user
+    )
+    newer = services.grant_access(subscription=access.subscription, buyer=access.buyer)
+    undo = run(bulk.start_undo, operation=operation, started_by=staff_user)
+    assert (undo.done_count, undo.failed_count) == (0, 1)
+    [item] = undo.items.all()
+    assert item.message == (
+        f"The buyer has another live access to this subscription now ({newer.code})."
+    )
+    access.refresh_from_db()
+    assert access.revoked_at is not None  # two live accesses would be one too many
