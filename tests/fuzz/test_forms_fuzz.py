@@ -65,8 +65,10 @@ SUCCESS_PAGES = {
 }
 
 
-# Of those, the ones whose result page follows a write (the key is shown once, not redirected to).
-WRITES_ON_200 = {"api_keys:create", "webhooks:create"}
+# Of those, the ones whose result page follows a write (the key is shown once, not redirected to;
+# the import's preview keeps its good rows in an unconfirmed operation, not the session: 100,000
+# rows are megabytes). A refused form still writes nothing.
+WRITES_ON_200 = {"api_keys:create", "webhooks:create", "buyers:import"}
 
 
 def is_excluded(name):
