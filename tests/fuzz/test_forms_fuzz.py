@@ -61,14 +61,16 @@ POST_ONLY_FORM_CONTEXT = {"subscriptions:attach_media": "attach_form"}
 SUCCESS_PAGES = {
     "api_keys:create": "api/apikey_created.html",
     "webhooks:create": "webhooks/endpoint_created.html",
+    "webhooks:rotate": "webhooks/endpoint_created.html",
     "buyers:import": "buyers/buyer_import.html",
 }
 
 
-# Of those, the ones whose result page follows a write (the key is shown once, not redirected to;
+# Of those, the ones whose result page follows a write (a key or secret is shown once, not
+# redirected to;
 # the import's preview keeps its good rows in an unconfirmed operation, not the session: 100,000
 # rows are megabytes). A refused form still writes nothing.
-WRITES_ON_200 = {"api_keys:create", "webhooks:create", "buyers:import"}
+WRITES_ON_200 = {"api_keys:create", "webhooks:create", "webhooks:rotate", "buyers:import"}
 
 
 def is_excluded(name):
