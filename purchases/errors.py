@@ -264,6 +264,86 @@ class PauseTooLong(PurchaseError):
 # --- The money journal --------------------------------------------------------------------------
 
 
+# --- Plan changes (issue 19) --------------------------------------------------------------------
+
+
+class PlanChangeError(PurchaseError):
+    """A refusal of a plan change; its message is translated in the raiser's language."""
+
+    def __init__(self, message=None, *, field=None, **args):
+        super().__init__(str(message or self.message), field=field, **args)
+
+
+class ContractEnded(PlanChangeError):
+    code = "contract_ended"
+    message = _("This contract has ended: buy the subscription again instead.")
+
+
+class ContractPaused(PlanChangeError):
+    code = "contract_paused"
+    message = _("This contract is paused: resume it before changing its plan.")
+
+
+class ContractPastDue(PlanChangeError):
+    code = "contract_past_due"
+    message = _("This contract's renewal is unpaid: retry the charge before changing plan.")
+
+
+class ContractStopping(PlanChangeError):
+    code = "contract_stopping"
+    message = _("This contract stops at its period's end: keep it renewing before changing plan.")
+
+
+class RenewalInFlight(PlanChangeError):
+    code = "renewal_in_flight"
+    message = _("A renewal charge of this contract is running; try again in a few minutes.")
+
+
+class PlanChangeNotRecurring(PlanChangeError):
+    code = "plan_change_not_recurring"
+    message = _("A contract can only change to a recurring pricing model.")
+    field = "pricing_model"
+
+
+class PlanChangeCurrency(PlanChangeError):
+    code = "plan_change_currency"
+    message = _("A plan change cannot change the contract's currency.")
+    field = "pricing_model"
+
+
+class PlanChangeSamePricingModel(PlanChangeError):
+    code = "plan_change_same_pricing_model"
+    message = _("The contract is already on this pricing model.")
+    field = "pricing_model"
+
+
+class PlanChangeTiming(PlanChangeError):
+    code = "plan_change_timing"
+    message = _("Choose when the change happens: now or period_end.")
+    field = "timing"
+
+
+class PlanChangePreviewOutdated(PlanChangeError):
+    code = "plan_change_preview_outdated"
+    message = _("The amounts changed since the preview: preview the change again.")
+    field = "token"
+
+
+class PlanChangeAlreadyScheduled(PlanChangeError):
+    code = "plan_change_already_scheduled"
+    message = _("A plan change is already scheduled for the period's end: cancel it first.")
+
+
+class PlanChangeDeclined(PlanChangeError):
+    code = "plan_change_declined"
+    message = _("The charge was declined; the contract is unchanged.")
+
+
+class NoScheduledPlanChange(PlanChangeError):
+    code = "no_scheduled_plan_change"
+    message = _("No plan change is scheduled for this contract.")
+
+
 class JournalError(PurchaseError):
     code = "journal_refused"
     message = "This was refused."

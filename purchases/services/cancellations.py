@@ -400,7 +400,9 @@ def _refund_amount(purchase: Purchase, refund: str, now):
         return left, charge
     contract = getattr(purchase, "contract", None)
     if contract is not None and contract.periods_paid:
-        start = period_end(contract, contract.anchor, contract.periods_paid - 1)
+        start = period_end(
+            contract, contract.anchor, contract.periods_paid - 1 - contract.period_offset
+        )
         end = contract.next_bill_date
     elif purchase.access is not None and purchase.access.access_expire:
         start, end = purchase.access.access_start, purchase.access.access_expire
