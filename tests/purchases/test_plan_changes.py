@@ -16,7 +16,9 @@ from core.models import Event
 from core.outbox import relay_due
 from purchases import errors
 from purchases.contract_changes import ContractChange
+from purchases.gateways import GATEWAYS
 from purchases.journal.models import JournalEntry, Kind
+from purchases.journal.reconciliation import reconcile
 from purchases.models import RecurringContract, SandboxCharge
 from purchases.recurrence import period_end
 from purchases.renewals import renew_due_contracts
@@ -25,6 +27,7 @@ from purchases.services.checkout import create_purchase
 from purchases.services.plan_changes import change_plan, preview_plan_change, prorated_credit
 from subscriptions.models import PricingModel
 from tests.purchases.factories import BuyerFactory, offer_for_sale, wallet_buyer
+from tests.purchases.journal_checks import assert_journal_matches_sources
 from tests.subscriptions.factories import OfferFactory, PricingModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +114,7 @@ def test_halfway_upgrade_credits_half_and_charges_the_new_period_less_the_credit
     ]
     assert {r.gateway_reference for r in rows} == {change.pnref} and change.pnref
     assert change.status == "applied" and change.charged_now == Decimal("95.00")
+    assert_journal_matches_sources()
 
 
 @pytest.mark.parametrize(
@@ -182,6 +186,7 @@ def test_a_downgrade_whose_credit_exceeds_the_charge_credits_the_rest_to_the_wal
         Kind.PLAN_CREDIT: Decimal("-15.0000"),
         Kind.WALLET_REFUND: Decimal("10.0000"),
     }
+    assert_journal_matches_sources()
 
 
 def test_a_second_change_in_the_same_period_credits_what_the_first_one_charged():
@@ -364,3 +369,17 @@ def test_the_buyer_is_mailed_and_an_event_is_published_once(
     sent = [m for m in mailoutbox if "plan is changed" in m.subject]
     assert len(sent) == 1 and "Other plan" in sent[0].body and "Charged now" in sent[0].body
     assert Event.objects.filter(type="contract.plan_changed").count() == 1
+
+
+def test_the_journal_reconciles_with_the_gateway_after_plan_changes():
+    upgraded, bigger = contract_with_plans(price="10.00", other="40.00")
+    preview = preview_plan_change(contract=upgraded, pricing_model=bigger, timing="now")
+    change_plan(contract=upgraded, pricing_model=bigger, token=preview.token)
+    downgraded, smaller = contract_with_plans(price="40.00", other="1.00")
+    preview = preview_plan_change(contract=downgraded, pricing_model=smaller, timing="now")
+    change_plan(contract=downgraded, pricing_model=smaller, token=preview.token)
+    day = timezone.localdate()
+    (card,) = [
+        r for r in reconcile(day, day, gateways=GATEWAYS) if r.payment_type == "sandbox_card"
+    ]
+    assert card.agrees, card.differences
