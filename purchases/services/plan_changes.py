@@ -265,6 +265,7 @@ def change_plan(
     contract: RecurringContract,
     pricing_model: PricingModel | None,
     token: str,
+    timing: str | None = None,
     staff_user=None,
     by_buyer: bool = False,
 ) -> ContractChange:
@@ -277,6 +278,8 @@ def change_plan(
         raise errors.PlanChangePreviewOutdated(_("The preview was of another pricing model."))
     if shown.get("contract") != contract.code:
         raise errors.PlanChangePreviewOutdated(_("The preview was of another contract."))
+    if timing is not None and timing != shown.get("timing"):
+        raise errors.PlanChangePreviewOutdated(_("The preview was of a change at another time."))
     timing = shown["timing"]
     at = datetime.fromisoformat(shown["at"])
     if timing == PERIOD_END:
@@ -586,9 +589,17 @@ def apply_scheduled_changes(contract_ids: list[int], now) -> int:
     return applied
 
 
-def scheduled_change(contract: RecurringContract) -> ContractChange | None:
-    return (
-        contract.plan_changes.filter(status=ContractChange.Status.SCHEDULED, timing=PERIOD_END)
-        .select_related("to_pricing_model")
-        .first()
+def plan_changes_of(contract: RecurringContract) -> tuple[list, ContractChange | None]:
+    """A contract's plan changes, newest first, and the one waiting for the period's end."""
+    history = list(
+        contract.plan_changes.select_related("from_pricing_model", "to_pricing_model", "created_by")
     )
+    scheduled = next(
+        (
+            c
+            for c in history
+            if c.status == ContractChange.Status.SCHEDULED and c.timing == PERIOD_END
+        ),
+        None,
+    )
+    return history, scheduled
