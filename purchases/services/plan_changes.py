@@ -48,6 +48,7 @@ from ..journal.models import JournalEntry, Kind
 from ..models import WALLET, ContractTransaction, RecurringContract, Refund
 from ..notifications import queue_plan_change_email
 from ..recurrence import access_end_of_contract, period_end
+from .rules import has_pin
 
 NOW, PERIOD_END = ContractChange.Timing.NOW, ContractChange.Timing.PERIOD_END
 PREVIEW_SIGNATURES = "purchases.plan_change_preview"
@@ -268,11 +269,17 @@ def change_plan(
     timing: str | None = None,
     staff_user=None,
     by_buyer: bool = False,
+    pin: str = "",
 ) -> ContractChange:
     """Confirm a previewed plan change with exactly its amounts: scheduled for the period's end,
     or now (charged, then applied in one transaction with its journal rows, e-mail and event).
     PlanChangePreviewOutdated if the amounts changed since; PlanChangeDeclined (contract
-    unchanged) if the charge is declined."""
+    unchanged) if the charge is declined. A buyer gives their PIN, as for cancelling."""
+    if by_buyer and has_pin(contract.buyer):
+        try:
+            buyer_services.verify_purchase_pin(buyer=contract.buyer, pin=pin)
+        except buyer_errors.BuyerError as refusal:
+            raise errors.UserPurchasePinValueNoMatch(refusal.message) from None
     shown = read_token(token)
     if pricing_model is None or shown.get("pricing_model") != pricing_model.code:
         raise errors.PlanChangePreviewOutdated(_("The preview was of another pricing model."))
@@ -285,10 +292,15 @@ def change_plan(
     if timing == PERIOD_END:
         return _schedule(contract, pricing_model, shown, staff_user, by_buyer)
     change = _claim_now(contract, pricing_model, shown, at, staff_user, by_buyer)
-    if change.status != ContractChange.Status.SCHEDULED:  # a retry of a finished change
+    return finish_change(change)
+
+
+def finish_change(change: ContractChange) -> ContractChange:
+    """Charge and apply a change now that was claimed (also a crashed attempt's, on retry: the
+    same gateway key answers the first outcome); a finished one is answered as it ended."""
+    if change.status != ContractChange.Status.SCHEDULED or change.timing != NOW:
         return _finished(change)
-    result = _charge(change)
-    return _record(change, result)
+    return _record(change, _charge(change))
 
 
 def _check_same(contract, pricing_model, shown, at) -> PlanChangePreview:
@@ -587,6 +599,24 @@ def apply_scheduled_changes(contract_ids: list[int], now) -> int:
         _tell(contract, change)
         applied += 1
     return applied
+
+
+def find_contract(*, buyer, subscription) -> RecurringContract:
+    """The buyer's running contract for a subscription, as the API names it (buyer and product);
+    UserHasNoRightsToThisProduct when there is none."""
+    if buyer is None:
+        raise errors.AuthenticationRequired()
+    if subscription is None:
+        raise errors.ProductDoesNotExist()
+    contract = (
+        RecurringContract.objects.select_related("buyer", "subscription", "pricing_model")
+        .filter(buyer=buyer, subscription=subscription)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if contract is None:
+        raise errors.UserHasNoRightsToThisProduct()
+    return contract
 
 
 def plan_changes_of(contract: RecurringContract) -> tuple[list, ContractChange | None]:
