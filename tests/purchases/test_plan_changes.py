@@ -383,3 +383,15 @@ def test_the_journal_reconciles_with_the_gateway_after_plan_changes():
         r for r in reconcile(day, day, gateways=GATEWAYS) if r.payment_type == "sandbox_card"
     ]
     assert card.agrees, card.differences
+
+
+def test_the_buyer_timeline_shows_the_change(finance_user):
+    from purchases.support import timeline
+
+    contract, other = contract_with_plans(price="10.00", other="30.00")
+    preview = preview_plan_change(contract=contract, pricing_model=other, timing="now")
+    change_plan(contract=contract, pricing_model=other, token=preview.token)
+    page = timeline.timeline_page(buyer=contract.buyer, user=finance_user)
+    (event,) = [e for e in page.events if e.kind == "plan_change"]
+    assert "changed from" in event.title and "Other plan" in event.title
+    assert f"charged now {preview.charged_now} EUR" in event.detail
