@@ -385,6 +385,15 @@ def _refund_amount(purchase: Purchase, refund: str, now):
     of the current period's charge, or its unused share (rounded down to the currency's minor
     unit, never more than is left)."""
     charge = _current_charge(purchase)
+    contract = getattr(purchase, "contract", None)
+    if refund != "none" and charge is None and contract is not None and contract.period_offset:
+        # The period was started by a plan change now: its money is the change's (a credit and
+        # a charge), not a purchase's or renewal's that a refund could reverse.
+        raise errors.RefundRefused(
+            "This period was started by a plan change: end it without a refund, and give money "
+            "back as an e-wallet adjustment or a journal correction.",
+            field="refund",
+        )
     if charge is not None:
         paid, refunded = charge.amount, sum((r.amount for r in charge.refunds.all()), Decimal(0))
     else:

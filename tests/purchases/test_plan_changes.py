@@ -395,3 +395,35 @@ def test_the_buyer_timeline_shows_the_change(finance_user):
     (event,) = [e for e in page.events if e.kind == "plan_change"]
     assert "changed from" in event.title and "Other plan" in event.title
     assert f"charged now {preview.charged_now} EUR" in event.detail
+
+
+def test_ending_with_a_refund_in_a_period_started_by_a_change_is_refused_not_miscounted():
+    from purchases.services.cancellations import cancel_purchase
+
+    contract, other = contract_with_plans(price="10.00", other="30.00")
+    preview = preview_plan_change(contract=contract, pricing_model=other, timing="now")
+    change_plan(contract=contract, pricing_model=other, token=preview.token)
+    before = state(contract)
+    with pytest.raises(errors.RefundRefused, match="started by a plan change"):
+        cancel_purchase(purchase=contract.purchase, mode="now", refund="prorated")
+    assert state(contract) == before and contract.status == "active"
+    cancel_purchase(purchase=contract.purchase, mode="now", refund="none")
+    contract.refresh_from_db()
+    assert contract.status == "cancelled"
+
+
+def test_the_revenue_report_counts_the_charge_with_renewals_and_the_credit_as_given_back():
+    from purchases.journal import selectors
+
+    contract, other = contract_with_plans(price="10.00", other="30.00")
+    at = at_fraction(contract, Fraction(1, 2))
+    preview = preview_plan_change(contract=contract, pricing_model=other, timing="now", at=at)
+    change_plan(contract=contract, pricing_model=other, token=preview.token)
+    day = timezone.localdate()
+    (row,) = selectors.money(day, day, grouping="period", period="day")
+    assert (row.sales, row.renewals, row.refunds) == (
+        Decimal("10.00"),
+        Decimal("30.00"),
+        Decimal("5.00"),
+    )
+    assert row.net == Decimal("35.00")  # 10 bought + 25 charged for the change
