@@ -88,7 +88,7 @@ def change_plan(request, params):
         pricing_model=by_code(PricingModel, params, "pricingModelId"),
         token=text(params, "previewToken"),
         timing=text(params, "timing") or None,
-        pin=text(params, "pin"),
+        pin=text(params, "pin") or "",
         by_buyer=True,
     )
     return ok(change_content(change), 201)

@@ -269,13 +269,14 @@ def change_plan(
     timing: str | None = None,
     staff_user=None,
     by_buyer: bool = False,
-    pin: str = "",
+    pin: str | None = None,
 ) -> ContractChange:
     """Confirm a previewed plan change with exactly its amounts: scheduled for the period's end,
     or now (charged, then applied in one transaction with its journal rows, e-mail and event).
     PlanChangePreviewOutdated if the amounts changed since; PlanChangeDeclined (contract
-    unchanged) if the charge is declined. A buyer gives their PIN, as for cancelling."""
-    if by_buyer and has_pin(contract.buyer):
+    unchanged) if the charge is declined. A buyer through the API gives their PIN (`pin`, as
+    for cancelling); a page that identified the buyer otherwise (a signed link) passes None."""
+    if by_buyer and pin is not None and has_pin(contract.buyer):
         try:
             buyer_services.verify_purchase_pin(buyer=contract.buyer, pin=pin)
         except buyer_errors.BuyerError as refusal:
