@@ -22,6 +22,7 @@ from ..journal import booking as journal
 from ..models import WALLET, Cancellation, ContractTransaction, Purchase, RecurringContract, Refund
 from ..notifications import queue_refund_confirmation
 from ..recurrence import access_end_of_contract, period_end
+from . import plan_changes
 from .contracts import end_access_at_period_end, end_contract
 from .rules import has_pin
 
@@ -386,7 +387,11 @@ def _refund_amount(purchase: Purchase, refund: str, now):
     unit, never more than is left)."""
     charge = _current_charge(purchase)
     contract = getattr(purchase, "contract", None)
-    if refund != "none" and charge is None and contract is not None and contract.period_offset:
+    if (
+        refund != "none"
+        and contract is not None
+        and plan_changes.change_that_started_the_period(contract) is not None
+    ):
         # The period was started by a plan change now: its money is the change's (a credit and
         # a charge), not a purchase's or renewal's that a refund could reverse.
         raise errors.RefundRefused(

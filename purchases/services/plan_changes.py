@@ -101,15 +101,7 @@ def paid_for_current_period(contract: RecurringContract) -> Decimal:
     the purchase; nothing during a trial."""
     if contract.periods_paid == 0:
         return Decimal(0)
-    started_by_change = (
-        contract.plan_changes.filter(
-            status=ContractChange.Status.APPLIED,
-            timing=NOW,
-            prorated_at=current_period(contract)[0],
-        )
-        .order_by("-pk")
-        .first()
-    )
+    started_by_change = change_that_started_the_period(contract)
     if started_by_change is not None:
         return started_by_change.charge
     charge = (
@@ -132,6 +124,21 @@ def paid_for_current_period(contract: RecurringContract) -> Decimal:
         )
         return max(Decimal(0), purchase.amount - refunded)
     return Decimal(0)
+
+
+def change_that_started_the_period(contract: RecurringContract) -> ContractChange | None:
+    """The plan change now that started the period the contract is in, if one did."""
+    if contract.periods_paid == 0:
+        return None
+    return (
+        contract.plan_changes.filter(
+            status=ContractChange.Status.APPLIED,
+            timing=NOW,
+            prorated_at=current_period(contract)[0],
+        )
+        .order_by("-pk")
+        .first()
+    )
 
 
 def prorated_credit(paid: Decimal, start: datetime, end: datetime, at: datetime, currency: str):
