@@ -62,6 +62,8 @@ SUCCESS_PAGES = {
     "api_keys:create": "api/apikey_created.html",
     "webhooks:create": "webhooks/endpoint_created.html",
     "buyers:import": "buyers/buyer_import.html",
+    # A plan change's first submit shows its preview; only "Confirm the change" writes.
+    "contracts:change_plan": "purchases/plan_change_form.html",
 }
 
 
