@@ -36,7 +36,7 @@ from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access
 from core import events
-from core.money import format_amount, minor_digits
+from core.money import format_amount, minor_digits, quantize
 from subscriptions.models import PricingModel
 
 from .. import errors
@@ -198,7 +198,7 @@ def _fields(contract, pricing_model, timing, at, credit, charge, charged_now, to
         "timing": timing,
         "at": at.isoformat(),
         "periods_paid": contract.periods_paid,
-        "amount": str(contract.amount),
+        "amount": str(quantize(contract.amount, contract.currency)),
         "credit": str(credit),
         "charge": str(charge),
         "charged_now": str(charged_now),
@@ -333,7 +333,9 @@ def _check_same(contract, pricing_model, shown, at) -> PlanChangePreview:
 @transaction.atomic
 def _schedule(contract, pricing_model, shown, staff_user, by_buyer) -> ContractChange:
     contract = RecurringContract.objects.select_for_update().get(pk=contract.pk)
-    existing = contract.plan_changes.filter(status=ContractChange.Status.SCHEDULED).first()
+    existing = contract.plan_changes.filter(
+        status=ContractChange.Status.SCHEDULED, timing=PERIOD_END
+    ).first()
     if existing is not None and existing.to_pricing_model_id == pricing_model.pk:
         return existing  # the same confirmation again
     _check_same(contract, pricing_model, shown, datetime.fromisoformat(shown["at"]))
@@ -368,7 +370,9 @@ def _claim_now(contract, pricing_model, shown, at, staff_user, by_buyer) -> Cont
         if earlier is not None:
             return earlier
         preview = _check_same(contract, pricing_model, shown, at)
-        if contract.plan_changes.filter(status=ContractChange.Status.SCHEDULED).exists():
+        if contract.plan_changes.filter(
+            status=ContractChange.Status.SCHEDULED, timing=PERIOD_END
+        ).exists():
             raise errors.PlanChangeAlreadyScheduled()
         RecurringContract.objects.filter(pk=contract.pk).update(
             claimed_until=now + timedelta(seconds=settings.RENEWAL_CLAIM_SECONDS)

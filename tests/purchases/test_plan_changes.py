@@ -427,3 +427,44 @@ def test_the_revenue_report_counts_the_charge_with_renewals_and_the_credit_as_gi
         Decimal("5.00"),
     )
     assert row.net == Decimal("35.00")  # 10 bought + 25 charged for the change
+
+
+def test_a_confirm_that_died_after_its_claim_is_finished_by_the_same_confirm_once():
+    contract, other = contract_with_plans(price="10.00", other="30.00")
+    preview = preview_plan_change(contract=contract, pricing_model=other, timing="now")
+    shown = plan_changes.read_token(preview.token)
+    at = preview.prorated_at
+    # The first attempt wrote its claim and charged the card, then its worker died.
+    claimed = plan_changes._claim_now(contract, other, shown, at, None, False)
+    plan_changes._charge(claimed)
+    charges = SandboxCharge.objects.count()
+    contract.refresh_from_db()
+    assert contract.claimed_until is not None and contract.pricing_model != other
+
+    change = change_plan(contract=contract, pricing_model=other, token=preview.token)
+
+    assert change.pk == claimed.pk and change.status == "applied"
+    assert SandboxCharge.objects.count() == charges  # the same key: charged once
+    assert JournalEntry.objects.filter(kind=Kind.PLAN_CHARGE).count() == 1
+
+
+def test_a_change_now_during_a_trial_credits_nothing_and_ends_the_trial():
+    subscription, monthly = offer_for_sale(price="10.00", recurring=True)
+    monthly.trial_days = 14
+    monthly.save()
+    other = PricingModelFactory(price=Decimal("25.00"), recurring=True, title="Other plan")
+    OfferFactory(subscription=subscription, pricing_model=other, is_default=False)
+    purchase = create_purchase(
+        buyer=BuyerFactory(),
+        subscription=subscription,
+        pricing_model=monthly,
+        payment_type="sandbox_card",
+        instrument="tok_approve",
+    )
+    contract = purchase.contract
+    assert contract.periods_paid == 0
+    preview = preview_plan_change(contract=contract, pricing_model=other, timing="now")
+    assert (preview.credit, preview.charged_now) == (Decimal(0), Decimal("25.00"))
+    change_plan(contract=contract, pricing_model=other, token=preview.token)
+    contract.refresh_from_db()
+    assert contract.periods_paid == 1 and contract.next_bill_date == preview.next_bill_date
