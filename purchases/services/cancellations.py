@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
@@ -395,8 +396,10 @@ def _refund_amount(purchase: Purchase, refund: str, now):
         # The period was started by a plan change now: its money is the change's (a credit and
         # a charge), not a purchase's or renewal's that a refund could reverse.
         raise errors.RefundRefused(
-            "This period was started by a plan change: end it without a refund, and give money "
-            "back as an e-wallet adjustment or a journal correction.",
+            gettext(
+                "This period was started by a plan change: end it without a refund, and give "
+                "money back as an e-wallet adjustment or a journal correction."
+            ),
             field="refund",
         )
     if charge is not None:
