@@ -200,8 +200,20 @@ def send_renewal_email(kind: str, contract_id: int, key: str) -> bool:
             "pause": contract.pauses.first()
             if kind in (CONTRACT_PAUSED, CONTRACT_RESUMED)
             else None,
+            # A plan change scheduled for the period's end: the renewal charges its price.
+            "plan_change": scheduled_plan_change(contract) if kind == RENEWAL_REMINDER else None,
         },
         access=contract.access,
+    )
+
+
+def scheduled_plan_change(contract: RecurringContract) -> ContractChange | None:
+    return (
+        contract.plan_changes.filter(
+            status=ContractChange.Status.SCHEDULED, timing=ContractChange.Timing.PERIOD_END
+        )
+        .select_related("to_pricing_model")
+        .first()
     )
 
 

@@ -468,3 +468,18 @@ def test_a_change_now_during_a_trial_credits_nothing_and_ends_the_trial():
     change_plan(contract=contract, pricing_model=other, token=preview.token)
     contract.refresh_from_db()
     assert contract.periods_paid == 1 and contract.next_bill_date == preview.next_bill_date
+
+
+def test_the_renewal_reminder_names_the_scheduled_plan_and_its_price(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from purchases import notifications
+
+    contract, other = contract_with_plans(price="10.00", other="30.00")
+    preview = preview_plan_change(contract=contract, pricing_model=other, timing="period_end")
+    change_plan(contract=contract, pricing_model=other, token=preview.token)
+    notifications.send_renewal_email(
+        notifications.RENEWAL_REMINDER, contract.pk, notifications.reminder_key(contract)
+    )
+    (reminder,) = mailoutbox
+    assert "30.00 EUR (your new plan, Other plan)" in reminder.body
