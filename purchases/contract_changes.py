@@ -84,7 +84,7 @@ class ContractChange(PublicCodeModel):
             # At most one change waits for a contract's period end.
             models.UniqueConstraint(
                 fields=["contract"],
-                condition=Q(status="scheduled"),
+                condition=Q(status="scheduled", timing="period_end"),
                 name="contract_one_scheduled_plan_change",
             ),
             models.CheckConstraint(

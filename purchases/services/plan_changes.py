@@ -172,6 +172,13 @@ def check_change(contract: RecurringContract, pricing_model: PricingModel | None
         raise errors.RenewalInFlight()
     if contract.transactions.filter(status=ContractTransaction.Status.PENDING).exists():
         raise errors.RenewalInFlight()
+    if _unfinished_change_now(contract, now) is not None:
+        raise errors.RenewalInFlight(
+            _(
+                "A plan change of this contract stopped while it was being charged: confirm "
+                "its preview again to finish it, or wait until its preview expires."
+            )
+        )
     if not contract.subscription.offers.filter(pricing_model=pricing_model).exists():
         raise errors.InvalidPricingModelForThisProduct(
             _("This pricing model is not offered by the contract's subscription.")
@@ -185,6 +192,29 @@ def check_change(contract: RecurringContract, pricing_model: PricingModel | None
         )
     if pricing_model.pk == contract.pricing_model_id:
         raise errors.PlanChangeSamePricingModel()
+
+
+def _unfinished_change_now(contract: RecurringContract, now) -> ContractChange | None:
+    """A change now whose confirmation stopped between its claim and its record (a worker that
+    died). Once its preview can no longer be confirmed, the gateway is asked about its key: never
+    charged, it is closed as declined; charged, it stays for staff to settle (see the admin)."""
+    stale = contract.plan_changes.filter(status=ContractChange.Status.SCHEDULED, timing=NOW).first()
+    if stale is None:
+        return None
+    if stale.requested_at + timedelta(seconds=preview_seconds()) > now:
+        return stale
+    gateway = get_gateway(contract.payment_type)
+    try:
+        result = gateway.lookup(idempotency_key=stale.idempotency_key) if gateway else None
+    except GatewayError:
+        return stale
+    if result is not None and result.approved and stale.charged_now:
+        return stale
+    ContractChange.objects.filter(pk=stale.pk, status=ContractChange.Status.SCHEDULED).update(
+        status=ContractChange.Status.DECLINED,
+        response_message=_("Not confirmed in time; nothing was charged."),
+    )
+    return None
 
 
 def _token(preview_fields: dict) -> str:

@@ -483,3 +483,22 @@ def test_the_renewal_reminder_names_the_scheduled_plan_and_its_price(
     )
     (reminder,) = mailoutbox
     assert "30.00 EUR (your new plan, Other plan)" in reminder.body
+
+
+def test_a_change_that_died_before_its_charge_is_closed_once_its_preview_expired(settings):
+    contract, other = contract_with_plans(price="10.00", other="30.00")
+    preview = preview_plan_change(contract=contract, pricing_model=other, timing="now")
+    shown = plan_changes.read_token(preview.token)
+    stale = plan_changes._claim_now(contract, other, shown, preview.prorated_at, None, False)
+    RecurringContract.objects.filter(pk=contract.pk).update(claimed_until=None)  # lease lapsed
+    contract.refresh_from_db()
+    with pytest.raises(errors.RenewalInFlight, match="stopped while it was being charged"):
+        preview_plan_change(contract=contract, pricing_model=other, timing="now")
+    ContractChange.objects.filter(pk=stale.pk).update(
+        requested_at=timezone.now() - timedelta(seconds=settings.PLAN_CHANGE_PREVIEW_SECONDS + 1)
+    )
+    again = preview_plan_change(contract=contract, pricing_model=other, timing="now")
+    stale.refresh_from_db()
+    assert stale.status == "declined" and "nothing was charged" in stale.response_message
+    change = change_plan(contract=contract, pricing_model=other, token=again.token)
+    assert change.status == "applied"
