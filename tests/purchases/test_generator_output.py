@@ -35,7 +35,7 @@ from subscriptions.models import (
 )
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-DIGEST = "a7459d849f075b03dc95bee65deb6873f03c6c4d15ea8bead17d6ec74f08ccb8"
+DIGEST = "155ae76bb4f1619c5adcbbf95bc8056c82f43bbe2b1f166f747ed26a11c09335"
 
 # Written by the ORM, which sets these columns to the clock's time (or numbers them from a
 # sequence that a rolled-back test does not reset); the generator's own values are kept.
