@@ -268,35 +268,12 @@ class PauseTooLong(PurchaseError):
 
 
 class PlanChangeError(PurchaseError):
-    """A refusal of a plan change; its message is translated in the raiser's language."""
+    """A refusal of a plan change; its message is translated in the raiser's language. An
+    ended, paused, past-due or stopping contract and a renewal in flight are refused with the
+    pauses' errors above (ContractEnded, ContractPaused, ...), with a plan change's message."""
 
     def __init__(self, message=None, *, field=None, **args):
         super().__init__(str(message or self.message), field=field, **args)
-
-
-class ContractEnded(PlanChangeError):
-    code = "contract_ended"
-    message = _("This contract has ended: buy the subscription again instead.")
-
-
-class ContractPaused(PlanChangeError):
-    code = "contract_paused"
-    message = _("This contract is paused: resume it before changing its plan.")
-
-
-class ContractPastDue(PlanChangeError):
-    code = "contract_past_due"
-    message = _("This contract's renewal is unpaid: retry the charge before changing plan.")
-
-
-class ContractStopping(PlanChangeError):
-    code = "contract_stopping"
-    message = _("This contract stops at its period's end: keep it renewing before changing plan.")
-
-
-class RenewalInFlight(PlanChangeError):
-    code = "renewal_in_flight"
-    message = _("A renewal charge of this contract is running; try again in a few minutes.")
 
 
 class PlanChangeNotRecurring(PlanChangeError):

@@ -159,19 +159,26 @@ def check_change(contract: RecurringContract, pricing_model: PricingModel | None
     """The refusals that do not depend on when the change happens (nothing written)."""
     if pricing_model is None:
         raise errors.InvalidPricingModel(_("Choose the pricing model to change to."))
+    if contract.status == RecurringContract.Status.PAUSED:
+        raise errors.ContractPaused(_("This contract is paused: resume it before changing plan."))
     if contract.status not in RecurringContract.LIVE_STATUSES:
-        raise errors.ContractEnded()
-    # Pauses are another change's (issue 19): a paused contract, however it is marked, waits.
-    if contract.status == "paused" or getattr(contract, "paused_at", None):
-        raise errors.ContractPaused()
+        raise errors.ContractEnded(
+            _("This contract has ended: buy the subscription again instead.")
+        )
     if contract.status == RecurringContract.Status.PAST_DUE:
-        raise errors.ContractPastDue()
+        raise errors.ContractPastDue(
+            _("This contract's renewal is unpaid: retry the charge before changing plan.")
+        )
     if contract.cancel_at_period_end:
-        raise errors.ContractStopping()
-    if contract.claimed_until and contract.claimed_until > now:
-        raise errors.RenewalInFlight()
-    if contract.transactions.filter(status=ContractTransaction.Status.PENDING).exists():
-        raise errors.RenewalInFlight()
+        raise errors.ContractStopping(
+            _("This contract stops at its period's end: keep it renewing before changing plan.")
+        )
+    if (contract.claimed_until and contract.claimed_until > now) or contract.transactions.filter(
+        status=ContractTransaction.Status.PENDING
+    ).exists():
+        raise errors.RenewalInFlight(
+            _("A renewal charge of this contract is running; try again in a few minutes.")
+        )
     if _unfinished_change_now(contract, now) is not None:
         raise errors.RenewalInFlight(
             _(

@@ -502,3 +502,13 @@ def test_a_change_that_died_before_its_charge_is_closed_once_its_preview_expired
     assert stale.status == "declined" and "nothing was charged" in stale.response_message
     change = change_plan(contract=contract, pricing_model=other, token=again.token)
     assert change.status == "applied"
+
+
+def test_a_paused_contract_is_refused():
+    from purchases.services.pauses import pause_contract
+
+    contract, other = contract_with_plans()
+    pause_contract(contract=contract, start="now", periods=1)
+    contract.refresh_from_db()
+    with pytest.raises(errors.ContractPaused, match="resume it before changing plan"):
+        preview_plan_change(contract=contract, pricing_model=other, timing="now")
