@@ -539,6 +539,7 @@ class ResumeIn(Parameters):
 
     userId: Text = Field(None, description="The buyer's code.")
     productId: Text = Field(None, description="The subscription's code.")
+    pin: Text = Field(None, description="The buyer's purchase PIN.")
 
 
 class PlanChangePreviewIn(Parameters):

@@ -35,7 +35,7 @@ from subscriptions.models import (
 )
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-DIGEST = "155ae76bb4f1619c5adcbbf95bc8056c82f43bbe2b1f166f747ed26a11c09335"
+DIGEST = "af10b6936398bdaafb0bede94cf4b73dd6184904c63ac3236263bd8f194e3df3"
 
 # Written by the ORM, which sets these columns to the clock's time (or numbers them from a
 # sequence that a rolled-back test does not reset); the generator's own values are kept.
