@@ -26,7 +26,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from api.models import ApiKey
 
-from . import pauses, purchases, support
+from . import pauses, plan_changes, purchases, support
 from .events import API_VERSION
 from .keys import ApiKeyError, authenticate
 from .ppv_schema import ppv_paths
@@ -382,6 +382,60 @@ class ExplainAnswer(Schema):
     Content: ExplainContent
 
 
+class PlanChangePreviewContent(Schema):
+    ContractId: str
+    ProductId: str
+    FromPricingModelId: str
+    PricingModelId: str
+    Timing: str = Field(description="now (prorated) or period_end (the next renewal)")
+    ProratedAt: int = Field(description="Unix time the unused share is counted from.")
+    PeriodStart: int
+    PeriodEnd: int
+    Credit: str = Field(
+        description="The unused share of what was paid for this period, rounded down to the "
+        "currency's minor unit (0 at the period's end)."
+    )
+    Charge: str = Field(description="The new pricing model's price for a new period from now.")
+    ChargedNow: str = Field(description="max(0, Charge - Credit): charged to the stored card.")
+    CreditedToWallet: str = Field(description="max(0, Credit - Charge): to the buyer's e-wallet.")
+    Currency: str
+    NextBillDate: int
+    NextAmount: str = Field(description="Charged on NextBillDate and every period after.")
+    PreviewToken: str = Field(description="Send it back as previewToken to confirm.")
+    PreviewExpires: int
+
+
+class PlanChangePreviewAnswer(Schema):
+    StatusCode: int
+    Severity: int
+    StatusMessage: str
+    Content: PlanChangePreviewContent
+
+
+class PlanChangeContent(Schema):
+    ChangeId: str
+    ContractId: str
+    Status: str = Field(description="applied (now) or scheduled (period_end)")
+    Timing: str
+    FromPricingModelId: str
+    PricingModelId: str
+    Credit: str
+    Charge: str
+    ChargedNow: str
+    CreditedToWallet: str
+    Currency: str
+    PNRef: str | None
+    NextBillDate: int
+    NextAmount: str
+
+
+class PlanChangeAnswer(Schema):
+    StatusCode: int
+    Severity: int
+    StatusMessage: str
+    Content: PlanChangeContent
+
+
 REFUSALS = {400: Refusal, 401: Refusal, 403: Refusal, 429: Refusal}
 IDEMPOTENT_REFUSALS = {**REFUSALS, 409: Refusal, 422: Refusal}
 
@@ -485,6 +539,22 @@ class ResumeIn(Parameters):
 
     userId: Text = Field(None, description="The buyer's code.")
     productId: Text = Field(None, description="The subscription's code.")
+    pin: Text = Field(None, description="The buyer's purchase PIN.")
+
+
+class PlanChangePreviewIn(Parameters):
+    """Which contract (the buyer's, of the product) changes to which pricing model, and when."""
+
+    userId: Text = Field(None, description="The buyer's code.")
+    productId: Text = Field(None, description="The subscription's code.")
+    pricingModelId: Text = Field(None, description="The pricing model to change to.")
+    timing: Text = Field(None, description="now (default: prorated) or period_end.")
+
+
+class PlanChangeIn(PlanChangePreviewIn):
+    """A preview confirmed: its token, and the buyer's PIN."""
+
+    previewToken: Text = Field(None, description="The preview's PreviewToken.")
     pin: Text = Field(None, description="The buyer's purchase PIN.")
 
 
@@ -642,6 +712,55 @@ def resume_product(request, payload: ResumeIn = None):
     )
 
 
+PLAN_CHANGE_ERRORS = (
+    " Refusals (Error.Name): AuthenticationRequired, ProductDoesNotExist, "
+    "UserHasNoRightsToThisProduct, InvalidPricingModel, InvalidPricingModelForThisProduct "
+    "(another subscription's), PlanChangeNotRecurring, PlanChangeCurrency, "
+    "PlanChangeSamePricingModel, PlanChangeTiming, ContractEnded, ContractPaused, "
+    "ContractPastDue, ContractStopping, RenewalInFlight (a renewal charge is running), "
+    "PurchasePeriodOver, PlanChangeAlreadyScheduled"
+)
+
+
+@api.post(
+    "/purchases/plan-change/preview",
+    response={200: PlanChangePreviewAnswer, **REFUSALS},
+    url_name="plan_change_preview",
+    tags=["Purchases"],
+    summary="Preview a plan change: the credit, the charge, what is charged now, the next bill",
+    description="Nothing is written. Confirm within PLAN_CHANGE_PREVIEW_SECONDS with the token."
+    + PLAN_CHANGE_ERRORS
+    + ".",
+)
+def preview_plan_change(request, payload: PlanChangePreviewIn = None):
+    params = body_params(request, PlanChangePreviewIn, payload)
+    return handle(request, plan_changes.preview_plan_change, params, scope=PURCHASES)
+
+
+@api.post(
+    "/purchases/plan-change",
+    response={201: PlanChangeAnswer, **IDEMPOTENT_REFUSALS},
+    url_name="plan_change",
+    tags=["Purchases"],
+    summary="Confirm a previewed plan change with exactly its amounts (Idempotency-Key)",
+    description="Now: charged through the contract's stored card (or e-wallet) and applied; "
+    "at period_end: scheduled for the next renewal."
+    + PLAN_CHANGE_ERRORS
+    + ", PlanChangePreviewOutdated (the amounts changed, or the token is too old or another "
+    "change's), PlanChangeDeclined (the contract is unchanged), UserPurchasePinValueNoMatch.",
+)
+def change_plan(request, payload: PlanChangeIn = None):
+    params = body_params(request, PlanChangeIn, payload)
+    return handle(
+        request,
+        plan_changes.change_plan,
+        params,
+        scope=PURCHASES,
+        idempotent=True,
+        recover=plan_changes.recover_plan_change,
+    )
+
+
 # Each operation's parameters by its URL name (a GET and a POST of one path share it).
 PARAMETERS_OF = {
     "purchase_session": SessionIn,
@@ -650,6 +769,8 @@ PARAMETERS_OF = {
     "purchase_reactivate": ReactivateIn,
     "purchase_pause": PauseIn,
     "purchase_resume": ResumeIn,
+    "plan_change_preview": PlanChangePreviewIn,
+    "plan_change": PlanChangeIn,
     "buyer_products": BuyerProductsIn,
     "access_check": AccessCheckIn,
     "support_explain": ExplainIn,

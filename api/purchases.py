@@ -44,6 +44,7 @@ PARAMETER_OF_FIELD = {
     "session": "sessionId",
     "transaction_type": "transactionType",
     "user_ip": "userIP",
+    "token": "previewToken",
 }
 
 

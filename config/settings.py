@@ -226,6 +226,8 @@ RENEWAL_RETRY_DAYS = env.list("RENEWAL_RETRY_DAYS", cast=int, default=[1, 3, 7])
 RENEWAL_GRACE_HOURS = env.int("RENEWAL_GRACE_HOURS", default=24)
 # How long a worker holds the contracts it claimed before another may take them (seconds).
 RENEWAL_CLAIM_SECONDS = env.int("RENEWAL_CLAIM_SECONDS", default=600)
+# How long a plan change's preview may be confirmed with its amounts (then preview again).
+PLAN_CHANGE_PREVIEW_SECONDS = env.int("PLAN_CHANGE_PREVIEW_SECONDS", default=900)
 # How many days before a renewal charge its buyer is reminded by e-mail.
 RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", default=3)
 # The longest a recurring contract may be paused, in days (counted on the shop's calendar). An

@@ -10,6 +10,7 @@ from subscriptions.admin import PricingModelAdmin
 from .gateways import GATEWAYS, known_payment_types
 from .models import (
     Cancellation,
+    ContractChange,
     ContractPause,
     ContractTransaction,
     Purchase,
@@ -218,6 +219,24 @@ class ContractTransactionAdmin(ReadOnlyAdmin):
     sortable_by = ("transaction_date",)
     search_fields = ("=contract__code", "=pnref", "=idempotency_key")
     list_select_related = ("contract",)
+
+
+@admin.register(ContractChange)
+class ContractChangeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "requested_at",
+        "contract",
+        "from_pricing_model",
+        "to_pricing_model",
+        "timing",
+        "status",
+        "charged_now",
+        currency_code,
+    )
+    list_filter = ("status", "timing")
+    sortable_by = ("requested_at",)
+    search_fields = ("=code", "=contract__code", "=pnref")
+    list_select_related = ("contract", "from_pricing_model", "to_pricing_model")
 
 
 @admin.action(

@@ -264,6 +264,63 @@ class PauseTooLong(PurchaseError):
 # --- The money journal --------------------------------------------------------------------------
 
 
+# --- Plan changes (issue 19) --------------------------------------------------------------------
+
+
+class PlanChangeError(PurchaseError):
+    """A refusal of a plan change; its message is translated in the raiser's language. An
+    ended, paused, past-due or stopping contract and a renewal in flight are refused with the
+    pauses' errors above (ContractEnded, ContractPaused, ...), with a plan change's message."""
+
+    def __init__(self, message=None, *, field=None, **args):
+        super().__init__(str(message or self.message), field=field, **args)
+
+
+class PlanChangeNotRecurring(PlanChangeError):
+    code = "plan_change_not_recurring"
+    message = _("A contract can only change to a recurring pricing model.")
+    field = "pricing_model"
+
+
+class PlanChangeCurrency(PlanChangeError):
+    code = "plan_change_currency"
+    message = _("A plan change cannot change the contract's currency.")
+    field = "pricing_model"
+
+
+class PlanChangeSamePricingModel(PlanChangeError):
+    code = "plan_change_same_pricing_model"
+    message = _("The contract is already on this pricing model.")
+    field = "pricing_model"
+
+
+class PlanChangeTiming(PlanChangeError):
+    code = "plan_change_timing"
+    message = _("Choose when the change happens: now or period_end.")
+    field = "timing"
+
+
+class PlanChangePreviewOutdated(PlanChangeError):
+    code = "plan_change_preview_outdated"
+    message = _("The amounts changed since the preview: preview the change again.")
+    field = "token"
+
+
+class PlanChangeAlreadyScheduled(PlanChangeError):
+    code = "plan_change_already_scheduled"
+    message = _("A plan change is already scheduled for the period's end: cancel it first.")
+
+
+class PlanChangeDeclined(PlanChangeError):
+    code = "plan_change_declined"
+    message = _("The charge was declined; the contract is unchanged.")
+
+
+class NoScheduledPlanChange(PlanChangeError):
+    code = "no_scheduled_plan_change"
+    message = _("No plan change is scheduled for this contract.")
+
+
 class JournalError(PurchaseError):
     code = "journal_refused"
     message = "This was refused."

@@ -431,6 +431,9 @@ class RecurringContract(PublicCodeModel):
     next_bill_date = models.DateTimeField("next bill date")
     next_retry_at = models.DateTimeField("next retry", null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField("failed attempts", default=0)
+    # Periods paid before `anchor` last moved (a plan change starts a new period at its
+    # proration time): period n ends at anchor + (n - period_offset) x the recurrence.
+    period_offset = models.PositiveIntegerField("periods paid before the anchor", default=0)
     cancel_at_period_end = models.BooleanField("stops at the period's end", default=False)
     status = models.CharField("status", max_length=9, choices=Status.choices, default=Status.ACTIVE)
     # A worker claims a batch of due contracts for a while; if it dies, the claim lapses and
@@ -610,6 +613,7 @@ class ContractTransaction(models.Model):
 
 
 # The money journal's models live in their own module; imported here so Django registers them.
+from .contract_changes import ContractChange  # noqa: E402, F401
 from .journal.models import (  # noqa: E402, F401
     ClosedPeriod,
     ClosedPeriodTotal,

@@ -17,7 +17,7 @@ from buyers.notifications import send_once
 from core import outbox
 from subscriptions.services import get_shop_contacts
 
-from .models import Purchase, RecurringContract, Refund
+from .models import ContractChange, Purchase, RecurringContract, Refund
 
 
 class EmailKind(TextChoices):
@@ -32,6 +32,7 @@ class EmailKind(TextChoices):
     REFUND_CONFIRMATION = "refund_confirmation", "Refund confirmation"
     CONTRACT_PAUSED = "contract_paused", "Subscription paused"
     CONTRACT_RESUMED = "contract_resumed", "Subscription resumed"
+    PLAN_CHANGED = "plan_changed", "Plan changed"
 
 
 RECEIPT = EmailKind.PURCHASE_RECEIPT
@@ -47,6 +48,7 @@ CONTRACT_RESUMED = EmailKind.CONTRACT_RESUMED
 RECEIPT_MESSAGE = "purchases.receipt"
 RENEWAL_MESSAGE = "purchases.renewal_email"
 REFUND_MESSAGE = "purchases.refund_confirmation"
+PLAN_CHANGE_MESSAGE = "purchases.plan_changed"
 
 
 def reminder_days() -> int:
@@ -113,6 +115,38 @@ def send_refund_confirmation(refund_id: int) -> bool:
     )
 
 
+def queue_plan_change_email(change) -> None:
+    """In the plan change's transaction: confirm it to the buyer once it commits."""
+    outbox.enqueue(PLAN_CHANGE_MESSAGE, {"change_id": change.pk}, key=f"plan-changed:{change.code}")
+
+
+def send_plan_change_email(change_id: int) -> bool:
+    """Mail the buyer an applied plan change: the new plan, the money of it, the next bill."""
+    change = (
+        ContractChange.objects.select_related(
+            "contract__buyer",
+            "contract__subscription",
+            "contract__access",
+            "from_pricing_model",
+            "to_pricing_model",
+        )
+        .filter(pk=change_id, status=ContractChange.Status.APPLIED)
+        .first()
+    )
+    if change is None:
+        return False
+    contract = change.contract
+    return send_once(
+        key=f"plan-changed:{change.code}",
+        kind=EmailKind.PLAN_CHANGED,
+        to=contract.buyer.email,
+        subject=gettext("Your %(name)s plan is changed") % {"name": contract.subscription.name},
+        template="purchases/email/plan_changed",
+        context={"change": change, "contract": contract, "buyer": contract.buyer},
+        access=contract.access,
+    )
+
+
 # --- Renewals -----------------------------------------------------------------------------------
 
 
@@ -166,8 +200,20 @@ def send_renewal_email(kind: str, contract_id: int, key: str) -> bool:
             "pause": contract.pauses.first()
             if kind in (CONTRACT_PAUSED, CONTRACT_RESUMED)
             else None,
+            # A plan change scheduled for the period's end: the renewal charges its price.
+            "plan_change": scheduled_plan_change(contract) if kind == RENEWAL_REMINDER else None,
         },
         access=contract.access,
+    )
+
+
+def scheduled_plan_change(contract: RecurringContract) -> ContractChange | None:
+    return (
+        contract.plan_changes.filter(
+            status=ContractChange.Status.SCHEDULED, timing=ContractChange.Timing.PERIOD_END
+        )
+        .select_related("to_pricing_model")
+        .first()
     )
 
 
@@ -198,6 +244,7 @@ def reminder_key(contract: RecurringContract) -> str:
 OUTBOX_HANDLERS = {
     RECEIPT_MESSAGE: lambda payload: send_purchase_receipt(payload["purchase_id"]),
     REFUND_MESSAGE: lambda payload: send_refund_confirmation(payload["refund_id"]),
+    PLAN_CHANGE_MESSAGE: lambda payload: send_plan_change_email(payload["change_id"]),
     RENEWAL_MESSAGE: lambda payload: send_renewal_email(
         payload["kind"], payload["contract_id"], payload["key"]
     ),

@@ -40,6 +40,7 @@ from .journal import booking as journal
 from .models import WALLET, ContractTransaction, Purchase, RecurringContract
 from .notifications import CONTRACT_ENDED, RENEWAL_FAILED, RENEWAL_RECEIPT, queue_renewal_emails
 from .recurrence import access_end_of_contract, period_end, renewal_grace
+from .services import plan_changes
 
 
 def dunning_days() -> list[int]:
@@ -135,6 +136,8 @@ def claim_batch(*, now, batch_size: int, only=None) -> list[Attempt]:
         if not ids:
             return []
         RecurringContract.objects.filter(pk__in=ids).update(claimed_until=now + claim_lease())
+        # A plan change scheduled for the period's end applies before the charge is written.
+        plan_changes.apply_scheduled_changes(ids, now)
         # A pending attempt left by a worker that died is kept as it is: same key, same charge.
         with connection.cursor() as cursor:
             placeholders = ", ".join(["%s"] * len(ids))
@@ -243,11 +246,11 @@ PAY_PERIODS_SQL = """
     UPDATE purchases_recurringcontract AS c
     SET periods_paid = t.period, status = 'active', failed_attempts = 0, next_retry_at = NULL,
         claimed_until = NULL,
-        next_bill_date = c.anchor + CASE c.recurrence_unit
-            WHEN 'days' THEN make_interval(days => c.recurrence_count * t.period)
-            WHEN 'weeks' THEN make_interval(weeks => c.recurrence_count * t.period)
-            WHEN 'months' THEN make_interval(months => c.recurrence_count * t.period)
-            ELSE make_interval(years => c.recurrence_count * t.period) END
+        next_bill_date = c.anchor + (t.period - c.period_offset) * CASE c.recurrence_unit
+            WHEN 'days' THEN make_interval(days => c.recurrence_count)
+            WHEN 'weeks' THEN make_interval(weeks => c.recurrence_count)
+            WHEN 'months' THEN make_interval(months => c.recurrence_count)
+            ELSE make_interval(years => c.recurrence_count) END
     FROM purchases_contracttransaction AS t
     WHERE t.contract_id = c.id AND t.id = ANY(%s) AND t.status = 'approved'
       AND c.status IN ('active', 'past_due')
@@ -391,7 +394,9 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
                     charge.status = ContractTransaction.Status.APPROVED
                     booked.append(journal.renewal_entry(charge, contract))
                     contract.periods_paid = charge.period
-                    contract.next_bill_date = period_end(contract, contract.anchor, charge.period)
+                    contract.next_bill_date = period_end(
+                        contract, contract.anchor, charge.period - contract.period_offset
+                    )
                     contract.status = RecurringContract.Status.ACTIVE
                     contract.failed_attempts, contract.next_retry_at = 0, None
                     access.access_expire = access_end_of_contract(

@@ -6,7 +6,7 @@ public code, never an id.
 
 from django.urls import include, path
 
-from . import pause_pages, views
+from . import pause_pages, plan_change_views, views
 from .reports import forecast_views
 from .reports import journal as journal_views
 from .reports import views as report_views
@@ -61,4 +61,10 @@ contract_patterns = [
     path("<str:code>/card/", views.ChangeCardView.as_view(), name="card"),
     path("<str:code>/pause/", pause_pages.PauseContractView.as_view(), name="pause"),
     path("<str:code>/resume/", pause_pages.ResumeContractView.as_view(), name="resume"),
+    path("<str:code>/plan/", plan_change_views.ChangePlanView.as_view(), name="change_plan"),
+    path(
+        "<str:code>/plan/cancel/",
+        plan_change_views.CancelPlanChangeView.as_view(),
+        name="cancel_plan_change",
+    ),
 ]

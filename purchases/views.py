@@ -47,6 +47,7 @@ from .models import (
     SandboxCharge,
 )
 from .reports.exports import CONTRACTS_REPORT, PURCHASES_REPORT
+from .services import plan_changes
 from .services.cancellations import (
     cancel_purchase,
     product_view,
@@ -445,6 +446,13 @@ class ContractDetailView(ContractPageMixin, DetailView):
         from .pause_pages import pause_context
 
         context.update(pause_context(contract, user))
+        history, scheduled = plan_changes.plan_changes_of(contract)
+        context.update(
+            plan_changes=history,
+            scheduled_plan_change=scheduled,
+            can_change_plan=can_change and not contract.cancel_at_period_end and not scheduled,
+            can_cancel_plan_change=can_change and scheduled is not None,
+        )
         return context
 
 

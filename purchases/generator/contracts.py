@@ -218,6 +218,9 @@ def contract(
         "recurrence_count": offer.recurrence_count,
         "anchor": text.ts(anchor),
         "periods_paid": periods_paid,
+        "period_offset": 0,  # generated contracts never changed plan
+        "paused_from": None,  # nor paused
+        "resume_at": None,
         "next_bill_date": text.ts(bill),
         "next_retry_at": text.ts(retry_at) if status == "past_due" else None,
         "failed_attempts": failed if status in ("past_due", "expired") else 0,

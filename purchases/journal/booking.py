@@ -49,6 +49,11 @@ def api_key(prefix: str):
         _api_key.reset(token)
 
 
+def current_api_key() -> str:
+    """The prefix of the API key whose request is being served, or ""."""
+    return _api_key.get()
+
+
 def shop_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 

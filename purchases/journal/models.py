@@ -49,11 +49,16 @@ class Kind(models.TextChoices):
     WALLET_PAYMENT = "wallet_payment", "Paid from e-wallet"
     WALLET_REFUND = "wallet_refund", "Refund to e-wallet"
     WALLET_ADJUSTMENT = "wallet_adjustment", "E-wallet adjustment"
+    PLAN_CHARGE = "plan_charge", "Plan change charge"
+    PLAN_CREDIT = "plan_credit", "Plan change credit"
 
 
 # Revenue: money the shop earned (+) or gave back (-).
-CHARGE_KINDS = (Kind.SALE, Kind.RENEWAL)
-GIVEN_BACK_KINDS = (Kind.REFUND, Kind.CHARGEBACK)
+# A plan change now books two rows (purchases/services/plan_changes.py): the new period's price
+# as a charge and the unused time of the old one as a credit, given back.
+CHARGE_KINDS = (Kind.SALE, Kind.RENEWAL, Kind.PLAN_CHARGE)
+GIVEN_BACK_KINDS = (Kind.REFUND, Kind.CHARGEBACK, Kind.PLAN_CREDIT)
+PLAN_CHANGE_KINDS = (Kind.PLAN_CHARGE, Kind.PLAN_CREDIT)
 REVENUE_KINDS = (*CHARGE_KINDS, *GIVEN_BACK_KINDS, Kind.CORRECTION)
 # E-wallet: buyers' prepaid balances, + adds to a balance, - takes from it.
 WALLET_KINDS = (
@@ -69,8 +74,14 @@ WALLET_ENTRY_KINDS = {
     WalletEntry.Kind.REFUND: Kind.WALLET_REFUND,
     WalletEntry.Kind.ADJUSTMENT: Kind.WALLET_ADJUSTMENT,
 }
-POSITIVE_KINDS = (Kind.SALE, Kind.RENEWAL, Kind.WALLET_TOP_UP, Kind.WALLET_REFUND)
-NEGATIVE_KINDS = (Kind.REFUND, Kind.CHARGEBACK, Kind.WALLET_PAYMENT)
+POSITIVE_KINDS = (
+    Kind.SALE,
+    Kind.RENEWAL,
+    Kind.PLAN_CHARGE,
+    Kind.WALLET_TOP_UP,
+    Kind.WALLET_REFUND,
+)
+NEGATIVE_KINDS = (Kind.REFUND, Kind.CHARGEBACK, Kind.PLAN_CREDIT, Kind.WALLET_PAYMENT)
 
 
 def money_field(verbose_name, **kwargs):

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.db.models import Q
 
 from .booking import WALLET
-from .models import CHARGE_KINDS, GIVEN_BACK_KINDS, JournalEntry
+from .models import CHARGE_KINDS, GIVEN_BACK_KINDS, PLAN_CHANGE_KINDS, JournalEntry
 from .selectors import midnight
 
 RECONCILED_KINDS = (*CHARGE_KINDS, *GIVEN_BACK_KINDS)
@@ -90,10 +90,24 @@ def reconcile(start: date, end: date, *, gateways: dict) -> list[GatewayReconcil
         )
         .exclude(payment_type=WALLET)
         .order_by("booked_at", "pk")
-        .values_list("payment_type", "gateway_reference", "amount", "currency", "code", "booked_at")
+        .values_list(
+            "payment_type", "gateway_reference", "amount", "currency", "code", "booked_at", "kind"
+        )
     )
     booked: dict[str, list] = defaultdict(list)
-    for payment_type, *row in rows.iterator(chunk_size=5000):
+    plan_changes: dict[tuple, list] = {}
+    for payment_type, *row, kind in rows.iterator(chunk_size=5000):
+        if kind in PLAN_CHANGE_KINDS:
+            # A plan change's charge and credit settle as one gateway charge (their sum); with
+            # no reference the credit covered it all and the gateway moved nothing.
+            if row[0]:
+                merged = plan_changes.get((payment_type, row[0]))
+                if merged is None:
+                    plan_changes[(payment_type, row[0])] = merged = list(row)
+                    booked[payment_type].append(merged)
+                else:
+                    merged[1] += row[1]
+            continue
         booked[payment_type].append(row)
     results = []
     for payment_type in sorted(set(booked) | set(gateways)):

@@ -41,7 +41,8 @@ TOTAL = DecimalField(max_digits=20, decimal_places=4)
 # The figures of a group, each a conditional sum over the kinds it is made of.
 FIGURES = {
     "sales": Q(kind=Kind.SALE),
-    "renewals": Q(kind=Kind.RENEWAL),
+    # A plan change's charge is a recurring charge like a renewal (its credit is given back).
+    "renewals": Q(kind__in=(Kind.RENEWAL, Kind.PLAN_CHARGE)),
     "refunds": Q(kind__in=GIVEN_BACK_KINDS),
     "corrections": Q(kind=Kind.CORRECTION),
     "from_wallet": Q(kind__in=CHARGE_KINDS, payment_type=WALLET),

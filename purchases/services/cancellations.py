@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
@@ -22,6 +23,7 @@ from ..journal import booking as journal
 from ..models import WALLET, Cancellation, ContractTransaction, Purchase, RecurringContract, Refund
 from ..notifications import queue_refund_confirmation
 from ..recurrence import access_end_of_contract, period_end
+from . import plan_changes
 from .contracts import end_access_at_period_end, end_contract
 from .rules import has_pin
 
@@ -385,6 +387,21 @@ def _refund_amount(purchase: Purchase, refund: str, now):
     of the current period's charge, or its unused share (rounded down to the currency's minor
     unit, never more than is left)."""
     charge = _current_charge(purchase)
+    contract = getattr(purchase, "contract", None)
+    if (
+        refund != "none"
+        and contract is not None
+        and plan_changes.change_that_started_the_period(contract) is not None
+    ):
+        # The period was started by a plan change now: its money is the change's (a credit and
+        # a charge), not a purchase's or renewal's that a refund could reverse.
+        raise errors.RefundRefused(
+            gettext(
+                "This period was started by a plan change: end it without a refund, and give "
+                "money back as an e-wallet adjustment or a journal correction."
+            ),
+            field="refund",
+        )
     if charge is not None:
         paid, refunded = charge.amount, sum((r.amount for r in charge.refunds.all()), Decimal(0))
     else:
@@ -400,7 +417,9 @@ def _refund_amount(purchase: Purchase, refund: str, now):
         return left, charge
     contract = getattr(purchase, "contract", None)
     if contract is not None and contract.periods_paid:
-        start = period_end(contract, contract.anchor, contract.periods_paid - 1)
+        start = period_end(
+            contract, contract.anchor, contract.periods_paid - 1 - contract.period_offset
+        )
         end = contract.next_bill_date
     elif purchase.access is not None and purchase.access.access_expire:
         start, end = purchase.access.access_start, purchase.access.access_expire

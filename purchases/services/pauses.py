@@ -236,8 +236,10 @@ def _moved_anchor(contract: RecurringContract, paused_for: timedelta) -> datetim
     moved_bill = contract.next_bill_date + paused_for
     if not paused_for:
         return contract.anchor
-    counted_back = period_end(contract, moved_bill, -contract.periods_paid)
-    if period_end(contract, counted_back, contract.periods_paid) == moved_bill:
+    # Periods are counted from the anchor after the last plan change (period_offset).
+    counted = contract.periods_paid - contract.period_offset
+    counted_back = period_end(contract, moved_bill, -counted)
+    if period_end(contract, counted_back, counted) == moved_bill:
         return counted_back
     return contract.anchor + paused_for
 

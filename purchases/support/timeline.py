@@ -29,6 +29,7 @@ from core.roles import MONEY_REPORTS
 from ..gateways import payment_type_label
 from ..models import (
     Cancellation,
+    ContractChange,
     ContractPause,
     ContractTransaction,
     Purchase,
@@ -252,6 +253,42 @@ def _wallet(entry, money):
     )
 
 
+def _plan_change(change, money):
+    contract = change.contract
+    plans = {
+        "plan": contract.subscription.name,
+        "old": change.from_pricing_model.title,
+        "new": change.to_pricing_model.title,
+    }
+    titles = {
+        "applied": gettext("Plan of %(plan)s changed from %(old)s to %(new)s"),
+        "scheduled": gettext(
+            "Plan of %(plan)s to change from %(old)s to %(new)s at the period's end"
+        ),
+        "cancelled": gettext("Plan change of %(plan)s to %(new)s cancelled"),
+        "declined": gettext("Plan change of %(plan)s to %(new)s declined"),
+    }
+    detail = change.get_timing_display()
+    if change.timing == "now" and money:
+        detail = gettext(
+            "%(timing)s: credit %(credit)s, charge %(charge)s, charged now %(now)s"
+        ) % {
+            "timing": detail,
+            "credit": _money(change.credit, change.currency),
+            "charge": _money(change.charge, change.currency),
+            "now": _money(change.charged_now, change.currency),
+        }
+    if change.status == "declined" and change.response_message:
+        detail = f"{detail}: {change.response_message}"
+    tones = {"applied": "success", "declined": "danger"}
+    return (
+        titles[change.status] % plans,
+        detail,
+        reverse("contracts:detail", args=[contract.code]),
+        tones.get(change.status, "info"),
+    )
+
+
 def _email(email, money):
     copy = " (resent copy)" if email.resent_from_id else ""
     return (
@@ -341,6 +378,15 @@ KINDS: tuple[EventKind, ...] = (
         "created_at",
         ("contract__subscription", "created_by"),
         _pause,
+    ),
+    EventKind(
+        "plan_change",
+        "Plan change",
+        "purchases.view_recurringcontract",
+        lambda b: _owned_through(ContractChange, RecurringContract, "contract", b),
+        "requested_at",
+        ("contract__subscription", "from_pricing_model", "to_pricing_model"),
+        _plan_change,
     ),
     EventKind(
         "purchase",

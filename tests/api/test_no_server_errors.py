@@ -22,6 +22,8 @@ JSON_ENDPOINTS = {
     "/api/purchases": "purchase_create",
     "/api/purchases/cancel": "purchase_cancel",
     "/api/purchases/reactivate": "purchase_reactivate",
+    "/api/purchases/plan-change/preview": "plan_change_preview",
+    "/api/purchases/plan-change": "plan_change",
     "/api/buyers/products": "buyer_products",
     "/api/access/check": "access_check",
     "/api/support/explain": "support_explain",

@@ -63,6 +63,8 @@ SUCCESS_PAGES = {
     "webhooks:create": "webhooks/endpoint_created.html",
     "webhooks:rotate": "webhooks/endpoint_created.html",
     "buyers:import": "buyers/buyer_import.html",
+    # A plan change's first submit shows its preview; only "Confirm the change" writes.
+    "contracts:change_plan": "purchases/plan_change_form.html",
 }
 
 

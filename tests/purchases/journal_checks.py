@@ -11,7 +11,7 @@ from buyers.models import WalletBalance, WalletEntry
 from purchases.journal.days import days_differences
 from purchases.journal.models import WALLET_ENTRY_KINDS, JournalEntry, Kind
 from purchases.journal.selectors import exact
-from purchases.models import ContractTransaction, Purchase, Refund
+from purchases.models import ContractChange, ContractTransaction, Purchase, Refund
 
 PAID = ("completed", "cancelling", "cancelled", "refunded")
 
@@ -39,6 +39,10 @@ def source_sums() -> dict[str, dict[str, tuple[Decimal, int]]]:
     }
     for entry_kind, kind in WALLET_ENTRY_KINDS.items():
         sums[kind] = _sums(WalletEntry.objects.filter(kind=entry_kind))
+    # A plan change applied now: its new period's price charged, its unused time credited.
+    changed_now = ContractChange.objects.filter(status="applied", timing="now")
+    sums[Kind.PLAN_CHARGE] = _sums(changed_now.filter(charge__gt=0), amount="charge")
+    sums[Kind.PLAN_CREDIT] = _sums(changed_now.filter(credit__gt=0), amount="credit", sign=-1)
     return sums
 
 

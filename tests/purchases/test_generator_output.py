@@ -35,7 +35,7 @@ from subscriptions.models import (
 )
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-DIGEST = "a7459d849f075b03dc95bee65deb6873f03c6c4d15ea8bead17d6ec74f08ccb8"
+DIGEST = "af10b6936398bdaafb0bede94cf4b73dd6184904c63ac3236263bd8f194e3df3"
 
 # Written by the ORM, which sets these columns to the clock's time (or numbers them from a
 # sequence that a rolled-back test does not reset); the generator's own values are kept.

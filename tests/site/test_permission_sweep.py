@@ -24,6 +24,8 @@ PUBLIC = {
     "api:purchase_reactivate",
     "api:purchase_pause",
     "api:purchase_resume",
+    "api:plan_change_preview",
+    "api:plan_change",
     "api:buyer_products",
     "api:access_check",
     "api:support_explain",
