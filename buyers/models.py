@@ -395,6 +395,7 @@ class SentEmail(PublicCodeModel):
         ACCESS_EXPIRING = "access_expiring", "Access expiring"
         PASSWORD_RESET = "password_reset", "New access password"
         ACCESS_CHANGED = "access_changed", "Access changed"
+        SELF_SERVICE_LINK = "self_service_link", "Self-service link"
 
     key = models.CharField("event", max_length=100, unique=True)
     kind = models.CharField("kind", max_length=20, choices=email_kind_choices)

@@ -17,13 +17,15 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from core import events, outbox
 from core.text import single_line
 from subscriptions.services import get_shop_contacts
 
 from . import errors
-from .models import Access, SentEmail
+from .models import Access, Buyer, SentEmail
+from .self_service_links import link_lifetime, self_service_url
 
 
 def expiry_notice_days() -> int:
@@ -36,6 +38,7 @@ ACCESS_EXPIRING = "buyers.access_expiring"
 NEW_ACCESS_HASH = "buyers.access_password"
 ACCESS_CHANGED = "buyers.access_changed"
 ACCESS_EMAIL_AGAIN = "buyers.access_email_again"
+SELF_SERVICE_LINK = "buyers.self_service_link"
 
 
 def queue_access_granted_email(access: Access) -> None:
@@ -107,6 +110,30 @@ def queue_access_changed_email(access: Access) -> None:
     )
 
 
+def queue_self_service_link_email(buyer: Buyer) -> None:
+    """In this transaction: mail `buyer` a fresh self-service link at the address on file once
+    it commits (each request its own e-mail; how often is for the caller to limit)."""
+    key = f"self_service_link:{buyer.code}:{uuid.uuid4().hex[:12]}"
+    outbox.enqueue(SELF_SERVICE_LINK, {"buyer_id": buyer.pk, "key": key}, key=key)
+
+
+def send_self_service_link_email(buyer_id: int, key: str) -> bool:
+    """Mail the buyer a self-service link made now (its lifetime counts from the sending)."""
+    buyer = Buyer.objects.filter(pk=buyer_id).first()
+    if buyer is None or not buyer.email:
+        return False
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = gettext("Your link to manage your subscriptions")
+    return send_once(
+        key=key,
+        kind=SentEmail.Kind.SELF_SERVICE_LINK,
+        to=buyer.email,
+        subject=subject,
+        template="buyers/email/self_service_link",
+        context={"buyer": buyer},
+    )
+
+
 def send_once(
     *,
     key: str,
@@ -148,6 +175,10 @@ def send_once(
             "contacts": contacts if contacts.pk else None,
             "shop_name": contacts.name or settings.SHOP_NAME,
             "subject": subject,
+            # Every buyer e-mail can link to the buyer's self-service page (made now, so it
+            # lasts its whole lifetime from this e-mail on).
+            "self_service_url": self_service_url(buyer) if buyer is not None else "",
+            "self_service_link_days": link_lifetime().days,
         }
         # Kept as rendered, so staff read (and a resend sends) exactly what the buyer got.
         record.text_body = render_to_string(f"{template}.txt", context)
@@ -365,6 +396,9 @@ OUTBOX_HANDLERS = {
     ),
     NEW_ACCESS_HASH: lambda payload: send_access_password_email(
         payload["access_id"], payload["event"]
+    ),
+    SELF_SERVICE_LINK: lambda payload: send_self_service_link_email(
+        payload["buyer_id"], payload["key"]
     ),
     RESEND: lambda payload: send_copy(payload["email_id"], payload["key"], payload["resent_by"]),
 }

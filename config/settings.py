@@ -412,6 +412,17 @@ ACCESS_EXPIRING_NOTICE_DAYS = env.int("ACCESS_EXPIRING_NOTICE_DAYS", default=3)
 # The currency preselected on the e-wallet top-up form.
 WALLET_DEFAULT_CURRENCY = env("WALLET_DEFAULT_CURRENCY", default="EUR")
 
+# --- Buyers' self-service page ----------------------------------------------------------------
+# The address buyers reach this site at: links in e-mails (sent by workers, with no request to
+# take the host from) start with it.
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
+# How long the signed link in a buyer e-mail opens the buyer's self-service page.
+SELF_SERVICE_LINK_DAYS = env.int("SELF_SERVICE_LINK_DAYS", default=30)
+# Fresh links a buyer may have e-mailed an hour (per link and per address asked for).
+SELF_SERVICE_LINK_EMAILS_PER_HOUR = env.int("SELF_SERVICE_LINK_EMAILS_PER_HOUR", default=3)
+# New cards a buyer may have checked with the gateway an hour from the page (card testing).
+SELF_SERVICE_CARD_CHECKS_PER_HOUR = env.int("SELF_SERVICE_CARD_CHECKS_PER_HOUR", default=5)
+
 # --- Security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -12,6 +12,7 @@ from core import views as site_views
 from purchases import urls as purchase_urls
 from purchases import views as purchase_views
 from purchases.reports import views as report_views
+from purchases.self_service import urls as self_service_urls
 from subscriptions import urls as catalog_urls
 from webhooks import views as webhook_pages
 
@@ -50,6 +51,8 @@ urlpatterns = [
     path("webhooks/", include((webhook_pages.urlpatterns, "webhooks"))),
     path("api/", include((api_urls.urlpatterns, "api"))),
     path("healthz/", site_views.healthz, name="healthz"),
+    # Buyers' own pages, opened by the signed link in their e-mails (no sign-in).
+    path("my/", include((self_service_urls.urlpatterns, "self_service"))),
     path("sandbox/pay/<str:pnref>/", purchase_views.sandbox_checkout, name="sandbox_checkout"),
     path("admin/", admin.site.urls),
 ]
