@@ -23,6 +23,9 @@ class ContractView:
     can_stop: bool
     can_reactivate: bool
     can_change_card: bool
+    # Filled by the page: each action's form, and why the last action was refused.
+    forms: dict = field(default_factory=dict)
+    refusals: list[str] = field(default_factory=list)
 
 
 @dataclass

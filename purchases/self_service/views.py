@@ -99,6 +99,21 @@ def _forms_for(buyer: Buyer, overview, failed=None):
         }
         if failed is not None and failed[0] == code:
             item.forms[failed[1]] = failed[2]
+            # Above the subscription: what its form cannot show beside a field, or all of it
+            # when the form is no longer offered (the subscription ended meanwhile).
+            form, offered = (
+                failed[2],
+                {
+                    "card": item.can_change_card,
+                    "stop": item.can_stop,
+                    "reactivate": item.can_reactivate,
+                }[failed[1]],
+            )
+            item.refusals = (
+                list(form.non_field_errors())
+                if offered
+                else [message for errors in form.errors.values() for message in errors]
+            )
         for form in item.forms.values():
             if not with_pin:
                 form.fields.pop("pin", None)

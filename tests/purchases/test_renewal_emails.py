@@ -40,7 +40,7 @@ def test_a_declined_renewal_says_when_it_is_retried(
     body = mailoutbox[0].body
     assert "Insufficient funds" in body
     assert f"try again on {contract.next_retry_at:%Y-%m-%d}" in body
-    assert "update your payment method" in body
+    assert "update your card on your subscription page" in body
     with django_capture_on_commit_callbacks(execute=True):
         renew_due_contracts(now=contract.next_retry_at)
     assert subjects(mailoutbox)[-1] == f"Your {contract.subscription.name} subscription has ended"
