@@ -86,6 +86,7 @@ def test_the_link_shows_the_buyers_subscription_card_accesses_and_receipts(clien
     assert "Sign out" not in html and "/renewals/" not in html and "navbar" not in html
     assert response["Content-Security-Policy"].count("'unsafe-inline'") == 0
     assert "<script" not in html
+    assert "{#" not in html and "{%" not in html
 
 
 def test_the_page_shows_nothing_of_other_buyers(client):
