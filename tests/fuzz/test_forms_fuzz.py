@@ -51,6 +51,14 @@ NOT_FUZZED = {
     # tests/purchases/test_gateways.py covers it.
     "sandbox_checkout": "the payment provider's page, not staff's",
 }
+# The buyer's self-service pages: function views opened by a signed link, whose forms are
+# one per subscription; tests/purchases/test_self_service.py posts hostile input to each.
+NOT_FUZZED.update(
+    {
+        f"self_service:{name}": "the buyer's pages (tests/purchases/test_self_service.py)"
+        for name in ("home", "card", "stop", "reactivate", "fresh_link", "fresh_link_for_link")
+    }
+)
 # The JSON API answers with JSON bodies, fuzzed by schemathesis (tests/api/).
 NOT_FUZZED_NAMESPACES = ("api:",)
 

@@ -5,6 +5,7 @@ old, tampered with or another buyer's never opens more than it should, and never
 
 import re
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.core import signing
@@ -18,6 +19,7 @@ from core.models import OutboxMessage
 from purchases.models import Cancellation, Purchase, RecurringContract
 from purchases.renewals import renew_due_contracts
 from purchases.services.cancellations import refund_purchase
+from tests.fuzz.strategies import POISON
 from tests.purchases.test_renewals import set_card, subscribe
 
 pytestmark = pytest.mark.django_db
@@ -500,3 +502,29 @@ def test_past_due_subscription_says_when_it_is_tried_again(client):
     assert "Payment failed" in html and "we try again on" in html
     assert "Update my card" in html
     assert contract.next_retry_at - contract.next_bill_date < timedelta(days=30)
+
+
+# --- Hostile input (the site-wide fuzzer excuses these function views: tests here) -------------
+
+
+@pytest.mark.parametrize("value", POISON + ["x" * 81, "é" * 300, " "])
+def test_hostile_input_is_refused_with_a_message_and_changes_nothing(client, value):
+    contract = subscribe()
+    buyer = contract.buyer
+    buyer_services.set_purchase_pin(buyer=buyer, pin="4321")
+    before, outbox_before = state(contract), OutboxMessage.objects.count()
+    posts = [
+        ("card", {f"card-{contract.code}-instrument": value}),
+        ("stop", {f"stop-{contract.code}-pin": value}),
+        ("reactivate", {f"reactivate-{contract.code}-pin": value}),
+    ]
+    for action, data in posts:
+        for code in (contract.code, value):
+            response = client.post(action_url(buyer, action), {"contract": code, **data})
+            assert response.status_code in (400, 404), (action, code, response.status_code)
+            assert b"<script>alert(1)</script>" not in response.content
+    response = client.post(reverse("self_service:fresh_link"), {"email": value})
+    assert response.status_code == 400 and b"<script>alert(1)</script>" not in response.content
+    token = quote(value.strip() or "x", safe="")
+    assert client.get(f"/my/{token}/").status_code == 404
+    assert state(contract) == before and OutboxMessage.objects.count() == outbox_before

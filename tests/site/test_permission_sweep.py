@@ -34,6 +34,14 @@ PUBLIC = {
     "api:openapi-json",
     "api:openapi-view",
     "api:api-root",
+    # The buyer's self-service pages: the signed link in the URL is the key (a bad one shows a
+    # page that says so, tests/purchases/test_self_service.py), not a staff sign-in.
+    "self_service:home",
+    "self_service:card",
+    "self_service:stop",
+    "self_service:reactivate",
+    "self_service:fresh_link",
+    "self_service:fresh_link_for_link",
 }
 # Pages every signed-in user may open whatever their role: their own account, the home page, and
 # the header's search (it searches only the kinds the user may open: tests/site/test_site_search).
