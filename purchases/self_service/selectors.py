@@ -39,9 +39,14 @@ class BuyerOverview:
 
 def buyer_contract(buyer: Buyer, code: str) -> RecurringContract | None:
     """`buyer`'s contract with this public code; None for anyone else's (or none)."""
+    code = str(code or "")
+    # Codes are letters and digits: anything else names nothing (and a NUL would not even
+    # reach PostgreSQL as a query parameter).
+    if not (code.isascii() and code.isalnum() and len(code) <= 20):
+        return None
     return (
         RecurringContract.objects.select_related("purchase", "subscription", "access")
-        .filter(buyer=buyer, code=str(code or "")[:20])
+        .filter(buyer=buyer, code=code)
         .first()
     )
 

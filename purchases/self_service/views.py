@@ -180,11 +180,7 @@ def contract_action(request, token: str, action: str):
         buyer = buyer_for_token(token)
     except LinkRefused as refusal:
         return _refused_link_page(request, token, refusal)
-    code = request.POST.get("contract", "")[:20]
-    form = ACTIONS[action](request.POST, prefix=f"{action}-{code}")
-    if not has_pin(buyer):
-        form.fields.pop("pin", None)
-    contract = buyer_contract(buyer, code)
+    contract = buyer_contract(buyer, request.POST.get("contract", ""))
     if contract is None:
         # Another buyer's subscription (or none): nothing of it is touched or told.
         return _home_page(
@@ -194,6 +190,9 @@ def contract_action(request, token: str, action: str):
             error=_("That subscription is not one of yours: nothing was changed."),
             status=404,
         )
+    form = ACTIONS[action](request.POST, prefix=f"{action}-{contract.code}")
+    if not has_pin(buyer):
+        form.fields.pop("pin", None)
     failed = (contract.code, action, form)
     if not form.is_valid():
         return _home_page(request, token, buyer, failed=failed, status=400)
