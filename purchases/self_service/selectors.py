@@ -23,6 +23,15 @@ class ContractView:
     can_stop: bool
     can_reactivate: bool
     can_change_card: bool
+
+    def offers(self, action: str) -> bool:
+        """Whether the page offers this action on this subscription now."""
+        return {
+            "card": self.can_change_card,
+            "stop": self.can_stop,
+            "reactivate": self.can_reactivate,
+        }[action]
+
     # Filled by the page: each action's form, and why the last action was refused.
     forms: dict = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)

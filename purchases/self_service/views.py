@@ -101,17 +101,10 @@ def _forms_for(buyer: Buyer, overview, failed=None):
             item.forms[failed[1]] = failed[2]
             # Above the subscription: what its form cannot show beside a field, or all of it
             # when the form is no longer offered (the subscription ended meanwhile).
-            form, offered = (
-                failed[2],
-                {
-                    "card": item.can_change_card,
-                    "stop": item.can_stop,
-                    "reactivate": item.can_reactivate,
-                }[failed[1]],
-            )
+            form = failed[2]
             item.refusals = (
                 list(form.non_field_errors())
-                if offered
+                if item.offers(failed[1])
                 else [message for errors in form.errors.values() for message in errors]
             )
         for form in item.forms.values():
