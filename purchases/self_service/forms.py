@@ -5,6 +5,8 @@ looked up among the link's buyer's own."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ..pause_pages import PauseContractForm
+
 
 class PinForm(forms.Form):
     """Stopping or restarting renewals: the buyer's purchase PIN when they have one (the
@@ -34,3 +36,9 @@ class FreshLinkForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+
+class PauseForm(PauseContractForm):
+    """The staff's pause form (when, how long, the shop's limit), with the buyer's PIN."""
+
+    pin = PinForm.base_fields["pin"]

@@ -23,6 +23,8 @@ class ContractView:
     can_stop: bool
     can_reactivate: bool
     can_change_card: bool
+    can_pause: bool
+    can_resume: bool
 
     def offers(self, action: str) -> bool:
         """Whether the page offers this action on this subscription now."""
@@ -30,6 +32,8 @@ class ContractView:
             "card": self.can_change_card,
             "stop": self.can_stop,
             "reactivate": self.can_reactivate,
+            "pause": self.can_pause,
+            "resume": self.can_resume,
         }[action]
 
     # Filled by the page: each action's form, and why the last action was refused.
@@ -79,6 +83,7 @@ def buyer_overview(buyer: Buyer, *, now=None) -> BuyerOverview:
     overview = BuyerOverview(buyer=buyer)
     for contract in contracts:
         live = contract.status in RecurringContract.LIVE_STATUSES
+        paused = contract.status == RecurringContract.Status.PAUSED
         overview.contracts.append(
             ContractView(
                 contract=contract,
@@ -88,7 +93,11 @@ def buyer_overview(buyer: Buyer, *, now=None) -> BuyerOverview:
                 can_reactivate=live
                 and contract.cancel_at_period_end
                 and contract.next_bill_date > now,
-                can_change_card=live and pays_by_stored_card(contract),
+                can_change_card=(live or paused) and pays_by_stored_card(contract),
+                # As staff are offered them (purchases/pause_pages.py); the service decides.
+                can_pause=contract.status == RecurringContract.Status.ACTIVE
+                and not contract.cancel_at_period_end,
+                can_resume=paused,
             )
         )
     overview.accesses = list(

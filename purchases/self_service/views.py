@@ -15,16 +15,21 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
 
+from buyers import errors as buyer_errors
+from buyers import services as buyer_services
 from buyers.models import Buyer
 from buyers.notifications import queue_self_service_link_email
 from buyers.self_service_links import LinkExpired, LinkRefused, buyer_for_token, link_lifetime
 from core.errors import DomainError, show_on_form
 from subscriptions.services import get_shop_contacts
 
+from .. import errors as purchase_errors
+from ..pause_pages import PERIODS, UNTIL
 from ..services.cancellations import cancel_purchase, reactivate_purchase
 from ..services.contracts import change_contract_card
+from ..services.pauses import pause_contract, resume_contract
 from ..services.rules import has_pin
-from .forms import FreshLinkForm, NewCardForm, PinForm
+from .forms import FreshLinkForm, NewCardForm, PauseForm, PinForm
 from .selectors import buyer_contract, buyer_overview
 
 # Buyers who share an address get a link each; more than this is not a person's inbox.
@@ -96,6 +101,8 @@ def _forms_for(buyer: Buyer, overview, failed=None):
             "card": NewCardForm(prefix=f"card-{code}"),
             "stop": PinForm(prefix=f"stop-{code}"),
             "reactivate": PinForm(prefix=f"reactivate-{code}"),
+            "pause": PauseForm(prefix=f"pause-{code}"),
+            "resume": PinForm(prefix=f"resume-{code}"),
         }
         if failed is not None and failed[0] == code:
             item.forms[failed[1]] = failed[2]
@@ -143,6 +150,8 @@ ACTIONS = {
     "card": NewCardForm,
     "stop": PinForm,
     "reactivate": PinForm,
+    "pause": PauseForm,
+    "resume": PinForm,
 }
 
 SUCCESS = {
@@ -151,6 +160,12 @@ SUCCESS = {
         "Your subscription stops at the end of this period; you keep watching until then."
     ),
     "reactivate": gettext_lazy("Your subscription renews again as before."),
+    "pause": gettext_lazy(
+        "Your subscription is paused: nothing is charged, and you cannot watch until it resumes."
+    ),
+    "resume": gettext_lazy(
+        "Your subscription runs again; your next payment moved by the time it was paused."
+    ),
 }
 
 
@@ -161,7 +176,30 @@ def _perform(action: str, contract, data):
         return cancel_purchase(
             purchase=contract.purchase, mode="period_end", pin=data.get("pin", ""), by_buyer=True
         )
-    return reactivate_purchase(purchase=contract.purchase, pin=data.get("pin", ""), by_buyer=True)
+    if action == "reactivate":
+        return reactivate_purchase(
+            purchase=contract.purchase, pin=data.get("pin", ""), by_buyer=True
+        )
+    # The pause services take no PIN: a buyer gives it as the JSON API's pause asks for it.
+    _check_pin(contract.buyer, data.get("pin", ""))
+    if action == "pause":
+        length = data["length"]
+        return pause_contract(
+            contract=contract,
+            start=data["start"],
+            periods=data["periods"] if length == PERIODS else None,
+            until=data["until"] if length == UNTIL else None,
+            by_buyer=True,
+        )
+    return resume_contract(contract=contract, by_buyer=True)
+
+
+def _check_pin(buyer: Buyer, pin: str) -> None:
+    if has_pin(buyer):
+        try:
+            buyer_services.verify_purchase_pin(buyer=buyer, pin=pin)
+        except buyer_errors.BuyerError as refusal:
+            raise purchase_errors.UserPurchasePinValueNoMatch(refusal.message) from None
 
 
 @login_not_required

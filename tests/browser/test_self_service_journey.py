@@ -1,7 +1,7 @@
 """A buyer on a phone manages their subscription (issue 19): from the link in their receipt
 e-mail they see the subscription, change the card, stop at the period's end and change their
-mind, on a 375 px screen, with no axe violation, nothing wider than the screen, and no error in
-the console (the CSP allows no inline script)."""
+mind, pause and resume, on a 375 px screen, with no axe violation, nothing wider than the
+screen, and no error in the console (the CSP allows no inline script)."""
 
 import re
 
@@ -100,6 +100,20 @@ def test_a_buyer_manages_their_subscription_from_a_phone(phone, live_server, set
     looks_right(phone)
     contract.refresh_from_db()
     assert not contract.cancel_at_period_end
+    assert contract.status == RecurringContract.Status.ACTIVE
+
+    # A pause for one period, then resumed early.
+    phone.get_by_text("Pause", exact=True).click()
+    phone.get_by_label("For a number of periods").check()
+    phone.get_by_label("Periods", exact=True).fill("1")
+    phone.get_by_role("button", name="Pause my subscription").click()
+    phone.get_by_text("Your subscription is paused").wait_for()
+    assert "Paused from" in phone.get_by_test_id("subscription-status").inner_text()
+    looks_right(phone)
+    phone.get_by_role("button", name="Resume my subscription").click()
+    phone.get_by_text("runs again").wait_for()
+    assert "Renews automatically" in phone.get_by_test_id("subscription-status").inner_text()
+    contract.refresh_from_db()
     assert contract.status == RecurringContract.Status.ACTIVE
 
 

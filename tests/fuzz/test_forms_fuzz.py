@@ -56,7 +56,16 @@ NOT_FUZZED = {
 NOT_FUZZED.update(
     {
         f"self_service:{name}": "the buyer's pages (tests/purchases/test_self_service.py)"
-        for name in ("home", "card", "stop", "reactivate", "fresh_link", "fresh_link_for_link")
+        for name in (
+            "home",
+            "card",
+            "stop",
+            "reactivate",
+            "pause",
+            "resume",
+            "fresh_link",
+            "fresh_link_for_link",
+        )
     }
 )
 # The JSON API answers with JSON bodies, fuzzed by schemathesis (tests/api/).

@@ -16,7 +16,7 @@ from buyers import services as buyer_services
 from buyers.models import SentEmail
 from buyers.self_service_links import SALT, make_token, self_service_url
 from core.models import OutboxMessage
-from purchases.models import Cancellation, Purchase, RecurringContract
+from purchases.models import Cancellation, ContractPause, Purchase, RecurringContract
 from purchases.renewals import renew_due_contracts
 from purchases.services.cancellations import refund_purchase
 from tests.fuzz.strategies import POISON
@@ -58,6 +58,8 @@ def state(contract):
         purchase.status,
         contract.access.__class__.objects.get(pk=contract.access_id).access_expire,
         list(Cancellation.objects.values_list("pk", "undone_at")),
+        list(ContractPause.objects.values_list("pk", "resumed_at")),
+        contract.next_bill_date,
     )
 
 
@@ -381,14 +383,19 @@ def test_a_buyer_with_a_pin_gives_it_to_stop(client):
     assert contract.cancel_at_period_end
 
 
-@pytest.mark.parametrize("action", ["card", "stop", "reactivate"])
+@pytest.mark.parametrize("action", ["card", "stop", "reactivate", "pause", "resume"])
 def test_another_buyers_subscription_is_refused_and_untouched(client, action):
     mine, theirs = subscribe(), subscribe()
     client.post(action_url(theirs.buyer, "stop"), {"contract": theirs.code})
     before = state(theirs)
     response = client.post(
         action_url(mine.buyer, action),
-        {"contract": theirs.code, f"card-{theirs.code}-instrument": "tok_approve"},
+        {
+            "contract": theirs.code,
+            f"card-{theirs.code}-instrument": "tok_approve",
+            f"pause-{theirs.code}-start": "now",
+            f"pause-{theirs.code}-length": "open",
+        },
     )
     assert response.status_code == 404
     assert "not one of yours" in response.content.decode()
@@ -522,6 +529,14 @@ def test_hostile_input_is_refused_with_a_message_and_changes_nothing(client, val
         ("card", {f"card-{contract.code}-instrument": value}),
         ("stop", {f"stop-{contract.code}-pin": value}),
         ("reactivate", {f"reactivate-{contract.code}-pin": value}),
+        (
+            "pause",
+            {
+                f"pause-{contract.code}-{name}": value
+                for name in ("start", "length", "periods", "until", "pin")
+            },
+        ),
+        ("resume", {f"resume-{contract.code}-pin": value}),
     ]
     for action, data in posts:
         for code in (contract.code, value):
@@ -533,3 +548,101 @@ def test_hostile_input_is_refused_with_a_message_and_changes_nothing(client, val
     token = quote(value.strip() or "x", safe="")
     assert client.get(f"/my/{token}/").status_code == 404
     assert state(contract) == before and OutboxMessage.objects.count() == outbox_before
+
+
+# --- Pause and resume (purchases/services/pauses.py) -------------------------------------------
+
+
+def pause(client, contract, **fields):
+    data = {"contract": contract.code}
+    data.update({f"pause-{contract.code}-{name}": value for name, value in fields.items()})
+    return client.post(action_url(contract.buyer, "pause"), data)
+
+
+def test_the_buyer_pauses_for_a_period_and_resumes(client):
+    contract = subscribe()
+    bill_before = contract.next_bill_date
+    response = pause(client, contract, start="now", length="periods", periods="1")
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Your subscription is paused" in page and "Paused from" in page
+    assert "Resume my subscription" in page and "Stop renewing" not in page
+    contract.refresh_from_db()
+    assert contract.status == RecurringContract.Status.PAUSED
+    paused = ContractPause.objects.get()
+    assert paused.by_buyer and paused.created_by is None
+
+    response = client.post(
+        action_url(contract.buyer, "resume"), {"contract": contract.code}, follow=True
+    )
+    assert "runs again" in response.content.decode()
+    contract.refresh_from_db()
+    paused.refresh_from_db()
+    assert contract.status == RecurringContract.Status.ACTIVE
+    assert contract.next_bill_date >= bill_before
+    assert paused.resumed_by_buyer and paused.resumed_by is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"start": "now", "length": "periods", "periods": "0"}, "at least one period"),
+        ({"start": "now", "length": "until", "until": "2001-01-01"}, "in the past"),
+        ({"start": "now", "length": "until", "until": "2999-01-01"}, "at most 90 days"),
+        ({"start": "now", "length": "periods", "periods": ""}, "Give the number of periods"),
+        ({"start": "whenever", "length": "open"}, "Select a valid choice"),
+    ],
+)
+def test_a_pause_outside_the_shops_limits_is_refused_and_changes_nothing(
+    client, settings, fields, said
+):
+    settings.CONTRACT_MAX_PAUSE_DAYS = 90
+    contract = subscribe()
+    before = state(contract)
+    response = pause(client, contract, **fields)
+    assert response.status_code == 400
+    assert said in response.content.decode()
+    assert state(contract) == before
+
+
+def test_a_stopping_subscription_offers_no_pause_and_the_service_refuses_one(client):
+    contract = subscribe()
+    client.post(action_url(contract.buyer, "stop"), {"contract": contract.code})
+    assert "Pause my subscription" not in client.get(page_url(contract.buyer)).content.decode()
+    before = state(contract)
+    response = pause(client, contract, start="now", length="open")
+    assert response.status_code == 400
+    assert state(contract) == before
+
+
+def test_resuming_a_running_subscription_is_refused(client):
+    contract = subscribe()
+    before = state(contract)
+    response = client.post(action_url(contract.buyer, "resume"), {"contract": contract.code})
+    assert response.status_code == 400
+    assert state(contract) == before
+
+
+def test_a_buyer_with_a_pin_gives_it_to_pause_and_resume(client):
+    contract = subscribe()
+    buyer_services.set_purchase_pin(buyer=contract.buyer, pin="4321")
+    before = state(contract)
+    assert pause(client, contract, start="now", length="open", pin="1111").status_code == 400
+    assert state(contract) == before
+    assert pause(client, contract, start="now", length="open", pin="4321").status_code == 302
+    code = contract.code
+    wrong = client.post(
+        action_url(contract.buyer, "resume"), {"contract": code, f"resume-{code}-pin": "1"}
+    )
+    assert wrong.status_code == 400
+    contract.refresh_from_db()
+    assert contract.status == RecurringContract.Status.PAUSED
+
+
+def test_the_pause_emails_link_to_the_page(client, mailoutbox, django_capture_on_commit_callbacks):
+    contract = subscribe()
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        pause(client, contract, start="now", length="open")
+    (message,) = mailoutbox
+    assert client.get(link_in(message)).status_code == 200

@@ -40,6 +40,8 @@ PUBLIC = {
     "self_service:card",
     "self_service:stop",
     "self_service:reactivate",
+    "self_service:pause",
+    "self_service:resume",
     "self_service:fresh_link",
     "self_service:fresh_link_for_link",
 }
