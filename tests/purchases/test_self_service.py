@@ -646,3 +646,20 @@ def test_the_pause_emails_link_to_the_page(client, mailoutbox, django_capture_on
         pause(client, contract, start="now", length="open")
     (message,) = mailoutbox
     assert client.get(link_in(message)).status_code == 200
+
+
+def test_the_log_never_shows_a_link(client, caplog):
+    """A refused action is logged with its path ("Bad Request: ..."); the console handler's
+    filter (LOGGING) hides the link in it, and this test applies it to what was captured."""
+    import logging
+
+    from core.log_redaction import HideSignedLinks
+
+    contract = subscribe()
+    token = make_token(contract.buyer)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        client.post(action_url(contract.buyer, "reactivate"), {"contract": contract.code})
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    HideSignedLinks().filter(record)
+    assert token not in record.getMessage()
+    assert "/my/<link>/reactivate/" in record.getMessage()
