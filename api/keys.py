@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api.models import KEY_PREFIX_LENGTH, ApiKey, digest_of
+from core import audit
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def create_api_key(
                     created_by=created_by,
                     **extra,
                 )
+            audit.record("created", api_key, object_code=api_key.prefix)
             return NewApiKey(api_key, key)
         except IntegrityError:  # a prefix drawn twice (62**8 values): draw again
             continue
@@ -97,9 +99,11 @@ def update_api_key(*, api_key: ApiKey, name: str, scopes, rate_limit_per_minute:
     """Rename a key, change its scopes or its requests a minute (0: no limit)."""
     name, scopes = _checked(name, scopes)
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    before = audit.snapshot(api_key, ("name", "scopes", "rate_limit_per_minute"))
     api_key.name, api_key.scopes = name, scopes
     api_key.rate_limit_per_minute = rate_limit_per_minute
     api_key.save(update_fields=["name", "scopes", "rate_limit_per_minute"])
+    audit.record("changed", api_key, before=before, object_code=api_key.prefix)
     forget_keys()
     transaction.on_commit(forget_keys)  # and not re-read the old one meanwhile
     return api_key
@@ -111,9 +115,11 @@ def revoke_api_key(*, api_key: ApiKey, revoked_by=None) -> ApiKey:
     and person."""
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is None:
+        before = audit.snapshot(api_key, ("revoked_at", "revoked_by"))
         api_key.revoked_at = timezone.now()
         api_key.revoked_by = revoked_by
         api_key.save(update_fields=["revoked_at", "revoked_by"])
+        audit.record("revoked", api_key, before=before, object_code=api_key.prefix)
     forget_keys()
     transaction.on_commit(forget_keys)  # and not re-read the old one meanwhile
     return api_key
@@ -251,6 +257,7 @@ def authenticate(request, params) -> ApiKey:
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+    audit.set_actor(audit.api_key_actor(api_key))
     return api_key
 
 

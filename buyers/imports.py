@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 
-from core import events
+from core import audit, events
 
 from . import errors
 from .models import Buyer, phone_key, phone_key_of
@@ -187,5 +187,6 @@ def import_buyers(*, rows) -> list[Buyer]:
             seen_phones.add(phone_key_of(phone))
         buyers.append(Buyer(email=email, phone=phone, name=name))
     created = Buyer.objects.bulk_create(buyers, batch_size=1000)
+    audit.record_many([audit.entry("created (import)", buyer) for buyer in created])
     events.publish_many(("buyer.created", buyer, "") for buyer in created)
     return created

@@ -25,10 +25,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from core import events
+from core import audit, events
 from core.errors import Refusals
 from core.money import (
     currency_codes,
+    format_amount,
     has_more_digits_than_currency,
     minor_digits,
     quantize,
@@ -169,6 +170,7 @@ def create_buyer(*, email: str = "", phone: str = "", name: str = "") -> Buyer:
             buyer = Buyer.objects.create(email=email, phone=phone, name=name)
     except IntegrityError:  # the same e-mail or phone written by someone else since the check
         raise _contact_taken(email, phone) from None
+    audit.record("created", buyer)
     events.publish("buyer.created", buyer)
     return buyer
 
@@ -202,12 +204,14 @@ def update_buyer(*, buyer: Buyer, email: str = "", phone: str = "", name: str = 
     email, phone, name = normalise_email(email), normalise_phone(phone), (name or "").strip()
     check_buyer_fields(email=email, phone=phone, name=name, exclude_pk=buyer.pk)
     buyer = Buyer.objects.select_for_update().get(pk=buyer.pk)
+    before = audit.snapshot(buyer, ("email", "phone", "name"))
     buyer.email, buyer.phone, buyer.name = email, phone, name
     try:
         with transaction.atomic():
             buyer.save(update_fields=["email", "phone", "name"])
     except IntegrityError:  # the same e-mail or phone written by someone else since the check
         raise _contact_taken(email, phone, exclude_pk=buyer.pk) from None
+    audit.record("changed", buyer, before=before)
     events.publish("buyer.updated", buyer)
     return buyer
 
@@ -226,10 +230,12 @@ def set_purchase_pin(*, buyer: Buyer, pin: str) -> Buyer:
     if not PIN_PATTERN.match(pin):
         raise errors.InvalidPin()
     buyer = Buyer.objects.select_for_update().get(pk=buyer.pk)
+    before = audit.snapshot(buyer, ("pin_hash", "pin_failed_attempts", "pin_locked_at"))
     buyer.pin_hash = make_password(pin)
     buyer.pin_failed_attempts = 0
     buyer.pin_locked_at = None
     buyer.save(update_fields=["pin_hash", "pin_failed_attempts", "pin_locked_at"])
+    audit.record("set purchase PIN", buyer, before=before)
     return buyer
 
 
@@ -355,8 +361,10 @@ def _extend(access: Access, *, expire, activation_limit) -> Access:
     )
     access.grant_outcome = GrantOutcome.KEPT
     if (end, limit) != (access.access_expire, access.activation_limit):
+        before = audit.snapshot(access, ("access_expire", "activation_limit"))
         access.access_expire, access.activation_limit = end, limit
         access.save(update_fields=["access_expire", "activation_limit"])
+        audit.record("extended", access, before=before)
         access.grant_outcome = GrantOutcome.EXTENDED
     return access
 
@@ -460,6 +468,7 @@ def grant_access(
         use_subscription_custom_url=bool(use_subscription_custom_url),
     )
     access.grant_outcome = GrantOutcome.CREATED
+    audit.record("granted", access)
     if notify:
         from .notifications import queue_access_granted_email
 
@@ -489,6 +498,7 @@ def update_access(
         raise errors.AccessRevoked()
     if notify and not access.buyer.email:
         raise errors.NotifyNeedsEmail()
+    before = audit.snapshot(access)
     if name is not UNSET:
         buyer = access.buyer
         update_buyer(buyer=buyer, email=buyer.email, phone=buyer.phone, name=name)
@@ -511,6 +521,7 @@ def update_access(
     if use_subscription_custom_url is not UNSET:
         access.use_subscription_custom_url = bool(use_subscription_custom_url)
     access.save()
+    audit.record("changed", access, before=before)
     events.publish("access.changed", access)
     if notify:
         from .notifications import queue_access_changed_email
@@ -533,8 +544,10 @@ def reset_access_password(*, access: Access, notify: bool = False) -> Access:
         password = new_access_password()
         if not Access.objects.filter(hash=password).exists():
             break
+    before = audit.snapshot(access, ("hash",))
     access.hash = password
     access.save(update_fields=["hash"])
+    audit.record("reset password", access, before=before)
     if notify:
         from .notifications import queue_access_password_email
 
@@ -551,9 +564,11 @@ def revoke_access(*, access: Access, revoked_by=None, notify: bool = False) -> A
         return access
     if notify and not access.buyer.email:
         raise errors.NotifyNeedsEmail()
+    before = audit.snapshot(access, ("revoked_at", "revoked_by"))
     access.revoked_at = timezone.now()
     access.revoked_by = revoked_by
     access.save(update_fields=["revoked_at", "revoked_by"])
+    audit.record("revoked", access, before=before)
     if notify:
         from .notifications import queue_access_revoked_email
 
@@ -857,6 +872,17 @@ def _post_wallet_entry(
         reason=(reason or "").strip(),
         reference=reference,
         created_by=by,
+    )
+    audit.record(
+        f"wallet {kind}",
+        buyer,
+        changes={
+            "balance": [
+                format_amount(balance.balance - amount, currency),
+                format_amount(new_balance, currency),
+            ]
+        },
+        reason=reason,
     )
     # Booked in the money journal by its receiver, in this transaction (buyers/signals.py).
     wallet_entry_posted.send(sender=WalletEntry, entry=entry, links=links or {})

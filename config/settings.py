@@ -65,6 +65,8 @@ MIDDLEWARE = [
     # First: /healthz/ answers load balancers over plain HTTP, by address, without a session.
     "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The audit trail's actor: the request's address and id, then its user or API key.
+    "core.audit.AuditActorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # API requests past Django's upload limits answered in the API's error shape, not HTML.
     "api.middleware.ApiRequestLimitsMiddleware",

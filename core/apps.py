@@ -23,3 +23,10 @@ class SiteConfig(AppConfig):
 
         connection_created.connect(install_unicode_like, dispatch_uid="site.unicode_like")
         tables_speedup.install()
+
+        from celery.signals import task_postrun, task_prerun
+
+        from .audit import task_ended, task_started
+
+        task_prerun.connect(task_started, dispatch_uid="site.audit_task_started")
+        task_postrun.connect(task_ended, dispatch_uid="site.audit_task_ended")

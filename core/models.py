@@ -6,6 +6,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboxMessage(models.Model):
@@ -100,3 +101,92 @@ class Event(models.Model):
             "api_version": self.api_version,
             "data": {"object": self.data},
         }
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """Entries are only ever added: a bulk update or delete is refused before it reaches SQL."""
+
+    def update(self, **kwargs):
+        raise AuditTrailIsAppendOnly()
+
+    def delete(self):
+        raise AuditTrailIsAppendOnly()
+
+    def _raw_delete(self, using):
+        raise AuditTrailIsAppendOnly()
+
+
+class AuditEntry(models.Model):
+    """One write through the services (core/audit.py): who made it (a staff user, an API key, a
+    buyer through self-service, a job), when, to which object, what changed (before → after),
+    from which address and why. Append-only: never updated or deleted (on PostgreSQL a trigger
+    refuses it too)."""
+
+    class ActorKind(models.TextChoices):
+        STAFF = "staff", _("Staff user")
+        API_KEY = "api_key", _("API key")
+        BUYER = "buyer", _("Buyer")
+        JOB = "job", _("Job")
+        SYSTEM = "system", _("System")
+
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
+    # The actor's own id as text (a user's pk, an API key's prefix, a buyer's code, a task name).
+    actor_id = models.CharField(_("actor id"), max_length=150, blank=True)
+    actor_label = models.CharField(_("actor"), max_length=200, blank=True)
+    object_kind = models.CharField(_("object kind"), max_length=40)
+    # The object's public code (its pk for rows without one: users, groups).
+    object_code = models.CharField(_("object"), max_length=40)
+    object_label = models.CharField(_("object name"), max_length=200, blank=True)
+    action = models.CharField(_("action"), max_length=40)
+    # {"field label": [before, after]}, values as staff read them ("19.50 EUR").
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    # The bulk action that wrote this entry, so it can be undone as a whole.
+    batch = models.UUIDField(_("batch"), null=True, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(actor_kind__in=["staff", "api_key", "buyer", "job", "system"]),
+                name="audit_entry_actor_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="audit_entry_created_idx"),
+            models.Index(
+                fields=["object_kind", "object_code", "-created_at", "-id"],
+                name="audit_entry_object_idx",
+            ),
+            models.Index(
+                fields=["actor_kind", "actor_id", "-created_at", "-id"],
+                name="audit_entry_actor_idx",
+            ),
+            models.Index(
+                fields=["batch"], condition=Q(batch__isnull=False), name="audit_batch_idx"
+            ),
+        ]
+
+    def __str__(self):
+        who = self.actor_label or self.actor_kind
+        return f"{who} {self.action} {self.object_kind} {self.object_code}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AuditTrailIsAppendOnly()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditTrailIsAppendOnly()
+
+
+class AuditTrailIsAppendOnly(Exception):
+    def __init__(self):
+        super().__init__(_("The audit trail is append-only: its entries are never changed."))

@@ -30,7 +30,7 @@ from django.utils import timezone
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, WalletEntry
-from core import events
+from core import audit, events
 from core.bulk import update_rows
 
 from . import errors
@@ -466,6 +466,7 @@ def record_batch(attempts: list[Attempt], answers: dict, *, now, run: RenewalRun
         )
         queue_renewal_emails(emails)
         publish_contract_events(emails)
+        audit_renewals(emails, now=now)
         # Last, so the days' totals rows are locked only for the end of this transaction.
         journal.book(booked)
         journal.book_renewals_in_sql([attempt.transaction_id for attempt in paid], earliest=now)
@@ -499,6 +500,44 @@ def publish_contract_events(emails: list) -> int:
     )
 
 
+AUDIT_ACTION_OF_EMAIL = {
+    RENEWAL_RECEIPT: "renewed",
+    RENEWAL_FAILED: "renewal declined",
+    CONTRACT_ENDED: "ended",
+}
+
+
+def audit_renewals(emails: list, *, now) -> int:
+    """The batch's audit entries (one per contract renewed, declined or ended), in its
+    transaction: one read of the contracts as they are now and one INSERT."""
+    if not emails:
+        return 0
+    contracts = {
+        row["pk"]: row
+        for row in RecurringContract.objects.filter(
+            pk__in=[contract_id for _, contract_id, _ in emails]
+        ).values("pk", "code", "status", "next_bill_date", "failed_attempts")
+    }
+    entries = []
+    for kind, contract_id, _ in emails:
+        row = contracts[contract_id]
+        bill = timezone.localtime(row["next_bill_date"]).isoformat(timespec="seconds")
+        changes = {"status": [None, row["status"]], "next_bill_date": [None, bill]}
+        if kind == RENEWAL_FAILED:
+            changes["failed_attempts"] = [row["failed_attempts"] - 1, row["failed_attempts"]]
+        entries.append(
+            audit.entry(
+                AUDIT_ACTION_OF_EMAIL[kind],
+                object_kind="recurringcontract",
+                object_code=row["code"],
+                object_label=row["code"],
+                changes=changes,
+                when=now,
+            )
+        )
+    return audit.record_many(entries)
+
+
 def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringContract:
     """Charge a past-due contract now instead of at its next retry (staff, after the buyer fixed
     their card). It is the same attempt the engine would make: same rules, same key scheme."""
@@ -508,6 +547,7 @@ def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringCon
     RecurringContract.objects.filter(
         pk=contract.pk, status=RecurringContract.Status.PAST_DUE
     ).update(next_retry_at=now)
+    audit.record("retry requested", contract)
     attempts = claim_batch(
         now=now, batch_size=1, only=RecurringContract.objects.filter(pk=contract.pk)
     )

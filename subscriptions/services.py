@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
+from core import audit
 from core.codes import new_public_code
 from core.errors import Refusals
 from core.money import currency_codes, has_more_digits_than_currency, minor_digits, to_minor_units
@@ -273,6 +274,7 @@ def _set_offers(
     for pricing_model_id, offer in offers.items():
         if pricing_model_id not in wanted_ids:
             offer.delete()
+            audit.record("withdrew pricing model", subscription, changes=_offer(offer, None))
         elif offer.is_default and offer.pricing_model_id != default_pricing_model.pk:
             offer.is_default = False
             offer.save()
@@ -280,12 +282,26 @@ def _set_offers(
         is_default = pricing_model == default_pricing_model
         offer = offers.get(pricing_model.pk)
         if offer is None:
-            SubscriptionPricingModel.objects.create(
+            offer = SubscriptionPricingModel.objects.create(
                 subscription=subscription, pricing_model=pricing_model, is_default=is_default
             )
+            audit.record("offered pricing model", subscription, changes=_offer(None, offer))
         elif offer.is_default != is_default:
             offer.is_default = is_default
             offer.save()
+            if is_default:
+                audit.record("made default", subscription, changes=_offer(None, offer))
+
+
+def _offer(before, after) -> dict:
+    """An offer's change in the audit trail: which pricing model, and whether default."""
+    shown = [
+        None
+        if offer is None
+        else f"{offer.pricing_model}{' (default)' if offer.is_default else ''}"
+        for offer in (before, after)
+    ]
+    return {"pricing model": shown}
 
 
 @transaction.atomic
@@ -306,6 +322,7 @@ def create_subscription(
     if default_pricing_model is not None and default_pricing_model not in pricing_models:
         raise errors.DefaultPricingModelNotOffered()
     _save_subscription(subscription)
+    audit.record("created", subscription)
     _set_offers(subscription, pricing_models, default_pricing_model)
     return subscription
 
@@ -323,9 +340,11 @@ def update_subscription(
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if subscription.archived_at is not None:
         raise errors.SubscriptionArchived()
+    before = audit.snapshot(subscription)
     _apply(subscription, SUBSCRIPTION_FIELDS, changes)
     check_subscription(subscription)
     _save_subscription(subscription)
+    audit.record("changed", subscription, before=before)
     if pricing_models is not None:
         _set_offers(subscription, pricing_models, default_pricing_model)
     return subscription
@@ -387,10 +406,15 @@ def delete_or_archive_subscription(*, subscription: Subscription) -> DeletionOut
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if records_keeping_subscription(subscription):
         if subscription.archived_at is None:
+            before = audit.snapshot(subscription, ("archived_at", "mandatory"))
             subscription.archived_at = timezone.now()
             subscription.mandatory = False
             subscription.save()
+            audit.record("archived", subscription, before=before)
         return DeletionOutcome.ARCHIVED
+    audit.record(
+        "deleted", subscription, changes=audit.changes_between(audit.snapshot(subscription), {})
+    )
     subscription.delete()
     return DeletionOutcome.DELETED
 
@@ -411,7 +435,9 @@ def attach_media(*, subscription: Subscription, media: Media) -> SubscriptionMed
         raise errors.SingleSubscriptionHoldsOneMedia()
     try:
         with transaction.atomic():
-            return SubscriptionMedia.objects.create(subscription=subscription, media=media)
+            link = SubscriptionMedia.objects.create(subscription=subscription, media=media)
+            audit.record("attached media", subscription, changes={"media": [None, _media(media)]})
+            return link
     except IntegrityError:
         raise errors.MediaAlreadyAttached() from None
 
@@ -424,6 +450,11 @@ def detach_media(*, subscription: Subscription, media: Media) -> None:
     deleted, _ = SubscriptionMedia.objects.filter(subscription=subscription, media=media).delete()
     if not deleted:
         raise errors.MediaNotAttached()
+    audit.record("detached media", subscription, changes={"media": [_media(media), None]})
+
+
+def _media(media: Media) -> str:
+    return f"“{media.title}” ({media.code})"
 
 
 # --- Media --------------------------------------------------------------------------------------
@@ -459,15 +490,18 @@ def create_media(*, title: str, **fields) -> Media:
     _apply(media, MEDIA_FIELDS, {"title": title, **fields})
     check_media(media)
     media.save()
+    audit.record("created", media)
     return media
 
 
 @transaction.atomic
 def update_media(*, media: Media, **changes) -> Media:
     """Change the given fields of a media."""
+    before = audit.stored(media)
     _apply(media, MEDIA_FIELDS, changes)
     check_media(media)
     media.save()
+    audit.record("changed", media, before=before)
     return media
 
 
@@ -483,6 +517,7 @@ def delete_media(*, media: Media) -> None:
             f"{', '.join(holders)}: remove it from every subscription before deleting it."
         )
     try:
+        audit.record("deleted", media, changes=audit.changes_between(audit.snapshot(media), {}))
         media.delete()
     except (ProtectedError, RestrictedError):
         raise errors.MediaInUse() from None
@@ -594,6 +629,7 @@ def create_pricing_model(*, title: str, price: Decimal, currency: str, **fields)
     )
     check_pricing_model(pricing_model)
     pricing_model.save()
+    audit.record("created", pricing_model)
     return pricing_model
 
 
@@ -620,9 +656,11 @@ def update_pricing_model(*, pricing_model: PricingModel, **changes) -> PricingMo
         for name in SOLD_TERMS:
             if name in changes and changes[name] != getattr(pricing_model, name):
                 raise errors.PricingModelTermsFixed(field=name)
+    before = audit.stored(pricing_model)
     _apply(pricing_model, PRICING_MODEL_FIELDS, changes)
     check_pricing_model(pricing_model)
     pricing_model.save()
+    audit.record("changed", pricing_model, before=before)
     return pricing_model
 
 
@@ -640,6 +678,8 @@ def delete_pricing_model(*, pricing_model: PricingModel) -> None:
             "remove it from the subscription first."
         )
     try:
+        gone = audit.changes_between(audit.snapshot(pricing_model), {})
+        audit.record("deleted", pricing_model, changes=gone)
         pricing_model.delete()
     except (ProtectedError, RestrictedError):
         raise errors.PricingModelInUse() from None
@@ -756,7 +796,9 @@ def create_coupon(
     coupon = Coupon()
     _apply(coupon, COUPON_FIELDS, {"code": code, **fields})
     check_coupon(coupon)
-    return _save_coupon(coupon, subscriptions)
+    coupon = _save_coupon(coupon, subscriptions)
+    audit.record("created", coupon)
+    return coupon
 
 
 @transaction.atomic
@@ -764,15 +806,19 @@ def update_coupon(
     *, coupon: Coupon, subscriptions: Iterable[Subscription] | None = None, **changes
 ) -> Coupon:
     """Change a coupon; the uses so far stay as counted."""
+    before = audit.stored(coupon)
     _apply(coupon, COUPON_FIELDS, changes)
     check_coupon(coupon)
-    return _save_coupon(coupon, subscriptions)
+    coupon = _save_coupon(coupon, subscriptions)
+    audit.record("changed", coupon, before=before)
+    return coupon
 
 
 @transaction.atomic
 def delete_coupon(*, coupon: Coupon) -> None:
     """Delete a coupon no purchase refers to."""
     try:
+        audit.record("deleted", coupon, changes=audit.changes_between(audit.snapshot(coupon), {}))
         coupon.delete()
     except (ProtectedError, RestrictedError):
         raise errors.CouponInUse() from None
@@ -892,8 +938,10 @@ def update_shop_contacts(
     e-mail are required."""
     contacts = ShopContacts(name=name, phone=phone, email=email, site=site, description=description)
     check_shop_contacts(contacts)
+    before = audit.stored(ShopContacts(pk=ShopContacts.SINGLETON_ID), CONTACT_FIELDS)
     contacts, _ = ShopContacts.objects.update_or_create(
         pk=ShopContacts.SINGLETON_ID,
         defaults={field: getattr(contacts, field) for field in CONTACT_FIELDS},
     )
+    audit.record("changed", contacts, before=before or dict.fromkeys(CONTACT_FIELDS))
     return contacts

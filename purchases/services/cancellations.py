@@ -12,8 +12,8 @@ from django.utils.translation import gettext
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access, Buyer
-from core import events
-from core.money import has_more_digits_than_currency, minor_digits, quantize
+from core import audit, events
+from core.money import format_amount, has_more_digits_than_currency, minor_digits, quantize
 from core.text import has_control_character
 from subscriptions.models import PricingModel, Subscription
 
@@ -61,6 +61,7 @@ def refund_payment(
             },
         )
         queue_refund_confirmation(refund)
+        _audit_refund(refund)
         return refund
     gateway = get_gateway(purchase.payment_type)
     if gateway is None:
@@ -85,7 +86,15 @@ def refund_payment(
     )
     journal.book([journal.refund_entry(refund)])
     queue_refund_confirmation(refund)
+    _audit_refund(refund)
     return refund
+
+
+def _audit_refund(refund: Refund) -> None:
+    shown = format_amount(refund.amount, refund.currency)
+    audit.record(
+        "refunded", refund.purchase, changes={"refund": [None, shown]}, reason=refund.reason
+    )
 
 
 @transaction.atomic
@@ -127,8 +136,10 @@ def refund_purchase(*, purchase: Purchase, amount, reason: str, staff_user) -> R
     with journal.at_the_end():
         refund = refund_payment(purchase, amount, reason, staff_user)
     if already + amount == purchase.amount:
+        before = audit.snapshot(purchase, ("status",))
         purchase.status = Purchase.Status.REFUNDED
         purchase.save(update_fields=["status"])
+        audit.record("refunded in full", purchase, before=before, reason=reason)
         if purchase.access and purchase.access.revoked_at is None:
             buyer_services.revoke_access(access=purchase.access, revoked_by=staff_user)
         end_contract(purchase, timezone.now())
@@ -260,6 +271,7 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
         raise errors.PurchaseError("A refund goes with ending the purchase now.", field="refund")
     now = timezone.now()
     refund_row = None
+    before = audit.snapshot(purchase, ("status",))
     contract = RecurringContract.objects.select_for_update().filter(purchase=purchase).first()
     if contract is not None and contract.claimed_until and contract.claimed_until > now:
         raise errors.PurchaseError(
@@ -298,6 +310,7 @@ def _cancel(purchase, mode, refund, by_buyer, staff_user) -> ProductView:
         created_by=staff_user,
         created_at=now,
     )
+    audit.record(f"cancelled ({mode}, refund: {refund or 'none'})", purchase, before=before)
     purchase.refresh_from_db()
     # Cancelled now, or cancelling at the period's end (the object's Status says which).
     events.publish("purchase.cancelled", purchase)
@@ -358,8 +371,10 @@ def _reactivate(purchase, by_buyer, staff_user) -> ProductView:
         # The grace end_access_at_period_end took back (a past-due contract kept its access).
         end = access_end_of_contract(contract.next_bill_date, stopping=False)
         Access.objects.filter(pk=access.pk, access_expire__lt=end).update(access_expire=end)
+    before = audit.snapshot(purchase, ("status",))
     purchase.status = Purchase.Status.COMPLETED
     purchase.save(update_fields=["status"])
+    audit.record("reactivated", purchase, before=before)
     Cancellation.objects.filter(
         purchase=purchase, mode=Cancellation.Mode.PERIOD_END, undone_at__isnull=True
     ).update(undone_at=now, undone_by=staff_user, undone_by_buyer=by_buyer)

@@ -21,7 +21,8 @@ from django.utils import timezone
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Buyer
-from core import events
+from core import audit, events
+from core.money import format_amount
 from subscriptions import errors as catalog_errors
 from subscriptions.models import Coupon, PricingModel, Subscription
 from subscriptions.services import price_with_coupon, use_coupon
@@ -237,7 +238,7 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         )
     )
     coupon = facts.coupon
-    return Purchase.objects.create(
+    purchase = Purchase.objects.create(
         buyer=buyer,
         subscription=facts.product,
         pricing_model=facts.offer,
@@ -260,6 +261,16 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         expires_at=now + timedelta(minutes=pending_minutes()),
         request_key=request.request_key,
     )
+    audit.record("created", purchase, changes=_audited(purchase, None))
+    return purchase
+
+
+def _audited(purchase: Purchase, status_before) -> dict:
+    """A purchase's entry in the audit trail: its status, and its price when it is new."""
+    changes = {"status": [status_before, purchase.status]}
+    if status_before is None:
+        changes["amount"] = [None, format_amount(purchase.amount, purchase.currency)]
+    return changes
 
 
 def _charge_and_settle(purchase: Purchase, gateway) -> Purchase:
@@ -308,6 +319,7 @@ def _fail(purchase: Purchase, result_code: str, message: str) -> Purchase:
         )
         purchase.refresh_from_db()
         if failed:
+            audit.record("failed", purchase, changes=_audited(purchase, "pending"), reason=message)
             events.publish("purchase.failed", purchase)
     return purchase
 
@@ -356,6 +368,7 @@ def _complete(purchase: Purchase) -> Purchase:
                 start_contract(purchase, amount_each_period, now)
             purchase.status, purchase.completed_at = Purchase.Status.COMPLETED, now
             purchase.save()
+            audit.record("completed", purchase, changes=_audited(purchase, "pending"))
             journal.book([journal.sale_entry(purchase, booked_at=now)])
             queue_purchase_receipt(purchase)
             events.publish("purchase.completed", purchase)

@@ -4,9 +4,11 @@ every period is the renewal engine's job (purchases/renewals.py)."""
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from buyers.models import Access
-from core import events
+from core import audit, events
+from core.money import format_amount
 from subscriptions.models import PricingModel
 
 from .. import errors
@@ -28,7 +30,7 @@ def start_contract(purchase: Purchase, amount: Decimal, now) -> RecurringContrac
     until the trial ends, when period 1 is charged); the next bill date is that period's end."""
     trial = purchase.trial_ends_at is not None
     anchor = purchase.trial_ends_at if trial else now
-    return RecurringContract.objects.create(
+    contract = RecurringContract.objects.create(
         purchase=purchase,
         buyer=purchase.buyer,
         subscription=purchase.subscription,
@@ -45,6 +47,16 @@ def start_contract(purchase: Purchase, amount: Decimal, now) -> RecurringContrac
         next_bill_date=first_bill_date(purchase, now),
         created_at=now,
     )
+    audit.record("started", contract, changes=_audited_start(contract))
+    return contract
+
+
+def _audited_start(contract: RecurringContract) -> dict:
+    return {
+        "amount": [None, format_amount(contract.amount, contract.currency)],
+        "next_bill_date": [None, timezone.localtime(contract.next_bill_date).isoformat()],
+        "status": [None, contract.status],
+    }
 
 
 def end_access_at_period_end(contract: RecurringContract) -> None:
@@ -64,8 +76,10 @@ def end_contract(purchase: Purchase, now) -> None:
     # A paused contract ends too (its access ended when the pause started).
     if contract is None or contract.status not in RecurringContract.OPEN_STATUSES:
         return
+    before = audit.snapshot(contract, ("status", "ended_at"))
     contract.status, contract.ended_at = RecurringContract.Status.CANCELLED, now
     contract.save(update_fields=["status", "ended_at"])
+    audit.record("ended", contract, before=before)
     queue_renewal_emails([(CONTRACT_ENDED, contract.pk, f"contract-ended:{contract.code}")])
     events.publish("contract.ended", contract, key=f"contract.ended:{contract.code}")
 
@@ -75,10 +89,17 @@ def apply_new_price_to_contracts(*, pricing_model: PricingModel) -> int:
     """The shop's choice to charge running contracts of `pricing_model` its current price from
     their next period on (without it, a contract keeps the price it was bought at). Answers how
     many contracts changed."""
-    return RecurringContract.objects.filter(
+    changed = RecurringContract.objects.filter(
         pricing_model=pricing_model,
         status__in=RecurringContract.OPEN_STATUSES,
     ).update(amount=pricing_model.price)
+    shown = format_amount(pricing_model.price, pricing_model.currency)
+    audit.record(
+        f"new price applied to {changed} contracts",
+        pricing_model,
+        changes={"contracts' amount": [None, shown]},
+    )
+    return changed
 
 
 def check_card(payment_type: str, instrument: str, key: str) -> tuple[str, str] | None:
@@ -116,5 +137,7 @@ def change_contract_card(*, contract: RecurringContract, instrument: str) -> Rec
     if refusal is not None:
         raise errors.InvalidCard(f"{refusal[1]} The contract keeps its card.")
     RecurringContract.objects.filter(pk=contract.pk).update(instrument=instrument)
+    masked = [f"…{card[-4:]}" if card else None for card in (contract.instrument, instrument)]
+    audit.record("changed card", contract, changes={"instrument": masked})
     contract.instrument = instrument
     return contract
