@@ -8,6 +8,7 @@ from django.urls import include, path
 from api import pages as api_key_pages
 from api import urls as api_urls
 from buyers import urls as buyer_urls
+from core import audit_pages
 from core import views as site_views
 from purchases import urls as purchase_urls
 from purchases import views as purchase_views
@@ -24,6 +25,7 @@ admin.site.site_header = admin.site.site_title = "Back office admin"
 urlpatterns = [
     path("", report_views.HomeView.as_view(), name="home"),
     path("team/", site_views.TeamListView.as_view(), name="team"),
+    path("audit/", audit_pages.AuditTrailView.as_view(), name="audit_trail"),
     path("search/", site_views.SiteSearchView.as_view(), name="search"),
     path("subscriptions/", include((catalog_urls.subscription_patterns, "subscriptions"))),
     path("media/", include((catalog_urls.media_patterns, "media"))),

@@ -3,7 +3,7 @@ are written by the services only; an admin may send waiting or dead ones again."
 
 from django.contrib import admin, messages
 
-from .models import Event, OutboxMessage
+from .models import AuditEntry, Event, OutboxMessage
 from .outbox import send_again
 from .readonly_admin import ReadOnlyAdmin
 
@@ -56,4 +56,37 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ("=object_code",)
     sortable_by = ("created_at",)
     readonly_fields = ("uid", "type", "created_at", "api_version", "object_code", "key", "data")
+    fields = readonly_fields
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit trail (core/audit.py): read-only, never deleted, not even by an admin."""
+
+    list_display = (
+        "created_at",
+        "actor_kind",
+        "actor_label",
+        "action",
+        "object_kind",
+        "object_code",
+    )
+    list_filter = ("actor_kind", "object_kind")
+    search_fields = ("=object_code", "=actor_label")
+    sortable_by = ("created_at",)
+    readonly_fields = (
+        "created_at",
+        "actor_kind",
+        "actor_id",
+        "actor_label",
+        "object_kind",
+        "object_code",
+        "object_label",
+        "action",
+        "changes",
+        "address",
+        "reason",
+        "request_id",
+        "batch",
+    )
     fields = readonly_fields

@@ -26,7 +26,8 @@ class SiteConfig(AppConfig):
 
         from celery.signals import task_postrun, task_prerun
 
-        from .audit import task_ended, task_started
+        from .audit import connect_user_signals, task_ended, task_started
 
         task_prerun.connect(task_started, dispatch_uid="site.audit_task_started")
         task_postrun.connect(task_ended, dispatch_uid="site.audit_task_ended")
+        connect_user_signals()

@@ -220,7 +220,8 @@ def entry(
         if before is not None and obj is not None:
             changes = changes_between(before, snapshot(obj, before.keys()))
         elif obj is not None and action == "created":
-            changes = changes_between({}, snapshot(obj))
+            made = snapshot(obj)
+            changes = changes_between({}, {k: v for k, v in made.items() if v not in (None, "")})
         else:
             changes = {}
     return AuditEntry(
@@ -300,3 +301,72 @@ def task_ended(task_id=None, **kwargs) -> None:
 
 
 _task_tokens: dict = {}
+
+
+# --- Users and groups: written by Django's admin and auth, not by our services ------------------
+
+# A sign-in updates last_login: not a change anyone makes to the user.
+USER_NOISE = frozenset({"last_login"})
+
+
+def _user_before_save(sender, instance, **kwargs):
+    instance._audit_before = stored(instance) if instance.pk else None
+
+
+def _user_saved(sender, instance, created, raw=False, **kwargs):
+    if raw:  # fixtures
+        return
+    if created:
+        record("created", instance, object_code=str(instance.pk))
+        return
+    before = getattr(instance, "_audit_before", None) or {}
+    after = snapshot(instance, before.keys())
+    changes = {
+        name: change
+        for name, change in changes_between(before, after).items()
+        if name not in USER_NOISE
+    }
+    if changes:
+        record("changed", instance, object_code=str(instance.pk), changes=changes)
+
+
+def _user_deleted(sender, instance, **kwargs):
+    record("deleted", instance, object_code=str(instance.pk))
+
+
+def _members_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    """A user's groups or a group's (or user's) permissions, added, removed or cleared."""
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if action == "pre_clear":
+        fields = [f for f in instance._meta.many_to_many if f.remote_field.through is sender]
+        names = (
+            sorted(str(item) for item in getattr(instance, fields[0].name).all()) if fields else []
+        )
+    else:
+        names = sorted(str(item) for item in model._base_manager.filter(pk__in=pk_set or ()))
+    if not names:
+        return
+    field = model._meta.verbose_name_plural
+    shown = ", ".join(names)
+    changes = {str(field): [None, shown] if action == "post_add" else [shown, None]}
+    verb = "added" if action == "post_add" else "removed"
+    record(f"{verb} {field}", instance, object_code=str(instance.pk), changes=changes)
+
+
+def connect_user_signals() -> None:
+    """Record changes to users and groups (AppConfig.ready())."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db.models import signals
+
+    User = get_user_model()
+    for model in (User, Group):
+        uid = f"site.audit.{model._meta.model_name}"
+        signals.pre_save.connect(_user_before_save, sender=model, dispatch_uid=f"{uid}.pre")
+        signals.post_save.connect(_user_saved, sender=model, dispatch_uid=f"{uid}.saved")
+        signals.post_delete.connect(_user_deleted, sender=model, dispatch_uid=f"{uid}.deleted")
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        signals.m2m_changed.connect(
+            _members_changed, sender=through, dispatch_uid=f"site.audit.{through._meta.model_name}"
+        )

@@ -166,7 +166,7 @@ class AuditEntry(models.Model):
                 name="audit_entry_object_idx",
             ),
             models.Index(
-                fields=["actor_kind", "actor_id", "-created_at", "-id"],
+                fields=["actor_label", "-created_at", "-id"],
                 name="audit_entry_actor_idx",
             ),
             models.Index(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
-from .roles import MONEY_REPORTS
+from .roles import AUDIT_TRAIL, MONEY_REPORTS
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ AREAS: dict[str, list[NavLink]] = {
     ],
     "Admin": [
         NavLink("Team", "team", "auth.view_user"),
+        NavLink("Audit trail", "audit_trail", AUDIT_TRAIL),
         NavLink("API keys", "api_keys:list", "api.view_apikey"),
         NavLink("Webhooks", "webhooks:list", "webhooks.view_webhookendpoint"),
         NavLink("Django admin", "admin:index"),

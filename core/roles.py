@@ -86,6 +86,11 @@ ROLE_PERMISSIONS[FINANCE] += [
     "buyers.adjust_wallet_above_limit",
 ]
 
+# The audit trail (who changed what): admins and finance read the whole trail; shop staff see
+# an object's history on the pages of the objects they may open.
+AUDIT_TRAIL = "site.view_auditentry"
+ROLE_PERMISSIONS[FINANCE] += [AUDIT_TRAIL]
+
 
 def apply_role_permissions(apps, schema_editor):
     """Create the role groups and grant each the permissions listed for it (adds, never removes)."""

@@ -258,8 +258,6 @@ class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
             media_candidates=selectors.media_to_attach(subscription, search)
             if editable and search
             else [],
-            history=selectors.subscription_history_of(subscription),
-            offer_history=selectors.offer_history_of(subscription),
         )
         return context
 
@@ -483,7 +481,6 @@ class PricingModelDetailView(PricingModelPages, CatalogDetailView):
             offers=pricing_model.offers.select_related("subscription").order_by(
                 "subscription__name", "pk"
             )[:50],
-            history=selectors.history_of(pricing_model),
         )
         return context
 

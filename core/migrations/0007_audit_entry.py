@@ -3,6 +3,8 @@
 import django.utils.timezone
 from django.db import migrations, models
 
+from core.roles import apply_role_permissions
+
 # On PostgreSQL the database itself refuses to change or delete an audit entry, whatever code
 # (or person with a SQL prompt and the app's role) tries. TRUNCATE stays possible: test runs
 # empty every table with it.
@@ -95,7 +97,7 @@ class Migration(migrations.Migration):
                         name="audit_entry_object_idx",
                     ),
                     models.Index(
-                        fields=["actor_kind", "actor_id", "-created_at", "-id"],
+                        fields=["actor_label", "-created_at", "-id"],
                         name="audit_entry_actor_idx",
                     ),
                     models.Index(
@@ -115,4 +117,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(refuse_changes, allow_changes),
+        # Finance reads the trail (core/roles.py).
+        migrations.RunPython(apply_role_permissions, migrations.RunPython.noop),
     ]
