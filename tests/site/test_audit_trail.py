@@ -399,3 +399,33 @@ def test_revoking_an_api_key_is_recorded_without_its_secret(staff_user):
     assert created.object_code == new.api_key.prefix
     assert new.key not in str(created.changes) and created.changes["secret_hash"] == [None, "••••"]
     assert revoked.action == "revoked" and revoked.actor_label == "staff-member"
+
+
+# --- The catalog's history from before the trail -------------------------------------------
+
+
+def test_the_catalogs_earlier_history_is_copied_into_the_trail_once(staff_user):
+    import importlib
+
+    from django.apps import apps
+
+    copying = importlib.import_module("subscriptions.migrations.0005_copy_history_into_audit_trail")
+    pricing_model = catalog_services.create_pricing_model(
+        title="Rental", price=Decimal("19.50"), currency="EUR"
+    )
+    # A change simple-history recorded before the trail existed (no trail entry for it).
+    pricing_model.price = Decimal("21.00")
+    pricing_model._history_user = staff_user
+    pricing_model.save()
+    subscription = catalog_services.create_subscription(
+        name="Concert", period=7, pricing_models=[pricing_model]
+    )
+    copying.copy_history(apps, None)
+    copied = AuditEntry.objects.filter(request_id__startswith="simple-history:").order_by("pk")
+    price_change = copied.get(object_kind="pricingmodel", action="changed")
+    assert price_change.changes == {"price": ["19.50 EUR", "21.00 EUR"]}
+    assert price_change.actor_label == "staff-member"
+    assert copied.filter(object_code=subscription.code, action="offered pricing model").exists()
+    count = copied.count()
+    copying.copy_history(apps, None)
+    assert copied.count() == count
