@@ -12,6 +12,7 @@ from django.db.models import Index
 
 from buyers.models import Access, AccessActivation, Buyer, SentEmail, WalletEntry
 from core.listing import ListPageView
+from core.models import AuditEntry
 from core.readonly_admin import LargeTableAdmin
 from purchases.models import (
     Cancellation,
@@ -36,6 +37,7 @@ BIG_TABLES = {
     AccessActivation,
     WalletEntry,
     SentEmail,
+    AuditEntry,
 }
 
 

@@ -214,8 +214,9 @@ def test_media_attached_and_detached_show_in_the_subscriptions_history(staff):
     staff.post(reverse("subscriptions:detach_media", args=[subscription.code, media.code]))
     detail = staff.get(reverse("subscriptions:detail", args=[subscription.code]))
     text = " ".join(detail.content.decode().split())
-    detached = text.index(f"staff-member</strong> detached media “Knife skills” ({media.code})")
-    attached = text.index(f"staff-member</strong> attached media “Knife skills” ({media.code})")
+    # The History panel reads the audit trail (core/templates/core/audit_history.html).
+    detached = text.index(f"detached media <div>media: “Knife skills” ({media.code}) → —")
+    attached = text.index(f"attached media <div>media: — → “Knife skills” ({media.code})")
     assert detached < attached  # newest first
 
 
