@@ -184,6 +184,12 @@ def changes_between(before: dict, after: dict) -> dict:
     return changes
 
 
+def _gone(before: dict) -> dict:
+    return {
+        name: [HIDDEN if name in SECRET_FIELDS else value, None] for name, value in before.items()
+    }
+
+
 def _fingerprint(value) -> str:
     """Tells two secrets apart in a snapshot without keeping either (never written out)."""
     return hashlib.sha256(str(value).encode()).hexdigest()[:16]
@@ -214,14 +220,15 @@ def entry(
     when: datetime | None = None,
 ) -> AuditEntry:
     """An unsaved entry for `obj` (for `record_many`). `before` (a `snapshot`) makes the
-    changes the fields that differ now; `changes` names them outright."""
+    changes the fields that differ now; `changes` names them outright; without either, a
+    "created" or "deleted" entry shows every field that has a value."""
     actor = actor or current_actor()
     if changes is None:
         if before is not None and obj is not None:
             changes = changes_between(before, snapshot(obj, before.keys()))
-        elif obj is not None and action == "created":
-            made = snapshot(obj)
-            changes = changes_between({}, {k: v for k, v in made.items() if v not in (None, "")})
+        elif obj is not None and action in ("created", "deleted"):
+            made = {k: v for k, v in snapshot(obj).items() if v not in (None, "")}
+            changes = changes_between({}, made) if action == "created" else _gone(made)
         else:
             changes = {}
     return AuditEntry(

@@ -412,9 +412,7 @@ def delete_or_archive_subscription(*, subscription: Subscription) -> DeletionOut
             subscription.save()
             audit.record("archived", subscription, before=before)
         return DeletionOutcome.ARCHIVED
-    audit.record(
-        "deleted", subscription, changes=audit.changes_between(audit.snapshot(subscription), {})
-    )
+    audit.record("deleted", subscription)
     subscription.delete()
     return DeletionOutcome.DELETED
 
@@ -517,7 +515,7 @@ def delete_media(*, media: Media) -> None:
             f"{', '.join(holders)}: remove it from every subscription before deleting it."
         )
     try:
-        audit.record("deleted", media, changes=audit.changes_between(audit.snapshot(media), {}))
+        audit.record("deleted", media)
         media.delete()
     except (ProtectedError, RestrictedError):
         raise errors.MediaInUse() from None
@@ -678,8 +676,7 @@ def delete_pricing_model(*, pricing_model: PricingModel) -> None:
             "remove it from the subscription first."
         )
     try:
-        gone = audit.changes_between(audit.snapshot(pricing_model), {})
-        audit.record("deleted", pricing_model, changes=gone)
+        audit.record("deleted", pricing_model)
         pricing_model.delete()
     except (ProtectedError, RestrictedError):
         raise errors.PricingModelInUse() from None
@@ -818,7 +815,7 @@ def update_coupon(
 def delete_coupon(*, coupon: Coupon) -> None:
     """Delete a coupon no purchase refers to."""
     try:
-        audit.record("deleted", coupon, changes=audit.changes_between(audit.snapshot(coupon), {}))
+        audit.record("deleted", coupon)
         coupon.delete()
     except (ProtectedError, RestrictedError):
         raise errors.CouponInUse() from None

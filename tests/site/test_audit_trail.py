@@ -429,3 +429,17 @@ def test_the_catalogs_earlier_history_is_copied_into_the_trail_once(staff_user):
     count = copied.count()
     copying.copy_history(apps, None)
     assert copied.count() == count
+
+
+def test_a_deleted_media_keeps_its_last_values_in_the_trail_and_a_refused_delete_none():
+    media = catalog_services.create_media(title="Outtakes")
+    code = media.code
+    catalog_services.delete_media(media=media)
+    (deleted,) = entries("media", "deleted")
+    assert deleted.object_code == code and deleted.changes["title"] == ["Outtakes", None]
+    held = catalog_services.create_media(title="Held")
+    subscription, _ = offer_for_sale(scope="group")
+    catalog_services.attach_media(subscription=subscription, media=held)
+    with pytest.raises(catalog_errors.CatalogError):
+        catalog_services.delete_media(media=held)
+    assert len(entries("media", "deleted")) == 1
