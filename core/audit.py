@@ -249,13 +249,39 @@ def entry(
 
 
 def record(action: str, obj=None, **kwargs) -> AuditEntry | None:
-    """Write one entry now, in the caller's transaction (see `entry` for the arguments). A
-    change (`before` given) that changed nothing writes nothing."""
+    """Write one entry now, in the caller's transaction (see `entry` for the arguments), or
+    inside `together()` with the block's others. A change (`before` given) that changed nothing
+    writes nothing."""
     made = entry(action, obj, **kwargs)
     if kwargs.get("before") is not None and not made.changes:
         return None
-    made.save(force_insert=True)
+    waiting = _together.get()
+    if waiting is not None:
+        waiting.append(made)
+    else:
+        made.save(force_insert=True)
     return made
+
+
+_together: ContextVar[list | None] = ContextVar("audit_together", default=None)
+
+
+@contextlib.contextmanager
+def together() -> Iterator[None]:
+    """The entries recorded in the block are written in one INSERT at its end (a checkout's
+    purchase, access, contract and wallet entries). Use it inside the block's transaction: an
+    exception writes none of them."""
+    if _together.get() is not None:  # an outer block writes them
+        yield
+        return
+    waiting: list = []
+    token = _together.set(waiting)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    if waiting:
+        record_many(waiting)
 
 
 def record_many(entries: list[AuditEntry]) -> int:

@@ -20,7 +20,7 @@ On SQLite (no SKIP LOCKED) writers queue on the database lock: one process at a 
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -509,33 +509,75 @@ AUDIT_ACTION_OF_EMAIL = {
 
 def audit_renewals(emails: list, *, now) -> int:
     """The batch's audit entries (one per contract renewed, declined or ended), in its
-    transaction: one read of the contracts as they are now and one INSERT."""
+    transaction, with the contracts as they are now: on PostgreSQL one INSERT ... SELECT."""
     if not emails:
         return 0
-    contracts = {
-        row["pk"]: row
-        for row in RecurringContract.objects.filter(
-            pk__in=[contract_id for _, contract_id, _ in emails]
-        ).values("pk", "code", "status", "next_bill_date", "failed_attempts")
-    }
-    entries = []
-    for kind, contract_id, _ in emails:
-        row = contracts[contract_id]
-        bill = timezone.localtime(row["next_bill_date"]).isoformat(timespec="seconds")
-        changes = {"status": [None, row["status"]], "next_bill_date": [None, bill]}
-        if kind == RENEWAL_FAILED:
-            changes["failed_attempts"] = [row["failed_attempts"] - 1, row["failed_attempts"]]
-        entries.append(
+    ids = [contract_id for _, contract_id, _ in emails]
+    actions = [AUDIT_ACTION_OF_EMAIL[kind] for kind, _, _ in emails]
+    if connection.vendor == "postgresql":
+        return _audit_renewals_in_sql(ids, actions, now)
+    contracts = RecurringContract.objects.in_bulk(ids)
+    return audit.record_many(
+        [
             audit.entry(
-                AUDIT_ACTION_OF_EMAIL[kind],
+                action,
                 object_kind="recurringcontract",
-                object_code=row["code"],
-                object_label=row["code"],
-                changes=changes,
+                object_code=contracts[contract_id].code,
+                object_label=contracts[contract_id].code,
+                changes=_renewal_changes(contracts[contract_id], action),
                 when=now,
             )
+            for contract_id, action in zip(ids, actions, strict=True)
+        ]
+    )
+
+
+def _renewal_changes(contract: RecurringContract, action: str) -> dict:
+    bill = contract.next_bill_date.astimezone(UTC).isoformat(timespec="seconds")
+    changes = {"status": [None, contract.status], "next_bill_date": [None, bill]}
+    if action == AUDIT_ACTION_OF_EMAIL[RENEWAL_FAILED]:
+        changes["failed_attempts"] = [contract.failed_attempts - 1, contract.failed_attempts]
+    return changes
+
+
+def _audit_renewals_in_sql(ids: list, actions: list, now) -> int:
+    """The same entries as `audit_renewals` builds, made by the database from the contracts."""
+    actor = audit.current_actor()
+    declined = AUDIT_ACTION_OF_EMAIL[RENEWAL_FAILED]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO site_auditentry (created_at, actor_kind, actor_id, actor_label,
+                object_kind, object_code, object_label, action, changes, address, reason,
+                request_id, batch)
+            SELECT %s, %s, %s, %s, 'recurringcontract', c.code, c.code, done.action,
+                jsonb_build_object(
+                    'status', jsonb_build_array(NULL, c.status),
+                    'next_bill_date', jsonb_build_array(NULL,
+                        to_char(c.next_bill_date AT TIME ZONE 'UTC',
+                                'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'))
+                ) || CASE WHEN done.action = %s THEN jsonb_build_object('failed_attempts',
+                        jsonb_build_array(c.failed_attempts - 1, c.failed_attempts))
+                     ELSE '{}'::jsonb END,
+                %s, '', %s, %s
+            FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS done(id, action, n)
+            JOIN purchases_recurringcontract c ON c.id = done.id
+            ORDER BY done.n
+            """,
+            [
+                now,
+                actor.kind,
+                actor.id[:150],
+                actor.label[:200],
+                declined,
+                actor.address,
+                actor.request_id[:64],
+                actor.batch,
+                ids,
+                actions,
+            ],
         )
-    return audit.record_many(entries)
+        return cursor.rowcount
 
 
 def retry_contract_now(*, contract: RecurringContract, now=None) -> RecurringContract:

@@ -261,16 +261,16 @@ def _reserve(request: PurchaseRequest, now) -> Purchase:
         expires_at=now + timedelta(minutes=pending_minutes()),
         request_key=request.request_key,
     )
-    audit.record("created", purchase, changes=_audited(purchase, None))
+    # Its trail entry is its outcome (completed or failed), with the amount: one entry, not two.
     return purchase
 
 
 def _audited(purchase: Purchase, status_before) -> dict:
-    """A purchase's entry in the audit trail: its status, and its price when it is new."""
-    changes = {"status": [status_before, purchase.status]}
-    if status_before is None:
-        changes["amount"] = [None, format_amount(purchase.amount, purchase.currency)]
-    return changes
+    """A purchase's entry in the audit trail: its status, and what it costs."""
+    return {
+        "status": [status_before, purchase.status],
+        "amount": [None, format_amount(purchase.amount, purchase.currency)],
+    }
 
 
 def _charge_and_settle(purchase: Purchase, gateway) -> Purchase:
@@ -327,7 +327,7 @@ def _fail(purchase: Purchase, result_code: str, message: str) -> Purchase:
 def _complete(purchase: Purchase) -> Purchase:
     """Settle a paid (or wallet) pending purchase: money, coupon, access, session, receipt."""
     try:
-        with transaction.atomic(), journal.at_the_end():
+        with transaction.atomic(), journal.at_the_end(), audit.together():
             purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
             if purchase.status != Purchase.Status.PENDING:
                 return purchase

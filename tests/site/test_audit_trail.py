@@ -4,7 +4,7 @@ object's history on its page."""
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -127,9 +127,11 @@ def test_a_purchase_its_access_contract_and_refund_are_recorded_with_their_actor
         )
         cancel_purchase(purchase=purchase, mode="now", staff_user=finance_user)
     actions = [(e.object_kind, e.action) for e in entries() if e.object_kind != "user"]
-    assert ("purchase", "created") in actions and ("purchase", "completed") in actions
+    assert ("purchase", "completed") in actions
     assert ("access", "granted") in actions and ("recurringcontract", "started") in actions
     assert ("buyer", "wallet purchase") in actions and ("access", "revoked") in actions
+    completed = entries("purchase", "completed")[0]
+    assert completed.changes == {"status": ["pending", "completed"], "amount": [None, "30.00 EUR"]}
     refunded = entries("purchase", "refunded")[0]
     assert refunded.changes == {"refund": [None, "5.00 EUR"]} and refunded.reason == "Late stream"
     (cancelled,) = [e for e in entries("purchase") if e.action.startswith("cancelled")]
@@ -181,14 +183,13 @@ def test_a_renewal_job_is_the_actor_and_a_batch_is_written_in_one_insert():
     with CaptureQueriesContext(connection) as queries:
         run = renew_due_contracts(now=due)
     assert run.renewed == 3
-    inserts = [
-        q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "site_auditentry"')
-    ]
+    inserts = [q for q in queries.captured_queries if "INSERT INTO" in q["sql"]]
+    inserts = [q for q in inserts if "site_auditentry" in q["sql"].split("(")[0]]
     assert len(inserts) == 1
     renewed = entries("recurringcontract", "renewed")
     assert {e.object_code for e in renewed} == {c.code for c in contracts}
     bills = {
-        timezone.localtime(c.next_bill_date).isoformat(timespec="seconds")
+        c.next_bill_date.astimezone(UTC).isoformat(timespec="seconds")
         for c in RecurringContract.objects.all()
     }
     assert {e.changes["next_bill_date"][1] for e in renewed} == bills
@@ -443,3 +444,24 @@ def test_a_deleted_media_keeps_its_last_values_in_the_trail_and_a_refused_delete
     with pytest.raises(catalog_errors.CatalogError):
         catalog_services.delete_media(media=held)
     assert len(entries("media", "deleted")) == 1
+
+
+def test_a_checkout_writes_its_entries_in_one_insert():
+    subscription, pricing_model = offer_for_sale(price="30.00", recurring=True)
+    buyer = wallet_buyer("100.00")
+    with CaptureQueriesContext(connection) as queries:
+        create_purchase(
+            buyer=buyer,
+            subscription=subscription,
+            pricing_model=pricing_model,
+            payment_type="wallet",
+        )
+    inserts = [q for q in queries.captured_queries if "INSERT INTO" in q["sql"]]
+    assert len([q for q in inserts if "site_auditentry" in q["sql"].split("(")[0]]) == 1
+    kinds = {(e.object_kind, e.action) for e in entries()}
+    assert {
+        ("purchase", "completed"),
+        ("access", "granted"),
+        ("recurringcontract", "started"),
+    } <= kinds
+    assert ("buyer", "wallet purchase") in kinds
