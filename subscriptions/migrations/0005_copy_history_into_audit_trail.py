@@ -1,6 +1,6 @@
 """The catalog's change history (django-simple-history's tables) copied into the audit trail,
 which every History panel reads from now on: nothing recorded before is lost. Each copied entry
-names its source row in `request_id` ("simple-history:<table>:<id>"), so running it again copies
+names its source row in `request_id` ("simple-history:<model>:<history id>"), so running it again copies
 nothing twice. The historical tables stay as they are."""
 
 from decimal import Decimal
@@ -29,6 +29,11 @@ def _shown(value, currency):
 def _values(record, fields):
     currency = getattr(record, "currency", None)
     return {name: _shown(getattr(record, attname), currency) for name, attname in fields}
+
+
+def _source(history) -> str:
+    """The copied row's table, short enough for request_id: "subscriptionpricingmodel"."""
+    return history._meta.model_name.removeprefix("historical")
 
 
 def _actor(record):
@@ -67,7 +72,7 @@ def copy_history(apps, schema_editor):
             for f in model._meta.concrete_fields
             if f.name not in SKIPPED and hasattr(history, f.attname)
         ]
-        table = history._meta.db_table
+        table = _source(history)
         previous = {}  # object id -> its last values seen
 
         def make(record, kind=kind, fields=fields, table=table, previous=previous):
@@ -115,7 +120,7 @@ def copy_history(apps, schema_editor):
             object_code=codes[record.subscription_id],
             action="attached media" if attached else "detached media",
             changes={"media": [None, name] if attached else [name, None]},
-            request_id=f"simple-history:{links._meta.db_table}:{record.history_id}",
+            request_id=f"simple-history:{_source(links)}:{record.history_id}",
             **_actor(record),
         )
 
@@ -140,7 +145,7 @@ def copy_history(apps, schema_editor):
             object_code=codes[record.subscription_id],
             action=action,
             changes={"pricing model": changes},
-            request_id=f"simple-history:{offers._meta.db_table}:{record.history_id}",
+            request_id=f"simple-history:{_source(offers)}:{record.history_id}",
             **_actor(record),
         )
 
