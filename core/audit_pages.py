@@ -42,10 +42,18 @@ OBJECT_PAGES = {
 PANEL_ROWS = 20
 
 
-def changes_text(changes: dict) -> str:
-    """`price: 19.50 EUR → 21.00 EUR; title: A → B`: one line, as the list and exports show it."""
+# Changes whose amounts only finance reads (refunds are money reports: core/roles.py).
+FINANCE_ONLY_CHANGES = frozenset({"refund"})
+
+
+def changes_text(changes: dict, *, sees_money: bool = True) -> str:
+    """`price: 19.50 EUR → 21.00 EUR; title: A → B`: one line, as the list and exports show it.
+    Without `sees_money` a refund's amount is left out (that there was one is not)."""
     parts = []
     for name, (before, after) in (changes or {}).items():
+        if not sees_money and name in FINANCE_ONLY_CHANGES:
+            parts.append(str(_("%(name)s: amount for finance") % {"name": name}))
+            continue
         shown = ["—" if value in (None, "") else str(value) for value in (before, after)]
         parts.append(f"{name.replace('_', ' ')}: {shown[0]} → {shown[1]}")
     return "; ".join(parts)
