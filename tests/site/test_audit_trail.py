@@ -465,3 +465,22 @@ def test_a_checkout_writes_its_entries_in_one_insert():
         ("recurringcontract", "started"),
     } <= kinds
     assert ("buyer", "wallet purchase") in kinds
+
+
+def test_a_buyer_acting_on_their_own_and_a_bulk_batch_are_named_in_the_trail(client, finance_user):
+    buyer = BuyerFactory(name="Ann")
+    with audit.acting_as(audit.Actor(kind="staff", label="x", address="192.0.2.3")):
+        with audit.acting_as(audit.buyer_actor(buyer)):  # self-service, inside the request
+            buyer_services.update_buyer(buyer=buyer, email=buyer.email, name="Ann B")
+        with audit.in_batch() as batch:
+            buyer_services.update_buyer(buyer=buyer, email=buyer.email, name="Ann C")
+    by_buyer, in_batch = entries("buyer", "changed")
+    assert (by_buyer.actor_kind, by_buyer.actor_id, by_buyer.address) == (
+        "buyer",
+        buyer.code,
+        "192.0.2.3",
+    )
+    assert in_batch.batch == batch and by_buyer.batch is None
+    client.force_login(finance_user)
+    rows = rows_of(client.get(reverse("audit_trail"), {"batch": str(batch)}))
+    assert [row.pk for row in rows] == [in_batch.pk]
