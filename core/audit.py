@@ -342,12 +342,18 @@ _task_tokens: dict = {}
 USER_NOISE = frozenset({"last_login"})
 
 
-def _user_before_save(sender, instance, **kwargs):
+def _only_noise(update_fields) -> bool:
+    return update_fields is not None and set(update_fields) <= USER_NOISE
+
+
+def _user_before_save(sender, instance, update_fields=None, **kwargs):
+    if _only_noise(update_fields):  # a sign-in: no read of the stored row
+        return
     instance._audit_before = stored(instance) if instance.pk else None
 
 
-def _user_saved(sender, instance, created, raw=False, **kwargs):
-    if raw:  # fixtures
+def _user_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    if raw or _only_noise(update_fields):  # fixtures; a sign-in
         return
     if created:
         record("created", instance, object_code=str(instance.pk))

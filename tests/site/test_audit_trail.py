@@ -224,6 +224,17 @@ def test_users_and_groups_changes_are_recorded(admin_client):
     assert actions == ["created", "added groups", "changed", "removed groups"]
     added = AuditEntry.objects.get(object_code=str(user.pk), action="added groups")
     assert added.changes == {"groups": [None, "Finance"]}
+    user.set_password("a new one, long enough 42")
+    user.save()
+    mine = AuditEntry.objects.filter(object_kind="user", object_code=str(user.pk))
+    changed = mine.filter(action="changed").order_by("pk").last()
+    assert changed.changes == {"password": ["••••", "••••"]}
+    # A sign-in (last_login) is no change anyone made: nothing recorded.
+    from django.contrib.auth.models import update_last_login
+
+    count = mine.count()
+    update_last_login(None, user)
+    assert mine.count() == count
 
 
 # --- Nothing recorded for what did not happen --------------------------------------------
