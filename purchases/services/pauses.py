@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from buyers.models import Access
-from core import events
+from core import audit, events
 
 from .. import errors
 from ..models import ContractPause, ContractTransaction, RecurringContract
@@ -118,6 +118,10 @@ def plan_pause(
     return PausePlan(starts_at, ends_at, False, periods)
 
 
+# A pause's and a resume's entries in the audit trail.
+PAUSE_FIELDS = ("status", "paused_from", "resume_at", "next_bill_date")
+
+
 def pause_contract(
     *,
     contract: RecurringContract,
@@ -136,6 +140,7 @@ def pause_contract(
     now = now or timezone.now()
     with transaction.atomic():
         contract = RecurringContract.objects.select_for_update().get(pk=contract.pk)
+        before = audit.snapshot(contract, PAUSE_FIELDS)
         plan = plan_pause(contract=contract, start=start, until=until, periods=periods, now=now)
         pause = ContractPause.objects.create(
             contract=contract,
@@ -151,6 +156,7 @@ def pause_contract(
         contract.status = RecurringContract.Status.PAUSED
         contract.paused_from, contract.resume_at = plan.starts_at, plan.ends_at
         contract.save(update_fields=["status", "paused_from", "resume_at"])
+        audit.record("paused", contract, before=before)
         # No access while paused: it ends where the pause starts (no renewal grace), or just
         # after its own start when that is later (an access ends after it starts).
         access = Access.objects.only("access_start").get(pk=contract.access_id)
@@ -189,6 +195,7 @@ def resume_contract(
             if contract.status not in RecurringContract.OPEN_STATUSES:
                 raise errors.ContractEnded()
             raise errors.ContractNotPaused()
+        before = audit.snapshot(contract, PAUSE_FIELDS)
         paused_for = max(timedelta(0), now - contract.paused_from)
         contract.anchor = _moved_anchor(contract, paused_for)
         contract.next_bill_date += paused_for
@@ -197,6 +204,7 @@ def resume_contract(
         contract.save(
             update_fields=["status", "paused_from", "resume_at", "next_bill_date", "anchor"]
         )
+        audit.record("resumed", contract, before=before)
         pause = ContractPause.objects.filter(contract=contract, resumed_at__isnull=True).first()
         if pause is not None:
             pause.resumed_at, pause.resumed_by = now, by

@@ -495,3 +495,19 @@ def test_a_buyer_acting_on_their_own_and_a_bulk_batch_are_named_in_the_trail(cli
     client.force_login(finance_user)
     rows = rows_of(client.get(reverse("audit_trail"), {"batch": str(batch)}))
     assert [row.pk for row in rows] == [in_batch.pk]
+
+
+def test_a_pause_and_its_resume_are_recorded_with_the_moved_bill_date(staff_user):
+    from purchases.services.pauses import pause_contract, resume_contract
+    from tests.purchases.test_renewals import subscribe
+
+    contract = subscribe()
+    start = timezone.now()
+    with audit.acting_as(audit.staff_actor(staff_user)):
+        pause_contract(contract=contract, periods=1, now=start, by=staff_user)
+    resume_contract(contract=contract, automatically=True, now=start + timedelta(days=3))
+    paused, resumed = [e for e in entries("recurringcontract") if e.action in ("paused", "resumed")]
+    assert paused.changes["status"] == ["active", "paused"] and paused.actor_kind == "staff"
+    assert resumed.changes["status"] == ["paused", "active"] and resumed.actor_kind == "system"
+    before, after = resumed.changes["next_bill_date"]
+    assert before < after  # moved on by the three days it was paused
