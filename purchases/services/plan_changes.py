@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from buyers import errors as buyer_errors
 from buyers import services as buyer_services
 from buyers.models import Access
-from core import events
+from core import audit, events
 from core.money import format_amount, minor_digits, quantize
 from subscriptions.models import PricingModel
 
@@ -508,6 +508,7 @@ def _record(change: ContractChange, answer: _Answer) -> ContractChange:
 def _apply_now(contract: RecurringContract, change: ContractChange, now) -> None:
     pricing_model = change.to_pricing_model
     reference = change.pnref if contract.payment_type != WALLET else ""
+    before = audit.snapshot(contract, ("pricing_model", "amount", "next_bill_date"))
     contract.pricing_model = pricing_model
     contract.amount = change.to_amount
     contract.recurrence_unit = pricing_model.recurrence_unit
@@ -530,6 +531,7 @@ def _apply_now(contract: RecurringContract, change: ContractChange, now) -> None
             "claimed_until",
         ]
     )
+    audit.record("changed plan", contract, before=before)
     end = access_end_of_contract(contract.next_bill_date, stopping=False)
     Access.objects.filter(pk=contract.access_id).update(access_expire=end)
     change.status, change.applied_at = ContractChange.Status.APPLIED, now
