@@ -10,6 +10,7 @@ services the single actions use (buyers/services.py), and each access changed is
 its state before and after, which is what an undo checks and restores.
 """
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 
-from core import outbox
+from core import audit, outbox
 
 from . import errors, imports, services
 from .imports import ImportRow, check_rows
@@ -241,7 +242,11 @@ def run_operation(operation_id: int) -> BulkOperation | None:
                 operation.save(update_fields=["state", "finished_at"])
                 return operation
             operation.state = State.RUNNING
-            done, failed = CHUNK_RUNNERS[operation.action](operation, targets[start : start + size])
+            # The trail's entries of one operation share its batch (its undo's have their own).
+            with audit.in_batch(uuid.uuid5(uuid.NAMESPACE_URL, f"bulk:{operation.code}")):
+                done, failed = CHUNK_RUNNERS[operation.action](
+                    operation, targets[start : start + size]
+                )
             operation.done_count += done
             operation.failed_count += failed
             operation.updated_at = timezone.now()

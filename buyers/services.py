@@ -603,9 +603,11 @@ def restore_access(*, access: Access) -> Access:
             gettext("The buyer has another live access to this subscription now (%(code)s).")
             % {"code": other.code}
         )
+    before = audit.snapshot(access, ("revoked_at", "revoked_by"))
     access.revoked_at = None
     access.revoked_by = None
     access.save(update_fields=["revoked_at", "revoked_by"])
+    audit.record("restored", access, before=before)
     events.publish("access.changed", access)
     return access
 
