@@ -511,3 +511,17 @@ def test_a_pause_and_its_resume_are_recorded_with_the_moved_bill_date(staff_user
     assert resumed.changes["status"] == ["paused", "active"] and resumed.actor_kind == "system"
     before, after = resumed.changes["next_bill_date"]
     assert before < after  # moved on by the three days it was paused
+
+
+def test_a_bulk_operations_entries_share_its_batch_and_its_undo_is_recorded(staff_user):
+    import uuid
+
+    from buyers import bulk
+
+    access = AccessFactory()
+    operation = bulk.start_operation(action="revoke", access_ids=[access.pk], started_by=staff_user)
+    bulk.run_operation(operation.pk)
+    (revoked,) = entries("access", "revoked")
+    assert revoked.batch == uuid.uuid5(uuid.NAMESPACE_URL, f"bulk:{operation.code}")
+    buyer_services.restore_access(access=access)
+    assert entries("access", "restored")[0].changes["revoked_at"][1] is None
