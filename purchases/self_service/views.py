@@ -20,6 +20,7 @@ from buyers import services as buyer_services
 from buyers.models import Buyer
 from buyers.notifications import queue_self_service_link_email
 from buyers.self_service_links import LinkExpired, LinkRefused, buyer_for_token, link_lifetime
+from core import audit
 from core.errors import DomainError, show_on_form
 from subscriptions.services import get_shop_contacts
 
@@ -236,7 +237,8 @@ def contract_action(request, token: str, action: str):
         )
         return _home_page(request, token, buyer, failed=failed, status=429)
     try:
-        _perform(action, contract, form.cleaned_data)
+        with audit.acting_as(audit.buyer_actor(buyer)):  # the buyer, not "anonymous"
+            _perform(action, contract, form.cleaned_data)
     except DomainError as refusal:
         show_on_form(form, refusal)
         return _home_page(request, token, buyer, failed=failed, status=400)

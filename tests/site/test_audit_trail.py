@@ -525,3 +525,15 @@ def test_a_bulk_operations_entries_share_its_batch_and_its_undo_is_recorded(staf
     assert revoked.batch == uuid.uuid5(uuid.NAMESPACE_URL, f"bulk:{operation.code}")
     buyer_services.restore_access(access=access)
     assert entries("access", "restored")[0].changes["revoked_at"][1] is None
+
+
+def test_a_buyer_stopping_through_self_service_is_the_actor(client):
+    from buyers.self_service_links import make_token
+    from tests.purchases.test_renewals import subscribe
+
+    contract = subscribe()
+    url = reverse("self_service:stop", kwargs={"token": make_token(contract.buyer)})
+    client.post(url, {"contract": contract.code}, REMOTE_ADDR="198.51.100.9")
+    (stopped,) = [e for e in entries("purchase") if e.action.startswith("cancelled")]
+    assert (stopped.actor_kind, stopped.actor_id) == ("buyer", contract.buyer.code)
+    assert stopped.address == "198.51.100.9"
