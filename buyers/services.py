@@ -875,17 +875,8 @@ def _post_wallet_entry(
         reference=reference,
         created_by=by,
     )
-    audit.record(
-        f"wallet {kind}",
-        buyer,
-        changes={
-            "balance": [
-                format_amount(balance.balance - amount, currency),
-                format_amount(new_balance, currency),
-            ]
-        },
-        reason=reason,
-    )
+    shown = [format_amount(value, currency) for value in (new_balance - amount, new_balance)]
+    audit.record(f"wallet {kind}", buyer, changes={"balance": shown}, reason=reason)
     # Booked in the money journal by its receiver, in this transaction (buyers/signals.py).
     wallet_entry_posted.send(sender=WalletEntry, entry=entry, links=links or {})
     return entry
