@@ -2,9 +2,12 @@
 object with these, registered from ApiConfig.ready()). A purchase is the create-purchase answer's
 `Content`; an access, a contract and a buyer use the same style (codes, not ids; unix times)."""
 
+from django.db import connection
+
 from buyers.models import Access, Buyer
 from core import events
 from purchases.models import Purchase, RecurringContract
+from subscriptions.models import PricingModel, Subscription
 
 from .purchases import purchase_content, timestamp
 
@@ -53,6 +56,46 @@ def contract_object(contract: RecurringContract) -> dict:
     }
 
 
+def _epoch(column: str) -> str:
+    """SQL for `timestamp(value)`: whole seconds since the epoch, 0 for none."""
+    return f"COALESCE(trunc(extract(epoch FROM {column}))::bigint, 0)"
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def contract_object_sql() -> str:
+    """`contract_object` rendered by PostgreSQL, for events published set-based
+    (core.events.publish_in_sql): (id, code, data) of the contracts in %(ids)s. A test holds it
+    equal to `contract_object` for contracts in every state."""
+    # Only table names from the models' metadata go into the text; the ids are a parameter.
+    return f"""
+        SELECT c.id, c.code, jsonb_build_object(
+            'Code', c.code,
+            'PurchaseId', p.code,
+            'BuyerId', b.code,
+            'ProductId', s.code,
+            'PricingModelId', m.code,
+            'Status', c.status,
+            'Amount', c.amount::text,
+            'Currency', c.currency,
+            'PeriodsPaid', c.periods_paid,
+            'NextBillDate', {_epoch("c.next_bill_date")},
+            'NextRetryDate', {_epoch("c.next_retry_at")},
+            'FailedAttempts', c.failed_attempts,
+            'CancelAtPeriodEnd', c.cancel_at_period_end,
+            'EndDate', {_epoch("c.ended_at")}
+        )
+        FROM {_table(RecurringContract)} AS c
+        JOIN {_table(Purchase)} AS p ON p.id = c.purchase_id
+        JOIN {_table(Buyer)} AS b ON b.id = c.buyer_id
+        JOIN {_table(Subscription)} AS s ON s.id = c.subscription_id
+        JOIN {_table(PricingModel)} AS m ON m.id = c.pricing_model_id
+        WHERE c.id = ANY(%(ids)s)
+    """  # noqa: S608
+
+
 def buyer_object(buyer: Buyer) -> dict:
     return {
         "Code": buyer.code,
@@ -70,4 +113,9 @@ def register_renderers() -> None:
         ("contract", contract_object),
         ("buyer", buyer_object),
     ):
-        events.register_renderer(kind, render, api_version=API_VERSION)
+        events.register_renderer(
+            kind,
+            render,
+            api_version=API_VERSION,
+            sql=contract_object_sql() if kind == "contract" else "",
+        )

@@ -12,6 +12,7 @@ Handlers are registered by kind from each app's AppConfig.ready() (`register`): 
 imports no app, and an app adds a kind without touching this module.
 """
 
+import json
 import logging
 import random
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
@@ -62,39 +63,107 @@ def enqueue(kind: str, payload: dict, *, key: str = "") -> int:
 def enqueue_many(messages: Iterable[Message]) -> int:
     """Write messages in the current transaction (one insert); answers how many were written.
     A message whose `key` was written before (in this transaction or long ago) is skipped."""
-    rows = []
+    messages = list(messages)
     for message in messages:
         if message.kind not in HANDLERS:
             raise LookupError(f"No outbox handler is registered for {message.kind!r}.")
-        rows.append(OutboxMessage(kind=message.kind, payload=message.payload, key=message.key))
-    if not rows:
+    # The first of two messages with one key in the same call is the one written.
+    seen: set[str] = set()
+    fresh = []
+    for message in messages:
+        if message.key:
+            if message.key in seen:
+                continue
+            seen.add(message.key)
+        fresh.append(message)
+    if not fresh:
         return 0
     now = timezone.now()
-    for row in rows:
-        row.created_at = row.available_at = now
     with transaction.atomic():
-        keys = {row.key for row in rows if row.key}
-        known = set(
-            OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True) if keys else ()
-        )
-        new, seen = [], set()
-        for row in rows:
-            if row.key and (row.key in known or row.key in seen):
-                continue
-            seen.add(row.key)
-            new.append(row)
-        # ignore_conflicts: a concurrent transaction may write the same event meanwhile.
-        OutboxMessage.objects.bulk_create([r for r in new if r.key], ignore_conflicts=True)
-        ids = [r.pk for r in OutboxMessage.objects.bulk_create([r for r in new if not r.key])]
-        new_keys = [row.key for row in new if row.key]
-        if new_keys:
-            # ignore_conflicts gives no ids back: read them.
-            ids += OutboxMessage.objects.filter(
-                key__in=new_keys, status=OutboxMessage.Status.PENDING
-            ).values_list("pk", flat=True)
+        if connection.vendor == "postgresql":
+            ids = _insert_in_sql(fresh, now)
+        else:
+            ids = _insert_with_orm(fresh, now)
     if ids:
         transaction.on_commit(lambda: hand_to_broker(sorted(ids)), robust=True)
-    return len(new)
+    return len(ids)
+
+
+INSERT_MESSAGES_SQL = """
+    INSERT INTO {table} ({kind}, {payload}, {key}, {status}, {attempts}, {available_at},
+                         {last_error}, {created_at})
+    SELECT m.kind, m.payload::jsonb, m.key, 'pending', 0, %(now)s, '', %(now)s
+    FROM unnest(%(kinds)s::text[], %(payloads)s::text[], %(keys)s::text[])
+        WITH ORDINALITY AS m(kind, payload, key, n)
+    ORDER BY m.n
+    ON CONFLICT DO NOTHING
+    RETURNING {id}
+"""
+
+
+def _insert_in_sql(messages: list[Message], now) -> list[int]:
+    """PostgreSQL: one statement with three array parameters, whatever the number of messages
+    (no model objects, no parameter per cell); a key written before, or meanwhile by a
+    concurrent transaction, skips its row (the unique key's conflict)."""
+    meta = OutboxMessage._meta
+    quote = connection.ops.quote_name
+    columns = {
+        name: quote(meta.get_field(name).column)
+        for name in (
+            "id",
+            "kind",
+            "payload",
+            "key",
+            "status",
+            "attempts",
+            "available_at",
+            "last_error",
+            "created_at",
+        )
+    }
+    encoder = meta.get_field("payload").encoder
+    # Only names from the model's own metadata, quoted, go into the text; values are parameters.
+    sql = INSERT_MESSAGES_SQL.format(table=quote(meta.db_table), **columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "now": now,
+                "kinds": [message.kind for message in messages],
+                "payloads": [json.dumps(message.payload, cls=encoder) for message in messages],
+                "keys": [message.key for message in messages],
+            },
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _insert_with_orm(messages: list[Message], now) -> list[int]:
+    """Other databases (SQLite in development): the ORM's inserts, then the keyed rows' ids."""
+    rows = [
+        OutboxMessage(
+            kind=message.kind,
+            payload=message.payload,
+            key=message.key,
+            created_at=now,
+            available_at=now,
+        )
+        for message in messages
+    ]
+    keys = {row.key for row in rows if row.key}
+    known = set(
+        OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True) if keys else ()
+    )
+    new = [row for row in rows if not row.key or row.key not in known]
+    # ignore_conflicts: a concurrent transaction may write the same event meanwhile.
+    OutboxMessage.objects.bulk_create([r for r in new if r.key], ignore_conflicts=True)
+    ids = [r.pk for r in OutboxMessage.objects.bulk_create([r for r in new if not r.key])]
+    new_keys = [row.key for row in new if row.key]
+    if new_keys:
+        # ignore_conflicts gives no ids back: read them.
+        ids += OutboxMessage.objects.filter(
+            key__in=new_keys, status=OutboxMessage.Status.PENDING
+        ).values_list("pk", flat=True)
+    return ids
 
 
 def hand_to_broker(ids: list[int]) -> bool:

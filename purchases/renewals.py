@@ -480,23 +480,40 @@ EVENT_OF_EMAIL = {
 }
 
 
+def event_key(kind: str, email_key: str) -> str:
+    """The key of the event told beside an e-mail: a contract ends once (contract.ended:<code>);
+    the others are the e-mail's own event (contract.renewed:renewal-receipt:<code>:<period>)."""
+    if kind == CONTRACT_ENDED:
+        return "contract.ended:" + email_key.removeprefix("contract-ended:")
+    return f"{EVENT_OF_EMAIL[kind]}:{email_key}"
+
+
 def publish_contract_events(emails: list) -> int:
-    """The batch's contract events, in its transaction: one read of the contracts as they are
-    now and two inserts (core/events.py). Each is keyed like its e-mail, so it is written once."""
+    """The batch's contract events, in its transaction, each keyed like its e-mail, so it is
+    written once. On PostgreSQL the database renders them (core.events.publish_in_sql): one
+    insert per event type, no contract loaded here; elsewhere one read of the contracts as they
+    are now and two inserts (core/events.py)."""
     if not emails:
         return 0
+    keyed = [
+        (EVENT_OF_EMAIL[kind], contract_id, event_key(kind, key))
+        for kind, contract_id, key in emails
+    ]
+    if connection.vendor == "postgresql":
+        by_type: dict[str, tuple[list, list]] = {}
+        for event_type, contract_id, key in keyed:
+            ids, keys = by_type.setdefault(event_type, ([], []))
+            ids.append(contract_id)
+            keys.append(key)
+        return sum(
+            events.publish_in_sql(event_type, ids, keys)
+            for event_type, (ids, keys) in by_type.items()
+        )
     contracts = RecurringContract.objects.select_related(
         "purchase", "buyer", "subscription", "pricing_model"
-    ).in_bulk([contract_id for _, contract_id, _ in emails])
+    ).in_bulk([contract_id for _, contract_id, _ in keyed])
     return events.publish_many(
-        (
-            EVENT_OF_EMAIL[kind],
-            contracts[contract_id],
-            f"contract.ended:{contracts[contract_id].code}"
-            if kind == CONTRACT_ENDED
-            else f"{EVENT_OF_EMAIL[kind]}:{key}",
-        )
-        for kind, contract_id, key in emails
+        (event_type, contracts[contract_id], key) for event_type, contract_id, key in keyed
     )
 
 
