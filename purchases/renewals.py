@@ -242,6 +242,14 @@ def _charge_wallet(attempt: Attempt) -> GatewayResult:
     return GatewayResult("approved", APPROVED, "Paid from the e-wallet")
 
 
+APPROVE_CHARGES_SQL = """
+    UPDATE purchases_contracttransaction AS t
+    SET status = 'approved', pnref = v.pnref, auth_code = v.auth_code,
+        result_code = v.result_code, response_message = v.response_message
+    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])
+        AS v(id, pnref, auth_code, result_code, response_message)
+    WHERE t.id = v.id
+"""
 PAY_PERIODS_SQL = """
     UPDATE purchases_recurringcontract AS c
     SET periods_paid = t.period, status = 'active', failed_attempts = 0, next_retry_at = NULL,
@@ -270,22 +278,19 @@ def _record_paid_in_sql(paid: list[Attempt], answers: dict, run: RenewalRun, ema
     """The common case, on PostgreSQL, in three set-based statements: approve the charges, move
     their contracts to the next period (the same month arithmetic as `period_end`, in UTC) and
     extend their accesses to the new bill date plus the grace."""
-    update_rows(
-        ContractTransaction,
-        [
-            ContractTransaction(
-                pk=attempt.transaction_id,
-                status=ContractTransaction.Status.APPROVED,
-                pnref=answers[attempt.key].pnref,
-                auth_code=answers[attempt.key].auth_code,
-                result_code=answers[attempt.key].result_code,
-                response_message=answers[attempt.key].response_message[:200],
-            )
-            for attempt in paid
-        ],
-        ["status", "pnref", "auth_code", "result_code", "response_message"],
-    )
+    results = [answers[attempt.key] for attempt in paid]
     with connection.cursor() as cursor:
+        # One array a column, not a model object and a parameter per cell.
+        cursor.execute(
+            APPROVE_CHARGES_SQL,
+            [
+                [attempt.transaction_id for attempt in paid],
+                [result.pnref for result in results],
+                [result.auth_code for result in results],
+                [result.result_code for result in results],
+                [result.response_message[:200] for result in results],
+            ],
+        )
         cursor.execute(PAY_PERIODS_SQL, [[attempt.transaction_id for attempt in paid]])
         moved = cursor.fetchall()
         cursor.execute(
