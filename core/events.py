@@ -9,7 +9,9 @@ with no such app the events are only recorded.
 
 The services live below the API in the layers, so they cannot render its JSON themselves: the
 API registers a renderer per object kind (the part of the type before the dot) from its
-AppConfig.ready() (`register_renderer`).
+AppConfig.ready() (`register_renderer`). A renderer may also give the same rendering as SQL, so that
+a batch of many objects of one kind (a renewal batch's contracts) is published by one INSERT ...
+SELECT (`publish_in_sql`), with no object loaded in Python.
 """
 
 from collections.abc import Callable, Iterable
