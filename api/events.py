@@ -85,7 +85,9 @@ def contract_object_sql() -> str:
             'NextRetryDate', {_epoch("c.next_retry_at")},
             'FailedAttempts', c.failed_attempts,
             'CancelAtPeriodEnd', c.cancel_at_period_end,
-            'EndDate', {_epoch("c.ended_at")}
+            'EndDate', {_epoch("c.ended_at")},
+            'PausedFrom', {_epoch("c.paused_from")},
+            'ResumeDate', {_epoch("c.resume_at")}
         )
         FROM {_table(RecurringContract)} AS c
         JOIN {_table(Purchase)} AS p ON p.id = c.purchase_id

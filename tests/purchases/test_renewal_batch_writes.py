@@ -101,9 +101,12 @@ def on_postgresql():
 
 
 def test_the_database_renders_contracts_exactly_as_the_api_does(on_postgresql):
-    due_contracts(4)
+    due_contracts(5)
     now = timezone.now().replace(microsecond=999_999)
-    active, past_due, ended, stopping = RecurringContract.objects.order_by("pk")
+    active, past_due, ended, stopping, paused = RecurringContract.objects.order_by("pk")
+    RecurringContract.objects.filter(pk=paused.pk).update(
+        status="paused", paused_from=now, resume_at=now + timedelta(days=14, seconds=1)
+    )
     RecurringContract.objects.filter(pk=past_due.pk).update(
         status="past_due", failed_attempts=2, next_retry_at=now + timedelta(days=3)
     )
@@ -115,7 +118,7 @@ def test_the_database_renders_contracts_exactly_as_the_api_does(on_postgresql):
     )
     contracts = list(RecurringContract.objects.order_by("pk"))
     keys = [f"contract.renewed:test:{c.code}" for c in contracts]
-    assert events.publish_in_sql("contract.renewed", [c.pk for c in contracts], keys) == 4
+    assert events.publish_in_sql("contract.renewed", [c.pk for c in contracts], keys) == 5
     for contract, key in zip(contracts, keys, strict=True):
         event = Event.objects.get(key=key)
         assert event.data == contract_object(contract)
