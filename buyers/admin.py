@@ -60,10 +60,12 @@ def _copy_saved(target, saved):
 class BuyerAdminForm(ServiceCheckedAdminForm):
     class Meta:
         model = Buyer
-        fields = ["email", "phone", "name"]
+        fields = ["email", "phone", "name", "language"]
 
     def run_service(self, request_user=None):
-        data = {key: self.cleaned_data.get(key) or "" for key in ("email", "phone", "name")}
+        data = {
+            key: self.cleaned_data.get(key) or "" for key in ("email", "phone", "name", "language")
+        }
         if self.instance.pk:
             return services.update_buyer(buyer=self.instance, **data)
         return services.create_buyer(**data)
@@ -91,7 +93,7 @@ class BuyerAdmin(LargeTableAdmin):
     list_filter = ["created_at"]
     sortable_by = ["code", "email", "phone", "name", "created_at"]
     readonly_fields = ["code", "created_at", "pin_state", "pin_failed_attempts", "pin_locked_at"]
-    fields = ["code", "email", "phone", "name", "created_at", "pin_state"]
+    fields = ["code", "email", "phone", "name", "language", "created_at", "pin_state"]
     inlines = [WalletBalanceInline]
 
     def get_inlines(self, request, obj):

@@ -52,6 +52,12 @@ class PhoneTaken(BuyerError):
     field = "phone"
 
 
+class InvalidLanguage(BuyerError):
+    code = "invalid_language"
+    message = "Choose a language the shop writes e-mails in: en (English) or ru (Russian)."
+    field = "language"
+
+
 class ControlCharacter(BuyerError):
     code = "control_character"
     message = (

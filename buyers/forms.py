@@ -5,22 +5,29 @@ A service's BuyerError is shown beside the field it names (`core.errors.show_on_
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import MAX_POSITIVE_INTEGER, DateOrDateTimeField
 from core.money import currency_choices
 from subscriptions.models import Subscription
 
-from .models import WalletEntry
+from .models import WalletEntry, default_buyer_language
 
 
 class BuyerForm(forms.Form):
     email = forms.CharField(label="E-mail", required=False, max_length=254)
     phone = forms.CharField(label="Phone", required=False, max_length=40)
-    name = forms.CharField(label="Name", required=False, max_length=255)
+    name = forms.CharField(label=_("Name"), required=False, max_length=255)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        initial=default_buyer_language,
+        help_text=_("The buyer's e-mails are written in this language."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["email"].help_text = "An e-mail address or a phone number is required."
+        self.fields["email"].help_text = _("An e-mail address or a phone number is required.")
 
 
 class PinForm(forms.Form):

@@ -56,6 +56,11 @@ def phone_key_of(phone: str) -> str:
     return phone
 
 
+def default_buyer_language() -> str:
+    """A new buyer's language when none is given: the shop's own."""
+    return settings.LANGUAGE_CODE
+
+
 class Buyer(PublicCodeModel):
     """A person who buys: reached by e-mail and/or phone (one is required)."""
 
@@ -63,6 +68,10 @@ class Buyer(PublicCodeModel):
     phone = models.CharField("phone", max_length=40, blank=True)
     name = models.CharField("name", max_length=255, blank=True)
     created_at = models.DateTimeField("created", default=timezone.now)
+    # The language of the buyer's e-mails (settings.LANGUAGES), fixed when each e-mail is written.
+    language = models.CharField(
+        "language", max_length=8, choices=settings.LANGUAGES, default=default_buyer_language
+    )
     # The purchase PIN, hashed with Django's password hashers; empty until staff set one.
     pin_hash = models.CharField("purchase PIN (hashed)", max_length=128, blank=True, editable=False)
     pin_failed_attempts = models.PositiveSmallIntegerField("wrong PINs in a row", default=0)

@@ -268,7 +268,12 @@ class BuyerEditView(BuyerObjectMixin, ServiceFormView):
     success_message = "Buyer saved."
 
     def get_initial(self):
-        return {"email": self.buyer.email, "phone": self.buyer.phone, "name": self.buyer.name}
+        return {
+            "email": self.buyer.email,
+            "phone": self.buyer.phone,
+            "name": self.buyer.name,
+            "language": self.buyer.language,
+        }
 
     def perform(self, data):
         return services.update_buyer(buyer=self.buyer, **data)

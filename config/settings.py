@@ -73,11 +73,16 @@ MIDDLEWARE = [
     # Players' access checks (an API key, no cookie) skip the middleware below: api/middleware.py.
     "api.middleware.PlayersFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language for a visitor; a signed-in user's own choice below, after auth.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every view needs a signed-in user unless it is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # The language a staff user chose (kept in the session from their preference at sign-in);
+    # the API speaks English whatever the client's Accept-Language.
+    "core.languages.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # With DEBUG on, the site's own 404 and 500 pages unless DEBUG_PAGES (core/error_pages.py).
     "core.error_pages.SiteErrorPagesMiddleware",
@@ -158,7 +163,11 @@ AXES_CLIENT_IP_CALLABLE = "core.client_ip.sign_in_address"
 AXES_VERBOSE = False
 
 # --- Internationalisation -------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The language of a visitor who has chosen none; staff choose theirs (core/languages.py), each
+# buyer has one for their e-mails (Buyer.language).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # The shop's time zone: dates typed without a time are read in it, reports are cut by it.
 TIME_ZONE = env("SHOP_TIME_ZONE", default="UTC")
 USE_I18N = True

@@ -18,7 +18,7 @@ class SiteConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from . import tables_speedup
+        from . import languages, tables_speedup  # noqa: F401 (languages: its sign-in receiver)
         from .sqlite_functions import install_unicode_like
 
         connection_created.connect(install_unicode_like, dispatch_uid="site.unicode_like")

@@ -3,6 +3,7 @@ transaction of the change that causes them and delivered after it commits (core/
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -190,3 +191,22 @@ class AuditEntry(models.Model):
 class AuditTrailIsAppendOnly(Exception):
     def __init__(self):
         super().__init__(_("The audit trail is append-only: its entries are never changed."))
+
+
+class UserPreference(models.Model):
+    """A staff user's own settings: the language their pages are shown in. Kept per user so the
+    choice follows them to every browser and sign-in (core/languages.py)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="preference",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+
+    class Meta:
+        verbose_name = _("user preference")
+
+    def __str__(self):
+        return f"{self.user} ({self.language})"

@@ -22,7 +22,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .models import OutboxMessage
 
@@ -51,12 +51,19 @@ class Message:
     kind: str
     payload: dict
     key: str = ""
+    # The language its handler runs in (a buyer's e-mail in the buyer's language), fixed when
+    # the message is written; empty: the site's (settings.LANGUAGE_CODE).
+    language: str = ""
 
 
-def enqueue(kind: str, payload: dict, *, key: str = "") -> int:
-    """Write one message in the current transaction; it is delivered after the commit.
-    Answers 1 when written, 0 when its event (`key`) was written before."""
-    return enqueue_many([Message(kind, payload, key)])
+LANGUAGE_KEY = "language"
+
+
+def enqueue(kind: str, payload: dict, *, key: str = "", language: str = "") -> int:
+    """Write one message in the current transaction; it is delivered after the commit, in
+    `language` when given. Answers 1 when written, 0 when its event (`key`) was written
+    before."""
+    return enqueue_many([Message(kind, payload, key, language)])
 
 
 def enqueue_many(messages: Iterable[Message]) -> int:
@@ -66,7 +73,10 @@ def enqueue_many(messages: Iterable[Message]) -> int:
     for message in messages:
         if message.kind not in HANDLERS:
             raise LookupError(f"No outbox handler is registered for {message.kind!r}.")
-        rows.append(OutboxMessage(kind=message.kind, payload=message.payload, key=message.key))
+        payload = message.payload
+        if message.language:
+            payload = {**payload, LANGUAGE_KEY: message.language}
+        rows.append(OutboxMessage(kind=message.kind, payload=payload, key=message.key))
     if not rows:
         return 0
     now = timezone.now()
@@ -133,7 +143,10 @@ def _attempt(message: OutboxMessage) -> bool:
     try:
         if handler is None:
             raise LookupError(f"No outbox handler is registered for {message.kind!r}.")
-        with transaction.atomic():  # a failing handler's own writes are undone
+        # A failing handler's own writes are undone. It runs in the message's language, not in
+        # whatever language this worker or request last used.
+        language = message.payload.get(LANGUAGE_KEY) or settings.LANGUAGE_CODE
+        with transaction.atomic(), translation.override(language):
             handler(message.payload)
     except Exception as error:
         message.last_error = f"{type(error).__name__}: {error}"[:2000]

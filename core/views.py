@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 import django_filters
 import django_tables2 as tables
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -13,10 +14,14 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.models import Group
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from .health import healthz_response
+from .languages import set_preferred_language, supported
 from .listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from .site_search import SHORTEST_PART, only_match, search_everything
 
@@ -153,3 +158,20 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
+
+
+@require_POST
+def choose_language(request):
+    """The header's language menu: save the signed-in user's language, then go back to the page
+    they were on (only a page of this site)."""
+    language = request.POST.get("language", "")
+    if supported(language):
+        set_preferred_language(request=request, language=language)
+    else:
+        messages.error(request, gettext("Choose English or Russian."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    return redirect(back)

@@ -64,7 +64,12 @@ def _shop_name() -> str:
 
 def queue_purchase_receipt(purchase: Purchase) -> None:
     """In the purchase's transaction: mail the receipt once it commits."""
-    outbox.enqueue(RECEIPT_MESSAGE, {"purchase_id": purchase.pk}, key=f"receipt:{purchase.code}")
+    outbox.enqueue(
+        RECEIPT_MESSAGE,
+        {"purchase_id": purchase.pk},
+        key=f"receipt:{purchase.code}",
+        language=purchase.buyer.language,
+    )
 
 
 def send_purchase_receipt(purchase_id: int) -> bool:
@@ -89,7 +94,12 @@ def send_purchase_receipt(purchase_id: int) -> bool:
 
 def queue_refund_confirmation(refund) -> None:
     """In the refund's transaction: tell the buyer what was given back, once it commits."""
-    outbox.enqueue(REFUND_MESSAGE, {"refund_id": refund.pk}, key=f"refund:{refund.code}")
+    outbox.enqueue(
+        REFUND_MESSAGE,
+        {"refund_id": refund.pk},
+        key=f"refund:{refund.code}",
+        language=refund.purchase.buyer.language,
+    )
 
 
 def send_refund_confirmation(refund_id: int) -> bool:
@@ -154,9 +164,17 @@ def queue_renewal_emails(events: list[tuple[str, int, str]]) -> int:
     """In the renewal's transaction, a batch's e-mails: (kind, contract id, event key) each,
     one outbox row per e-mail (one insert), each mailed once after the commit. Answers how many
     were written (an event written before is not written again)."""
+    languages = dict(
+        RecurringContract.objects.filter(
+            pk__in={contract_id for _kind, contract_id, _key in events}
+        ).values_list("pk", "buyer__language")
+    )
     return outbox.enqueue_many(
         outbox.Message(
-            RENEWAL_MESSAGE, {"kind": kind, "contract_id": contract_id, "key": key}, key=key
+            RENEWAL_MESSAGE,
+            {"kind": kind, "contract_id": contract_id, "key": key},
+            key=key,
+            language=languages.get(contract_id, ""),
         )
         for kind, contract_id, key in events
     )
