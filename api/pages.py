@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 
 from api.models import ApiKey, default_rate_limit
@@ -17,14 +18,14 @@ from .keys import ApiKeyNameRequired, create_api_key, revoke_api_key, update_api
 
 
 class ApiKeyTable(ListTable):
-    name = tables.Column(verbose_name="Name")
-    prefix = tables.Column(verbose_name="Key starts with")
-    scopes = tables.Column(verbose_name="Scopes", orderable=False)
-    rate_limit_per_minute = tables.Column(verbose_name="Requests a minute", orderable=False)
-    created_by = tables.Column(verbose_name="Created by")
-    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
-    last_used_at = DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i")
-    revoked_at = DateTimeColumn(verbose_name="Revoked", format="Y-m-d H:i")
+    name = tables.Column(verbose_name=_("Name"))
+    prefix = tables.Column(verbose_name=_("Key starts with"))
+    scopes = tables.Column(verbose_name=_("Scopes"), orderable=False)
+    rate_limit_per_minute = tables.Column(verbose_name=_("Requests a minute"), orderable=False)
+    created_by = tables.Column(verbose_name=_("Created by"))
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d H:i")
+    last_used_at = DateTimeColumn(verbose_name=_("Last used"), format="Y-m-d H:i")
+    revoked_at = DateTimeColumn(verbose_name=_("Revoked"), format="Y-m-d H:i")
     actions = tables.Column(
         verbose_name=ACTIONS_HEADER, accessor="pk", orderable=False, empty_values=()
     )
@@ -66,7 +67,7 @@ class ApiKeyFilter(ListFilterSet):
     search_fields = ("name", "prefix")
 
     active = django_filters.BooleanFilter(
-        label="Active", field_name="revoked_at", lookup_expr="isnull"
+        label=_("Active"), field_name="revoked_at", lookup_expr="isnull"
     )
 
     class Meta:
@@ -89,16 +90,16 @@ class ApiKeyListView(ListPageView):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        label="Name", max_length=100, help_text="Who uses it: “Storefront”, “Player”."
+        label=_("Name"), max_length=100, help_text=_("Who uses it: “Storefront”, “Player”.")
     )
     scopes = forms.MultipleChoiceField(
-        label="Scopes",
+        label=_("Scopes"),
         choices=ApiKey.Scope.choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="What the key may do; a request outside its scopes is refused (403).",
+        help_text=_("What the key may do; a request outside its scopes is refused (403)."),
     )
     rate_limit_per_minute = forms.IntegerField(
-        label="Requests a minute",
+        label=_("Requests a minute"),
         required=False,
         min_value=0,
         max_value=2**31 - 1,

@@ -60,7 +60,7 @@ class InvalidLanguage(BuyerError):
 
 class ControlCharacter(BuyerError):
     code = "control_character"
-    message = (
+    message = _(
         "Line breaks, tabs and other control characters are not allowed here: keep it on one line."
     )
 
@@ -119,7 +119,7 @@ class AccessStartNotBeforeExpire(BuyerError):
 
 class AccessWindowOutOfRange(BuyerError):
     code = "access_window_out_of_range"
-    message = (
+    message = _(
         "The access would end after the year 9999 with the subscription's period: choose an "
         "earlier start, or give the expiry."
     )
@@ -151,7 +151,7 @@ class AccessRevoked(BuyerError):
 
 class InvalidAccessPassword(BuyerError):
     code = "invalid_access_password"
-    message = (
+    message = _(
         "An access password is 1 to 255 printable characters (letters, digits, punctuation), "
         "without leading or trailing spaces."
     )

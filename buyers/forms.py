@@ -15,8 +15,8 @@ from .models import WalletEntry, default_buyer_language
 
 
 class BuyerForm(forms.Form):
-    email = forms.CharField(label="E-mail", required=False, max_length=254)
-    phone = forms.CharField(label="Phone", required=False, max_length=40)
+    email = forms.CharField(label=_("E-mail"), required=False, max_length=254)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
     name = forms.CharField(label=_("Name"), required=False, max_length=255)
     language = forms.ChoiceField(
         label=_("Language"),
@@ -32,13 +32,13 @@ class BuyerForm(forms.Form):
 
 class PinForm(forms.Form):
     pin = forms.CharField(
-        label="New purchase PIN",
+        label=_("New purchase PIN"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="4 to 8 digits. It is stored hashed: nobody can read it back.",
+        help_text=_("4 to 8 digits. It is stored hashed: nobody can read it back."),
         max_length=8,
     )
     pin_again = forms.CharField(
-        label="The PIN again",
+        label=_("The PIN again"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         max_length=8,
     )
@@ -63,14 +63,14 @@ class WalletForm(forms.Form):
         (WalletEntry.Kind.TOP_UP, "Top-up (adds money)"),
         (WalletEntry.Kind.ADJUSTMENT, "Adjustment (up or down, with a reason)"),
     ]
-    kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES, initial=WalletEntry.Kind.TOP_UP)
+    kind = forms.ChoiceField(label=_("Kind"), choices=KIND_CHOICES, initial=WalletEntry.Kind.TOP_UP)
     amount = forms.DecimalField(
-        label="Amount",
+        label=_("Amount"),
         max_digits=14,
-        help_text="An adjustment may be negative (-5.00) to take money off.",
+        help_text=_("An adjustment may be negative (-5.00) to take money off."),
     )
-    currency = forms.ChoiceField(label="Currency", choices=currency_choices)
-    reason = forms.CharField(label="Reason", required=False, max_length=255)
+    currency = forms.ChoiceField(label=_("Currency"), choices=currency_choices)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=255)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,32 +82,35 @@ class GrantAccessForm(forms.Form):
     (an existing or new buyer, by e-mail or phone)."""
 
     subscription = forms.ModelChoiceField(
-        label="Subscription", queryset=Subscription.objects.none(), to_field_name="code"
+        label=_("Subscription"), queryset=Subscription.objects.none(), to_field_name="code"
     )
-    email = forms.CharField(label="Buyer's e-mail", required=False, max_length=254)
-    phone = forms.CharField(label="Buyer's phone", required=False, max_length=40)
-    name = forms.CharField(label="Buyer's name (for a new buyer)", required=False, max_length=255)
+    email = forms.CharField(label=_("Buyer's e-mail"), required=False, max_length=254)
+    phone = forms.CharField(label=_("Buyer's phone"), required=False, max_length=40)
+    name = forms.CharField(
+        label=_("Buyer's name (for a new buyer)"), required=False, max_length=255
+    )
     activation_limit = forms.IntegerField(
-        label="Activation limit",
+        label=_("Activation limit"),
         required=False,
         min_value=1,
         max_value=MAX_POSITIVE_INTEGER,
-        help_text="Devices that may use the access password. Empty: the subscription's limit.",
+        help_text=_("Devices that may use the access password. Empty: the subscription's limit."),
     )
     access_start = DateOrDateTimeField(
-        label="Access starts", help_text="Empty: from the subscription. A date alone: 00:00:01."
+        label=_("Access starts"),
+        help_text=_("Empty: from the subscription. A date alone: 00:00:01."),
     )
     access_expire = DateOrDateTimeField(
-        label="Access expires",
-        help_text="Empty: the subscription's expiry or period. A date alone: 23:59:59.",
+        label=_("Access expires"),
+        help_text=_("Empty: the subscription's expiry or period. A date alone: 23:59:59."),
     )
     custom_url = forms.URLField(
-        label="Link for the e-mail", required=False, max_length=500, assume_scheme="https"
+        label=_("Link for the e-mail"), required=False, max_length=500, assume_scheme="https"
     )
     use_subscription_custom_url = forms.BooleanField(
-        label="Else use the subscription's link", required=False
+        label=_("Else use the subscription's link"), required=False
     )
-    notify = forms.BooleanField(label="Notify the buyer by e-mail", required=False, initial=True)
+    notify = forms.BooleanField(label=_("Notify the buyer by e-mail"), required=False, initial=True)
 
     def __init__(self, *args, for_subscription: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,46 +135,48 @@ class AccessForm(forms.Form):
     """Change an access (reference 004 `updatebuyer`)."""
 
     activation_limit = forms.IntegerField(
-        label="Activation limit",
+        label=_("Activation limit"),
         required=False,
         min_value=1,
         max_value=MAX_POSITIVE_INTEGER,
-        help_text="Empty: no limit.",
+        help_text=_("Empty: no limit."),
     )
-    access_start = DateOrDateTimeField(label="Access starts", help_text="A date alone: 00:00:01.")
+    access_start = DateOrDateTimeField(
+        label=_("Access starts"), help_text=_("A date alone: 00:00:01.")
+    )
     access_expire = DateOrDateTimeField(
-        label="Access expires", help_text="Empty: never. A date alone: 23:59:59."
+        label=_("Access expires"), help_text=_("Empty: never. A date alone: 23:59:59.")
     )
     custom_url = forms.URLField(
-        label="Link for e-mails", required=False, max_length=500, assume_scheme="https"
+        label=_("Link for e-mails"), required=False, max_length=500, assume_scheme="https"
     )
     use_subscription_custom_url = forms.BooleanField(
-        label="Else use the subscription's link", required=False
+        label=_("Else use the subscription's link"), required=False
     )
     notify = forms.BooleanField(
-        label="Tell the buyer by e-mail",
+        label=_("Tell the buyer by e-mail"),
         required=False,
         initial=True,
-        help_text="E-mails the access's dates, activation limit and link as saved.",
+        help_text=_("E-mails the access's dates, activation limit and link as saved."),
     )
 
 
 class RevokeForm(forms.Form):
-    notify = forms.BooleanField(label="Tell the buyer by e-mail", required=False, initial=True)
+    notify = forms.BooleanField(label=_("Tell the buyer by e-mail"), required=False, initial=True)
 
 
 class AccessPasswordForm(forms.Form):
     notify = forms.BooleanField(
-        label="Tell the buyer by e-mail",
+        label=_("Tell the buyer by e-mail"),
         required=False,
         initial=True,
-        help_text="E-mails the new password to the buyer.",
+        help_text=_("E-mails the new password to the buyer."),
     )
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
+        label=_("CSV file"),
         help_text="UTF-8, with a header row naming the columns email, phone and name "
         "(email or phone required on each row).",
     )

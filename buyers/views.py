@@ -1,6 +1,7 @@
 """Staff pages for buyers, their accesses and e-wallets. Each view parses input, calls a service
 or selector and renders; a refusal is shown beside the field it concerns (core.form_pages)."""
 
+from django.utils.translation import gettext_lazy as _
 import re
 
 from csp.constants import NONE, SELF
@@ -95,7 +96,7 @@ class BuyerListView(BulkActionsListMixin, ListPageView):
 
     permission_required = "buyers.view_buyer"
     model = Buyer
-    title = "Buyers"
+    title = _("Buyers")
     table_class = BuyerTable
     filterset_class = BuyerFilter
     export_name = "buyers"
@@ -113,7 +114,7 @@ class AccessListView(BulkActionsListMixin, ListPageView):
 
     permission_required = "buyers.view_access"
     model = Access
-    title = "Accesses"
+    title = _("Accesses")
     table_class = AccessTable
     filterset_class = AccessFilter
     export_name = "accesses"
@@ -129,7 +130,7 @@ class WalletEntryListView(ListPageView):
 
     permission_required = "buyers.view_walletentry"
     model = WalletEntry
-    title = "E-wallet ledger"
+    title = _("E-wallet ledger")
     table_class = WalletEntryTable
     filterset_class = WalletEntryFilter
     export_name = "wallet-ledger"
@@ -245,8 +246,8 @@ class BuyerObjectMixin:
 class BuyerCreateView(ServiceFormView):
     permission_required = "buyers.add_buyer"
     form_class = BuyerForm
-    title = "New buyer"
-    success_message = "Buyer {result.code} added."
+    title = _("New buyer")
+    success_message = _("Buyer {result.code} added.")
 
     def get_breadcrumbs(self):
         return [buyers_crumb(), (self.title, None)]
@@ -264,8 +265,8 @@ class BuyerCreateView(ServiceFormView):
 class BuyerEditView(BuyerObjectMixin, ServiceFormView):
     permission_required = "buyers.change_buyer"
     form_class = BuyerForm
-    title = "Edit buyer"
-    success_message = "Buyer saved."
+    title = _("Edit buyer")
+    success_message = _("Buyer saved.")
 
     def get_initial(self):
         return {
@@ -283,9 +284,9 @@ class BuyerPinView(BuyerObjectMixin, ServiceFormView):
     permission_required = "buyers.set_pin"
     form_class = PinForm
     template_name = "buyers/buyer_pin_form.html"
-    title = "Set the purchase PIN"
-    submit_label = "Set PIN"
-    success_message = "Purchase PIN set; it is unlocked."
+    title = _("Set the purchase PIN")
+    submit_label = _("Set PIN")
+    success_message = _("Purchase PIN set; it is unlocked.")
 
     def perform(self, data):
         return services.set_purchase_pin(buyer=self.buyer, pin=data["pin"])
@@ -294,9 +295,9 @@ class BuyerPinView(BuyerObjectMixin, ServiceFormView):
 class WalletEntryCreateView(BuyerObjectMixin, ServiceFormView):
     permission_required = "buyers.adjust_wallet"
     form_class = WalletForm
-    title = "Top up or adjust the e-wallet"
-    submit_label = "Add to the ledger"
-    success_message = (
+    title = _("Top up or adjust the e-wallet")
+    submit_label = _("Add to the ledger")
+    success_message = _(
         "E-wallet entry added: the balance is {result.balance_after} {result.currency}."
     )
 
@@ -351,7 +352,7 @@ def granted_again_message(access: Access) -> str:
 class GrantAccessMixin:
     permission_required = "buyers.add_access"
     form_class = GrantAccessForm
-    submit_label = "Grant access"
+    submit_label = _("Grant access")
 
     def announce(self, cleaned_data):
         if self.result.grant_outcome != services.GrantOutcome.CREATED:
@@ -369,7 +370,7 @@ class GrantAccessMixin:
 
 
 class GrantAccessForBuyerView(GrantAccessMixin, BuyerObjectMixin, ServiceFormView):
-    title = "Grant access"
+    title = _("Grant access")
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "for_subscription": False}
@@ -440,8 +441,8 @@ class AccessObjectMixin:
 class AccessEditView(AccessObjectMixin, ServiceFormView):
     permission_required = "buyers.change_access"
     form_class = AccessForm
-    title = "Change access"
-    success_message = "Access saved."
+    title = _("Change access")
+    success_message = _("Access saved.")
 
     def get_initial(self):
         access = self.access
@@ -497,9 +498,9 @@ class AccessRevokeView(LiveAccessActionMixin, ServiceFormView):
     permission_required = "buyers.revoke_access"
     form_class = RevokeForm
     template_name = "buyers/access_confirm_revoke.html"
-    title = "Revoke access"
-    submit_label = "Revoke"
-    success_message = "Access revoked. The row is kept, marked revoked."
+    title = _("Revoke access")
+    submit_label = _("Revoke")
+    success_message = _("Access revoked. The row is kept, marked revoked.")
     revoked_message = "This access is already revoked."
 
     def perform(self, data):
@@ -514,8 +515,8 @@ class AccessPasswordView(LiveAccessActionMixin, ServiceFormView):
     permission_required = "buyers.change_access"
     form_class = AccessPasswordForm
     template_name = "buyers/access_password_form.html"
-    title = "New access password"
-    submit_label = "Set a new password"
+    title = _("New access password")
+    submit_label = _("Set a new password")
     revoked_message = "This access is revoked: its password no longer matters."
 
     def perform(self, data):
@@ -540,7 +541,7 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            title="Import buyers",
+            title=_("Import buyers"),
             breadcrumbs=[buyers_crumb(), ("Import", None)],
             bad_rows_shown=IMPORT_BAD_ROWS_SHOWN,
         )
@@ -613,7 +614,7 @@ class SentEmailListView(ListPageView):
 
     permission_required = "buyers.view_sentemail"
     model = SentEmail
-    title = "E-mails"
+    title = _("E-mails")
     table_class = SentEmailTable
     filterset_class = SentEmailFilter
     template_name = "buyers/sentemail_list.html"

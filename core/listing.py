@@ -39,6 +39,7 @@ from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
@@ -348,7 +349,7 @@ class ListFilterSet(django_filters.FilterSet):
 
     search_fields: tuple[str, ...] = ()
 
-    q = django_filters.CharFilter(label="Search", method="filter_search")
+    q = django_filters.CharFilter(label=_("Search"), method="filter_search")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -29,16 +30,16 @@ User = get_user_model()
 
 
 class TeamTable(ListTable):
-    username = tables.Column(verbose_name="User name")
+    username = tables.Column(verbose_name=_("User name"))
     full_name = tables.Column(
-        verbose_name="Name", accessor="get_full_name", order_by=("first_name", "last_name")
+        verbose_name=_("Name"), accessor="get_full_name", order_by=("first_name", "last_name")
     )
-    email = tables.EmailColumn(verbose_name="E-mail")
-    roles = tables.Column(verbose_name="Roles", accessor="pk", orderable=False, empty_values=())
-    is_active = tables.BooleanColumn(verbose_name="Active")
-    is_superuser = tables.BooleanColumn(verbose_name="Admin")
-    last_login = DateTimeColumn(verbose_name="Last sign-in", format="Y-m-d H:i")
-    date_joined = DateTimeColumn(verbose_name="Joined", format="Y-m-d")
+    email = tables.EmailColumn(verbose_name=_("E-mail"))
+    roles = tables.Column(verbose_name=_("Roles"), accessor="pk", orderable=False, empty_values=())
+    is_active = tables.BooleanColumn(verbose_name=_("Active"))
+    is_superuser = tables.BooleanColumn(verbose_name=_("Admin"))
+    last_login = DateTimeColumn(verbose_name=_("Last sign-in"), format="Y-m-d H:i")
+    date_joined = DateTimeColumn(verbose_name=_("Joined"), format="Y-m-d")
 
     class Meta(ListTable.Meta):
         model = User
@@ -55,10 +56,10 @@ class TeamFilter(ListFilterSet):
     search_fields = ("username", "first_name", "last_name", "email")
 
     role = django_filters.ModelChoiceFilter(
-        label="Role", field_name="groups", queryset=Group.objects.order_by("name")
+        label=_("Role"), field_name="groups", queryset=Group.objects.order_by("name")
     )
-    is_active = django_filters.BooleanFilter(label="Active")
-    is_superuser = django_filters.BooleanFilter(label="Admin")
+    is_active = django_filters.BooleanFilter(label=_("Active"))
+    is_superuser = django_filters.BooleanFilter(label=_("Admin"))
 
     class Meta:
         model = User
@@ -80,7 +81,7 @@ class TeamListView(ListPageView):
 
 
 class SiteSearchForm(forms.Form):
-    q = forms.CharField(label="Search", max_length=254)
+    q = forms.CharField(label=_("Search"), max_length=254)
 
 
 class SiteSearchView(View):

@@ -345,4 +345,4 @@ class CorrectionRefused(JournalError):
 
 class NotCorrectable(JournalError):
     code = "not_correctable"
-    message = "This entry cannot be corrected here."
+    message = _("This entry cannot be corrected here.")

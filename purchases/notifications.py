@@ -4,6 +4,7 @@ of the purchase, refund or renewal, delivered after it commits; each event has a
 SentEmail in the same transaction as the send, so a retried delivery never mails one event
 twice."""
 
+from django.utils.translation import gettext_lazy as _
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,15 +25,15 @@ class EmailKind(TextChoices):
     """The kinds of buyer e-mail this app sends; registered with buyers' SentEmail by
     PurchasesConfig.ready(). A renewal kind also names its templates under purchases/email/."""
 
-    PURCHASE_RECEIPT = "purchase_receipt", "Purchase receipt"
-    RENEWAL_REMINDER = "renewal_reminder", "Renewal reminder"
-    RENEWAL_RECEIPT = "renewal_receipt", "Renewal receipt"
-    RENEWAL_FAILED = "renewal_failed", "Renewal failed"
-    CONTRACT_ENDED = "contract_ended", "Subscription ended"
-    REFUND_CONFIRMATION = "refund_confirmation", "Refund confirmation"
-    CONTRACT_PAUSED = "contract_paused", "Subscription paused"
-    CONTRACT_RESUMED = "contract_resumed", "Subscription resumed"
-    PLAN_CHANGED = "plan_changed", "Plan changed"
+    PURCHASE_RECEIPT = "purchase_receipt", _("Purchase receipt")
+    RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
+    RENEWAL_RECEIPT = "renewal_receipt", _("Renewal receipt")
+    RENEWAL_FAILED = "renewal_failed", _("Renewal failed")
+    CONTRACT_ENDED = "contract_ended", _("Subscription ended")
+    REFUND_CONFIRMATION = "refund_confirmation", _("Refund confirmation")
+    CONTRACT_PAUSED = "contract_paused", _("Subscription paused")
+    CONTRACT_RESUMED = "contract_resumed", _("Subscription resumed")
+    PLAN_CHANGED = "plan_changed", _("Plan changed")
 
 
 RECEIPT = EmailKind.PURCHASE_RECEIPT

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, TemplateView
 
@@ -573,7 +574,7 @@ class ExplainView(PermissionRequiredMixin, TemplateView):
                     device_id=data["device_id"].strip(),
                 )
         return super().get_context_data(
-            title="Why can't this buyer buy or watch?",
+            title=_("Why can't this buyer buy or watch?"),
             breadcrumbs=[("Why can't they buy or watch?", None)],
             form=form,
             explanation=explanation,

@@ -4,6 +4,8 @@ A form shows the message beside `field` (or above the form when it is None); an 
 code. Codes never change once published; messages may be reworded.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError, SeveralRefusals
 
 
@@ -18,7 +20,7 @@ class CatalogRefusals(SeveralRefusals, CatalogError):
 
 class ControlCharacter(CatalogError):
     code = "control_character"
-    message = (
+    message = _(
         "Line breaks, tabs and other control characters are not allowed here: keep it on one line."
     )
 
@@ -94,7 +96,7 @@ class DefaultPricingModelNotOffered(CatalogError):
 
 class SingleSubscriptionHoldsOneMedia(CatalogError):
     code = "single_subscription_holds_one_media"
-    message = (
+    message = _(
         "A single-media subscription holds at most one media; remove it first or make it a group."
     )
     field = "media"
@@ -142,7 +144,7 @@ class AmountTooPrecise(CatalogError):
 
 class RecurrenceRequired(CatalogError):
     code = "recurrence_required"
-    message = (
+    message = _(
         "A recurring pricing model needs how often it renews (a unit and a count of 1 or more)."
     )
     field = "recurrence_unit"
@@ -174,7 +176,7 @@ class DeviceTypesRequired(CatalogError):
 
 class PricingModelTermsFixed(CatalogError):
     code = "pricing_model_terms_fixed"
-    message = (
+    message = _(
         "This pricing model has been sold: its currency and recurrence cannot change. "
         "Create a new pricing model instead."
     )
@@ -226,7 +228,7 @@ class CouponNeedsSubscriptions(CatalogError):
 
 class CouponForAllHasSubscriptions(CatalogError):
     code = "coupon_for_all_has_subscriptions"
-    message = (
+    message = _(
         "A coupon for every subscription takes no list: untick “applies to every subscription” "
         "or clear the chosen subscriptions."
     )

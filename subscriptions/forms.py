@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateOrDateTimeField, ModelMultipleChoiceField, stored_integer_range
 from core.money import currency_choices
@@ -53,25 +54,26 @@ class ServiceModelForm(forms.ModelForm):
 
 class SubscriptionForm(ServiceModelForm):
     access_start = DateOrDateTimeField(
-        label="Access start",
-        help_text="A date alone means 00:00:01 in the shop's time zone.",
+        label=_("Access start"),
+        help_text=_("A date alone means 00:00:01 in the shop's time zone."),
     )
     access_expire = DateOrDateTimeField(
-        label="Access expires", help_text="A date alone means 23:59:59 in the shop's time zone."
+        label=_("Access expires"),
+        help_text=_("A date alone means 23:59:59 in the shop's time zone."),
     )
-    sale_start = DateOrDateTimeField(label="On sale from")
-    sale_end = DateOrDateTimeField(label="On sale until")
+    sale_start = DateOrDateTimeField(label=_("On sale from"))
+    sale_end = DateOrDateTimeField(label=_("On sale until"))
     pricing_models = ModelMultipleChoiceField(
-        label="Pricing models offered",
+        label=_("Pricing models offered"),
         queryset=PricingModel.objects.order_by("title", "pk"),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
     default_pricing_model = forms.ModelChoiceField(
-        label="Default pricing model",
+        label=_("Default pricing model"),
         queryset=PricingModel.objects.order_by("title", "pk"),
         required=False,
-        help_text="Empty: the first one offered.",
+        help_text=_("Empty: the first one offered."),
     )
 
     fieldset_layout = [
@@ -165,11 +167,11 @@ class MediaForm(ServiceModelForm):
 
 class PricingModelForm(ServiceModelForm):
     device_types = forms.MultipleChoiceField(
-        label="Device types",
+        label=_("Device types"),
         choices=PricingModel.DeviceType.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Only when it does not grant all devices.",
+        help_text=_("Only when it does not grant all devices."),
     )
 
     fieldset_layout = [
@@ -205,22 +207,22 @@ class PricingModelForm(ServiceModelForm):
 
 class CouponForm(ServiceModelForm):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=32,
         required=False,
         help_text="What buyers type, like SUMMER25; letter case does not matter. "
         "Empty: a code is generated.",
     )
-    valid_from = DateOrDateTimeField(label="Valid from")
+    valid_from = DateOrDateTimeField(label=_("Valid from"))
     valid_until = DateOrDateTimeField(
-        label="Valid until", help_text="A date alone means until 23:59:59 that day."
+        label=_("Valid until"), help_text=_("A date alone means until 23:59:59 that day.")
     )
     subscriptions = ModelMultipleChoiceField(
-        label="Subscriptions",
+        label=_("Subscriptions"),
         queryset=Subscription.objects.filter(archived_at__isnull=True).order_by("name", "pk"),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="Only when it does not apply to every subscription.",
+        help_text=_("Only when it does not apply to every subscription."),
     )
 
     fieldset_layout = [
@@ -265,7 +267,7 @@ class ShopContactsForm(ServiceModelForm):
 
 
 class AttachMediaForm(forms.Form):
-    media = forms.CharField(label="Media code", max_length=32)
+    media = forms.CharField(label=_("Media code"), max_length=32)
 
     def clean_media(self):
         code = self.cleaned_data["media"].strip()

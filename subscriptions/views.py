@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, TemplateView
 
 from core.errors import show_on_form
@@ -612,7 +613,7 @@ class ShopContactsView(PermissionRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         contacts = services.get_shop_contacts()
         context.update(
-            title="Shop contacts",
+            title=_("Shop contacts"),
             breadcrumbs=[("Shop contacts", None)],
             entered=not contacts._state.adding,
             fields=field_rows(contacts, ("name", "phone", "email", "site", "description")),

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from core.events import EVENT_TYPES
 from core.form_pages import ServiceFormView
@@ -24,13 +25,13 @@ EVENT_CHOICES = [(ALL_EVENTS, "Every event"), *((t, t) for t in EVENT_TYPES)]
 
 class EndpointTable(ListTable):
     code = tables.Column(
-        verbose_name="Code", linkify=("webhooks:detail", {"code": tables.A("code")})
+        verbose_name=_("Code"), linkify=("webhooks:detail", {"code": tables.A("code")})
     )
-    url = tables.Column(verbose_name="URL")
-    event_types = tables.Column(verbose_name="Events", orderable=False)
-    enabled = tables.BooleanColumn(verbose_name="Enabled")
-    failing_since = DateTimeColumn(verbose_name="Failing since", format="Y-m-d H:i")
-    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    url = tables.Column(verbose_name=_("URL"))
+    event_types = tables.Column(verbose_name=_("Events"), orderable=False)
+    enabled = tables.BooleanColumn(verbose_name=_("Enabled"))
+    failing_since = DateTimeColumn(verbose_name=_("Failing since"), format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d H:i")
 
     class Meta(ListTable.Meta):
         model = WebhookEndpoint
@@ -46,7 +47,7 @@ class EndpointTable(ListTable):
 class EndpointFilter(ListFilterSet):
     search_fields = ("url", "code", "description")
 
-    enabled = django_filters.BooleanFilter(label="Enabled")
+    enabled = django_filters.BooleanFilter(label=_("Enabled"))
 
     class Meta:
         model = WebhookEndpoint
@@ -65,14 +66,14 @@ class EndpointListView(ListPageView):
 
 class EndpointForm(forms.Form):
     url = forms.CharField(
-        label="URL",
+        label=_("URL"),
         max_length=500,
-        help_text="HTTPS, on a public address. Redirects are not followed.",
+        help_text=_("HTTPS, on a public address. Redirects are not followed."),
     )
     event_types = forms.MultipleChoiceField(
-        label="Events", choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
+        label=_("Events"), choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
     )
-    description = forms.CharField(label="Description", max_length=200, required=False)
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
 
 
 class ShowsSecretOnce:
@@ -122,16 +123,18 @@ class EndpointCreateView(ShowsSecretOnce, ServiceFormView):
 
 
 class AttemptTable(ListTable):
-    attempted_at = DateTimeColumn(verbose_name="Attempted", format="Y-m-d H:i:s")
-    event = tables.Column(verbose_name="Event", accessor="delivery__event__type", orderable=False)
-    event_id = tables.Column(
-        verbose_name="Event id", accessor="delivery__event__uid", orderable=False
+    attempted_at = DateTimeColumn(verbose_name=_("Attempted"), format="Y-m-d H:i:s")
+    event = tables.Column(
+        verbose_name=_("Event"), accessor="delivery__event__type", orderable=False
     )
-    status_code = tables.Column(verbose_name="Status")
-    latency_ms = tables.Column(verbose_name="Latency (ms)")
-    response_excerpt = tables.Column(verbose_name="Response (first bytes)", orderable=False)
-    error = tables.Column(verbose_name="Error", orderable=False)
-    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
+    event_id = tables.Column(
+        verbose_name=_("Event id"), accessor="delivery__event__uid", orderable=False
+    )
+    status_code = tables.Column(verbose_name=_("Status"))
+    latency_ms = tables.Column(verbose_name=_("Latency (ms)"))
+    response_excerpt = tables.Column(verbose_name=_("Response (first bytes)"), orderable=False)
+    error = tables.Column(verbose_name=_("Error"), orderable=False)
+    actions = tables.Column(verbose_name=_(""), accessor="pk", orderable=False, empty_values=())
 
     class Meta(ListTable.Meta):
         model = WebhookAttempt
@@ -158,7 +161,7 @@ class AttemptTable(ListTable):
 class AttemptFilter(ListFilterSet):
     search_fields = ("=delivery__event__type",)
 
-    succeeded = django_filters.BooleanFilter(label="Succeeded")
+    succeeded = django_filters.BooleanFilter(label=_("Succeeded"))
 
     class Meta:
         model = WebhookAttempt
@@ -292,13 +295,13 @@ class ReplayForm(forms.Form):
     """Times in the shop's time zone, as YYYY-MM-DD HH:MM."""
 
     start = forms.DateTimeField(
-        label="From",
-        help_text="YYYY-MM-DD HH:MM, the shop's time.",
+        label=_("From"),
+        help_text=_("YYYY-MM-DD HH:MM, the shop's time."),
         validators=[validate_date_in_range],
     )
     end = forms.DateTimeField(
-        label="Until (not included)",
-        help_text="YYYY-MM-DD HH:MM.",
+        label=_("Until (not included)"),
+        help_text=_("YYYY-MM-DD HH:MM."),
         validators=[validate_date_in_range],
     )
 

@@ -12,7 +12,9 @@ from django.db.models import Min
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, TemplateView
 
 from core.csv_export import CsvReport, ExportColumn
@@ -77,29 +79,29 @@ class KindColumn(tables.Column):
 
 class JournalTable(ListTable):
     code = tables.Column(
-        verbose_name="Entry",
+        verbose_name=_("Entry"),
         linkify=lambda record: reverse("purchases:reports:journal_entry", args=[record.code]),
         attrs={"td": {"class": "code"}},
         orderable=False,
     )
     # Sortable: booked, read from its index; the rest are filters or search.
-    booked_at = DateTimeColumn(verbose_name="Booked", format="Y-m-d H:i:s")
-    kind = KindColumn(verbose_name="Kind", accessor="kind", orderable=False)
-    amount = MoneyColumn(verbose_name="Amount", orderable=False)
-    payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
-    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", orderable=False)
+    booked_at = DateTimeColumn(verbose_name=_("Booked"), format="Y-m-d H:i:s")
+    kind = KindColumn(verbose_name=_("Kind"), accessor="kind", orderable=False)
+    amount = MoneyColumn(verbose_name=_("Amount"), orderable=False)
+    payment_type = PaymentTypeColumn(verbose_name=_("Payment"), orderable=False)
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="buyer__email", orderable=False)
     subscription = tables.Column(
-        verbose_name="Subscription", accessor="subscription__name", orderable=False
+        verbose_name=_("Subscription"), accessor="subscription__name", orderable=False
     )
     purchase = tables.Column(
-        verbose_name="Purchase",
+        verbose_name=_("Purchase"),
         accessor="purchase__code",
         linkify=lambda record: reverse("purchases:detail", args=[record.purchase.code]),
         orderable=False,
     )
-    gateway_reference = tables.Column(verbose_name="Gateway reference", orderable=False)
-    by = tables.Column(verbose_name="By", accessor="created_by__username", orderable=False)
-    reason = tables.Column(verbose_name="Reason", orderable=False)
+    gateway_reference = tables.Column(verbose_name=_("Gateway reference"), orderable=False)
+    by = tables.Column(verbose_name=_("By"), accessor="created_by__username", orderable=False)
+    reason = tables.Column(verbose_name=_("Reason"), orderable=False)
 
     class Meta(ListTable.Meta):
         model = JournalEntry
@@ -120,10 +122,10 @@ class JournalFilter(ListFilterSet):
     search_fields = ("=code", "=purchase__code", "buyer__email", "=gateway_reference")
 
     booked = django_filters.DateFromToRangeFilter(
-        label="Booked (from – to)", field_name="booked_at", widget=DateRangeWidget()
+        label=_("Booked (from – to)"), field_name="booked_at", widget=DateRangeWidget()
     )
     ledger = django_filters.ChoiceFilter(
-        label="Ledger",
+        label=_("Ledger"),
         choices=[("revenue", "Revenue"), ("wallet", "E-wallets (prepaid, not revenue)")],
         method="filter_ledger",
     )
@@ -132,7 +134,9 @@ class JournalFilter(ListFilterSet):
     subscription = django_filters.ModelChoiceFilter(
         queryset=Subscription.objects.order_by("name"), to_field_name="code"
     )
-    payment_type = django_filters.ChoiceFilter(label="Payment type", choices=payment_type_choices)
+    payment_type = django_filters.ChoiceFilter(
+        label=_("Payment type"), choices=payment_type_choices
+    )
 
     class Meta:
         model = JournalEntry
@@ -242,11 +246,11 @@ class JournalEntryView(PermissionRequiredMixin, DetailView):
 
 class CorrectionForm(forms.Form):
     amount = forms.DecimalField(
-        label="Amount",
+        label=_("Amount"),
         max_digits=14,
-        help_text="What the correction adds to the revenue; negative to take off (-0.50).",
+        help_text=_("What the correction adds to the revenue; negative to take off (-0.50)."),
     )
-    reason = forms.CharField(label="Reason", max_length=255)
+    reason = forms.CharField(label=_("Reason"), max_length=255)
 
 
 class CorrectionView(ServiceFormView):
@@ -289,14 +293,15 @@ class CorrectionView(ServiceFormView):
 def closable_months(today: date, count: int = 36) -> list[tuple[str, str]]:
     """The last `count` months that have ended, newest first, as (YYYY-MM, "November 2026")."""
     months, month = [], today.replace(day=1)
-    for _ in range(count):
+    for _step in range(count):
         month = (month - timedelta(days=1)).replace(day=1)
-        months.append((month.strftime("%Y-%m"), month.strftime("%B %Y")))
+        # Django's month names: in the reader's language ("ноябрь 2026").
+        months.append((month.strftime("%Y-%m"), date_format(month, "F Y")))
     return months
 
 
 class CloseMonthForm(forms.Form):
-    month = forms.ChoiceField(label="Month")
+    month = forms.ChoiceField(label=_("Month"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -342,12 +347,12 @@ class ClosedPeriodsView(ServiceFormView):
 
 class PeriodForm(forms.Form):
     start = forms.DateField(
-        label="From",
+        label=_("From"),
         widget=forms.DateInput({"type": "date"}),
         validators=[validate_date_in_range],
     )
     end = forms.DateField(
-        label="To",
+        label=_("To"),
         widget=forms.DateInput({"type": "date"}),
         validators=[validate_date_in_range],
     )
@@ -386,7 +391,7 @@ class ReconciliationView(PermissionRequiredMixin, TemplateView):
                 else None
             )
         context.update(
-            title="Reconciliation",
+            title=_("Reconciliation"),
             breadcrumbs=[("Reconciliation", None)],
             form=form,
             results=results,

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from core.csv_export import download_rows, typed_rows
@@ -42,17 +43,17 @@ MAX_SUMMARY_DAYS = 3 * 366
 
 class RefundTable(ListTable):
     # Sorted by code or date (indexed); the rest are searched or filtered.
-    code = tables.Column(verbose_name="Refund", attrs={"td": {"class": "code"}}, orderable=True)
-    created_at = DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
+    code = tables.Column(verbose_name=_("Refund"), attrs={"td": {"class": "code"}}, orderable=True)
+    created_at = DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i", orderable=True)
     purchase = tables.Column(
-        verbose_name="Purchase",
+        verbose_name=_("Purchase"),
         accessor="purchase__code",
         linkify=lambda record: reverse("purchases:detail", kwargs={"code": record.purchase.code}),
     )
-    buyer = tables.Column(verbose_name="Buyer", accessor="purchase__buyer__email")
-    amount = MoneyColumn(verbose_name="Amount")
-    method = tables.Column(verbose_name="Refunded to")
-    reason = tables.Column(verbose_name="Reason")
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="purchase__buyer__email")
+    amount = MoneyColumn(verbose_name=_("Amount"))
+    method = tables.Column(verbose_name=_("Refunded to"))
+    reason = tables.Column(verbose_name=_("Reason"))
 
     class Meta(ListTable.Meta):
         model = Refund
@@ -70,7 +71,7 @@ class RefundFilter(ListFilterSet):
     )
 
     created = django_filters.DateFromToRangeFilter(
-        label="Date (from – to)", field_name="created_at", widget=DateRangeWidget()
+        label=_("Date (from – to)"), field_name="created_at", widget=DateRangeWidget()
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     subscription = django_filters.ModelChoiceFilter(
@@ -103,13 +104,13 @@ class SummaryForm(forms.Form):
     """The summary's filters: a date range (local days, both included), subscription, currency."""
 
     start = forms.DateField(
-        label="From",
+        label=_("From"),
         required=False,
         widget=forms.DateInput({"type": "date"}),
         validators=[validate_date_in_range],
     )
     end = forms.DateField(
-        label="To",
+        label=_("To"),
         required=False,
         widget=forms.DateInput({"type": "date"}),
         validators=[validate_date_in_range],
@@ -118,15 +119,15 @@ class SummaryForm(forms.Form):
         queryset=Subscription.objects.order_by("name"),
         to_field_name="code",
         required=False,
-        empty_label="Any",
+        empty_label=_("Any"),
     )
     currency = forms.ChoiceField(required=False)
-    payment_type = forms.ChoiceField(label="Payment type", required=False)
+    payment_type = forms.ChoiceField(label=_("Payment type"), required=False)
     grouping = forms.ChoiceField(
-        label="Show", choices=list(summaries.GROUPINGS.items()), required=False
+        label=_("Show"), choices=list(summaries.GROUPINGS.items()), required=False
     )
     period = forms.ChoiceField(
-        label="Per",
+        label=_("Per"),
         choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
         required=False,
     )
@@ -232,7 +233,7 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            title="Revenue",
+            title=_("Revenue"),
             breadcrumbs=[("Revenue", None)],
             form=self.form,
             rows=None
@@ -251,15 +252,15 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
 
 class ContractTransactionTable(ListTable):
     # Sorted by date only (indexed); status and contract are filters and search.
-    transaction_date = DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
-    contract = tables.Column(verbose_name="Contract", accessor="contract__code")
-    buyer = tables.Column(verbose_name="Buyer", accessor="contract__buyer__email")
-    period = tables.Column(verbose_name="Period")
-    attempt = tables.Column(verbose_name="Attempt")
-    amount = MoneyColumn(verbose_name="Amount")
-    status = tables.Column(verbose_name="Status")
-    result_code = tables.Column(verbose_name="Result")
-    pnref = tables.Column(verbose_name="PNRef")
+    transaction_date = DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i", orderable=True)
+    contract = tables.Column(verbose_name=_("Contract"), accessor="contract__code")
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="contract__buyer__email")
+    period = tables.Column(verbose_name=_("Period"))
+    attempt = tables.Column(verbose_name=_("Attempt"))
+    amount = MoneyColumn(verbose_name=_("Amount"))
+    status = tables.Column(verbose_name=_("Status"))
+    result_code = tables.Column(verbose_name=_("Result"))
+    pnref = tables.Column(verbose_name=_("PNRef"))
 
     class Meta(ListTable.Meta):
         model = ContractTransaction
@@ -272,7 +273,7 @@ class ContractTransactionFilter(ListFilterSet):
     search_fields = ("=contract__code", "contract__buyer__email", "=pnref")
 
     date = django_filters.DateFromToRangeFilter(
-        label="Date (from – to)", field_name="transaction_date", widget=DateRangeWidget()
+        label=_("Date (from – to)"), field_name="transaction_date", widget=DateRangeWidget()
     )
     status = django_filters.ChoiceFilter(choices=ContractTransaction.Status.choices)
     currency = django_filters.ChoiceFilter(choices=currency_choices)
@@ -338,7 +339,7 @@ class RenewalsView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            title="Renewals",
+            title=_("Renewals"),
             breadcrumbs=[("Renewals", None)],
             form=self.form,
             rows=self.rows,
