@@ -1,5 +1,6 @@
 import django_filters
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateRangeWidget
 from core.listing import ListFilterSet

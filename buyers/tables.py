@@ -1,9 +1,9 @@
-from django.utils.translation import gettext_lazy as _
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
@@ -45,7 +45,9 @@ class SelectColumn(tables.Column):
 
 class BuyerTable(ListTable):
     selected = SelectColumn()
-    code = tables.Column(verbose_name=_("Code"), linkify=("buyers:detail", {"code": tables.A("code")}))
+    code = tables.Column(
+        verbose_name=_("Code"), linkify=("buyers:detail", {"code": tables.A("code")})
+    )
     email = tables.Column(verbose_name=_("E-mail"))
     phone = tables.Column(verbose_name=_("Phone"))
     name = tables.Column(verbose_name=_("Name"))

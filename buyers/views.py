@@ -1,7 +1,6 @@
 """Staff pages for buyers, their accesses and e-wallets. Each view parses input, calls a service
 or selector and renders; a refusal is shown beside the field it concerns (core.form_pages)."""
 
-from django.utils.translation import gettext_lazy as _
 import re
 
 from csp.constants import NONE, SELF
@@ -15,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.generic import DetailView, FormView

@@ -446,7 +446,9 @@ class RecurringContract(PublicCodeModel):
     # proration time): period n ends at anchor + (n - period_offset) x the recurrence.
     period_offset = models.PositiveIntegerField(_("periods paid before the anchor"), default=0)
     cancel_at_period_end = models.BooleanField(_("stops at the period's end"), default=False)
-    status = models.CharField(_("status"), max_length=9, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.ACTIVE
+    )
     # A worker claims a batch of due contracts for a while; if it dies, the claim lapses and
     # the next run takes them again (their idempotency keys make that harmless).
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)

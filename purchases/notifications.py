@@ -4,7 +4,6 @@ of the purchase, refund or renewal, delivered after it commits; each event has a
 SentEmail in the same transaction as the send, so a retried delivery never mails one event
 twice."""
 
-from django.utils.translation import gettext_lazy as _
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.db.models import CharField, Exists, OuterRef, TextChoices, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from buyers.models import SentEmail
 from buyers.notifications import send_once
