@@ -62,6 +62,10 @@ class BuyerAdminForm(ServiceCheckedAdminForm):
         model = Buyer
         fields = ["email", "phone", "name", "language"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].required = False  # left out: the shop's, or the buyer's own
+
     def run_service(self, request_user=None):
         data = {
             key: self.cleaned_data.get(key) or "" for key in ("email", "phone", "name", "language")

@@ -22,6 +22,7 @@ class BuyerForm(forms.Form):
         label=_("Language"),
         choices=settings.LANGUAGES,
         initial=default_buyer_language,
+        required=False,  # left out: a new buyer gets the shop's, an edited one keeps theirs
         help_text=_("The buyer's e-mails are written in this language."),
     )
 

@@ -299,7 +299,9 @@ def send_access_granted_email(access_id: int) -> bool:
         kind=SentEmail.Kind.ACCESS_GRANTED,
         access=access,
         template="access_granted",
-        subject=f"Your access to {access.subscription.name}",
+        subject=gettext("Your access to {subscription}").format(
+            subscription=access.subscription.name
+        ),
     )
 
 
@@ -327,7 +329,9 @@ def send_access_revoked_email(access_id: int) -> bool:
         kind=SentEmail.Kind.ACCESS_REVOKED,
         access=access,
         template="access_revoked",
-        subject=f"Your access to {access.subscription.name} has ended",
+        subject=gettext("Your access to {subscription} has ended").format(
+            subscription=access.subscription.name
+        ),
     )
 
 
@@ -341,7 +345,9 @@ def send_access_password_email(access_id: int, event: str) -> bool:
         kind=SentEmail.Kind.PASSWORD_RESET,
         access=access,
         template="access_password",
-        subject=f"Your new access password for {access.subscription.name}",
+        subject=gettext("Your new access password for {subscription}").format(
+            subscription=access.subscription.name
+        ),
     )
 
 
@@ -356,7 +362,9 @@ def send_access_changed_email(access_id: int, event: str) -> bool:
         kind=SentEmail.Kind.ACCESS_CHANGED,
         access=access,
         template="access_changed",
-        subject=f"Your access to {access.subscription.name} has changed",
+        subject=gettext("Your access to {subscription} has changed").format(
+            subscription=access.subscription.name
+        ),
     )
 
 
@@ -376,7 +384,9 @@ def send_access_expiring_email(access_id: int) -> bool:
         kind=SentEmail.Kind.ACCESS_EXPIRING,
         access=access,
         template="access_expiring",
-        subject=f"Your access to {access.subscription.name} expires soon",
+        subject=gettext("Your access to {subscription} expires soon").format(
+            subscription=access.subscription.name
+        ),
     )
 
 

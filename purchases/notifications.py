@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, TextChoices, Value
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -86,7 +86,9 @@ def send_purchase_receipt(purchase_id: int) -> bool:
         key=f"receipt:{purchase.code}",
         kind=RECEIPT,
         to=purchase.buyer.email,
-        subject=f"Your receipt from {_shop_name()}: {purchase.subscription.name}",
+        subject=gettext("Your receipt from {shop}: {subscription}").format(
+            shop=_shop_name(), subscription=purchase.subscription.name
+        ),
         template="purchases/email/receipt",
         context={"purchase": purchase, "buyer": purchase.buyer, "access": purchase.access},
         access=purchase.access,
@@ -119,7 +121,9 @@ def send_refund_confirmation(refund_id: int) -> bool:
         key=f"refund:{refund.code}",
         kind=REFUND_CONFIRMATION,
         to=purchase.buyer.email,
-        subject=f"Your refund from {_shop_name()}: {purchase.subscription.name}",
+        subject=gettext("Your refund from {shop}: {subscription}").format(
+            shop=_shop_name(), subscription=purchase.subscription.name
+        ),
         template="purchases/email/refund_confirmation",
         context={"refund": refund, "purchase": purchase, "buyer": purchase.buyer},
         access=purchase.access,
@@ -128,7 +132,12 @@ def send_refund_confirmation(refund_id: int) -> bool:
 
 def queue_plan_change_email(change) -> None:
     """In the plan change's transaction: confirm it to the buyer once it commits."""
-    outbox.enqueue(PLAN_CHANGE_MESSAGE, {"change_id": change.pk}, key=f"plan-changed:{change.code}")
+    outbox.enqueue(
+        PLAN_CHANGE_MESSAGE,
+        {"change_id": change.pk},
+        key=f"plan-changed:{change.code}",
+        language=change.contract.buyer.language,
+    )
 
 
 def send_plan_change_email(change_id: int) -> bool:
@@ -193,16 +202,18 @@ def send_renewal_email(kind: str, contract_id: int, key: str) -> bool:
     name = contract.subscription.name
     bill_day = f"{timezone.localtime(contract.next_bill_date):%Y-%m-%d}"
     subjects = {
-        RENEWAL_REMINDER: f"{name} renews on {bill_day}",
-        RENEWAL_RECEIPT: f"Your {name} subscription is renewed",
-        RENEWAL_FAILED: f"We could not renew {name}",
-        CONTRACT_ENDED: f"Your {name} subscription has ended",
+        kind_: subject.format(subscription=name, day=bill_day)
+        for kind_, subject in {
+            RENEWAL_REMINDER: gettext("{subscription} renews on {day}"),
+            RENEWAL_RECEIPT: gettext("Your {subscription} subscription is renewed"),
+            RENEWAL_FAILED: gettext("We could not renew {subscription}"),
+            CONTRACT_ENDED: gettext("Your {subscription} subscription has ended"),
+        }.items()
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subjects[CONTRACT_PAUSED] = gettext("Your %(name)s subscription is paused") % {"name": name}
-        subjects[CONTRACT_RESUMED] = gettext("Your %(name)s subscription is running again") % {
-            "name": name
-        }
+    subjects[CONTRACT_PAUSED] = gettext("Your %(name)s subscription is paused") % {"name": name}
+    subjects[CONTRACT_RESUMED] = gettext("Your %(name)s subscription is running again") % {
+        "name": name
+    }
     return send_once(
         key=key,
         kind=kind,
