@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 
@@ -146,7 +147,7 @@ class ApiKeyCreateView(StaffPageMixin, FormView):
             form.add_error("name", str(error))
             return self.form_invalid(form)
         context = self.get_context_data(form=form, created=created)
-        context["title"] = "API key created"
+        context["title"] = gettext("API key created")
         response = render(self.request, "api/apikey_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
@@ -182,7 +183,10 @@ class ApiKeyUpdateView(StaffPageMixin, FormView):
         except ApiKeyNameRequired as error:
             form.add_error("name", str(error))
             return self.form_invalid(form)
-        messages.success(self.request, f"API key “{form.cleaned_data['name']}” saved.")
+        messages.success(
+            self.request,
+            gettext("API key “{name}” saved.").format(name=form.cleaned_data["name"]),
+        )
         return redirect("api_keys:list")
 
 
@@ -197,7 +201,7 @@ class ApiKeyRevokeView(StaffPageMixin, FormView):
             return self.handle_no_permission()
         self.api_key = get_object_or_404(ApiKey, prefix=kwargs["prefix"])
         if self.api_key.revoked_at is not None:
-            messages.info(request, "This API key is already revoked.")
+            messages.info(request, gettext("This API key is already revoked."))
             return redirect("api_keys:list")
         return super().dispatch(request, *args, **kwargs)
 
@@ -208,7 +212,9 @@ class ApiKeyRevokeView(StaffPageMixin, FormView):
         revoke_api_key(api_key=self.api_key, revoked_by=self.request.user)
         messages.success(
             self.request,
-            f"API key “{self.api_key.name}” revoked: it stops working within a second.",
+            gettext("API key “{name}” revoked: it stops working within a second.").format(
+                name=self.api_key.name
+            ),
         )
         return redirect("api_keys:list")
 

@@ -51,7 +51,7 @@ class PinForm(forms.Form):
             and cleaned.get("pin_again")
             and cleaned["pin"] != cleaned["pin_again"]
         ):
-            self.add_error("pin_again", "The two PINs differ.")
+            self.add_error("pin_again", _("The two PINs differ."))
         return cleaned
 
 
@@ -128,7 +128,8 @@ class GrantAccessForm(forms.Form):
         cleaned = super().clean()
         missing = not cleaned.get("email") and not cleaned.get("phone")
         if "email" in self.fields and missing and not self.errors:
-            self.add_error("email", "Give the buyer's e-mail or phone.")
+            self.add_error("email", _("Give the buyer's e-mail or phone."))
+
         return cleaned
 
 

@@ -705,6 +705,9 @@ class SentEmailResendView(SentEmailObjectMixin, PermissionRequiredMixin, View):
             messages.error(request, refusal.message)
         else:
             messages.success(
-                request, f"A copy is on its way to {email.to}; it is listed here once sent."
+                request,
+                gettext("A copy is on its way to {to}; it is listed here once sent.").format(
+                    to=email.to
+                ),
             )
         return redirect("emails:detail", code=email.code)

@@ -11,6 +11,7 @@ from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django_filters.widgets import RangeWidget
 
 DATE_FORMAT = "%Y-%m-%d"
@@ -28,7 +29,9 @@ def validate_date_in_range(value):
     day = value.date() if isinstance(value, datetime) else value
     if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ValidationError(
-            f"Enter a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}.",
+            gettext("Enter a date between {earliest} and {latest}.").format(
+                earliest=f"{EARLIEST_DATE:%Y-%m-%d}", latest=f"{LATEST_DATE:%Y-%m-%d}"
+            ),
             code="date_out_of_range",
         )
 

@@ -55,7 +55,8 @@ class NewPurchaseForm(forms.Form):
             or Buyer.objects.filter(code=value).first()
         )
         if buyer is None:
-            raise forms.ValidationError("No buyer has this e-mail, phone or code.")
+            raise forms.ValidationError(_("No buyer has this e-mail, phone or code."))
+
         return buyer
 
 

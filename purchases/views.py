@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, TemplateView
@@ -261,15 +262,22 @@ class NewPurchaseView(PurchaseFormView):
     def announce(self, cleaned_data):
         purchase = self.result
         if purchase.status == Purchase.Status.COMPLETED:
-            messages.success(self.request, f"Purchase {purchase.code} completed.")
+            messages.success(
+                self.request, gettext("Purchase {code} completed.").format(code=purchase.code)
+            )
         elif purchase.status == Purchase.Status.PENDING:
             messages.info(
                 self.request,
-                f"Purchase {purchase.code} waits for the buyer to pay on the payment page.",
+                gettext("Purchase {code} waits for the buyer to pay on the payment page.").format(
+                    code=purchase.code
+                ),
             )
         else:
             messages.error(
-                self.request, f"The payment failed: {purchase.response_message or 'declined'}."
+                self.request,
+                gettext("The payment failed: {reason}.").format(
+                    reason=purchase.response_message or gettext("declined")
+                ),
             )
 
     def get_success_url(self):
@@ -325,7 +333,10 @@ class CheckPaymentView(PurchasePageMixin, DetailView):
     def post(self, request, *args, **kwargs):
         purchase = confirm_purchase(purchase=self.get_purchase())
         messages.info(
-            request, f"Purchase {purchase.code} is {purchase.get_status_display().lower()}."
+            request,
+            gettext("Purchase {code} is {status}.").format(
+                code=purchase.code, status=purchase.get_status_display().lower()
+            ),
         )
         return redirect("purchases:detail", code=purchase.code)
 

@@ -273,5 +273,6 @@ class AttachMediaForm(forms.Form):
         code = self.cleaned_data["media"].strip()
         media = Media.objects.filter(code=code).first()
         if media is None:
-            raise forms.ValidationError("No media has this code.")
+            raise forms.ValidationError(_("No media has this code."))
+
         return media

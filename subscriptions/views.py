@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, TemplateView
 
@@ -329,7 +330,7 @@ class AttachMediaView(SubscriptionDetailView):
                 show_on_form(form, error)
             else:
                 media = form.cleaned_data["media"]
-                messages.success(request, f"“{media.title}” added.")
+                messages.success(request, gettext("“{title}” added.").format(title=media.title))
                 return redirect(self.detail_url_of(subscription) + "#media")
         return self.render_to_response(self.get_context_data(attach_form=form))
 
@@ -346,7 +347,11 @@ class DetachMediaView(SubscriptionPages, CatalogPageMixin, TemplateView):
         except CatalogError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"“{media.title}” removed from this subscription.")
+            messages.success(
+                request,
+                gettext("“{title}” removed from this subscription.").format(title=media.title),
+            )
+
         return redirect(self.detail_url_of(subscription) + "#media")
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, TemplateView
 
@@ -362,10 +363,12 @@ class PeriodForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start and end:
             if start > end:
-                raise forms.ValidationError("The start date is after the end date.")
+                raise forms.ValidationError(_("The start date is after the end date."))
             if (end - start).days >= MAX_RECONCILIATION_DAYS:
                 raise forms.ValidationError(
-                    f"Choose at most {MAX_RECONCILIATION_DAYS} days: reconcile month by month."
+                    gettext("Choose at most {days} days: reconcile month by month.").format(
+                        days=MAX_RECONCILIATION_DAYS
+                    )
                 )
         return data
 

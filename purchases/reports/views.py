@@ -147,9 +147,10 @@ class SummaryForm(forms.Form):
             end = end or today
             start = start or end - timedelta(days=29)
             if start > end:
-                raise forms.ValidationError("The start date is after the end date.")
+                raise forms.ValidationError(_("The start date is after the end date."))
             if (end - start).days > MAX_SUMMARY_DAYS:
-                raise forms.ValidationError("Choose a range of at most three years.")
+                raise forms.ValidationError(_("Choose a range of at most three years."))
+
             data.update(start=start, end=end)
         data["grouping"] = data.get("grouping") or "period"
         data["period"] = data.get("period") or "day"
