@@ -134,7 +134,7 @@ class AttemptTable(ListTable):
     latency_ms = tables.Column(verbose_name=_("Latency (ms)"))
     response_excerpt = tables.Column(verbose_name=_("Response (first bytes)"), orderable=False)
     error = tables.Column(verbose_name=_("Error"), orderable=False)
-    actions = tables.Column(verbose_name=_(""), accessor="pk", orderable=False, empty_values=())
+    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
 
     class Meta(ListTable.Meta):
         model = WebhookAttempt
