@@ -75,8 +75,8 @@ class ApiKey(models.Model):
 
     class Meta:
         db_table = "site_apikey"  # the table it had in the `site` app: no data moved
-        verbose_name = "API key"
-        verbose_name_plural = "API keys"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="api_key_name_not_empty"),
@@ -126,7 +126,7 @@ class IdempotentRequest(models.Model):
 
     class Meta:
         db_table = "site_idempotentrequest"
-        verbose_name = "idempotent request"
+        verbose_name = _("idempotent request")
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once_per_key"),
         ]

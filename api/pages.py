@@ -79,7 +79,7 @@ class ApiKeyFilter(ListFilterSet):
 class ApiKeyListView(ListPageView):
     permission_required = "api.view_apikey"
     model = ApiKey
-    title = "API keys"
+    title = _("API keys")
     table_class = ApiKeyTable
     filterset_class = ApiKeyFilter
     create_url = "api_keys:create"
@@ -133,7 +133,7 @@ class ApiKeyCreateView(StaffPageMixin, FormView):
     permission_required = "api.add_apikey"
     form_class = ApiKeyForm
     template_name = "api/apikey_form.html"
-    title = "New API key"
+    title = _("New API key")
 
     def form_valid(self, form):
         try:
@@ -159,7 +159,7 @@ class ApiKeyUpdateView(StaffPageMixin, FormView):
     permission_required = "api.change_apikey"
     form_class = ApiKeyForm
     template_name = "api/apikey_edit.html"
-    title = "Edit API key"
+    title = _("Edit API key")
 
     def dispatch(self, request, *args, **kwargs):
         if not self.has_permission():
@@ -194,7 +194,7 @@ class ApiKeyRevokeView(StaffPageMixin, FormView):
     permission_required = "api.change_apikey"
     form_class = forms.Form
     template_name = "api/apikey_confirm_revoke.html"
-    title = "Revoke API key"
+    title = _("Revoke API key")
 
     def dispatch(self, request, *args, **kwargs):
         if not self.has_permission():

@@ -8,6 +8,7 @@ from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.db import models, transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import show_on_form
 from core.readonly_admin import LargeTableAdmin, ReadOnlyAdmin, currency_code
@@ -114,7 +115,7 @@ class BuyerAdmin(LargeTableAdmin):
 
 
 class AccessStatusFilter(admin.SimpleListFilter):
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
@@ -150,7 +151,7 @@ class AccessAdminForm(ServiceCheckedAdminForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "activation_limit" in self.fields and not self.instance.pk:
-            self.fields["activation_limit"].help_text = "Empty: the subscription's limit."
+            self.fields["activation_limit"].help_text = _("Empty: the subscription's limit.")
 
     def run_service(self, request_user=None):
         data = self.cleaned_data

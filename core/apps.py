@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BackOfficeAdminConfig(AdminConfig):
@@ -12,8 +13,8 @@ class SiteConfig(AppConfig):
     """The site itself: roles, the page shell, the list-page pattern, first-start setup."""
 
     name = "core"
-    label = "site"
-    verbose_name = "Site"
+    label = _("site")
+    verbose_name = _("Site")
 
     def ready(self):
         from django.db.backends.signals import connection_created

@@ -310,7 +310,7 @@ class ListTable(tables.Table):
     class Meta:
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
         per_page = DEFAULT_PER_PAGE
-        empty_text = "Nothing matches these filters."
+        empty_text = _("Nothing matches these filters.")
 
     @tables.Table.order_by.setter
     def order_by(self, value):

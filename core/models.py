@@ -35,7 +35,7 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "outbox message"
+        verbose_name = _("outbox message")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -76,7 +76,7 @@ class Event(models.Model):
     key = models.CharField(_("event key"), max_length=150, blank=True)
 
     class Meta:
-        verbose_name = "event"
+        verbose_name = _("event")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="event_key_once"),

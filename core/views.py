@@ -71,7 +71,7 @@ class TeamListView(ListPageView):
 
     permission_required = "auth.view_user"
     model = User
-    title = "Team"
+    title = _("Team")
     table_class = TeamTable
     filterset_class = TeamFilter
     export_name = "team"

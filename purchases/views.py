@@ -68,7 +68,7 @@ class PurchaseListView(ListPageView):
 
     permission_required = "purchases.view_purchase"
     model = Purchase
-    title = "Purchases"
+    title = _("Purchases")
     table_class = PurchaseTable
     filterset_class = PurchaseFilter
     template_name = "purchases/purchase_list.html"
@@ -105,7 +105,7 @@ class PurchaseListView(ListPageView):
 class PurchaseSessionListView(ListPageView):
     permission_required = "purchases.view_purchasesession"
     model = PurchaseSession
-    title = "Purchase sessions"
+    title = _("Purchase sessions")
     table_class = PurchaseSessionTable
     filterset_class = PurchaseSessionFilter
     export_name = "purchase-sessions"
@@ -177,7 +177,7 @@ class PurchaseFormView(PurchasePageMixin, ServiceFormView):
     """A form about the purchase the URL names (or a new one); the button says what it does."""
 
     template_name = "purchases/purchase_form.html"
-    cancel_label = "Back"
+    cancel_label = _("Back")
 
     @property
     def submit_label(self):
@@ -213,7 +213,7 @@ class PurchaseFormView(PurchasePageMixin, ServiceFormView):
 class NewPurchaseView(PurchaseFormView):
     permission_required = "purchases.add_purchase"
     form_class = NewPurchaseForm
-    title = "New purchase for a buyer"
+    title = _("New purchase for a buyer")
 
     def get_initial(self):
         return {
@@ -287,8 +287,8 @@ class NewPurchaseView(PurchaseFormView):
 class CancelPurchaseView(PurchaseFormView):
     permission_required = "purchases.cancel_purchase"
     form_class = CancelPurchaseForm
-    title = "Cancel"
-    success_message = "Purchase {result.code} cancelled."
+    title = _("Cancel")
+    success_message = _("Purchase {result.code} cancelled.")
 
     def perform(self, data):
         purchase = self.get_purchase()
@@ -304,7 +304,7 @@ class CancelPurchaseView(PurchaseFormView):
 class RefundPurchaseView(PurchaseFormView):
     permission_required = "purchases.refund_purchase"
     form_class = RefundPurchaseForm
-    title = "Refund"
+    title = _("Refund")
 
     def get_initial(self):
         purchase = self.get_purchase()
@@ -367,7 +367,7 @@ class ContractListView(ListPageView):
 
     permission_required = "purchases.view_recurringcontract"
     model = RecurringContract
-    title = "Renewals"
+    title = _("Renewals")
     table_class = ContractTable
     filterset_class = ContractFilter
     template_name = "purchases/contract_list.html"
@@ -473,7 +473,7 @@ class ContractActionView(ContractPageMixin, ServiceFormView):
 
     template_name = "purchases/purchase_form.html"
     form_class = ConfirmForm
-    cancel_label = "Back"
+    cancel_label = _("Back")
 
     @property
     def submit_label(self):
@@ -498,8 +498,8 @@ class ContractActionView(ContractPageMixin, ServiceFormView):
 
 class StopContractView(ContractActionView):
     permission_required = "purchases.change_recurringcontract"
-    title = "Stop renewing at the period's end"
-    success_message = "The contract stops at the end of its period; the access lasts until then."
+    title = _("Stop renewing at the period's end")
+    success_message = _("The contract stops at the end of its period; the access lasts until then.")
 
     def perform(self, data):
         return cancel_purchase(
@@ -509,8 +509,8 @@ class StopContractView(ContractActionView):
 
 class ReactivateContractView(ContractActionView):
     permission_required = "purchases.change_recurringcontract"
-    title = "Keep renewing"
-    success_message = "The stop is taken back: the contract renews on its next bill date."
+    title = _("Keep renewing")
+    success_message = _("The stop is taken back: the contract renews on its next bill date.")
 
     def perform(self, data):
         return reactivate_purchase(
@@ -521,8 +521,8 @@ class ReactivateContractView(ContractActionView):
 class EndContractView(ContractActionView):
     permission_required = ("purchases.change_recurringcontract", "purchases.cancel_purchase")
     form_class = EndContractForm
-    title = "End now"
-    success_message = "The contract ended now."
+    title = _("End now")
+    success_message = _("The contract ended now.")
 
     def perform(self, data):
         return cancel_purchase(
@@ -535,7 +535,7 @@ class EndContractView(ContractActionView):
 
 class RetryContractView(ContractActionView):
     permission_required = "purchases.retry_contract"
-    title = "Retry the charge now"
+    title = _("Retry the charge now")
 
     def perform(self, data):
         return renewals.retry_contract_now(contract=self.get_contract())
@@ -549,8 +549,8 @@ class RetryContractView(ContractActionView):
 class ChangeCardView(ContractActionView):
     permission_required = "purchases.change_recurringcontract"
     form_class = ChangeCardForm
-    title = "Change the card"
-    success_message = "The contract will be charged to the new card."
+    title = _("Change the card")
+    success_message = _("The contract will be charged to the new card.")
 
     def perform(self, data):
         return change_contract_card(contract=self.get_contract(), instrument=data["instrument"])
@@ -637,9 +637,9 @@ class BuyerNoteCreateView(ServiceFormView):
 
     permission_required = "buyers.add_buyernote"
     form_class = BuyerNoteForm
-    title = "Add a note"
-    submit_label = "Add the note"
-    success_message = "Note added."
+    title = _("Add a note")
+    submit_label = _("Add the note")
+    success_message = _("Note added.")
 
     def load(self):
         self.buyer = get_object_or_404(Buyer, code=self.kwargs["code"])

@@ -51,8 +51,8 @@ class Media(PublicCodeModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
-        verbose_name = "media"
-        verbose_name_plural = "media"
+        verbose_name = _("media")
+        verbose_name_plural = _("media")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -118,7 +118,7 @@ class PricingModel(PublicCodeModel):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "pricing model"
+        verbose_name = _("pricing model")
         ordering = ["title", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -318,8 +318,8 @@ class SubscriptionMedia(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "media of a subscription"
-        verbose_name_plural = "media of subscriptions"
+        verbose_name = _("media of a subscription")
+        verbose_name_plural = _("media of subscriptions")
         ordering = ["added_at", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -341,8 +341,8 @@ class SubscriptionPricingModel(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "pricing model offered"
-        verbose_name_plural = "pricing models offered"
+        verbose_name = _("pricing model offered")
+        verbose_name_plural = _("pricing models offered")
         ordering = ["-is_default", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -463,8 +463,8 @@ class ShopContacts(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        verbose_name = "shop contacts"
-        verbose_name_plural = "shop contacts"
+        verbose_name = _("shop contacts")
+        verbose_name_plural = _("shop contacts")
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="shop_contacts_single_row"),
             models.CheckConstraint(

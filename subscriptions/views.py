@@ -192,7 +192,7 @@ class SubscriptionListView(ListPageView):
 
     permission_required = "subscriptions.view_subscription"
     model = Subscription
-    title = "Subscriptions"
+    title = _("Subscriptions")
     table_class = SubscriptionTable
     filterset_class = SubscriptionFilter
     export_name = "subscriptions"
@@ -267,8 +267,8 @@ class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
 class SubscriptionCreateView(SubscriptionPages, CatalogFormView):
     permission_required = "subscriptions.add_subscription"
     form_class = SubscriptionForm
-    title = "New subscription"
-    success_message = "Subscription {result.code} created."
+    title = _("New subscription")
+    success_message = _("Subscription {result.code} created.")
 
     def perform(self, data):
         return services.create_subscription(**data)
@@ -277,9 +277,9 @@ class SubscriptionCreateView(SubscriptionPages, CatalogFormView):
 class SubscriptionEditView(SubscriptionPages, CatalogFormView):
     permission_required = "subscriptions.change_subscription"
     form_class = SubscriptionForm
-    title = "Edit"
+    title = _("Edit")
     edits_object = True
-    success_message = "Subscription {result.code} saved."
+    success_message = _("Subscription {result.code} saved.")
 
     def perform(self, data):
         return services.update_subscription(subscription=self.get_object(), **data)
@@ -368,7 +368,7 @@ class MediaPages:
 class MediaListView(ListPageView):
     permission_required = "subscriptions.view_media"
     model = Media
-    title = "Media"
+    title = _("Media")
     table_class = MediaTable
     filterset_class = MediaFilter
     export_name = "media"
@@ -409,8 +409,8 @@ class MediaDetailView(MediaPages, CatalogDetailView):
 class MediaCreateView(MediaPages, CatalogFormView):
     permission_required = "subscriptions.add_media"
     form_class = MediaForm
-    title = "New media"
-    success_message = "Media {result.code} created."
+    title = _("New media")
+    success_message = _("Media {result.code} created.")
 
     def perform(self, data):
         return services.create_media(**data)
@@ -419,9 +419,9 @@ class MediaCreateView(MediaPages, CatalogFormView):
 class MediaEditView(MediaPages, CatalogFormView):
     permission_required = "subscriptions.change_media"
     form_class = MediaForm
-    title = "Edit"
+    title = _("Edit")
     edits_object = True
-    success_message = "Media {result.code} saved."
+    success_message = _("Media {result.code} saved.")
 
     def perform(self, data):
         return services.update_media(media=self.get_object(), **data)
@@ -449,7 +449,7 @@ class PricingModelPages:
 class PricingModelListView(ListPageView):
     permission_required = "subscriptions.view_pricingmodel"
     model = PricingModel
-    title = "Pricing models"
+    title = _("Pricing models")
     table_class = PricingModelTable
     filterset_class = PricingModelFilter
     export_name = "pricing-models"
@@ -494,8 +494,8 @@ class PricingModelDetailView(PricingModelPages, CatalogDetailView):
 class PricingModelCreateView(PricingModelPages, CatalogFormView):
     permission_required = "subscriptions.add_pricingmodel"
     form_class = PricingModelForm
-    title = "New pricing model"
-    success_message = "Pricing model {result.code} created."
+    title = _("New pricing model")
+    success_message = _("Pricing model {result.code} created.")
 
     def perform(self, data):
         return services.create_pricing_model(**data)
@@ -504,9 +504,9 @@ class PricingModelCreateView(PricingModelPages, CatalogFormView):
 class PricingModelEditView(PricingModelPages, CatalogFormView):
     permission_required = "subscriptions.change_pricingmodel"
     form_class = PricingModelForm
-    title = "Edit"
+    title = _("Edit")
     edits_object = True
-    success_message = "Pricing model {result.code} saved."
+    success_message = _("Pricing model {result.code} saved.")
 
     def perform(self, data):
         return services.update_pricing_model(pricing_model=self.get_object(), **data)
@@ -534,7 +534,7 @@ class CouponPages:
 class CouponListView(ListPageView):
     permission_required = "subscriptions.view_coupon"
     model = Coupon
-    title = "Coupons"
+    title = _("Coupons")
     table_class = CouponTable
     filterset_class = CouponFilter
     export_name = "coupons"
@@ -578,8 +578,8 @@ class CouponDetailView(CouponPages, CatalogDetailView):
 class CouponCreateView(CouponPages, CatalogFormView):
     permission_required = "subscriptions.add_coupon"
     form_class = CouponForm
-    title = "New coupon"
-    success_message = "Coupon {result.code} created."
+    title = _("New coupon")
+    success_message = _("Coupon {result.code} created.")
 
     def perform(self, data):
         return services.create_coupon(**data)
@@ -588,9 +588,9 @@ class CouponCreateView(CouponPages, CatalogFormView):
 class CouponEditView(CouponPages, CatalogFormView):
     permission_required = "subscriptions.change_coupon"
     form_class = CouponForm
-    title = "Edit"
+    title = _("Edit")
     edits_object = True
-    success_message = "Coupon {result.code} saved."
+    success_message = _("Coupon {result.code} saved.")
 
     def perform(self, data):
         return services.update_coupon(coupon=self.get_object(), **data)
@@ -629,9 +629,9 @@ class ShopContactsView(PermissionRequiredMixin, TemplateView):
 class ShopContactsEditView(ServiceFormView):
     permission_required = "subscriptions.change_shopcontacts"
     form_class = ShopContactsForm
-    title = "Edit"
-    heading = "Edit the shop's contacts"
-    success_message = "Shop contacts saved."
+    title = _("Edit")
+    heading = _("Edit the shop's contacts")
+    success_message = _("Shop contacts saved.")
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": services.get_shop_contacts()}

@@ -57,7 +57,7 @@ class EndpointFilter(ListFilterSet):
 class EndpointListView(ListPageView):
     permission_required = "webhooks.view_webhookendpoint"
     model = WebhookEndpoint
-    title = "Webhooks"
+    title = _("Webhooks")
     table_class = EndpointTable
     filterset_class = EndpointFilter
     create_url = "webhooks:create"
@@ -100,7 +100,7 @@ class EndpointCreateView(ShowsSecretOnce, ServiceFormView):
 
     permission_required = "webhooks.add_webhookendpoint"
     form_class = EndpointForm
-    title = "New webhook endpoint"
+    title = _("New webhook endpoint")
 
     def perform(self, data):
         return services.create_endpoint(
@@ -140,7 +140,7 @@ class AttemptTable(ListTable):
         model = WebhookAttempt
         fields = ()
         order_by = ("-attempted_at",)
-        empty_text = "No attempt yet."
+        empty_text = _("No attempt yet.")
 
     def render_event_id(self, value):
         return f"evt_{value.hex}"
@@ -237,18 +237,18 @@ class EndpointToggleView(EndpointActionView):
 
 
 class TestEventView(EndpointActionView):
-    title = "Send a test event to"
-    submit_label = "Send test event"
-    success_message = "Test event sent: its attempt appears in the log."
+    title = _("Send a test event to")
+    submit_label = _("Send test event")
+    success_message = _("Test event sent: its attempt appears in the log.")
 
     def perform(self, data):
         return services.send_test_event(endpoint=self.endpoint)
 
 
 class ResendView(EndpointActionView):
-    title = "Resend event to"
-    submit_label = "Resend"
-    success_message = "The event is sent again now."
+    title = _("Resend event to")
+    submit_label = _("Resend")
+    success_message = _("The event is sent again now.")
 
     def load(self):
         super().load()
@@ -307,10 +307,10 @@ class ReplayForm(forms.Form):
 
 
 class ReplayView(EndpointActionView):
-    title = "Replay events to"
+    title = _("Replay events to")
     form_class = ReplayForm
-    submit_label = "Replay"
-    success_message = "{result} events are sent again."
+    submit_label = _("Replay")
+    success_message = _("{result} events are sent again.")
 
     def perform(self, data):
         return services.replay_events(endpoint=self.endpoint, start=data["start"], end=data["end"])

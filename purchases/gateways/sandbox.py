@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from ..journal.reconciliation import Settlement
 from ..models import SandboxCharge
@@ -51,7 +52,7 @@ class SandboxCardGateway(SandboxLedgerSettlements, PaymentGateway):
     """
 
     name = "sandbox_card"
-    label = "Card (sandbox)"
+    label = _("Card (sandbox)")
 
     OUTCOMES = {
         "tok_approve": (SandboxCharge.Status.APPROVED, APPROVED, "Approved"),

@@ -153,7 +153,7 @@ class JournalListView(ListPageView):
 
     permission_required = JOURNAL_PERMISSION
     model = JournalEntry
-    title = "Money journal"
+    title = _("Money journal")
     table_class = JournalTable
     filterset_class = JournalFilter
     template_name = "purchases/journal/journal_list.html"
@@ -259,9 +259,9 @@ class CorrectionView(ServiceFormView):
 
     permission_required = "purchases.book_correction"
     form_class = CorrectionForm
-    title = "Book a correction"
-    submit_label = "Book the correction"
-    success_message = "Correction {result.code} booked: {result.amount_display}."
+    title = _("Book a correction")
+    submit_label = _("Book the correction")
+    success_message = _("Correction {result.code} booked: {result.amount_display}.")
 
     def load(self):
         self.entry = get_object_or_404(JournalEntry, code=self.kwargs["code"])
@@ -319,9 +319,9 @@ class ClosedPeriodsView(ServiceFormView):
     permission_required = "purchases.view_closedperiod"
     form_class = CloseMonthForm
     template_name = "purchases/journal/closed_periods.html"
-    title = "Closed months"
-    submit_label = "Close the month"
-    success_message = "Closed: {result.first_day} to {result.last_day}."
+    title = _("Closed months")
+    submit_label = _("Close the month")
+    success_message = _("Closed: {result.first_day} to {result.last_day}.")
 
     def post(self, request, *args, **kwargs):
         if not request.user.has_perm("purchases.close_period"):

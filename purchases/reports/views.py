@@ -90,7 +90,7 @@ class RefundListView(ListPageView):
 
     permission_required = REPORTS_PERMISSION
     model = Refund
-    title = "Refunds"
+    title = _("Refunds")
     table_class = RefundTable
     filterset_class = RefundFilter
     export_name = "refunds"
@@ -294,7 +294,7 @@ class ContractTransactionListView(ListPageView):
 
     permission_required = REPORTS_PERMISSION
     model = ContractTransaction
-    title = "Contract transactions"
+    title = _("Contract transactions")
     table_class = ContractTransactionTable
     filterset_class = ContractTransactionFilter
     export_name = "contract-transactions"

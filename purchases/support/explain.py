@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from buyers.errors import BuyerNotFound
 from buyers.models import Access, AccessActivation, Buyer
@@ -191,7 +192,7 @@ def explain(
 
 
 def _pin_notes(buyer: Buyer, payment_type: str) -> list[RuleAnswer]:
-    title = "The buyer's purchase PIN"
+    title = _("The buyer's purchase PIN")
     answers = []
     if buyer.pin_is_locked:
         answers.append(

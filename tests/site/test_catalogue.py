@@ -1,0 +1,296 @@
+"""Nothing a person reads is left out of the Russian catalogue.
+
+1. The catalogue itself: every message in locale/ru/LC_MESSAGES/django.po has a Russian
+   translation (each plural form too), none is fuzzy, and the compiled django.mo holds exactly
+   what the .po says (a .po edited without `make messages` fails here).
+2. The pages: a superuser whose language is Russian walks every page the navigation reaches and
+   the pages those link to (two clicks deep, two pages of each kind), on the demo shop that
+   `make run` loads, plus the pages a form error, a 404 and the sign-in page show. From each page's
+   text and its readable attributes (title, placeholder, aria-label, alt, data-confirm) it takes
+   out the values the demo data put there (every text column of every row: names, e-mails,
+   subscription titles, codes, group names) and the shop's name; any Latin-letter word left that
+   is not in ALLOWED below is English that skipped the catalogue.
+3. The e-mails: each kind of buyer e-mail, written for a Russian-language buyer, has no English
+   word left either (same rule).
+
+What it does not cover: the Django admin (Django's own catalogue; our model names show there
+through the same gettext_lazy calls the pages use), the API's messages (English on purpose:
+core/languages.py), exports' cells (data), and pages no link of the walk reaches.
+"""
+
+import re
+from collections import Counter
+from html.parser import HTMLParser
+from io import StringIO
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import polib
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.core import mail
+from django.db import models
+
+from core.models import UserPreference
+from core.money import currency_codes
+from core.navigation import navigation_for
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LOCALE = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES"
+
+# Latin words a Russian page keeps, and why:
+ALLOWED = {
+    # Names of things that are not words of either language: products, formats, protocols.
+    "Django",
+    "Excel",
+    "LibreOffice",
+    "Numbers",
+    "PayPal",
+    "WebPay",
+    "WorldPay",
+    "README",
+    "CSV",
+    "xlsx",
+    "UTF",
+    "HTML",
+    "HTTPS",
+    "HLS",
+    "URL",
+    "API",
+    "IP",
+    "SHA",
+    "PIN",
+    "DRM",
+    "PPV",
+    "MRR",
+    "SD",
+    "HD",
+    "UHD",
+    "Smart",
+    "TV",
+    "PNRef",
+    "udid",
+    "id",
+    "Bearer",
+    "Authorization",
+    "Webhook-Signature",
+    "Idempotency-Key",
+    "apikey",
+    # The reference API's field names, shown as the reference names them (reference 003).
+    "PaymentPref",
+    "Transaction_Date",
+    "ResultCode",
+    "ResponseMessage",
+    "AuthCode",
+    # Russian business writing keeps "e-mail" in Latin letters.
+    "e-mail",
+    "E-mail",
+    # Units.
+    "px",
+    "ms",
+    # The sandbox gateway's test card tokens, typed as they are.
+    "tok_approve",
+    "tok_decline",
+    "tok_insufficient_funds",
+    "tok_timeout",
+    # ISO 4217 currency codes: "EUR · Евро".
+    *currency_codes(),
+}
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’.-]*[A-Za-z0-9_]|[A-Za-z]")
+URL_OR_ADDRESS = re.compile(r"https?://\S+|\S+@\S+\.\w+|/[\w/.-]+/")
+READABLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-confirm"}
+# Elements whose content is not language: code, and text marked as another language on purpose
+# (the language menu names "English" in English).
+SKIPPED_ELEMENTS = {"script", "style", "code", "kbd", "pre", "svg"}
+
+SKIPPED_LINKS = re.compile(
+    r"^/(admin|api|static|accounts/logout)/|[?&](export|sort|page|after|before)="
+)
+CODE_SEGMENT = re.compile(r"/(?=[^/]*[A-Z0-9])[A-Za-z0-9_-]+(?=/)")
+
+
+class ReadableText(HTMLParser):
+    """The text a person reads on a page, and the attributes a screen reader or a tooltip shows."""
+
+    VOID = {"br", "hr", "img", "input", "meta", "link", "source", "wbr", "col", "area", "base"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self.links = [], []
+        self.stack = []  # (tag, skipped) of open elements
+
+    def skipping(self) -> bool:
+        return any(skipped for _tag, skipped in self.stack)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        other_language = attributes.get("lang") not in (None, "ru")
+        skipped = tag in SKIPPED_ELEMENTS or (other_language and tag != "html")
+        if not self.skipping() and not skipped:
+            for name in READABLE_ATTRIBUTES & attributes.keys():
+                self.parts.append(attributes[name] or "")
+        if tag == "a" and attributes.get("href") and self.in_main():
+            self.links.append(attributes["href"])
+        if tag not in self.VOID:
+            self.stack.append((tag, skipped))
+
+    def in_main(self) -> bool:
+        return any(tag == "main" for tag, _skipped in self.stack)
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            open_tag, _skipped = self.stack.pop()
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data):
+        if not self.skipping():
+            self.parts.append(data)
+
+
+def data_values() -> re.Pattern:
+    """Every text value the database holds (the demo shop's names, titles, codes, e-mails...),
+    longest first, so a value is taken out before a value inside it."""
+    values = {settings.SHOP_NAME}
+    for model in apps.get_models():
+        fields = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if isinstance(field, models.CharField | models.TextField | models.EmailField)
+        ]
+        if not fields:
+            continue
+        for row in model.objects.values_list(*fields):
+            values.update(str(value) for value in row if value)
+    longest_first = sorted((value for value in values if len(value) > 1), key=len, reverse=True)
+    # Whole values only: the language code "en" is not taken out of "Renewals".
+    return re.compile(
+        r"(?<![\w])(?:" + "|".join(re.escape(value) for value in longest_first) + r")(?![\w])"
+    )
+
+
+def english_left(text: str, values: re.Pattern) -> list[str]:
+    text = values.sub(" ", text)
+    text = URL_OR_ADDRESS.sub(" ", text)
+    return [word for word in LATIN_WORD.findall(text) if word not in ALLOWED]
+
+
+def read(html: str) -> ReadableText:
+    parser = ReadableText()
+    parser.feed(html)
+    return parser
+
+
+@pytest.fixture
+def demo_shop(db):
+    from django.core.management import call_command
+
+    call_command("load_demo_data", stdout=StringIO())
+    user = UserFactory(username="sam", is_staff=True, is_superuser=True)
+    UserPreference.objects.create(user=user, language="ru")
+    return user
+
+
+def test_every_message_has_its_russian_translation_and_is_compiled():
+    po = polib.pofile(LOCALE / "django.po")
+    untranslated = [
+        entry.msgid
+        for entry in po
+        if not entry.obsolete
+        and (
+            "fuzzy" in entry.flags
+            or (entry.msgid_plural and not all(entry.msgstr_plural.values()))
+            or (not entry.msgid_plural and not entry.msgstr)
+        )
+    ]
+    assert untranslated == []
+    assert len(po) > 900  # the whole product, not a stub
+    assert po.metadata["Language"] == "ru" and not po.metadata_is_fuzzy
+
+    def messages(catalogue):
+        found = {}
+        for entry in catalogue:
+            if entry.obsolete or not entry.msgid:
+                continue
+            if entry.msgid_plural:
+                found[(entry.msgctxt, entry.msgid, entry.msgid_plural)] = tuple(
+                    entry.msgstr_plural[index] for index in sorted(entry.msgstr_plural)
+                )[:3]
+            else:
+                found[(entry.msgctxt, entry.msgid)] = entry.msgstr
+        return found
+
+    compiled = polib.mofile(LOCALE / "django.mo")
+    assert messages(compiled) == messages(po), "django.mo is stale: run `make messages`"
+
+
+def test_a_russian_speaking_user_reads_no_english_on_any_page(client, demo_shop):
+    client.force_login(demo_shop)  # the sign-in copies their language into the session
+    values = data_values()
+    start = [
+        link["url"]
+        for area in navigation_for(demo_shop)
+        for link in area["links"]
+        if not SKIPPED_LINKS.search(link["url"])
+    ]
+    english, visited, per_kind = {}, set(), Counter()
+    frontier = start + ["/", "/search/?q=example", "/search/?q=zzzz", "/no-such-page/"]
+    for _level in range(3):
+        following = []
+        for path in frontier:
+            kind = CODE_SEGMENT.sub("/<code>", urlsplit(path).path)
+            if path in visited or per_kind[kind] >= 2:
+                continue
+            visited.add(path)
+            per_kind[kind] += 1
+            response = client.get(path, follow=True)
+            assert response.status_code in (200, 404), f"{path} answered {response.status_code}"
+            assert response["Content-Language"] == "ru"
+            page = read(response.content.decode())
+            left = english_left(" ".join(page.parts), values)
+            if left:
+                english[path] = sorted(set(left))
+            for href in page.links:
+                parts = urlsplit(href)
+                if parts.netloc or not parts.path.startswith("/") or SKIPPED_LINKS.search(href):
+                    continue
+                following.append(href)
+        frontier = following
+    assert len(visited) > 40, sorted(visited)
+    assert english == {}, "\n".join(f"{path}: {' '.join(words)}" for path, words in english.items())
+
+
+def test_form_errors_and_the_sign_in_page_are_russian(client, demo_shop):
+    values = data_values()
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ru")
+    assert english_left(" ".join(read(response.content.decode()).parts), values) == []
+    client.force_login(demo_shop)
+    response = client.post("/buyers/new/", {"email": "not an address", "language": "xx"})
+    assert response.status_code == 200
+    text = " ".join(read(response.content.decode()).parts)
+    assert "Введите корректный адрес e-mail." in text or "Введите правильный адрес" in text
+    assert english_left(text.replace("not an address", ""), values) == []
+
+
+def test_every_buyer_email_reads_russian_for_a_russian_buyer(
+    demo_shop, django_capture_on_commit_callbacks
+):
+    from buyers.models import Buyer, SentEmail
+
+    Buyer.objects.update(language="ru")
+    mail.outbox.clear()
+    from tests.site.catalogue_emails import send_one_of_each_kind
+
+    send_one_of_each_kind(django_capture_on_commit_callbacks)
+    values = data_values()
+    kinds = set()
+    for message in mail.outbox:
+        body = message.body + message.subject
+        html = message.alternatives[0][0] if message.alternatives else ""
+        left = english_left(body + " " + " ".join(read(html).parts), values)
+        assert left == [], (message.subject, left)
+    kinds = set(SentEmail.objects.values_list("kind", flat=True))
+    assert len(kinds) >= 8, kinds
