@@ -121,7 +121,7 @@ class StaffPageMixin(PermissionRequiredMixin):
         context = super().get_context_data(**kwargs)
         context.update(
             title=self.title,
-            breadcrumbs=[("API keys", reverse("api_keys:list")), (self.title, None)],
+            breadcrumbs=[(_("API keys"), reverse("api_keys:list")), (self.title, None)],
             cancel_url=reverse("api_keys:list"),
         )
         return context

@@ -49,11 +49,11 @@ IMPORT_BAD_ROWS_SHOWN = 1000
 
 
 def buyers_crumb():
-    return ("Buyers", reverse("buyers:list"))
+    return (_("Buyers"), reverse("buyers:list"))
 
 
 def accesses_crumb():
-    return ("Accesses", reverse("accesses:list"))
+    return (_("Accesses"), reverse("accesses:list"))
 
 
 # --- Lists --------------------------------------------------------------------------------------
@@ -398,7 +398,7 @@ class GrantAccessForSubscriptionView(GrantAccessMixin, ServiceFormView):
         return [
             accesses_crumb(),
             (self.subscription.name, self.get_cancel_url()),
-            ("Grant access", None),
+            (_("Grant access"), None),
         ]
 
     def get_cancel_url(self):
@@ -651,7 +651,7 @@ class SentEmailDetailView(SentEmailObjectMixin, PermissionRequiredMixin, DetailV
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         email = self.object
-        crumbs = [("E-mails", reverse("emails:list")), (email.code, None)]
+        crumbs = [(_("E-mails"), reverse("emails:list")), (email.code, None)]
         context.update(
             title=email.subject,
             breadcrumbs=crumbs,

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import environ
 from csp.constants import NONE, SELF
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -166,7 +167,8 @@ AXES_VERBOSE = False
 # The language of a visitor who has chosen none; staff choose theirs (core/languages.py), each
 # buyer has one for their e-mails (Buyer.language).
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("ru", "Русский")]
+# Named in the reader's language on pages ("Английский"); the header's menu names each in its own.
+LANGUAGES = [("en", gettext_lazy("English")), ("ru", gettext_lazy("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # The shop's time zone: dates typed without a time are read in it, reports are cut by it.
 TIME_ZONE = env("SHOP_TIME_ZONE", default="UTC")

@@ -13,7 +13,7 @@ class SiteConfig(AppConfig):
     """The site itself: roles, the page shell, the list-page pattern, first-start setup."""
 
     name = "core"
-    label = _("site")
+    label = "site"
     verbose_name = _("Site")
 
     def ready(self):

@@ -113,13 +113,13 @@ class SiteSearchView(View):
             request,
             "core/search_results.html",
             {
-                "title": "Search",
+                "title": _("Search"),
                 "form": form,
                 "text": text,
                 "kinds": kinds,
                 "too_short": 0 < len(text) < SHORTEST_PART,
                 "shortest_part": SHORTEST_PART,
-                "breadcrumbs": [("Search", None)],
+                "breadcrumbs": [(_("Search"), None)],
             },
         )
 

@@ -128,7 +128,7 @@ class PurchasePageMixin(PermissionRequiredMixin):
         return self._purchase
 
     def breadcrumbs(self, *trail):
-        return [("Purchases", reverse("purchases:list")), *trail]
+        return [(_("Purchases"), reverse("purchases:list")), *trail]
 
 
 class PurchaseDetailView(PurchasePageMixin, DetailView):
@@ -440,7 +440,7 @@ class ContractDetailView(ContractPageMixin, DetailView):
         can_change = user.has_perm("purchases.change_recurringcontract") and live
         context.update(
             title=f"Contract {contract.code}",
-            breadcrumbs=[("Renewals", reverse("contracts:list")), (contract.code, None)],
+            breadcrumbs=[(_("Renewals"), reverse("contracts:list")), (contract.code, None)],
             transactions=contract.transactions.order_by("-transaction_date", "-pk"),
             can_stop=can_change and not contract.cancel_at_period_end,
             can_reactivate=can_change
@@ -484,7 +484,7 @@ class ContractActionView(ContractPageMixin, ServiceFormView):
 
     def get_breadcrumbs(self):
         return [
-            ("Renewals", reverse("contracts:list")),
+            (_("Renewals"), reverse("contracts:list")),
             (self.get_contract().code, self.detail_url()),
             (self.title, None),
         ]
@@ -586,7 +586,7 @@ class ExplainView(PermissionRequiredMixin, TemplateView):
                 )
         return super().get_context_data(
             title=_("Why can't this buyer buy or watch?"),
-            breadcrumbs=[("Why can't they buy or watch?", None)],
+            breadcrumbs=[(_("Why can't they buy or watch?"), None)],
             form=form,
             explanation=explanation,
             **kwargs,
@@ -616,9 +616,9 @@ class BuyerTimelineView(PermissionRequiredMixin, TemplateView):
         return super().get_context_data(
             title=f"Timeline of {buyer}",
             breadcrumbs=[
-                ("Buyers", reverse("buyers:list")),
+                (_("Buyers"), reverse("buyers:list")),
                 (buyer.code, reverse("buyers:detail", args=[buyer.code])),
-                ("Timeline", None),
+                (_("Timeline"), None),
             ],
             buyer=buyer,
             page=page,

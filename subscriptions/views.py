@@ -619,7 +619,7 @@ class ShopContactsView(PermissionRequiredMixin, TemplateView):
         contacts = services.get_shop_contacts()
         context.update(
             title=_("Shop contacts"),
-            breadcrumbs=[("Shop contacts", None)],
+            breadcrumbs=[(_("Shop contacts"), None)],
             entered=not contacts._state.adding,
             fields=field_rows(contacts, ("name", "phone", "email", "site", "description")),
         )
@@ -637,7 +637,7 @@ class ShopContactsEditView(ServiceFormView):
         return {**super().get_form_kwargs(), "instance": services.get_shop_contacts()}
 
     def get_breadcrumbs(self):
-        return [("Shop contacts", reverse("contacts:detail")), ("Edit", None)]
+        return [(_("Shop contacts"), reverse("contacts:detail")), (_("Edit"), None)]
 
     def get_cancel_url(self):
         return reverse("contacts:detail")

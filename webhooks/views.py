@@ -116,7 +116,7 @@ class EndpointCreateView(ShowsSecretOnce, ServiceFormView):
         return reverse("webhooks:detail", args=[self.result.code])
 
     def get_breadcrumbs(self):
-        return [("Webhooks", reverse("webhooks:list")), (self.get_title(), None)]
+        return [(_("Webhooks"), reverse("webhooks:list")), (self.get_title(), None)]
 
     def get_cancel_url(self):
         return reverse("webhooks:list")
@@ -212,7 +212,7 @@ class EndpointActionView(ServiceFormView):
 
     def get_breadcrumbs(self):
         return [
-            ("Webhooks", reverse("webhooks:list")),
+            (_("Webhooks"), reverse("webhooks:list")),
             (self.endpoint.url, reverse("webhooks:detail", args=[self.endpoint.code])),
             (self.title, None),
         ]

@@ -235,7 +235,7 @@ class JournalEntryView(PermissionRequiredMixin, DetailView):
         context.update(
             title=f"Journal entry {entry.code}",
             breadcrumbs=[
-                ("Money journal", reverse("purchases:reports:journal")),
+                (_("Money journal"), reverse("purchases:reports:journal")),
                 (entry.code, None),
             ],
             corrections=entry.corrections.select_related("created_by").order_by("booked_at"),
@@ -279,7 +279,7 @@ class CorrectionView(ServiceFormView):
 
     def get_breadcrumbs(self):
         return [
-            ("Money journal", reverse("purchases:reports:journal")),
+            (_("Money journal"), reverse("purchases:reports:journal")),
             (self.entry.code, self.get_cancel_url()),
             (self.title, None),
         ]
@@ -395,7 +395,7 @@ class ReconciliationView(PermissionRequiredMixin, TemplateView):
             )
         context.update(
             title=_("Reconciliation"),
-            breadcrumbs=[("Reconciliation", None)],
+            breadcrumbs=[(_("Reconciliation"), None)],
             form=form,
             results=results,
         )

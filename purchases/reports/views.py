@@ -13,6 +13,7 @@ from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
@@ -134,10 +135,10 @@ class SummaryForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [("", "Any"), *currency_choices()]
+        self.fields["currency"].choices = [("", gettext("Any")), *currency_choices()]
         self.fields["end"].help_text = days_in_shop_time_zone()
         if "payment_type" in self.fields:
-            self.fields["payment_type"].choices = [("", "Any"), *payment_type_choices()]
+            self.fields["payment_type"].choices = [("", gettext("Any")), *payment_type_choices()]
 
     def clean(self):
         data = super().clean()
@@ -235,7 +236,7 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(
             title=_("Revenue"),
-            breadcrumbs=[("Revenue", None)],
+            breadcrumbs=[(_("Revenue"), None)],
             form=self.form,
             rows=None
             if self.rows is None
@@ -341,7 +342,7 @@ class RenewalsView(PermissionRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(
             title=_("Renewals"),
-            breadcrumbs=[("Renewals", None)],
+            breadcrumbs=[(_("Renewals"), None)],
             form=self.form,
             rows=self.rows,
             contracts=self.contracts,
