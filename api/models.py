@@ -50,8 +50,10 @@ class ApiKey(models.Model):
     rate_limit_per_minute = models.PositiveIntegerField(
         _("requests a minute"),
         default=default_rate_limit,
-        help_text="How many requests this key may make a minute, counted across all web "
-        "processes; 0: no limit. A player's key asks once per viewer per play.",
+        help_text=_(
+            "How many requests this key may make a minute, counted across all web "
+            "processes; 0: no limit. A player's key asks once per viewer per play."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

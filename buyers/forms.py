@@ -179,6 +179,8 @@ class AccessPasswordForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
-        help_text="UTF-8, with a header row naming the columns email, phone and name "
-        "(email or phone required on each row).",
+        help_text=_(
+            "UTF-8, with a header row naming the columns email, phone and name "
+            "(email or phone required on each row)."
+        ),
     )

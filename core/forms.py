@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import RangeWidget
 
 DATE_FORMAT = "%Y-%m-%d"
@@ -93,8 +94,8 @@ class DateRangeWidget(RangeWidget):
     def __init__(self, attrs=None, suffixes=("min", "max")):
         self.suffixes = list(suffixes)
         super().__init__(attrs={"type": "date", **(attrs or {})})
-        self.widgets[0].attrs["aria-label"] = "From"
-        self.widgets[1].attrs["aria-label"] = "To"
+        self.widgets[0].attrs["aria-label"] = _("From")
+        self.widgets[1].attrs["aria-label"] = _("To")
 
 
 class DateOrDateTimeField(forms.CharField):

@@ -29,8 +29,10 @@ class NewPurchaseForm(forms.Form):
         label=_("Card token"),
         max_length=80,
         required=False,
-        help_text="For card payments. Sandbox: tok_approve, tok_decline, tok_insufficient_funds, "
-        "tok_timeout.",
+        help_text=_(
+            "For card payments. Sandbox: tok_approve, tok_decline, tok_insufficient_funds, "
+            "tok_timeout."
+        ),
     )
     return_url = forms.URLField(
         label=_("Return URL"),
@@ -68,8 +70,8 @@ class CancelPurchaseForm(forms.Form):
         label=_("Refund"),
         choices=[
             ("none", "No refund"),
-            ("prorated", "The unused part of the period"),
-            ("full", "Everything not yet refunded"),
+            ("prorated", _("The unused part of the period")),
+            ("full", _("Everything not yet refunded")),
         ],
         initial="none",
         help_text=_("Only when ending now."),
@@ -86,8 +88,8 @@ class EndContractForm(forms.Form):
         label=_("Refund"),
         choices=[
             ("none", "No refund"),
-            ("prorated", "The unused part of the period"),
-            ("full", "Everything not yet refunded"),
+            ("prorated", _("The unused part of the period")),
+            ("full", _("Everything not yet refunded")),
         ],
         initial="none",
     )

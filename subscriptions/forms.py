@@ -77,19 +77,19 @@ class SubscriptionForm(ServiceModelForm):
     )
 
     fieldset_layout = [
-        ("What it is", ["name", "kind", "collection_type", "scope", "description", "materials"]),
-        ("Price", ["pricing_models", "default_pricing_model"]),
+        (_("What it is"), ["name", "kind", "collection_type", "scope", "description", "materials"]),
+        (_("Price"), ["pricing_models", "default_pricing_model"]),
         (
-            "Access",
+            _("Access"),
             ["period", "access_start", "access_expire", "activation"],
         ),
-        ("Sale", ["sale_start", "sale_end", "stock", "provisioning_only", "mandatory"]),
+        (_("Sale"), ["sale_start", "sale_end", "stock", "provisioning_only", "mandatory"]),
         (
-            "Options",
+            _("Options"),
             ["buy_redirect_url", "custom_url", "ip_recovery", "device_ban", "buyer_commission"],
         ),
         (
-            "DRM",
+            _("DRM"),
             [
                 "drm",
                 "downloadable_origin",
@@ -175,7 +175,7 @@ class PricingModelForm(ServiceModelForm):
     )
 
     fieldset_layout = [
-        ("Price", ["title", "price", "currency", "quality"]),
+        (_("Price"), ["title", "price", "currency", "quality"]),
         (
             "One-time or recurring",
             ["is_recurring", "recurrence_unit", "recurrence_count", "trial_days", "rental_hours"],
@@ -210,8 +210,10 @@ class CouponForm(ServiceModelForm):
         label=_("Code"),
         max_length=32,
         required=False,
-        help_text="What buyers type, like SUMMER25; letter case does not matter. "
-        "Empty: a code is generated.",
+        help_text=_(
+            "What buyers type, like SUMMER25; letter case does not matter. "
+            "Empty: a code is generated."
+        ),
     )
     valid_from = DateOrDateTimeField(label=_("Valid from"))
     valid_until = DateOrDateTimeField(

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -154,11 +155,14 @@ class PricingModel(PublicCodeModel):
     @property
     def recurrence_display(self) -> str:
         if not self.is_recurring:
-            return "one-time"
-        unit = self.get_recurrence_unit_display().lower()
-        if self.recurrence_count == 1:
-            return f"every {unit.rstrip('s')}"
-        return f"every {self.recurrence_count} {unit}"
+            return gettext("one-time")
+        count = self.recurrence_count
+        return {
+            "days": ngettext("every day", "every %(count)d days", count),
+            "weeks": ngettext("every week", "every %(count)d weeks", count),
+            "months": ngettext("every month", "every %(count)d months", count),
+            "years": ngettext("every year", "every %(count)d years", count),
+        }[self.recurrence_unit] % {"count": count}
 
 
 class Subscription(PublicCodeModel):
@@ -438,8 +442,10 @@ class Coupon(PublicCodeModel):
     @property
     def discount_display(self) -> str:
         if self.discount_type == self.DiscountType.PERCENT:
-            return f"{self.percent.normalize():f}% off"
-        return f"{quantize(self.amount, self.currency)} {self.currency} off"
+            return gettext("{percent}% off").format(percent=f"{self.percent.normalize():f}")
+        return gettext("{amount} {currency} off").format(
+            amount=quantize(self.amount, self.currency), currency=self.currency
+        )
 
     def is_valid_at(self, when) -> bool:
         if self.valid_from and when < self.valid_from:

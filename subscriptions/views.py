@@ -40,7 +40,7 @@ def shown(value):
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     return value
@@ -149,10 +149,12 @@ class DeleteConfirmView(CatalogPageMixin, TemplateView):
     template_name = "subscriptions/object_confirm_delete.html"
 
     def get_title(self):
-        return "Delete"
+        return gettext("Delete")
 
     def consequence(self):
-        return f"{self.get_object()} will be deleted. This cannot be undone."
+        return gettext("{object} will be deleted. This cannot be undone.").format(
+            object=self.get_object()
+        )
 
     def perform(self):
         raise NotImplementedError
@@ -290,23 +292,23 @@ class SubscriptionDeleteView(SubscriptionPages, DeleteConfirmView):
 
     def get_title(self):
         if services.records_keeping_subscription(self.get_object()):
-            return "Archive"
-        return "Delete"
+            return gettext("Archive")
+        return gettext("Delete")
 
     def consequence(self):
         subscription = self.get_object()
         records = services.records_keeping_subscription(subscription)
         if records:
-            return (
-                f"{subscription} has {', '.join(records)}, so it will be archived, not deleted: "
-                "it stays readable with its history, can no longer be changed or sold, and is "
-                "no longer mandatory."
-            )
-        return (
-            f"{subscription} has no purchases or accesses, so it will be deleted with its "
-            "media list and pricing offers (the media and pricing models themselves stay). "
-            "This cannot be undone."
-        )
+            return gettext(
+                "{subscription} has {records}, so it will be archived, not deleted: it stays "
+                "readable with its history, can no longer be changed or sold, and is no longer "
+                "mandatory."
+            ).format(subscription=subscription, records=", ".join(records))
+        return gettext(
+            "{subscription} has no purchases or accesses, so it will be deleted with its media "
+            "list and pricing offers (the media and pricing models themselves stay). This "
+            "cannot be undone."
+        ).format(subscription=subscription)
 
     def perform(self):
         subscription = self.get_object()
