@@ -157,12 +157,21 @@ class PricingModel(PublicCodeModel):
         if not self.is_recurring:
             return gettext("one-time")
         count = self.recurrence_count
+        if count == 1:
+            return {
+                "days": gettext("every day"),
+                "weeks": gettext("every week"),
+                "months": gettext("every month"),
+                "years": gettext("every year"),
+            }[self.recurrence_unit]
+        # Russian says "every 21 days" with the singular's form: the count is in every form.
         return {
-            "days": ngettext("every day", "every %(count)d days", count),
-            "weeks": ngettext("every week", "every %(count)d weeks", count),
-            "months": ngettext("every month", "every %(count)d months", count),
-            "years": ngettext("every year", "every %(count)d years", count),
+            "days": ngettext("every %(count)d day", "every %(count)d days", count),
+            "weeks": ngettext("every %(count)d week", "every %(count)d weeks", count),
+            "months": ngettext("every %(count)d month", "every %(count)d months", count),
+            "years": ngettext("every %(count)d year", "every %(count)d years", count),
         }[self.recurrence_unit] % {"count": count}
+
 
 
 class Subscription(PublicCodeModel):

@@ -96,11 +96,14 @@ ALLOWED = {
     "tok_decline",
     "tok_insufficient_funds",
     "tok_timeout",
+    # Organisations CLDR's Russian currency names keep in Latin letters ("франк КФА BEAC").
+    "BEAC", "BCEAO",
     # ISO 4217 currency codes: "EUR · Евро".
     *currency_codes(),
 }
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’.-]*[A-Za-z0-9_]|[A-Za-z]")
-URL_OR_ADDRESS = re.compile(r"https?://\S+|\S+@\S+\.\w+|/[\w/.-]+/")
+# Addresses, and the outbound events' type names ("contract.renewed": the API's identifiers).
+URL_OR_ADDRESS = re.compile(r"https?://\S+|\S+@\S+\.\w+|/[\w/.-]+/|\b[a-z]+\.[a-z_]+\b")
 READABLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-confirm"}
 # Elements whose content is not language: code, and text marked as another language on purpose
 # (the language menu names "English" in English).
