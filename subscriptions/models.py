@@ -451,7 +451,8 @@ class Coupon(PublicCodeModel):
     @property
     def discount_display(self) -> str:
         if self.discount_type == self.DiscountType.PERCENT:
-            return gettext("{percent}% off").format(percent=f"{self.percent.normalize():f}")
+            return gettext("{percent} off").format(percent=f"{self.percent.normalize():f}%")
+
         return gettext("{amount} {currency} off").format(
             amount=quantize(self.amount, self.currency), currency=self.currency
         )
