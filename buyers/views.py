@@ -338,15 +338,14 @@ def _grant_arguments(data) -> dict:
 def granted_again_message(access: Access) -> str:
     """What staff are told when a grant met the buyer's live access (no second one is made)."""
     if access.grant_outcome == services.GrantOutcome.EXTENDED:
-        return (
-            f"{access.buyer} already had a live access to {access.subscription.name}: its end "
-            "or activation limit was raised to this grant's. No second access was made and "
-            "nothing was e-mailed."
-        )
-    return (
-        f"{access.buyer} already has a live access to {access.subscription.name} reaching as far "
-        "as this grant: it is kept as it was. No second access was made and nothing was e-mailed."
-    )
+        return gettext(
+            "{buyer} already had a live access to {subscription}: its end or activation limit "
+            "was raised to this grant's. No second access was made and nothing was e-mailed."
+        ).format(buyer=access.buyer, subscription=access.subscription.name)
+    return gettext(
+        "{buyer} already has a live access to {subscription} reaching as far as this grant: it "
+        "is kept as it was. No second access was made and nothing was e-mailed."
+    ).format(buyer=access.buyer, subscription=access.subscription.name)
 
 
 class GrantAccessMixin:
@@ -361,8 +360,13 @@ class GrantAccessMixin:
             super().announce(cleaned_data)
 
     def get_success_message(self, cleaned_data):
-        return f"Access granted to {self.result.buyer}: give them the access password below" + (
-            " (it is being e-mailed to them)." if cleaned_data["notify"] else "."
+        if cleaned_data["notify"]:
+            return gettext(
+                "Access granted to {buyer}: give them the access password below (it is being "
+                "e-mailed to them)."
+            ).format(buyer=self.result.buyer)
+        return gettext("Access granted to {buyer}: give them the access password below.").format(
+            buyer=self.result.buyer
         )
 
     def get_success_url(self):
@@ -459,8 +463,9 @@ class AccessEditView(AccessObjectMixin, ServiceFormView):
         return services.update_access(access=self.access, **data)
 
     def get_success_message(self, cleaned_data):
-        told = " The buyer will be told by e-mail." if cleaned_data["notify"] else ""
-        return f"Access saved.{told}"
+        if cleaned_data["notify"]:
+            return gettext("Access saved. The buyer will be told by e-mail.")
+        return gettext("Access saved.")
 
 
 class LiveAccessActionMixin(AccessObjectMixin):
@@ -501,7 +506,7 @@ class AccessRevokeView(LiveAccessActionMixin, ServiceFormView):
     title = _("Revoke access")
     submit_label = _("Revoke")
     success_message = _("Access revoked. The row is kept, marked revoked.")
-    revoked_message = "This access is already revoked."
+    revoked_message = _("This access is already revoked.")
 
     def perform(self, data):
         return services.revoke_access(
@@ -517,14 +522,20 @@ class AccessPasswordView(LiveAccessActionMixin, ServiceFormView):
     template_name = "buyers/access_password_form.html"
     title = _("New access password")
     submit_label = _("Set a new password")
-    revoked_message = "This access is revoked: its password no longer matters."
+    revoked_message = _("This access is revoked: its password no longer matters.")
 
     def perform(self, data):
         return services.reset_access_password(access=self.access, notify=data["notify"])
 
     def get_success_message(self, cleaned_data):
-        told = " The buyer will get it by e-mail." if cleaned_data["notify"] else ""
-        return f"New access password: {self.result.hash}. The old one no longer works.{told}"
+        if cleaned_data["notify"]:
+            return gettext(
+                "New access password: {password}. The old one no longer works. The buyer will "
+                "get it by e-mail."
+            ).format(password=self.result.hash)
+        return gettext("New access password: {password}. The old one no longer works.").format(
+            password=self.result.hash
+        )
 
 
 # --- Import -------------------------------------------------------------------------------------

@@ -173,7 +173,6 @@ class PricingModel(PublicCodeModel):
         }[self.recurrence_unit] % {"count": count}
 
 
-
 class Subscription(PublicCodeModel):
     """The product a buyer gets access to (reference 004 `create`)."""
 
