@@ -28,5 +28,5 @@ class InvalidRange(WebhookError):
 
 class InvalidOverlap(WebhookError):
     code = "invalid_overlap"
-    message = "Keep the old secret for a number of hours within the limit."
+    message = _("Keep the old secret for a number of hours within the limit.")
     field = "keep_previous_hours"

@@ -262,11 +262,13 @@ class ResendView(EndpointActionView):
 
 class RotateSecretForm(forms.Form):
     keep_previous_hours = forms.IntegerField(
-        label="Keep signing with the old secret for (hours)",
+        label=_("Keep signing with the old secret for (hours)"),
         min_value=0,
         initial=24,
-        help_text="Deliveries carry both signatures meanwhile, so receivers switch to the new "
-        "secret without refusing one. 0 stops using the old secret now.",
+        help_text=_(
+            "Deliveries carry both signatures meanwhile, so receivers switch to the new "
+            "secret without refusing one. 0 stops using the old secret now."
+        ),
     )
 
     def __init__(self, *args, **kwargs):
@@ -280,10 +282,10 @@ class RotateSecretForm(forms.Form):
 class RotateSecretView(ShowsSecretOnce, EndpointActionView):
     """A new signing secret, shown once on the page that follows."""
 
-    title = "New signing secret for"
+    title = _("New signing secret for")
     shown_once_title = "New signing secret"
     form_class = RotateSecretForm
-    submit_label = "Make a new secret"
+    submit_label = _("Make a new secret")
 
     def perform(self, data):
         return services.rotate_secret(
