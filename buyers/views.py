@@ -189,7 +189,7 @@ class AccessDetailView(PermissionRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         access, user = self.object, self.request.user
         context.update(
-            title=f"Access {access.code}",
+            title=gettext("Access {code}").format(code=access.code),
             breadcrumbs=[accesses_crumb(), (access.code, None)],
             activations=access.activations.all()[:DETAIL_ROWS],
             sent_emails=access.sent_emails.all()[:DETAIL_ROWS],
@@ -213,7 +213,7 @@ class SubscriptionAccessesView(PermissionRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            title=f"Accesses to {self.object.name}",
+            title=gettext("Accesses to {name}").format(name=self.object.name),
             breadcrumbs=[accesses_crumb(), (self.object.name, None)],
             **selectors.subscription_accesses_panel(
                 self.object, email=self.request.GET.get("email", ""), user=self.request.user
@@ -396,7 +396,7 @@ class GrantAccessForSubscriptionView(GrantAccessMixin, ServiceFormView):
         self.subscription = get_object_or_404(Subscription, code=self.kwargs["code"])
 
     def get_title(self):
-        return f"Grant access to {self.subscription.name}"
+        return gettext("Grant access to {name}").format(name=self.subscription.name)
 
     def get_breadcrumbs(self):
         return [

@@ -146,7 +146,7 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
         sees_money = user.has_perm(MONEY_REPORTS)
         entries = purchase.journal_entries.filter(kind__in=REVENUE_KINDS)
         context.update(
-            title=f"Purchase {purchase.code}",
+            title=gettext("Purchase {code}").format(code=purchase.code),
             breadcrumbs=self.breadcrumbs((purchase.code, None)),
             view=product_view(purchase),
             refunds=purchase.refunds.select_related("created_by"),
@@ -321,7 +321,9 @@ class RefundPurchaseView(PurchaseFormView):
 
     def get_success_message(self, cleaned_data):
         refund = self.result
-        return f"Refunded {quantize(refund.amount, refund.currency):f} {refund.currency}."
+        return gettext("Refunded {amount} {currency}.").format(
+            amount=f"{quantize(refund.amount, refund.currency):f}", currency=refund.currency
+        )
 
 
 class CheckPaymentView(PurchasePageMixin, DetailView):
@@ -439,7 +441,7 @@ class ContractDetailView(ContractPageMixin, DetailView):
         live = contract.status in RecurringContract.LIVE_STATUSES
         can_change = user.has_perm("purchases.change_recurringcontract") and live
         context.update(
-            title=f"Contract {contract.code}",
+            title=gettext("Contract {code}").format(code=contract.code),
             breadcrumbs=[(_("Renewals"), reverse("contracts:list")), (contract.code, None)],
             transactions=contract.transactions.order_by("-transaction_date", "-pk"),
             can_stop=can_change and not contract.cancel_at_period_end,
@@ -614,7 +616,7 @@ class BuyerTimelineView(PermissionRequiredMixin, TemplateView):
         next_query = query.copy()
         next_query["after"] = page.next_key or ""
         return super().get_context_data(
-            title=f"Timeline of {buyer}",
+            title=gettext("Timeline of {buyer}").format(buyer=buyer),
             breadcrumbs=[
                 (_("Buyers"), reverse("buyers:list")),
                 (buyer.code, reverse("buyers:detail", args=[buyer.code])),

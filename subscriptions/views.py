@@ -132,7 +132,11 @@ class CatalogFormView(CatalogPageMixin, ServiceFormView):
         return kwargs
 
     def get_heading(self):
-        return f"Edit {self.get_object()}" if self.edits_object else self.get_title()
+        return (
+            gettext("Edit {object}").format(object=self.get_object())
+            if self.edits_object
+            else self.get_title()
+        )
 
     def get_cancel_url(self):
         if self.edits_object:
@@ -313,7 +317,9 @@ class SubscriptionDeleteView(SubscriptionPages, DeleteConfirmView):
     def perform(self):
         subscription = self.get_object()
         outcome = services.delete_or_archive_subscription(subscription=subscription)
-        return f"Subscription {subscription.code} {outcome}."
+        return gettext("Subscription {code} {outcome}.").format(
+            code=subscription.code, outcome=outcome
+        )
 
 
 class AttachMediaView(SubscriptionDetailView):
@@ -435,7 +441,7 @@ class MediaDeleteView(MediaPages, DeleteConfirmView):
     def perform(self):
         media = self.get_object()
         services.delete_media(media=media)
-        return f"Media {media.code} deleted."
+        return gettext("Media {code} deleted.").format(code=media.code)
 
 
 # --- Pricing models ----------------------------------------------------------------------------
@@ -520,7 +526,7 @@ class PricingModelDeleteView(PricingModelPages, DeleteConfirmView):
     def perform(self):
         pricing_model = self.get_object()
         services.delete_pricing_model(pricing_model=pricing_model)
-        return f"Pricing model {pricing_model.code} deleted."
+        return gettext("Pricing model {code} deleted.").format(code=pricing_model.code)
 
 
 # --- Coupons -----------------------------------------------------------------------------------
@@ -604,7 +610,7 @@ class CouponDeleteView(CouponPages, DeleteConfirmView):
     def perform(self):
         coupon = self.get_object()
         services.delete_coupon(coupon=coupon)
-        return f"Coupon {coupon.code} deleted."
+        return gettext("Coupon {code} deleted.").format(code=coupon.code)
 
 
 # --- Shop contacts -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.events import EVENT_TYPES
@@ -181,7 +182,7 @@ class EndpointDetailView(ListPageView):
         if not self.has_permission():
             return self.handle_no_permission()
         self.endpoint = get_object_or_404(WebhookEndpoint, code=kwargs["code"])
-        self.title = f"Webhook {self.endpoint.url}"
+        self.title = gettext("Webhook {url}").format(url=self.endpoint.url)
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):

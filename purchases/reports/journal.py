@@ -40,27 +40,27 @@ JOURNAL_REPORT = CsvReport(
     name="money-journal",
     date_filter="booked",
     columns=(
-        ExportColumn("Code", "code", "code"),
-        ExportColumn("Booked", "booked_at", "time"),
-        ExportColumn("Kind", "kind", "code"),
-        ExportColumn("Amount", "amount", "money"),
-        ExportColumn("Currency", "currency", "code"),
-        ExportColumn("Payment type", "payment_type", "code"),
-        ExportColumn("Gateway reference", "gateway_reference"),
-        ExportColumn("Buyer", "buyer__code", "code"),
-        ExportColumn("Buyer e-mail", "buyer__email"),
-        ExportColumn("Subscription code", "subscription__code", "code"),
-        ExportColumn("Subscription", "subscription__name"),
-        ExportColumn("Pricing model", "pricing_model__title"),
-        ExportColumn("Purchase", "purchase__code", "code"),
-        ExportColumn("Contract", "contract__code", "code"),
-        ExportColumn("Renewal charge", "renewal_charge__idempotency_key", "code"),
-        ExportColumn("Refund", "refund__code", "code"),
-        ExportColumn("E-wallet entry", "wallet_entry_id", "number"),
-        ExportColumn("Corrects", "corrects__code", "code"),
-        ExportColumn("By", "created_by__username"),
-        ExportColumn("API key", "api_key"),
-        ExportColumn("Reason", "reason"),
+        ExportColumn(_("Code"), "code", "code"),
+        ExportColumn(_("Booked"), "booked_at", "time"),
+        ExportColumn(_("Kind"), "kind", "code"),
+        ExportColumn(_("Amount"), "amount", "money"),
+        ExportColumn(_("Currency"), "currency", "code"),
+        ExportColumn(_("Payment type"), "payment_type", "code"),
+        ExportColumn(_("Gateway reference"), "gateway_reference"),
+        ExportColumn(_("Buyer"), "buyer__code", "code"),
+        ExportColumn(_("Buyer e-mail"), "buyer__email"),
+        ExportColumn(_("Subscription code"), "subscription__code", "code"),
+        ExportColumn(_("Subscription"), "subscription__name"),
+        ExportColumn(_("Pricing model"), "pricing_model__title"),
+        ExportColumn(_("Purchase"), "purchase__code", "code"),
+        ExportColumn(_("Contract"), "contract__code", "code"),
+        ExportColumn(_("Renewal charge"), "renewal_charge__idempotency_key", "code"),
+        ExportColumn(_("Refund"), "refund__code", "code"),
+        ExportColumn(_("E-wallet entry"), "wallet_entry_id", "number"),
+        ExportColumn(_("Corrects"), "corrects__code", "code"),
+        ExportColumn(_("By"), "created_by__username"),
+        ExportColumn(_("API key"), "api_key"),
+        ExportColumn(_("Reason"), "reason"),
     ),
 )
 
@@ -233,7 +233,7 @@ class JournalEntryView(PermissionRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         entry = self.object
         context.update(
-            title=f"Journal entry {entry.code}",
+            title=gettext("Journal entry {code}").format(code=entry.code),
             breadcrumbs=[
                 (_("Money journal"), reverse("purchases:reports:journal")),
                 (entry.code, None),
@@ -275,7 +275,9 @@ class CorrectionView(ServiceFormView):
         )
 
     def get_heading(self):
-        return f"Correct entry {self.entry.code} ({self.entry})"
+        return gettext("Correct entry {code} ({entry})").format(
+            code=self.entry.code, entry=self.entry
+        )
 
     def get_breadcrumbs(self):
         return [

@@ -60,7 +60,7 @@ ALLOWED = {
     "README",
     "CSV",
     "xlsx",
-    "UTF",
+    "UTF-8",
     "HTML",
     "HTTPS",
     "HLS",
