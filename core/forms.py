@@ -11,6 +11,7 @@ from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import RangeWidget
@@ -103,7 +104,7 @@ class DateOrDateTimeField(forms.CharField):
     or `2030-12-31 14:01:55`, from the browser's date and time inputs (DateAndTimeInput)."""
 
     default_error_messages = {
-        "invalid": "Enter a date (YYYY-MM-DD), and a time (HH:MM[:SS]) if you want one."
+        "invalid": _("Enter a date (YYYY-MM-DD), and a time (HH:MM[:SS]) if you want one.")
     }
 
     default_validators = [validate_date_in_range]
@@ -113,7 +114,9 @@ class DateOrDateTimeField(forms.CharField):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
         # The label names the date input; the time input says what it is on its own.
-        self.widget.widgets[1].attrs["aria-label"] = f"{self.label} (time, optional)"
+        self.widget.widgets[1].attrs["aria-label"] = format_lazy(
+            "{} ({})", self.label, _("time, optional")
+        )
 
     def widget_attrs(self, widget):
         return {}  # no maxlength on the date and time inputs

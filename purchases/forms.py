@@ -69,7 +69,7 @@ class CancelPurchaseForm(forms.Form):
     refund = forms.ChoiceField(
         label=_("Refund"),
         choices=[
-            ("none", "No refund"),
+            ("none", _("No refund")),
             ("prorated", _("The unused part of the period")),
             ("full", _("Everything not yet refunded")),
         ],
@@ -87,7 +87,7 @@ class EndContractForm(forms.Form):
     refund = forms.ChoiceField(
         label=_("Refund"),
         choices=[
-            ("none", "No refund"),
+            ("none", _("No refund")),
             ("prorated", _("The unused part of the period")),
             ("full", _("Everything not yet refunded")),
         ],

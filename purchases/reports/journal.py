@@ -127,7 +127,7 @@ class JournalFilter(ListFilterSet):
     )
     ledger = django_filters.ChoiceFilter(
         label=_("Ledger"),
-        choices=[("revenue", "Revenue"), ("wallet", "E-wallets (prepaid, not revenue)")],
+        choices=[("revenue", _("Revenue")), ("wallet", _("E-wallets (prepaid, not revenue)"))],
         method="filter_ledger",
     )
     kind = django_filters.ChoiceFilter(choices=Kind.choices)

@@ -129,7 +129,7 @@ class SummaryForm(forms.Form):
     )
     period = forms.ChoiceField(
         label=_("Per"),
-        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
+        choices=[("day", _("Day")), ("week", _("Week")), ("month", _("Month"))],
         required=False,
     )
 
