@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
@@ -105,8 +106,11 @@ class ApiKeyForm(forms.Form):
         min_value=0,
         max_value=2**31 - 1,
         initial=default_rate_limit,
-        help_text=ApiKey._meta.get_field("rate_limit_per_minute").help_text
-        + " Empty: the shop's default.",
+        help_text=format_lazy(
+            "{} {}",
+            ApiKey._meta.get_field("rate_limit_per_minute").help_text,
+            _("Empty: the shop's default."),
+        ),
     )
 
     def clean_rate_limit_per_minute(self):

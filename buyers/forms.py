@@ -61,8 +61,8 @@ def default_wallet_currency() -> str:
 
 class WalletForm(forms.Form):
     KIND_CHOICES = [
-        (WalletEntry.Kind.TOP_UP, "Top-up (adds money)"),
-        (WalletEntry.Kind.ADJUSTMENT, "Adjustment (up or down, with a reason)"),
+        (WalletEntry.Kind.TOP_UP, _("Top-up (adds money)")),
+        (WalletEntry.Kind.ADJUSTMENT, _("Adjustment (up or down, with a reason)")),
     ]
     kind = forms.ChoiceField(label=_("Kind"), choices=KIND_CHOICES, initial=WalletEntry.Kind.TOP_UP)
     amount = forms.DecimalField(

@@ -228,11 +228,11 @@ class CouponForm(ServiceModelForm):
     )
 
     fieldset_layout = [
-        ("Coupon", ["code", "description"]),
-        ("Discount", ["discount_type", "percent", "amount", "currency"]),
-        ("Validity", ["valid_from", "valid_until", "use_limit"]),
-        ("Who may use it", ["uses_per_buyer", "first_purchase_only"]),
-        ("Applies to", ["applies_to_all", "subscriptions"]),
+        (_("Coupon"), ["code", "description"]),
+        (_("Discount"), ["discount_type", "percent", "amount", "currency"]),
+        (_("Validity"), ["valid_from", "valid_until", "use_limit"]),
+        (_("Who may use it"), ["uses_per_buyer", "first_purchase_only"]),
+        (_("Applies to"), ["applies_to_all", "subscriptions"]),
     ]
 
     class Meta:
@@ -265,7 +265,7 @@ class ShopContactsForm(ServiceModelForm):
         formfield_callback = https_by_default
         fields = ["name", "phone", "email", "site", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {"phone": "A phone number or an e-mail address is required."}
+        help_texts = {"phone": _("A phone number or an e-mail address is required.")}
 
 
 class AttachMediaForm(forms.Form):

@@ -1,10 +1,12 @@
 import django_tables2 as tables
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
 
 from .models import Coupon, Media, PricingModel, Subscription
+from .selectors import SUBSCRIPTION_STATUSES
 
 
 class SubscriptionTable(ListTable):
@@ -30,7 +32,7 @@ class SubscriptionTable(ListTable):
         order_by = ("-created_at",)
 
     def render_status(self, value):
-        return value.capitalize()
+        return dict(SUBSCRIPTION_STATUSES).get(value, value)
 
     def value_status(self, value):
         return value
@@ -112,8 +114,10 @@ class CouponTable(ListTable):
 
     def render_applies_to(self, record):
         if record.applies_to_all:
-            return "Every subscription"
+            return gettext("Every subscription")
         count = record.subscription_count
-        return f"{count} subscription{'s' if count != 1 else ''}"
+        return ngettext("%(count)d subscription", "%(count)d subscriptions", count) % {
+            "count": count
+        }
 
     value_applies_to = render_applies_to

@@ -21,7 +21,7 @@ from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from . import services
 from .models import ALL_EVENTS, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-EVENT_CHOICES = [(ALL_EVENTS, "Every event"), *((t, t) for t in EVENT_TYPES)]
+EVENT_CHOICES = [(ALL_EVENTS, _("Every event")), *((t, t) for t in EVENT_TYPES)]
 
 
 class EndpointTable(ListTable):

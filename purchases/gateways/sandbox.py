@@ -85,10 +85,10 @@ class SandboxCardGateway(SandboxLedgerSettlements, PaymentGateway):
         return _refund(self.name, idempotency_key, pnref, amount, currency)
 
     DESCRIPTIONS = {
-        "tok_approve": "Visa •••• 4242, expires 12/2030 (test card: approves)",
-        "tok_timeout": "Visa •••• 0341, expires 12/2030 (test card: answers late)",
-        "tok_decline": "Visa •••• 0002, expires 12/2030 (test card: declines)",
-        "tok_insufficient_funds": "Visa •••• 9995, expires 12/2030 (test card: no funds)",
+        "tok_approve": _("Visa •••• 4242, expires 12/2030 (test card: approves)"),
+        "tok_timeout": _("Visa •••• 0341, expires 12/2030 (test card: answers late)"),
+        "tok_decline": _("Visa •••• 0002, expires 12/2030 (test card: declines)"),
+        "tok_insufficient_funds": _("Visa •••• 9995, expires 12/2030 (test card: no funds)"),
     }
 
     def describe(self, instrument):
