@@ -21,7 +21,9 @@ class PurchaseFilter(ListFilterSet):
         label=_("Payment type"), choices=payment_type_choices
     )
     subscription = django_filters.ModelChoiceFilter(
-        queryset=Subscription.objects.order_by("name").only("code", "name"), to_field_name="code"
+        label=_("Subscription"),
+        queryset=Subscription.objects.order_by("name").only("code", "name"),
+        to_field_name="code",
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     coupon = django_filters.CharFilter(
@@ -59,7 +61,9 @@ class ContractFilter(ListFilterSet):
         label=_("Next bill (from – to)"), field_name="next_bill_date", widget=DateRangeWidget()
     )
     subscription = django_filters.ModelChoiceFilter(
-        queryset=Subscription.objects.order_by("name").only("code", "name"), to_field_name="code"
+        label=_("Subscription"),
+        queryset=Subscription.objects.order_by("name").only("code", "name"),
+        to_field_name="code",
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
 

@@ -190,7 +190,7 @@ class SubscriptionPages:
     rules = (services.check_subscription, services.SUBSCRIPTION_FIELDS)
     model = Subscription
     list_url = "subscriptions:list"
-    list_title = "Subscriptions"
+    list_title = _("Subscriptions")
 
 
 class SubscriptionListView(ListPageView):
@@ -370,7 +370,7 @@ class MediaPages:
     rules = (services.check_media, services.MEDIA_FIELDS)
     model = Media
     list_url = "media:list"
-    list_title = "Media"
+    list_title = _("Media")
 
 
 class MediaListView(ListPageView):
@@ -451,7 +451,7 @@ class PricingModelPages:
     rules = (services.check_pricing_model, services.PRICING_MODEL_FIELDS)
     model = PricingModel
     list_url = "pricing_models:list"
-    list_title = "Pricing models"
+    list_title = _("Pricing models")
 
 
 class PricingModelListView(ListPageView):
@@ -536,7 +536,7 @@ class CouponPages:
     rules = (services.check_coupon, services.COUPON_FIELDS)
     model = Coupon
     list_url = "coupons:list"
-    list_title = "Coupons"
+    list_title = _("Coupons")
 
 
 class CouponListView(ListPageView):

@@ -133,7 +133,9 @@ class JournalFilter(ListFilterSet):
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     subscription = django_filters.ModelChoiceFilter(
-        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+        label=_("Subscription"),
+        queryset=Subscription.objects.order_by("name"),
+        to_field_name="code",
     )
     payment_type = django_filters.ChoiceFilter(
         label=_("Payment type"), choices=payment_type_choices

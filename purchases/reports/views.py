@@ -76,6 +76,7 @@ class RefundFilter(ListFilterSet):
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     subscription = django_filters.ModelChoiceFilter(
+        label=_("Subscription"),
         field_name="purchase__subscription",
         queryset=Subscription.objects.order_by("name"),
         to_field_name="code",
@@ -280,6 +281,7 @@ class ContractTransactionFilter(ListFilterSet):
     status = django_filters.ChoiceFilter(choices=ContractTransaction.Status.choices)
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     subscription = django_filters.ModelChoiceFilter(
+        label=_("Subscription"),
         field_name="contract__subscription",
         queryset=Subscription.objects.order_by("name"),
         to_field_name="code",
