@@ -477,8 +477,8 @@ class PricingModelDetailView(PricingModelPages, CatalogDetailView):
         pricing_model = self.object
         context.update(
             fields=[
-                ("Price", pricing_model.price_display),
-                ("Renewal", pricing_model.recurrence_display),
+                (_("Price"), pricing_model.price_display),
+                (_("Renewal"), pricing_model.recurrence_display),
                 *field_rows(
                     pricing_model,
                     ("rental_hours", "trial_days", "quality", "grant_all_devices"),
@@ -562,7 +562,7 @@ class CouponDetailView(CouponPages, CatalogDetailView):
         coupon = self.object
         context.update(
             fields=[
-                ("Discount", coupon.discount_display),
+                (_("Discount"), coupon.discount_display),
                 *field_rows(
                     coupon,
                     (
