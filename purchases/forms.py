@@ -15,6 +15,7 @@ class NewPurchaseForm(forms.Form):
         label=_("Buyer"), max_length=254, help_text=_("E-mail, phone or buyer code.")
     )
     subscription = forms.ModelChoiceField(
+        label=_("Subscription"),
         queryset=Subscription.objects.filter(archived_at__isnull=True).order_by("name"),
         to_field_name="code",
     )
@@ -112,7 +113,9 @@ class ExplainForm(forms.Form):
 
     buyer = forms.CharField(label=_("Buyer"), max_length=254, help_text=_("Buyer code or e-mail."))
     subscription = forms.ModelChoiceField(
-        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+        label=_("Subscription"),
+        queryset=Subscription.objects.order_by("name"),
+        to_field_name="code",
     )
     pricing_model = forms.ModelChoiceField(
         label=_("Pricing model"),
