@@ -111,7 +111,7 @@ class EndpointCreateView(ShowsSecretOnce, ServiceFormView):
             created_by=self.request.user,
         )
 
-    shown_once_title = "Webhook endpoint added"
+    shown_once_title = _("Webhook endpoint added")
 
     def get_success_url(self):
         return reverse("webhooks:detail", args=[self.result.code])
@@ -227,7 +227,7 @@ class EndpointActionView(ServiceFormView):
 class EndpointToggleView(EndpointActionView):
     def load(self):
         super().load()
-        self.title = "Disable" if self.endpoint.enabled else "Enable"
+        self.title = _("Disable") if self.endpoint.enabled else _("Enable")
         self.submit_label = self.title
         self.success_message = f"Endpoint {self.title.lower()}d."
 
@@ -284,7 +284,7 @@ class RotateSecretView(ShowsSecretOnce, EndpointActionView):
     """A new signing secret, shown once on the page that follows."""
 
     title = _("New signing secret for")
-    shown_once_title = "New signing secret"
+    shown_once_title = _("New signing secret")
     form_class = RotateSecretForm
     submit_label = _("Make a new secret")
 
