@@ -476,7 +476,7 @@ DJANGO_TABLES2_TEMPLATE = "partials/table.html"
 # List pages count matching rows exactly up to this many, then say "more than"; counting a
 # million rows on every page view is what makes big admin pages slow.
 LIST_COUNT_LIMIT = env.int("LIST_COUNT_LIMIT", default=10_000)
-FILTERS_EMPTY_CHOICE_LABEL = "Any"
+FILTERS_EMPTY_CHOICE_LABEL = gettext_lazy("Any")
 # Bulk actions on the accesses and buyers lists (buyers/bulk.py): at most this many rows at
 # once ("all matching the filter" beyond it is refused), written in chunks of BULK_CHUNK_SIZE
 # (one transaction each, so progress shows and a killed worker resumes); an operation can be

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('buyers', '0015_grant_support_permissions'),
+        ('buyers', '0016_bulk_operations'),
     ]
 
     operations = [
