@@ -553,7 +553,7 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
         context = super().get_context_data(**kwargs)
         context.update(
             title=_("Import buyers"),
-            breadcrumbs=[buyers_crumb(), ("Import", None)],
+            breadcrumbs=[buyers_crumb(), (_("Import"), None)],
             bad_rows_shown=IMPORT_BAD_ROWS_SHOWN,
         )
         return context

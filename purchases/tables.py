@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize

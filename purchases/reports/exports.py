@@ -5,7 +5,7 @@ A column's kind says how it is written: `code` for what we make or check (public
 statuses, currencies), `text` for what people or gateways typed (names, e-mails, reasons,
 gateway references and messages: formula-guarded in CSV), `money`, `time`, `date`, `number`."""
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from core.csv_export import CsvReport, ExportColumn
 

@@ -436,7 +436,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "pause",
-        "Subscription paused",
+        _("Subscription paused"),
         "purchases.view_recurringcontract",
         lambda b: _owned_through(ContractPause, RecurringContract, "contract", b),
         "created_at",
@@ -445,7 +445,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "plan_change",
-        "Plan change",
+        _("Plan change"),
         "purchases.view_recurringcontract",
         lambda b: _owned_through(ContractChange, RecurringContract, "contract", b),
         "requested_at",
@@ -481,7 +481,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "resume",
-        "Subscription resumed",
+        _("Subscription resumed"),
         "purchases.view_recurringcontract",
         lambda b: _owned_through(ContractPause, RecurringContract, "contract", b).filter(
             resumed_at__isnull=False

@@ -415,6 +415,8 @@ def email_context(truthy: bool) -> dict:
             contract_transaction=stand_in(transaction_date=when) if truthy else None,
         ),
         "retries_left": 2,
+        "self_service_url": "https://shop.example/my/link" if truthy else "",
+        "self_service_link_days": 7,
         "shop_name": "Магазин видео",
         "contacts": stand_in(
             phone="+7 495 000-00-00", email="shop@example.com", site="https://shop.example"
