@@ -53,6 +53,11 @@ AREAS: dict[str, list[NavLink]] = {
         NavLink(_("Money journal"), "purchases:reports:journal", "purchases.view_journalentry"),
         NavLink(_("Reconciliation"), "purchases:reports:reconciliation", MONEY_REPORTS),
         NavLink(
+            _("Closed months"), "purchases:reports:closed_periods", "purchases.view_closedperiod"
+        ),
+        NavLink(_("Refunds"), "purchases:reports:refunds", MONEY_REPORTS),
+        NavLink(_("Renewals"), "purchases:reports:renewals", MONEY_REPORTS),
+        NavLink(
             gettext_lazy("Renewal forecast"), "purchases:reports:renewal_forecast", MONEY_REPORTS
         ),
         NavLink(gettext_lazy("MRR and churn"), "purchases:reports:mrr_movements", MONEY_REPORTS),
