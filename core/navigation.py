@@ -68,11 +68,11 @@ AREAS: dict[str, list[NavLink]] = {
         ),
     ],
     "Admin": [
-        NavLink("Team", "team", "auth.view_user"),
-        NavLink("Audit trail", "audit_trail", AUDIT_TRAIL),
-        NavLink("API keys", "api_keys:list", "api.view_apikey"),
-        NavLink("Webhooks", "webhooks:list", "webhooks.view_webhookendpoint"),
-        NavLink("Django admin", "admin:index"),
+        NavLink(_("Team"), "team", "auth.view_user"),
+        NavLink(_("Audit trail"), "audit_trail", AUDIT_TRAIL),
+        NavLink(_("API keys"), "api_keys:list", "api.view_apikey"),
+        NavLink(_("Webhooks"), "webhooks:list", "webhooks.view_webhookendpoint"),
+        NavLink(_("Django admin"), "admin:index"),
     ],
 }
 
