@@ -182,8 +182,13 @@ READABLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-confir
 # (the language menu names "English" in English).
 SKIPPED_ELEMENTS = {"script", "style", "code", "kbd", "pre", "svg"}
 
+# The audit trail's entries show what changed as recorded (model field names, stored values,
+# times): records, like the data values above. Its own page (/audit/) is left out for the same
+# reason: its rows are such records.
+AUDIT_RECORDS = {"audit-history"}
+
 SKIPPED_LINKS = re.compile(
-    r"^/(admin|api|static|accounts/logout)/|[?&](export|sort|page|after|before)="
+    r"^/(admin|api|static|accounts/logout|audit)/|[?&](export|sort|page|after|before)="
 )
 CODE_SEGMENT = re.compile(r"/(?=[^/]*[A-Z0-9])[A-Za-z0-9_-]+(?=/)")
 
@@ -204,7 +209,11 @@ class ReadableText(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         other_language = attributes.get("lang") not in (None, "ru")
-        skipped = tag in SKIPPED_ELEMENTS or (other_language and tag != "html")
+        skipped = (
+            tag in SKIPPED_ELEMENTS
+            or (other_language and tag != "html")
+            or attributes.get("data-testid") in AUDIT_RECORDS
+        )
         if not self.skipping() and not skipped:
             for name in READABLE_ATTRIBUTES & attributes.keys():
                 self.parts.append(attributes[name] or "")
