@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 APT_PACKAGES := redis-server chromium libreoffice-calc-nogui
 
-.PHONY: run test test-fast bench lint format system-packages clean
+.PHONY: run test test-fast bench lint format messages system-packages clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -65,6 +65,13 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## Refresh the Russian catalogue from the code (needs GNU gettext), then compile it; translate the
+## new entries in locale/ru/LC_MESSAGES/django.po and run it again. Both files are committed.
+messages: $(VENV)/.dev-installed
+	$(BIN)/python manage.py makemessages -l ru -e html,txt,py --no-location --no-obsolete \
+	  --ignore=.venv --ignore=tests --ignore=var --ignore=static --ignore=docs
+	$(BIN)/python manage.py compilemessages -l ru --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var

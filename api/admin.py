@@ -2,6 +2,7 @@
 since a key is readable only on the page that creates it."""
 
 from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
 from .keys import revoke_api_key, update_api_key
 from .models import ApiKey
@@ -48,4 +49,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for api_key in queryset:
             revoke_api_key(api_key=api_key, revoked_by=request.user)
-        messages.success(request, f"{queryset.count()} API key(s) revoked.")
+        count = queryset.count()
+        messages.success(
+            request,
+            ngettext("%(count)d API key revoked.", "%(count)d API keys revoked.", count)
+            % {"count": count},
+        )

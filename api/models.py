@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.codes import CODE_ALPHABET
 
@@ -34,21 +35,25 @@ class ApiKey(models.Model):
     """A key a storefront or player sends (`apikey=` or `Authorization: Bearer`), with scopes."""
 
     class Scope(models.TextChoices):
-        CATALOG = "catalog", "Catalog (subscriptions, media, contacts)"
-        BUYERS = "buyers", "Buyers and their accesses"
-        PURCHASES = "purchases", "Purchases and cancellations"
-        ACCESS_CHECK = "access_check", "Access check for players"
-        SUPPORT = "support", "Support tools (why a buyer cannot buy or watch)"
+        CATALOG = "catalog", _("Catalog (subscriptions, media, contacts)")
+        BUYERS = "buyers", _("Buyers and their accesses")
+        PURCHASES = "purchases", _("Purchases and cancellations")
+        ACCESS_CHECK = "access_check", _("Access check for players")
+        SUPPORT = "support", _("Support tools (why a buyer cannot buy or watch)")
 
-    name = models.CharField("name", max_length=100)
-    prefix = models.CharField("key starts with", max_length=KEY_PREFIX_LENGTH, unique=True)
-    secret_hash = models.CharField("SHA-256 of the key", max_length=64, unique=True, editable=False)
-    scopes = models.JSONField("scopes", default=list)
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("key starts with"), max_length=KEY_PREFIX_LENGTH, unique=True)
+    secret_hash = models.CharField(
+        _("SHA-256 of the key"), max_length=64, unique=True, editable=False
+    )
+    scopes = models.JSONField(_("scopes"), default=list)
     rate_limit_per_minute = models.PositiveIntegerField(
-        "requests a minute",
+        _("requests a minute"),
         default=default_rate_limit,
-        help_text="How many requests this key may make a minute, counted across all web "
-        "processes; 0: no limit. A player's key asks once per viewer per play.",
+        help_text=_(
+            "How many requests this key may make a minute, counted across all web "
+            "processes; 0: no limit. A player's key asks once per viewer per play."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -56,24 +61,24 @@ class ApiKey(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="created by",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField("created", default=timezone.now)
-    last_used_at = models.DateTimeField("last used", null=True, blank=True)
-    revoked_at = models.DateTimeField("revoked", null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="revoked by",
+        verbose_name=_("revoked by"),
     )
 
     class Meta:
         db_table = "site_apikey"  # the table it had in the `site` app: no data moved
-        verbose_name = "API key"
-        verbose_name_plural = "API keys"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="api_key_name_not_empty"),
@@ -106,24 +111,24 @@ class IdempotentRequest(models.Model):
     key (from the same API key) gets this answer again instead of buying or cancelling twice."""
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField("Idempotency-Key", max_length=255)
+    key = models.CharField(_("Idempotency-Key"), max_length=255)
     # SHA-256 of the method, path and parameters: the same key with another request is refused.
-    request_digest = models.CharField("request digest", max_length=64)
-    status_code = models.PositiveSmallIntegerField("answer status", null=True, blank=True)
-    body = models.TextField("answer body", blank=True)
+    request_digest = models.CharField(_("request digest"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("answer status"), null=True, blank=True)
+    body = models.TextField(_("answer body"), blank=True)
     # The PPV API answers XML unless asked for JSON: a replay keeps the first answer's type.
     content_type = models.CharField(
-        "answer content type", max_length=100, blank=True, db_default="application/json"
+        _("answer content type"), max_length=100, blank=True, db_default="application/json"
     )
-    created_at = models.DateTimeField("first seen", default=timezone.now)
+    created_at = models.DateTimeField(_("first seen"), default=timezone.now)
     # While unanswered, the attempt holding the key holds it until then (a lease): a retry after
     # that takes it over, so a crashed attempt blocks its key for seconds, not for a day.
-    locked_until = models.DateTimeField("claimed until", null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField("attempts", default=1)
+    locked_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
 
     class Meta:
         db_table = "site_idempotentrequest"
-        verbose_name = "idempotent request"
+        verbose_name = _("idempotent request")
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once_per_key"),
         ]

@@ -8,6 +8,9 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 
 from api.models import ApiKey, default_rate_limit
@@ -17,14 +20,14 @@ from .keys import ApiKeyNameRequired, create_api_key, revoke_api_key, update_api
 
 
 class ApiKeyTable(ListTable):
-    name = tables.Column(verbose_name="Name")
-    prefix = tables.Column(verbose_name="Key starts with")
-    scopes = tables.Column(verbose_name="Scopes", orderable=False)
-    rate_limit_per_minute = tables.Column(verbose_name="Requests a minute", orderable=False)
-    created_by = tables.Column(verbose_name="Created by")
-    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
-    last_used_at = DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i")
-    revoked_at = DateTimeColumn(verbose_name="Revoked", format="Y-m-d H:i")
+    name = tables.Column(verbose_name=_("Name"))
+    prefix = tables.Column(verbose_name=_("Key starts with"))
+    scopes = tables.Column(verbose_name=_("Scopes"), orderable=False)
+    rate_limit_per_minute = tables.Column(verbose_name=_("Requests a minute"), orderable=False)
+    created_by = tables.Column(verbose_name=_("Created by"))
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d H:i")
+    last_used_at = DateTimeColumn(verbose_name=_("Last used"), format="Y-m-d H:i")
+    revoked_at = DateTimeColumn(verbose_name=_("Revoked"), format="Y-m-d H:i")
     actions = tables.Column(
         verbose_name=ACTIONS_HEADER, accessor="pk", orderable=False, empty_values=()
     )
@@ -66,7 +69,7 @@ class ApiKeyFilter(ListFilterSet):
     search_fields = ("name", "prefix")
 
     active = django_filters.BooleanFilter(
-        label="Active", field_name="revoked_at", lookup_expr="isnull"
+        label=_("Active"), field_name="revoked_at", lookup_expr="isnull"
     )
 
     class Meta:
@@ -77,7 +80,7 @@ class ApiKeyFilter(ListFilterSet):
 class ApiKeyListView(ListPageView):
     permission_required = "api.view_apikey"
     model = ApiKey
-    title = "API keys"
+    title = _("API keys")
     table_class = ApiKeyTable
     filterset_class = ApiKeyFilter
     create_url = "api_keys:create"
@@ -89,22 +92,25 @@ class ApiKeyListView(ListPageView):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        label="Name", max_length=100, help_text="Who uses it: “Storefront”, “Player”."
+        label=_("Name"), max_length=100, help_text=_("Who uses it: “Storefront”, “Player”.")
     )
     scopes = forms.MultipleChoiceField(
-        label="Scopes",
+        label=_("Scopes"),
         choices=ApiKey.Scope.choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="What the key may do; a request outside its scopes is refused (403).",
+        help_text=_("What the key may do; a request outside its scopes is refused (403)."),
     )
     rate_limit_per_minute = forms.IntegerField(
-        label="Requests a minute",
+        label=_("Requests a minute"),
         required=False,
         min_value=0,
         max_value=2**31 - 1,
         initial=default_rate_limit,
-        help_text=ApiKey._meta.get_field("rate_limit_per_minute").help_text
-        + " Empty: the shop's default.",
+        help_text=format_lazy(
+            "{} {}",
+            ApiKey._meta.get_field("rate_limit_per_minute").help_text,
+            _("Empty: the shop's default."),
+        ),
     )
 
     def clean_rate_limit_per_minute(self):
@@ -119,7 +125,7 @@ class StaffPageMixin(PermissionRequiredMixin):
         context = super().get_context_data(**kwargs)
         context.update(
             title=self.title,
-            breadcrumbs=[("API keys", reverse("api_keys:list")), (self.title, None)],
+            breadcrumbs=[(_("API keys"), reverse("api_keys:list")), (self.title, None)],
             cancel_url=reverse("api_keys:list"),
         )
         return context
@@ -131,7 +137,7 @@ class ApiKeyCreateView(StaffPageMixin, FormView):
     permission_required = "api.add_apikey"
     form_class = ApiKeyForm
     template_name = "api/apikey_form.html"
-    title = "New API key"
+    title = _("New API key")
 
     def form_valid(self, form):
         try:
@@ -145,7 +151,7 @@ class ApiKeyCreateView(StaffPageMixin, FormView):
             form.add_error("name", str(error))
             return self.form_invalid(form)
         context = self.get_context_data(form=form, created=created)
-        context["title"] = "API key created"
+        context["title"] = gettext("API key created")
         response = render(self.request, "api/apikey_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
@@ -157,7 +163,7 @@ class ApiKeyUpdateView(StaffPageMixin, FormView):
     permission_required = "api.change_apikey"
     form_class = ApiKeyForm
     template_name = "api/apikey_edit.html"
-    title = "Edit API key"
+    title = _("Edit API key")
 
     def dispatch(self, request, *args, **kwargs):
         if not self.has_permission():
@@ -181,7 +187,10 @@ class ApiKeyUpdateView(StaffPageMixin, FormView):
         except ApiKeyNameRequired as error:
             form.add_error("name", str(error))
             return self.form_invalid(form)
-        messages.success(self.request, f"API key “{form.cleaned_data['name']}” saved.")
+        messages.success(
+            self.request,
+            gettext("API key “{name}” saved.").format(name=form.cleaned_data["name"]),
+        )
         return redirect("api_keys:list")
 
 
@@ -189,14 +198,14 @@ class ApiKeyRevokeView(StaffPageMixin, FormView):
     permission_required = "api.change_apikey"
     form_class = forms.Form
     template_name = "api/apikey_confirm_revoke.html"
-    title = "Revoke API key"
+    title = _("Revoke API key")
 
     def dispatch(self, request, *args, **kwargs):
         if not self.has_permission():
             return self.handle_no_permission()
         self.api_key = get_object_or_404(ApiKey, prefix=kwargs["prefix"])
         if self.api_key.revoked_at is not None:
-            messages.info(request, "This API key is already revoked.")
+            messages.info(request, gettext("This API key is already revoked."))
             return redirect("api_keys:list")
         return super().dispatch(request, *args, **kwargs)
 
@@ -207,7 +216,9 @@ class ApiKeyRevokeView(StaffPageMixin, FormView):
         revoke_api_key(api_key=self.api_key, revoked_by=self.request.user)
         messages.success(
             self.request,
-            f"API key “{self.api_key.name}” revoked: it stops working within a second.",
+            gettext("API key “{name}” revoked: it stops working within a second.").format(
+                name=self.api_key.name
+            ),
         )
         return redirect("api_keys:list")
 

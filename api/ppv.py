@@ -383,6 +383,7 @@ def add_buyer(params) -> dict:
         "email": text(params, "email"),
         "phone": text(params, "phone"),
         "name": text(params, "name"),
+        "language": text(params, "language"),
         "access_password": text(params, "hash"),
         # The zero date: the window the subscription gives, as when none is sent.
         "access_start": None if access_start is ZERO else access_start,
@@ -508,6 +509,7 @@ ADD_BUYER_PARAMETERS = (
     "email",
     "phone",
     "name",
+    "language",
     "hash",
     "activation",
     "access_start",

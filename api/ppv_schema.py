@@ -7,6 +7,8 @@ Built from METHODS and the catalog's and buyers' errors, so the document names w
 reads and refuses; schemathesis (tests/api/test_openapi_contract.py) holds the answers to it.
 """
 
+from django.conf import settings
+
 from buyers import errors as buyer_errors
 from subscriptions import errors as catalog_errors
 
@@ -63,6 +65,10 @@ PARAMETERS = {
     "currency": ({"type": "string"}, "The price's currency (default: SHOP_CURRENCY)."),
     "email": ({"type": "string"}, "The buyer's e-mail (or phone)."),
     "phone": ({"type": "string"}, "The buyer's phone (or e-mail)."),
+    "language": (
+        {"type": "string", "enum": [code for code, _name in settings.LANGUAGES]},
+        "A new buyer's language, which their e-mails are written in (default: the shop's).",
+    ),
     "hash": (
         {"type": "string"},
         "The access password. On addbuyer, a client's own (1 to 255 printable characters, "

@@ -8,6 +8,7 @@ from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.db import models, transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import show_on_form
 from core.readonly_admin import LargeTableAdmin, ReadOnlyAdmin, currency_code
@@ -60,10 +61,16 @@ def _copy_saved(target, saved):
 class BuyerAdminForm(ServiceCheckedAdminForm):
     class Meta:
         model = Buyer
-        fields = ["email", "phone", "name"]
+        fields = ["email", "phone", "name", "language"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].required = False  # left out: the shop's, or the buyer's own
 
     def run_service(self, request_user=None):
-        data = {key: self.cleaned_data.get(key) or "" for key in ("email", "phone", "name")}
+        data = {
+            key: self.cleaned_data.get(key) or "" for key in ("email", "phone", "name", "language")
+        }
         if self.instance.pk:
             return services.update_buyer(buyer=self.instance, **data)
         return services.create_buyer(**data)
@@ -91,7 +98,7 @@ class BuyerAdmin(LargeTableAdmin):
     list_filter = ["created_at"]
     sortable_by = ["code", "email", "phone", "name", "created_at"]
     readonly_fields = ["code", "created_at", "pin_state", "pin_failed_attempts", "pin_locked_at"]
-    fields = ["code", "email", "phone", "name", "created_at", "pin_state"]
+    fields = ["code", "email", "phone", "name", "language", "created_at", "pin_state"]
     inlines = [WalletBalanceInline]
 
     def get_inlines(self, request, obj):
@@ -108,7 +115,7 @@ class BuyerAdmin(LargeTableAdmin):
 
 
 class AccessStatusFilter(admin.SimpleListFilter):
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
@@ -144,7 +151,7 @@ class AccessAdminForm(ServiceCheckedAdminForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "activation_limit" in self.fields and not self.instance.pk:
-            self.fields["activation_limit"].help_text = "Empty: the subscription's limit."
+            self.fields["activation_limit"].help_text = _("Empty: the subscription's limit.")
 
     def run_service(self, request_user=None):
         data = self.cleaned_data

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BuyersConfig(AppConfig):
     name = "buyers"
-    verbose_name = "Buyers"
+    verbose_name = _("Buyers")
 
     def ready(self):
         from core import outbox

@@ -12,7 +12,7 @@ from core.errors import DomainError, SeveralRefusals
 
 class BuyerError(DomainError):
     code = "buyer_error"
-    message = "This change was refused."
+    message = _("This change was refused.")
 
 
 class BuyerRefusals(SeveralRefusals, BuyerError):
@@ -24,49 +24,55 @@ class BuyerRefusals(SeveralRefusals, BuyerError):
 
 class EmailOrPhoneRequired(BuyerError):
     code = "email_or_phone_required"
-    message = "Give an e-mail address or a phone number (one of the two is required)."
+    message = _("Give an e-mail address or a phone number (one of the two is required).")
     field = "email"
 
 
 class InvalidEmail(BuyerError):
     code = "invalid_email"
-    message = "Enter a valid e-mail address."
+    message = _("Enter a valid e-mail address.")
     field = "email"
 
 
 class InvalidPhone(BuyerError):
     code = "invalid_phone"
-    message = "Enter a phone number: digits, spaces, dashes, dots, brackets and a leading +."
+    message = _("Enter a phone number: digits, spaces, dashes, dots, brackets and a leading +.")
     field = "phone"
 
 
 class EmailTaken(BuyerError):
     code = "email_taken"
-    message = "Another buyer already has this e-mail address."
+    message = _("Another buyer already has this e-mail address.")
     field = "email"
 
 
 class PhoneTaken(BuyerError):
     code = "phone_taken"
-    message = "Another buyer already has this phone number."
+    message = _("Another buyer already has this phone number.")
     field = "phone"
+
+
+class InvalidLanguage(BuyerError):
+    code = "invalid_language"
+    message = _("Choose a language the shop writes e-mails in: en (English) or ru (Russian).")
+    field = "language"
 
 
 class ControlCharacter(BuyerError):
     code = "control_character"
-    message = (
+    message = _(
         "Line breaks, tabs and other control characters are not allowed here: keep it on one line."
     )
 
 
 class FieldTooLong(BuyerError):
     code = "too_long"
-    message = "This value is too long."
+    message = _("This value is too long.")
 
 
 class NullCharacter(BuyerError):
     code = "null_character"
-    message = "Null characters are not allowed."
+    message = _("Null characters are not allowed.")
 
 
 # --- Purchase PIN -------------------------------------------------------------------------------
@@ -74,19 +80,19 @@ class NullCharacter(BuyerError):
 
 class InvalidPin(BuyerError):
     code = "invalid_pin"
-    message = "A purchase PIN is 4 to 8 digits."
+    message = _("A purchase PIN is 4 to 8 digits.")
     field = "pin"
 
 
 class UserPurchasePinValueNoMatch(BuyerError):
     code = "user_purchase_pin_value_no_match"
-    message = "The purchase PIN does not match."
+    message = _("The purchase PIN does not match.")
     field = "pin"
 
 
 class PurchasePinLocked(BuyerError):
     code = "purchase_pin_locked"
-    message = "Too many wrong PINs: the purchase PIN is locked until staff reset it."
+    message = _("Too many wrong PINs: the purchase PIN is locked until staff reset it.")
     field = "pin"
 
 
@@ -95,25 +101,25 @@ class PurchasePinLocked(BuyerError):
 
 class SubscriptionArchived(BuyerError):
     code = "subscription_archived"
-    message = "This subscription is archived: no new access can be granted to it."
+    message = _("This subscription is archived: no new access can be granted to it.")
     field = "subscription"
 
 
 class SubscriptionOutOfStock(BuyerError):
     code = "subscription_out_of_stock"
-    message = "This subscription's stock is used up: every access it may grant is granted."
+    message = _("This subscription's stock is used up: every access it may grant is granted.")
     field = "subscription"
 
 
 class AccessStartNotBeforeExpire(BuyerError):
     code = "access_start_not_before_expire"
-    message = "Access must start before it expires."
+    message = _("Access must start before it expires.")
     field = "access_expire"
 
 
 class AccessWindowOutOfRange(BuyerError):
     code = "access_window_out_of_range"
-    message = (
+    message = _(
         "The access would end after the year 9999 with the subscription's period: choose an "
         "earlier start, or give the expiry."
     )
@@ -122,30 +128,30 @@ class AccessWindowOutOfRange(BuyerError):
 
 class ActivationLimitBelowUsed(BuyerError):
     code = "activation_limit_below_used"
-    message = "The activation limit cannot be lower than the activations already used."
+    message = _("The activation limit cannot be lower than the activations already used.")
     field = "activation_limit"
 
 
 class InvalidActivationLimit(BuyerError):
     code = "invalid_activation_limit"
-    message = "Enter a whole number of at least 1, or leave empty for no limit."
+    message = _("Enter a whole number of at least 1, or leave empty for no limit.")
     field = "activation_limit"
 
 
 class InvalidUrl(BuyerError):
     code = "invalid_url"
-    message = "Enter a valid http or https address."
+    message = _("Enter a valid http or https address.")
     field = "custom_url"
 
 
 class AccessRevoked(BuyerError):
     code = "access_revoked"
-    message = "This access is revoked and can no longer be changed."
+    message = _("This access is revoked and can no longer be changed.")
 
 
 class InvalidAccessPassword(BuyerError):
     code = "invalid_access_password"
-    message = (
+    message = _(
         "An access password is 1 to 255 printable characters (letters, digits, punctuation), "
         "without leading or trailing spaces."
     )
@@ -154,7 +160,7 @@ class InvalidAccessPassword(BuyerError):
 
 class AccessNotFound(BuyerError):
     code = "access_not_found"
-    message = "No access with this password exists for this subscription."
+    message = _("No access with this password exists for this subscription.")
     field = "hash"
 
 
@@ -163,37 +169,37 @@ class AccessNotFound(BuyerError):
 
 class InvalidAmount(BuyerError):
     code = "invalid_amount"
-    message = "Enter an amount greater than zero."
+    message = _("Enter an amount greater than zero.")
     field = "amount"
 
 
 class AmountTooPrecise(BuyerError):
     code = "amount_too_precise"
-    message = "This currency has fewer decimal places."
+    message = _("This currency has fewer decimal places.")
     field = "amount"
 
 
 class InvalidCurrency(BuyerError):
     code = "invalid_currency"
-    message = "Choose a currency from the list."
+    message = _("Choose a currency from the list.")
     field = "currency"
 
 
 class ReasonRequired(BuyerError):
     code = "reason_required"
-    message = "Say why: an adjustment needs a reason."
+    message = _("Say why: an adjustment needs a reason.")
     field = "reason"
 
 
 class InsufficientBalance(BuyerError):
     code = "insufficient_balance"
-    message = "The e-wallet balance is too low for this."
+    message = _("The e-wallet balance is too low for this.")
     field = "amount"
 
 
 class AmountAboveLimit(BuyerError):
     code = "amount_above_limit"
-    message = "An e-wallet change this large needs the Finance role."
+    message = _("An e-wallet change this large needs the Finance role.")
     field = "amount"
 
 
@@ -212,30 +218,32 @@ class AccessRestoreConflict(BuyerError):
 
 class ImportFileInvalid(BuyerError):
     code = "import_file_invalid"
-    message = "This is not a CSV file with an email or phone column."
+    message = _("This is not a CSV file with an email or phone column.")
     field = "file"
 
 
 class NotifyNeedsEmail(BuyerError):
     code = "notify_needs_email"
-    message = "This buyer has no e-mail address to notify: add one or untick the box."
+    message = _("This buyer has no e-mail address to notify: add one or untick the box.")
     field = "notify"
 
 
 class BuyerNotFound(BuyerError):
     code = "buyer_not_found"
-    message = "Choose a buyer, or give the e-mail or phone of a new one."
+    message = _("Choose a buyer, or give the e-mail or phone of a new one.")
     field = "email"
 
 
 class EmailNotResendable(BuyerError):
     code = "email_not_resendable"
-    message = "This e-mail was sent before e-mails were kept as sent: there is no copy to resend."
+    message = _(
+        "This e-mail was sent before e-mails were kept as sent: there is no copy to resend."
+    )
 
 
 class InvalidNote(BuyerError):
     code = "invalid_note"
-    message = "This note cannot be saved."
+    message = _("This note cannot be saved.")
     field = "text"
 
 

@@ -5,6 +5,7 @@ accesses downloads whole."""
 from django.db.models import Case, CharField, Expression, Value, When
 from django.db.models.fields import TextField
 from django.db.models.functions import Cast, Coalesce, Concat, Now, NullIf
+from django.utils.translation import gettext_lazy as _
 
 from core.csv_export import CsvReport, ExportColumn
 from core.money import currency_codes, minor_digits
@@ -14,16 +15,16 @@ from .models import WalletBalance
 WALLET_LEDGER_REPORT = CsvReport(
     name="wallet-ledger",
     columns=(
-        ExportColumn("Date", "created_at", "time"),
-        ExportColumn("Buyer", "buyer__code", "code"),
-        ExportColumn("Buyer e-mail", "buyer__email"),
-        ExportColumn("Kind", "kind", "code"),
-        ExportColumn("Amount", "amount", "money"),
-        ExportColumn("Currency", "currency", "code"),
-        ExportColumn("Balance after", "balance_after", "money"),
-        ExportColumn("Reason", "reason"),
-        ExportColumn("Reference", "reference"),
-        ExportColumn("By", "created_by__username"),
+        ExportColumn(_("Date"), "created_at", "time"),
+        ExportColumn(_("Buyer"), "buyer__code", "code"),
+        ExportColumn(_("Buyer e-mail"), "buyer__email"),
+        ExportColumn(_("Kind"), "kind", "code"),
+        ExportColumn(_("Amount"), "amount", "money"),
+        ExportColumn(_("Currency"), "currency", "code"),
+        ExportColumn(_("Balance after"), "balance_after", "money"),
+        ExportColumn(_("Reason"), "reason"),
+        ExportColumn(_("Reference"), "reference"),
+        ExportColumn(_("By"), "created_by__username"),
     ),
 )
 
@@ -62,13 +63,13 @@ class PositiveBalances(Expression):
 BUYERS_REPORT = CsvReport(
     name="buyers",
     columns=(
-        ExportColumn("Code", "code", "code"),
-        ExportColumn("E-mail", "email"),
-        ExportColumn("Phone", "phone"),
-        ExportColumn("Name", "name"),
-        ExportColumn("Active accesses", "live_access_count", "number"),
-        ExportColumn("E-wallet", PositiveBalances(), "code"),
-        ExportColumn("Created", "created_at", "time"),
+        ExportColumn(_("Code"), "code", "code"),
+        ExportColumn(_("E-mail"), "email"),
+        ExportColumn(_("Phone"), "phone"),
+        ExportColumn(_("Name"), "name"),
+        ExportColumn(_("Active accesses"), "live_access_count", "number"),
+        ExportColumn(_("E-wallet"), PositiveBalances(), "code"),
+        ExportColumn(_("Created"), "created_at", "time"),
     ),
 )
 
@@ -76,11 +77,11 @@ ACCESSES_REPORT = CsvReport(
     name="accesses",
     date_filter="",
     columns=(
-        ExportColumn("Code", "code", "code"),
-        ExportColumn("Buyer", Coalesce(NullIf("buyer__email", Value("")), "buyer__phone")),
-        ExportColumn("Subscription", "subscription__name"),
+        ExportColumn(_("Code"), "code", "code"),
+        ExportColumn(_("Buyer"), Coalesce(NullIf("buyer__email", Value("")), "buyer__phone")),
+        ExportColumn(_("Subscription"), "subscription__name"),
         ExportColumn(
-            "Status",
+            _("Status"),
             Case(
                 When(revoked_at__isnull=False, then=Value("revoked")),
                 When(access_expire__lte=Now(), then=Value("expired")),
@@ -90,7 +91,7 @@ ACCESSES_REPORT = CsvReport(
             "code",
         ),
         ExportColumn(
-            "Activations",
+            _("Activations"),
             Concat(
                 Cast("activations_used", CharField()),
                 Value(" / "),
@@ -99,9 +100,9 @@ ACCESSES_REPORT = CsvReport(
             ),
             "code",
         ),
-        ExportColumn("Starts", "access_start", "time"),
-        ExportColumn("Expires", "access_expire", "time"),
-        ExportColumn("Purchase date", "purchased_at", "time"),
-        ExportColumn("Granted by", "granted_by__username"),
+        ExportColumn(_("Starts"), "access_start", "time"),
+        ExportColumn(_("Expires"), "access_expire", "time"),
+        ExportColumn(_("Purchase date"), "purchased_at", "time"),
+        ExportColumn(_("Granted by"), "granted_by__username"),
     ),
 )

@@ -1,5 +1,6 @@
 import django_filters
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateRangeWidget
 from core.listing import ListFilterSet
@@ -13,15 +14,15 @@ class BuyerFilter(ListFilterSet):
     search_fields = ("email", "phone", "name", "=code")
 
     has_active_access = django_filters.BooleanFilter(
-        label="Has an active access", method="filter_has_active_access"
+        label=_("Has an active access"), method="filter_has_active_access"
     )
     # A filter, not an annotation of every listed row: as an annotation PostgreSQL read every
     # wallet balance for page 1 (40 ms at 200k buyers).
     has_wallet_balance = django_filters.BooleanFilter(
-        label="Has e-wallet money", method="filter_has_wallet_balance"
+        label=_("Has e-wallet money"), method="filter_has_wallet_balance"
     )
     created = django_filters.DateFromToRangeFilter(
-        label="Created (from – to)",
+        label=_("Created (from – to)"),
         field_name="created_at",
         widget=DateRangeWidget(suffixes=("after", "before")),
     )
@@ -53,17 +54,17 @@ class AccessFilter(ListFilterSet):
     )
 
     subscription = django_filters.ModelChoiceFilter(
-        label="Subscription",
+        label=_("Subscription"),
         to_field_name="code",
         queryset=Subscription.objects.order_by("name").only("code", "name"),
     )
     status = django_filters.ChoiceFilter(
-        label="Status", choices=Access.Status.choices, method="filter_status"
+        label=_("Status"), choices=Access.Status.choices, method="filter_status"
     )
     email = django_filters.CharFilter(
-        label="Buyer's e-mail (exact)", field_name="buyer__email", lookup_expr="iexact"
+        label=_("Buyer's e-mail (exact)"), field_name="buyer__email", lookup_expr="iexact"
     )
-    buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
+    buyer = django_filters.CharFilter(label=_("Buyer code"), field_name="buyer__code")
 
     class Meta:
         model = Access
@@ -76,14 +77,14 @@ class AccessFilter(ListFilterSet):
 class WalletEntryFilter(ListFilterSet):
     search_fields = ("=buyer__code", "buyer__email", "reason", "reference")
 
-    kind = django_filters.ChoiceFilter(label="Kind", choices=WalletEntry.Kind.choices)
-    currency = django_filters.CharFilter(label="Currency", lookup_expr="iexact")
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=WalletEntry.Kind.choices)
+    currency = django_filters.CharFilter(label=_("Currency"), lookup_expr="iexact")
     created = django_filters.DateFromToRangeFilter(
-        label="Date (from – to)",
+        label=_("Date (from – to)"),
         field_name="created_at",
         widget=DateRangeWidget(suffixes=("after", "before")),
     )
-    buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
+    buyer = django_filters.CharFilter(label=_("Buyer code"), field_name="buyer__code")
 
     class Meta:
         model = WalletEntry
@@ -93,13 +94,13 @@ class WalletEntryFilter(ListFilterSet):
 class SentEmailFilter(ListFilterSet):
     search_fields = ("=code", "=buyer__code", "to", "subject")
 
-    kind = django_filters.ChoiceFilter(label="Kind", choices=email_kind_choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=email_kind_choices)
     sent = django_filters.DateFromToRangeFilter(
-        label="Sent (from – to)",
+        label=_("Sent (from – to)"),
         field_name="sent_at",
         widget=DateRangeWidget(suffixes=("after", "before")),
     )
-    buyer = django_filters.CharFilter(label="Buyer code", field_name="buyer__code")
+    buyer = django_filters.CharFilter(label=_("Buyer code"), field_name="buyer__code")
 
     class Meta:
         model = SentEmail

@@ -56,17 +56,28 @@ def phone_key_of(phone: str) -> str:
     return phone
 
 
+def default_buyer_language() -> str:
+    """A new buyer's language when none is given: the shop's own."""
+    return settings.LANGUAGE_CODE
+
+
 class Buyer(PublicCodeModel):
     """A person who buys: reached by e-mail and/or phone (one is required)."""
 
-    email = models.EmailField("e-mail", blank=True)
-    phone = models.CharField("phone", max_length=40, blank=True)
-    name = models.CharField("name", max_length=255, blank=True)
-    created_at = models.DateTimeField("created", default=timezone.now)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # The language of the buyer's e-mails (settings.LANGUAGES), fixed when each e-mail is written.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=default_buyer_language
+    )
     # The purchase PIN, hashed with Django's password hashers; empty until staff set one.
-    pin_hash = models.CharField("purchase PIN (hashed)", max_length=128, blank=True, editable=False)
-    pin_failed_attempts = models.PositiveSmallIntegerField("wrong PINs in a row", default=0)
-    pin_locked_at = models.DateTimeField("PIN locked", null=True, blank=True)
+    pin_hash = models.CharField(
+        _("purchase PIN (hashed)"), max_length=128, blank=True, editable=False
+    )
+    pin_failed_attempts = models.PositiveSmallIntegerField(_("wrong PINs in a row"), default=0)
+    pin_locked_at = models.DateTimeField(_("PIN locked"), null=True, blank=True)
     # Buyers who shared a phone before phones were unique (migration 0007) point to the oldest
     # one; they keep their accesses and ledgers, and new purchases find the oldest buyer.
     duplicate_of = models.ForeignKey(
@@ -75,7 +86,7 @@ class Buyer(PublicCodeModel):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="same phone as",
+        verbose_name=_("same phone as"),
     )
 
     class Meta:
@@ -128,27 +139,27 @@ class Access(PublicCodeModel):
     """A buyer's grant to a subscription (reference 004 `addbuyer`); revoked rows are kept."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        EXPIRED = "expired", "Expired"
-        REVOKED = "revoked", "Revoked"
+        ACTIVE = "active", _("Active")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
 
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="accesses")
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, related_name="accesses"
     )
     hash = models.CharField(
-        "access password",
+        _("access password"),
         max_length=ACCESS_HASH_MAX_LENGTH,
         editable=False,
         default=new_access_password,
     )
     activation_limit = models.PositiveIntegerField(
-        "activation limit", null=True, blank=True, help_text="Empty: no limit."
+        _("activation limit"), null=True, blank=True, help_text=_("Empty: no limit.")
     )
-    activations_used = models.PositiveIntegerField("activations used", default=0)
-    access_start = models.DateTimeField("access start", null=True, blank=True)
-    access_expire = models.DateTimeField("access expires", null=True, blank=True)
-    purchased_at = models.DateTimeField("purchase date", default=timezone.now)
+    activations_used = models.PositiveIntegerField(_("activations used"), default=0)
+    access_start = models.DateTimeField(_("access start"), null=True, blank=True)
+    access_expire = models.DateTimeField(_("access expires"), null=True, blank=True)
+    purchased_at = models.DateTimeField(_("purchase date"), default=timezone.now)
     # The purchases app adds the purchase that created an access; until then staff grant them.
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -156,24 +167,26 @@ class Access(PublicCodeModel):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="granted by",
+        verbose_name=_("granted by"),
     )
-    custom_url = models.URLField("link for e-mails", max_length=500, blank=True)
-    use_subscription_custom_url = models.BooleanField("use the subscription's link", default=False)
-    revoked_at = models.DateTimeField("revoked", null=True, blank=True)
+    custom_url = models.URLField(_("link for e-mails"), max_length=500, blank=True)
+    use_subscription_custom_url = models.BooleanField(
+        _("use the subscription's link"), default=False
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="revoked by",
+        verbose_name=_("revoked by"),
     )
-    created_at = models.DateTimeField("created", auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
-        verbose_name = "access"
-        verbose_name_plural = "accesses"
+        verbose_name = _("access")
+        verbose_name_plural = _("accesses")
         ordering = ["-purchased_at"]
         permissions = [("revoke_access", "Can revoke a buyer's access")]
         constraints = [
@@ -236,12 +249,12 @@ class AccessActivation(models.Model):
     """A device that used an access: the activation counted the first time it did."""
 
     access = models.ForeignKey(Access, on_delete=models.CASCADE, related_name="activations")
-    device_id = models.CharField("device", max_length=255)
-    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
-    first_seen_at = models.DateTimeField("first seen", default=timezone.now)
+    device_id = models.CharField(_("device"), max_length=255)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
 
     class Meta:
-        verbose_name = "device activation"
+        verbose_name = _("device activation")
         ordering = ["first_seen_at", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -257,26 +270,29 @@ class WalletEntry(models.Model):
     """A line of the e-wallet ledger: never changed or deleted; corrections are new lines."""
 
     class Kind(models.TextChoices):
-        TOP_UP = "top_up", "Top-up"
-        PURCHASE = "purchase", "Purchase"
-        REFUND = "refund", "Refund"
-        ADJUSTMENT = "adjustment", "Adjustment"
+        TOP_UP = "top_up", _("Top-up")
+        PURCHASE = "purchase", _("Purchase")
+        REFUND = "refund", _("Refund")
+        ADJUSTMENT = "adjustment", _("Adjustment")
 
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="wallet_entries")
-    kind = models.CharField("kind", max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount = models.DecimalField(
-        "amount",
+        _("amount"),
         max_digits=MONEY_DIGITS,
         decimal_places=STORED_DECIMAL_PLACES,
-        help_text="Positive adds to the balance, negative takes from it.",
+        help_text=_("Positive adds to the balance, negative takes from it."),
     )
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
     balance_after = models.DecimalField(
-        "balance after", max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES
+        _("balance after"), max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES
     )
-    reason = models.CharField("reason", max_length=255, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
     reference = models.CharField(
-        "reference", max_length=64, blank=True, help_text="The purchase or refund it belongs to."
+        _("reference"),
+        max_length=64,
+        blank=True,
+        help_text=_("The purchase or refund it belongs to."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -284,13 +300,13 @@ class WalletEntry(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="by",
+        verbose_name=_("by"),
     )
-    created_at = models.DateTimeField("date", default=timezone.now)
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
 
     class Meta:
-        verbose_name = "wallet entry"
-        verbose_name_plural = "wallet entries"
+        verbose_name = _("wallet entry")
+        verbose_name_plural = _("wallet entries")
         ordering = ["-created_at", "-pk"]
         permissions = [
             ("adjust_wallet", "Can top up or adjust a buyer's e-wallet"),
@@ -346,14 +362,14 @@ class WalletBalance(models.Model):
     """The running total of a buyer's ledger in one currency, written with each entry."""
 
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="wallet_balances")
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
     balance = models.DecimalField(
-        "balance", max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES, default=0
+        _("balance"), max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES, default=0
     )
-    updated_at = models.DateTimeField("updated", auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        verbose_name = "wallet balance"
+        verbose_name = _("wallet balance")
         ordering = ["currency"]
         constraints = [
             models.UniqueConstraint(fields=["buyer", "currency"], name="wallet_balance_once"),
@@ -390,33 +406,33 @@ class SentEmail(PublicCodeModel):
     a resend sends exactly them again: `resent_from` names the e-mail a copy repeats)."""
 
     class Kind(models.TextChoices):
-        ACCESS_GRANTED = "access_granted", "Access granted"
-        ACCESS_REVOKED = "access_revoked", "Access revoked"
-        ACCESS_EXPIRING = "access_expiring", "Access expiring"
-        PASSWORD_RESET = "password_reset", "New access password"
-        ACCESS_CHANGED = "access_changed", "Access changed"
-        SELF_SERVICE_LINK = "self_service_link", "Self-service link"
+        ACCESS_GRANTED = "access_granted", _("Access granted")
+        ACCESS_REVOKED = "access_revoked", _("Access revoked")
+        ACCESS_EXPIRING = "access_expiring", _("Access expiring")
+        PASSWORD_RESET = "password_reset", _("New access password")
+        ACCESS_CHANGED = "access_changed", _("Access changed")
+        SELF_SERVICE_LINK = "self_service_link", _("Self-service link")
 
-    key = models.CharField("event", max_length=100, unique=True)
-    kind = models.CharField("kind", max_length=20, choices=email_kind_choices)
+    key = models.CharField(_("event"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=email_kind_choices)
     buyer = models.ForeignKey(
         Buyer, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_emails"
     )
     access = models.ForeignKey(
         Access, on_delete=models.CASCADE, null=True, blank=True, related_name="sent_emails"
     )
-    to = models.EmailField("to")
-    subject = models.CharField("subject", max_length=255)
-    text_body = models.TextField("text as sent", blank=True)
-    html_body = models.TextField("HTML as sent", blank=True)
-    sent_at = models.DateTimeField("sent", default=timezone.now)
+    to = models.EmailField(_("to"))
+    subject = models.CharField(_("subject"), max_length=255)
+    text_body = models.TextField(_("text as sent"), blank=True)
+    html_body = models.TextField(_("HTML as sent"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
     resent_from = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="resends",
-        verbose_name="copy of",
+        verbose_name=_("copy of"),
     )
     resent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -424,11 +440,11 @@ class SentEmail(PublicCodeModel):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="resent by",
+        verbose_name=_("resent by"),
     )
 
     class Meta:
-        verbose_name = "sent e-mail"
+        verbose_name = _("sent e-mail")
         ordering = ["-sent_at", "-id"]
         permissions = [("resend_email", "Can resend an e-mail to its buyer")]
         indexes = [
@@ -450,19 +466,19 @@ class BuyerNote(models.Model):
     promised). Append-only: a note is never edited or deleted; a correction is another note."""
 
     buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="notes")
-    text = models.TextField("note", max_length=2000)
+    text = models.TextField(_("note"), max_length=2000)
     written_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="written by",
+        verbose_name=_("written by"),
     )
-    created_at = models.DateTimeField("written", default=timezone.now)
+    created_at = models.DateTimeField(_("written"), default=timezone.now)
 
     class Meta:
-        verbose_name = "buyer note"
+        verbose_name = _("buyer note")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["buyer", "-created_at", "-id"], name="buyernote_buyer_idx")]
 

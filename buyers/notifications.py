@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from core import events, outbox
@@ -43,7 +43,12 @@ SELF_SERVICE_LINK = "buyers.self_service_link"
 
 def queue_access_granted_email(access: Access) -> None:
     """In the grant's transaction: mail the access password once it commits."""
-    outbox.enqueue(ACCESS_GRANTED, {"access_id": access.pk}, key=f"access_granted:{access.pk}")
+    outbox.enqueue(
+        ACCESS_GRANTED,
+        {"access_id": access.pk},
+        key=f"access_granted:{access.pk}",
+        language=access.buyer.language,
+    )
 
 
 def queue_access_email_again(access: Access, *, event: str) -> None:
@@ -53,20 +58,31 @@ def queue_access_email_again(access: Access, *, event: str) -> None:
         ACCESS_EMAIL_AGAIN,
         {"access_id": access.pk, "event": event},
         key=f"access_again:{access.pk}:{event}",
+        language=access.buyer.language,
     )
 
 
 def queue_access_revoked_email(access: Access) -> None:
     """In the revocation's transaction: tell the buyer once it commits."""
-    outbox.enqueue(ACCESS_REVOKED, {"access_id": access.pk}, key=f"access_revoked:{access.pk}")
+    outbox.enqueue(
+        ACCESS_REVOKED,
+        {"access_id": access.pk},
+        key=f"access_revoked:{access.pk}",
+        language=access.buyer.language,
+    )
 
 
 def queue_access_expiring_emails(access_ids) -> int:
     """Write a reminder for each of these accesses (each once: its event key); answers how many
     were written now."""
+    languages = dict(
+        Access.objects.filter(pk__in=list(access_ids)).values_list("pk", "buyer__language")
+    )
     messages = [
-        outbox.Message(ACCESS_EXPIRING, {"access_id": pk}, key=f"access_expiring:{pk}")
-        for pk in access_ids
+        outbox.Message(
+            ACCESS_EXPIRING, {"access_id": pk}, key=f"access_expiring:{pk}", language=language
+        )
+        for pk, language in languages.items()
     ]
     with transaction.atomic():
         written = outbox.enqueue_many(messages)
@@ -87,6 +103,7 @@ def queue_access_password_email(access: Access) -> None:
         NEW_ACCESS_HASH,
         {"access_id": access.pk, "event": event},
         key=f"password_reset:{access.pk}:{event}",
+        language=access.buyer.language,
     )
 
 
@@ -107,6 +124,7 @@ def queue_access_changed_email(access: Access) -> None:
         ACCESS_CHANGED,
         {"access_id": access.pk, "event": event},
         key=f"access_changed:{access.pk}:{event}",
+        language=access.buyer.language,
     )
 
 
@@ -114,7 +132,9 @@ def queue_self_service_link_email(buyer: Buyer) -> None:
     """In this transaction: mail `buyer` a fresh self-service link at the address on file once
     it commits (each request its own e-mail; how often is for the caller to limit)."""
     key = f"self_service_link:{buyer.code}:{uuid.uuid4().hex[:12]}"
-    outbox.enqueue(SELF_SERVICE_LINK, {"buyer_id": buyer.pk, "key": key}, key=key)
+    outbox.enqueue(
+        SELF_SERVICE_LINK, {"buyer_id": buyer.pk, "key": key}, key=key, language=buyer.language
+    )
 
 
 def send_self_service_link_email(buyer_id: int, key: str) -> bool:
@@ -122,8 +142,8 @@ def send_self_service_link_email(buyer_id: int, key: str) -> bool:
     buyer = Buyer.objects.filter(pk=buyer_id).first()
     if buyer is None or not buyer.email:
         return False
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = gettext("Your link to manage your subscriptions")
+    # In the buyer's language: the outbox runs this handler in the language it was written with.
+    subject = gettext("Your link to manage your subscriptions")
     return send_once(
         key=key,
         kind=SentEmail.Kind.SELF_SERVICE_LINK,
@@ -154,8 +174,9 @@ def send_once(
         return False
     # A name saved before control characters were refused must not break (or inject) a header.
     subject = single_line(subject)[:255]
-    # E-mails are written in the shop's language, whatever language a worker last used.
-    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+    # Rendered in the active language: the outbox runs each handler in the language its message
+    # was written with (the buyer's), core/outbox.py.
+    with transaction.atomic():
         buyer = context.get("buyer") or (access.buyer if access is not None else None)
         record, created = SentEmail.objects.select_for_update().get_or_create(
             key=key,
@@ -278,7 +299,9 @@ def send_access_granted_email(access_id: int) -> bool:
         kind=SentEmail.Kind.ACCESS_GRANTED,
         access=access,
         template="access_granted",
-        subject=f"Your access to {access.subscription.name}",
+        subject=gettext("Your access to {subscription}").format(
+            subscription=access.subscription.name
+        ),
     )
 
 
@@ -306,7 +329,9 @@ def send_access_revoked_email(access_id: int) -> bool:
         kind=SentEmail.Kind.ACCESS_REVOKED,
         access=access,
         template="access_revoked",
-        subject=f"Your access to {access.subscription.name} has ended",
+        subject=gettext("Your access to {subscription} has ended").format(
+            subscription=access.subscription.name
+        ),
     )
 
 
@@ -320,7 +345,9 @@ def send_access_password_email(access_id: int, event: str) -> bool:
         kind=SentEmail.Kind.PASSWORD_RESET,
         access=access,
         template="access_password",
-        subject=f"Your new access password for {access.subscription.name}",
+        subject=gettext("Your new access password for {subscription}").format(
+            subscription=access.subscription.name
+        ),
     )
 
 
@@ -335,7 +362,9 @@ def send_access_changed_email(access_id: int, event: str) -> bool:
         kind=SentEmail.Kind.ACCESS_CHANGED,
         access=access,
         template="access_changed",
-        subject=f"Your access to {access.subscription.name} has changed",
+        subject=gettext("Your access to {subscription} has changed").format(
+            subscription=access.subscription.name
+        ),
     )
 
 
@@ -355,7 +384,9 @@ def send_access_expiring_email(access_id: int) -> bool:
         kind=SentEmail.Kind.ACCESS_EXPIRING,
         access=access,
         template="access_expiring",
-        subject=f"Your access to {access.subscription.name} expires soon",
+        subject=gettext("Your access to {subscription} expires soon").format(
+            subscription=access.subscription.name
+        ),
     )
 
 

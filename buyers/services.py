@@ -47,6 +47,7 @@ from .models import (
     BuyerNote,
     WalletBalance,
     WalletEntry,
+    default_buyer_language,
     new_access_password,
     phone_key,
     phone_key_of,
@@ -98,11 +99,21 @@ def find_buyer(*, email: str = "", phone: str = "") -> Buyer | None:
     return None
 
 
-def check_buyer_fields(*, email: str, phone: str, name: str, exclude_pk=None, taken=None) -> None:
+def check_language(language: str) -> None:
+    """Refuse a buyer language the shop does not write e-mails in (empty means the default)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise errors.InvalidLanguage()
+
+
+def check_buyer_fields(
+    *, email: str, phone: str, name: str, language: str = "", exclude_pk=None, taken=None
+) -> None:
     """Raise every rule a buyer with these contacts breaks, all at once (shared with the CSV
     import, which passes the contacts already `taken`, looked up for many rows at once:
     imports.TakenContacts)."""
     refusals = Refusals(errors.BuyerRefusals)
+    with refusals.collecting():
+        check_language(language)
     # A form refuses NUL itself; the CSV import and the API come here with raw text, which
     # PostgreSQL cannot store. Other control characters would break the e-mails' headers.
     for name_of_field, value in (("email", email), ("phone", phone), ("name", name)):
@@ -160,14 +171,20 @@ def _contact_taken(email: str, phone: str, exclude_pk=None) -> errors.BuyerError
 
 
 @transaction.atomic
-def create_buyer(*, email: str = "", phone: str = "", name: str = "") -> Buyer:
+def create_buyer(*, email: str = "", phone: str = "", name: str = "", language: str = "") -> Buyer:
     """A new buyer; an e-mail or a phone is required, and an e-mail or a phone belongs to one
-    buyer only (the database's unique indexes keep it so under concurrency)."""
+    buyer only (the database's unique indexes keep it so under concurrency). `language` (of
+    their e-mails) defaults to the shop's."""
     email, phone, name = normalise_email(email), normalise_phone(phone), (name or "").strip()
-    check_buyer_fields(email=email, phone=phone, name=name)
+    check_buyer_fields(email=email, phone=phone, name=name, language=language)
     try:
         with transaction.atomic():
-            buyer = Buyer.objects.create(email=email, phone=phone, name=name)
+            buyer = Buyer.objects.create(
+                email=email,
+                phone=phone,
+                name=name,
+                language=language or default_buyer_language(),
+            )
     except IntegrityError:  # the same e-mail or phone written by someone else since the check
         raise _contact_taken(email, phone) from None
     audit.record("created", buyer)
@@ -175,19 +192,22 @@ def create_buyer(*, email: str = "", phone: str = "", name: str = "") -> Buyer:
     return buyer
 
 
-def get_or_create_buyer(*, email: str = "", phone: str = "", name: str = "") -> tuple[Buyer, bool]:
+def get_or_create_buyer(
+    *, email: str = "", phone: str = "", name: str = "", language: str = ""
+) -> tuple[Buyer, bool]:
     """The buyer with this e-mail (else this phone), created if there is none; True when created.
 
     Two requests for one new buyer at once make one buyer: the loser's insert meets the
     winner's unique index, waits for its commit, and reads the winner's row back. A phone that
     belongs to a buyer with another e-mail is refused (PhoneTaken), as in `create_buyer`."""
     email, phone = normalise_email(email), normalise_phone(phone)
+    check_language(language)  # refused even when the buyer exists: bad input is never ignored
     found = find_buyer(email=email, phone=phone)
     if found is not None:
         return found, False
     try:
         with transaction.atomic():
-            return create_buyer(email=email, phone=phone, name=name), True
+            return create_buyer(email=email, phone=phone, name=name, language=language), True
     except errors.BuyerError as refusal:
         taken = (errors.EmailTaken, errors.PhoneTaken)
         if not all(isinstance(single, taken) for single in refusal.each()):
@@ -199,16 +219,20 @@ def get_or_create_buyer(*, email: str = "", phone: str = "", name: str = "") -> 
 
 
 @transaction.atomic
-def update_buyer(*, buyer: Buyer, email: str = "", phone: str = "", name: str = "") -> Buyer:
-    """Change a buyer's contacts and name under the same rules as `create_buyer`."""
+def update_buyer(
+    *, buyer: Buyer, email: str = "", phone: str = "", name: str = "", language: str = ""
+) -> Buyer:
+    """Change a buyer's contacts, name and language (kept when not given) under the same rules
+    as `create_buyer`."""
     email, phone, name = normalise_email(email), normalise_phone(phone), (name or "").strip()
-    check_buyer_fields(email=email, phone=phone, name=name, exclude_pk=buyer.pk)
+    check_buyer_fields(email=email, phone=phone, name=name, language=language, exclude_pk=buyer.pk)
     buyer = Buyer.objects.select_for_update().get(pk=buyer.pk)
     before = audit.snapshot(buyer, ("email", "phone", "name"))
     buyer.email, buyer.phone, buyer.name = email, phone, name
+    buyer.language = language or buyer.language
     try:
         with transaction.atomic():
-            buyer.save(update_fields=["email", "phone", "name"])
+            buyer.save(update_fields=["email", "phone", "name", "language"])
     except IntegrityError:  # the same e-mail or phone written by someone else since the check
         raise _contact_taken(email, phone, exclude_pk=buyer.pk) from None
     audit.record("changed", buyer, before=before)
@@ -311,13 +335,14 @@ def default_access_window(
     return start, None
 
 
-def _resolve_buyer(*, buyer, email, phone, name) -> Buyer:
+def _resolve_buyer(*, buyer, email, phone, name, language="") -> Buyer:
     if buyer is not None:
+        check_language(language)
         return buyer
     email, phone = normalise_email(email), normalise_phone(phone)
     if not email and not phone:
         raise errors.BuyerNotFound()
-    buyer, _ = get_or_create_buyer(email=email, phone=phone, name=name)
+    buyer, _ = get_or_create_buyer(email=email, phone=phone, name=name, language=language)
     return buyer
 
 
@@ -377,6 +402,7 @@ def grant_access(
     email: str = "",
     phone: str = "",
     name: str = "",
+    language: str = "",
     access_password: str = "",
     activation_limit=UNSET,
     access_start: date | datetime | None = None,
@@ -434,7 +460,7 @@ def grant_access(
         start, expire = default_access_window(subscription, start=start, now=now)
     if start and expire and start >= expire:
         raise errors.AccessStartNotBeforeExpire()
-    buyer = _resolve_buyer(buyer=buyer, email=email, phone=phone, name=name)
+    buyer = _resolve_buyer(buyer=buyer, email=email, phone=phone, name=name, language=language)
     if notify and not buyer.email:
         raise errors.NotifyNeedsEmail()
     if not access_password:

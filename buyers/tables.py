@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
@@ -44,14 +45,18 @@ class SelectColumn(tables.Column):
 
 class BuyerTable(ListTable):
     selected = SelectColumn()
-    code = tables.Column(verbose_name="Code", linkify=("buyers:detail", {"code": tables.A("code")}))
-    email = tables.Column(verbose_name="E-mail")
-    phone = tables.Column(verbose_name="Phone")
-    name = tables.Column(verbose_name="Name")
+    code = tables.Column(
+        verbose_name=_("Code"), linkify=("buyers:detail", {"code": tables.A("code")})
+    )
+    email = tables.Column(verbose_name=_("E-mail"))
+    phone = tables.Column(verbose_name=_("Phone"))
+    name = tables.Column(verbose_name=_("Name"))
     # A count per shown row, not an index: sorting by it would count every buyer's accesses.
-    live_access_count = tables.Column(verbose_name="Active accesses", orderable=False)
-    wallet = tables.Column(verbose_name="E-wallet", accessor="pk", orderable=False, empty_values=())
-    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d")
+    live_access_count = tables.Column(verbose_name=_("Active accesses"), orderable=False)
+    wallet = tables.Column(
+        verbose_name=_("E-wallet"), accessor="pk", orderable=False, empty_values=()
+    )
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
 
     class Meta(ListTable.Meta):
         model = Buyer
@@ -80,32 +85,34 @@ def _access_status_badge(record):
 class AccessTable(ListTable):
     selected = SelectColumn()
     code = tables.Column(
-        verbose_name="Code", linkify=("accesses:detail", {"code": tables.A("code")})
+        verbose_name=_("Code"), linkify=("accesses:detail", {"code": tables.A("code")})
     )
     # Sortable: code, expiry and purchase date, each read from an index. Buyer, subscription and
     # status are filters (or the search box); sorting ~1M accesses by a joined column or a
     # per-row count costs a second a page (tests/bench/bench_staff_lists.py).
     buyer = tables.Column(
-        verbose_name="Buyer",
+        verbose_name=_("Buyer"),
         accessor="buyer__email",
         orderable=False,
         linkify=("buyers:detail", [tables.A("buyer__code")]),
     )
     subscription = tables.Column(
-        verbose_name="Subscription",
+        verbose_name=_("Subscription"),
         accessor="subscription__name",
         orderable=False,
         linkify=("accesses:subscription", [tables.A("subscription__code")]),
     )
-    status = tables.Column(verbose_name="Status", accessor="pk", orderable=False, empty_values=())
-    activations = tables.Column(
-        verbose_name="Activations", accessor="activations_used", empty_values=(), orderable=False
+    status = tables.Column(
+        verbose_name=_("Status"), accessor="pk", orderable=False, empty_values=()
     )
-    access_start = DateTimeColumn(verbose_name="Starts", format="Y-m-d H:i", orderable=False)
-    access_expire = DateTimeColumn(verbose_name="Expires", format="Y-m-d H:i")
-    purchased_at = DateTimeColumn(verbose_name="Purchase date", format="Y-m-d H:i")
+    activations = tables.Column(
+        verbose_name=_("Activations"), accessor="activations_used", empty_values=(), orderable=False
+    )
+    access_start = DateTimeColumn(verbose_name=_("Starts"), format="Y-m-d H:i", orderable=False)
+    access_expire = DateTimeColumn(verbose_name=_("Expires"), format="Y-m-d H:i")
+    purchased_at = DateTimeColumn(verbose_name=_("Purchase date"), format="Y-m-d H:i")
     granted_by = tables.Column(
-        verbose_name="Granted by", accessor="granted_by__username", orderable=False
+        verbose_name=_("Granted by"), accessor="granted_by__username", orderable=False
     )
 
     class Meta(ListTable.Meta):
@@ -134,19 +141,21 @@ class AccessTable(ListTable):
 
 class WalletEntryTable(ListTable):
     # Sorted by date only (indexed); buyer, kind and currency are searched or filtered.
-    created_at = DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
+    created_at = DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i", orderable=True)
     buyer = tables.Column(
-        verbose_name="Buyer",
+        verbose_name=_("Buyer"),
         accessor="buyer__code",
         linkify=("buyers:detail", [tables.A("buyer__code")]),
     )
-    kind = tables.Column(verbose_name="Kind")
-    amount = tables.Column(verbose_name="Amount", attrs={"td": {"class": "text-end"}})
-    currency = tables.Column(verbose_name="Currency")
-    balance_after = tables.Column(verbose_name="Balance after", attrs={"td": {"class": "text-end"}})
-    reason = tables.Column(verbose_name="Reason")
-    reference = tables.Column(verbose_name="Reference")
-    created_by = tables.Column(verbose_name="By", accessor="created_by__username")
+    kind = tables.Column(verbose_name=_("Kind"))
+    amount = tables.Column(verbose_name=_("Amount"), attrs={"td": {"class": "text-end"}})
+    currency = tables.Column(verbose_name=_("Currency"))
+    balance_after = tables.Column(
+        verbose_name=_("Balance after"), attrs={"td": {"class": "text-end"}}
+    )
+    reason = tables.Column(verbose_name=_("Reason"))
+    reference = tables.Column(verbose_name=_("Reference"))
+    created_by = tables.Column(verbose_name=_("By"), accessor="created_by__username")
 
     class Meta(ListTable.Meta):
         model = WalletEntry
@@ -165,13 +174,15 @@ class WalletEntryTable(ListTable):
 
 
 class SentEmailTable(ListTable):
-    code = tables.Column(verbose_name="Code", linkify=("emails:detail", {"code": tables.A("code")}))
-    sent_at = DateTimeColumn(verbose_name="Sent", format="Y-m-d H:i")
-    kind = tables.Column(verbose_name="Kind", orderable=False)
-    subject = tables.Column(verbose_name="Subject", orderable=False)
-    to = tables.Column(verbose_name="To", orderable=False)
+    code = tables.Column(
+        verbose_name=_("Code"), linkify=("emails:detail", {"code": tables.A("code")})
+    )
+    sent_at = DateTimeColumn(verbose_name=_("Sent"), format="Y-m-d H:i")
+    kind = tables.Column(verbose_name=_("Kind"), orderable=False)
+    subject = tables.Column(verbose_name=_("Subject"), orderable=False)
+    to = tables.Column(verbose_name=_("To"), orderable=False)
     buyer = tables.Column(
-        verbose_name="Buyer",
+        verbose_name=_("Buyer"),
         accessor="buyer__code",
         orderable=False,
         linkify=lambda record: (
@@ -179,7 +190,7 @@ class SentEmailTable(ListTable):
         ),
     )
     copy = tables.Column(
-        verbose_name="Resent", accessor="resent_from_id", orderable=False, empty_values=()
+        verbose_name=_("Resent"), accessor="resent_from_id", orderable=False, empty_values=()
     )
 
     class Meta(ListTable.Meta):

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.generic import DetailView, FormView
@@ -48,11 +49,11 @@ IMPORT_BAD_ROWS_SHOWN = 1000
 
 
 def buyers_crumb():
-    return ("Buyers", reverse("buyers:list"))
+    return (_("Buyers"), reverse("buyers:list"))
 
 
 def accesses_crumb():
-    return ("Accesses", reverse("accesses:list"))
+    return (_("Accesses"), reverse("accesses:list"))
 
 
 # --- Lists --------------------------------------------------------------------------------------
@@ -95,7 +96,7 @@ class BuyerListView(BulkActionsListMixin, ListPageView):
 
     permission_required = "buyers.view_buyer"
     model = Buyer
-    title = "Buyers"
+    title = _("Buyers")
     table_class = BuyerTable
     filterset_class = BuyerFilter
     export_name = "buyers"
@@ -113,7 +114,7 @@ class AccessListView(BulkActionsListMixin, ListPageView):
 
     permission_required = "buyers.view_access"
     model = Access
-    title = "Accesses"
+    title = _("Accesses")
     table_class = AccessTable
     filterset_class = AccessFilter
     export_name = "accesses"
@@ -129,7 +130,7 @@ class WalletEntryListView(ListPageView):
 
     permission_required = "buyers.view_walletentry"
     model = WalletEntry
-    title = "E-wallet ledger"
+    title = _("E-wallet ledger")
     table_class = WalletEntryTable
     filterset_class = WalletEntryFilter
     export_name = "wallet-ledger"
@@ -188,7 +189,7 @@ class AccessDetailView(PermissionRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         access, user = self.object, self.request.user
         context.update(
-            title=f"Access {access.code}",
+            title=gettext("Access {code}").format(code=access.code),
             breadcrumbs=[accesses_crumb(), (access.code, None)],
             activations=access.activations.all()[:DETAIL_ROWS],
             sent_emails=access.sent_emails.all()[:DETAIL_ROWS],
@@ -212,7 +213,7 @@ class SubscriptionAccessesView(PermissionRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            title=f"Accesses to {self.object.name}",
+            title=gettext("Accesses to {name}").format(name=self.object.name),
             breadcrumbs=[accesses_crumb(), (self.object.name, None)],
             **selectors.subscription_accesses_panel(
                 self.object, email=self.request.GET.get("email", ""), user=self.request.user
@@ -245,8 +246,8 @@ class BuyerObjectMixin:
 class BuyerCreateView(ServiceFormView):
     permission_required = "buyers.add_buyer"
     form_class = BuyerForm
-    title = "New buyer"
-    success_message = "Buyer {result.code} added."
+    title = _("New buyer")
+    success_message = _("Buyer {result.code} added.")
 
     def get_breadcrumbs(self):
         return [buyers_crumb(), (self.title, None)]
@@ -264,11 +265,16 @@ class BuyerCreateView(ServiceFormView):
 class BuyerEditView(BuyerObjectMixin, ServiceFormView):
     permission_required = "buyers.change_buyer"
     form_class = BuyerForm
-    title = "Edit buyer"
-    success_message = "Buyer saved."
+    title = _("Edit buyer")
+    success_message = _("Buyer saved.")
 
     def get_initial(self):
-        return {"email": self.buyer.email, "phone": self.buyer.phone, "name": self.buyer.name}
+        return {
+            "email": self.buyer.email,
+            "phone": self.buyer.phone,
+            "name": self.buyer.name,
+            "language": self.buyer.language,
+        }
 
     def perform(self, data):
         return services.update_buyer(buyer=self.buyer, **data)
@@ -278,9 +284,9 @@ class BuyerPinView(BuyerObjectMixin, ServiceFormView):
     permission_required = "buyers.set_pin"
     form_class = PinForm
     template_name = "buyers/buyer_pin_form.html"
-    title = "Set the purchase PIN"
-    submit_label = "Set PIN"
-    success_message = "Purchase PIN set; it is unlocked."
+    title = _("Set the purchase PIN")
+    submit_label = _("Set PIN")
+    success_message = _("Purchase PIN set; it is unlocked.")
 
     def perform(self, data):
         return services.set_purchase_pin(buyer=self.buyer, pin=data["pin"])
@@ -289,9 +295,9 @@ class BuyerPinView(BuyerObjectMixin, ServiceFormView):
 class WalletEntryCreateView(BuyerObjectMixin, ServiceFormView):
     permission_required = "buyers.adjust_wallet"
     form_class = WalletForm
-    title = "Top up or adjust the e-wallet"
-    submit_label = "Add to the ledger"
-    success_message = (
+    title = _("Top up or adjust the e-wallet")
+    submit_label = _("Add to the ledger")
+    success_message = _(
         "E-wallet entry added: the balance is {result.balance_after} {result.currency}."
     )
 
@@ -332,21 +338,20 @@ def _grant_arguments(data) -> dict:
 def granted_again_message(access: Access) -> str:
     """What staff are told when a grant met the buyer's live access (no second one is made)."""
     if access.grant_outcome == services.GrantOutcome.EXTENDED:
-        return (
-            f"{access.buyer} already had a live access to {access.subscription.name}: its end "
-            "or activation limit was raised to this grant's. No second access was made and "
-            "nothing was e-mailed."
-        )
-    return (
-        f"{access.buyer} already has a live access to {access.subscription.name} reaching as far "
-        "as this grant: it is kept as it was. No second access was made and nothing was e-mailed."
-    )
+        return gettext(
+            "{buyer} already had a live access to {subscription}: its end or activation limit "
+            "was raised to this grant's. No second access was made and nothing was e-mailed."
+        ).format(buyer=access.buyer, subscription=access.subscription.name)
+    return gettext(
+        "{buyer} already has a live access to {subscription} reaching as far as this grant: it "
+        "is kept as it was. No second access was made and nothing was e-mailed."
+    ).format(buyer=access.buyer, subscription=access.subscription.name)
 
 
 class GrantAccessMixin:
     permission_required = "buyers.add_access"
     form_class = GrantAccessForm
-    submit_label = "Grant access"
+    submit_label = _("Grant access")
 
     def announce(self, cleaned_data):
         if self.result.grant_outcome != services.GrantOutcome.CREATED:
@@ -355,8 +360,13 @@ class GrantAccessMixin:
             super().announce(cleaned_data)
 
     def get_success_message(self, cleaned_data):
-        return f"Access granted to {self.result.buyer}: give them the access password below" + (
-            " (it is being e-mailed to them)." if cleaned_data["notify"] else "."
+        if cleaned_data["notify"]:
+            return gettext(
+                "Access granted to {buyer}: give them the access password below (it is being "
+                "e-mailed to them)."
+            ).format(buyer=self.result.buyer)
+        return gettext("Access granted to {buyer}: give them the access password below.").format(
+            buyer=self.result.buyer
         )
 
     def get_success_url(self):
@@ -364,7 +374,7 @@ class GrantAccessMixin:
 
 
 class GrantAccessForBuyerView(GrantAccessMixin, BuyerObjectMixin, ServiceFormView):
-    title = "Grant access"
+    title = _("Grant access")
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "for_subscription": False}
@@ -386,13 +396,13 @@ class GrantAccessForSubscriptionView(GrantAccessMixin, ServiceFormView):
         self.subscription = get_object_or_404(Subscription, code=self.kwargs["code"])
 
     def get_title(self):
-        return f"Grant access to {self.subscription.name}"
+        return gettext("Grant access to {name}").format(name=self.subscription.name)
 
     def get_breadcrumbs(self):
         return [
             accesses_crumb(),
             (self.subscription.name, self.get_cancel_url()),
-            ("Grant access", None),
+            (_("Grant access"), None),
         ]
 
     def get_cancel_url(self):
@@ -435,8 +445,8 @@ class AccessObjectMixin:
 class AccessEditView(AccessObjectMixin, ServiceFormView):
     permission_required = "buyers.change_access"
     form_class = AccessForm
-    title = "Change access"
-    success_message = "Access saved."
+    title = _("Change access")
+    success_message = _("Access saved.")
 
     def get_initial(self):
         access = self.access
@@ -453,8 +463,9 @@ class AccessEditView(AccessObjectMixin, ServiceFormView):
         return services.update_access(access=self.access, **data)
 
     def get_success_message(self, cleaned_data):
-        told = " The buyer will be told by e-mail." if cleaned_data["notify"] else ""
-        return f"Access saved.{told}"
+        if cleaned_data["notify"]:
+            return gettext("Access saved. The buyer will be told by e-mail.")
+        return gettext("Access saved.")
 
 
 class LiveAccessActionMixin(AccessObjectMixin):
@@ -492,10 +503,10 @@ class AccessRevokeView(LiveAccessActionMixin, ServiceFormView):
     permission_required = "buyers.revoke_access"
     form_class = RevokeForm
     template_name = "buyers/access_confirm_revoke.html"
-    title = "Revoke access"
-    submit_label = "Revoke"
-    success_message = "Access revoked. The row is kept, marked revoked."
-    revoked_message = "This access is already revoked."
+    title = _("Revoke access")
+    submit_label = _("Revoke")
+    success_message = _("Access revoked. The row is kept, marked revoked.")
+    revoked_message = _("This access is already revoked.")
 
     def perform(self, data):
         return services.revoke_access(
@@ -509,16 +520,22 @@ class AccessPasswordView(LiveAccessActionMixin, ServiceFormView):
     permission_required = "buyers.change_access"
     form_class = AccessPasswordForm
     template_name = "buyers/access_password_form.html"
-    title = "New access password"
-    submit_label = "Set a new password"
-    revoked_message = "This access is revoked: its password no longer matters."
+    title = _("New access password")
+    submit_label = _("Set a new password")
+    revoked_message = _("This access is revoked: its password no longer matters.")
 
     def perform(self, data):
         return services.reset_access_password(access=self.access, notify=data["notify"])
 
     def get_success_message(self, cleaned_data):
-        told = " The buyer will get it by e-mail." if cleaned_data["notify"] else ""
-        return f"New access password: {self.result.hash}. The old one no longer works.{told}"
+        if cleaned_data["notify"]:
+            return gettext(
+                "New access password: {password}. The old one no longer works. The buyer will "
+                "get it by e-mail."
+            ).format(password=self.result.hash)
+        return gettext("New access password: {password}. The old one no longer works.").format(
+            password=self.result.hash
+        )
 
 
 # --- Import -------------------------------------------------------------------------------------
@@ -535,8 +552,8 @@ class BuyerImportView(PermissionRequiredMixin, FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            title="Import buyers",
-            breadcrumbs=[buyers_crumb(), ("Import", None)],
+            title=_("Import buyers"),
+            breadcrumbs=[buyers_crumb(), (_("Import"), None)],
             bad_rows_shown=IMPORT_BAD_ROWS_SHOWN,
         )
         return context
@@ -608,7 +625,7 @@ class SentEmailListView(ListPageView):
 
     permission_required = "buyers.view_sentemail"
     model = SentEmail
-    title = "E-mails"
+    title = _("E-mails")
     table_class = SentEmailTable
     filterset_class = SentEmailFilter
     template_name = "buyers/sentemail_list.html"
@@ -645,7 +662,7 @@ class SentEmailDetailView(SentEmailObjectMixin, PermissionRequiredMixin, DetailV
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         email = self.object
-        crumbs = [("E-mails", reverse("emails:list")), (email.code, None)]
+        crumbs = [(_("E-mails"), reverse("emails:list")), (email.code, None)]
         context.update(
             title=email.subject,
             breadcrumbs=crumbs,
@@ -699,6 +716,9 @@ class SentEmailResendView(SentEmailObjectMixin, PermissionRequiredMixin, View):
             messages.error(request, refusal.message)
         else:
             messages.success(
-                request, f"A copy is on its way to {email.to}; it is listed here once sent."
+                request,
+                gettext("A copy is on its way to {to}; it is listed here once sent.").format(
+                    to=email.to
+                ),
             )
         return redirect("emails:detail", code=email.code)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import environ
 from csp.constants import NONE, SELF
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,11 +74,16 @@ MIDDLEWARE = [
     # Players' access checks (an API key, no cookie) skip the middleware below: api/middleware.py.
     "api.middleware.PlayersFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language for a visitor; a signed-in user's own choice below, after auth.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every view needs a signed-in user unless it is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # The language a staff user chose (kept in the session from their preference at sign-in);
+    # the API speaks English whatever the client's Accept-Language.
+    "core.languages.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # With DEBUG on, the site's own 404 and 500 pages unless DEBUG_PAGES (core/error_pages.py).
     "core.error_pages.SiteErrorPagesMiddleware",
@@ -158,7 +164,12 @@ AXES_CLIENT_IP_CALLABLE = "core.client_ip.sign_in_address"
 AXES_VERBOSE = False
 
 # --- Internationalisation -------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The language of a visitor who has chosen none; staff choose theirs (core/languages.py), each
+# buyer has one for their e-mails (Buyer.language).
+LANGUAGE_CODE = "en"
+# Named in the reader's language on pages ("Английский"); the header's menu names each in its own.
+LANGUAGES = [("en", gettext_lazy("English")), ("ru", gettext_lazy("Russian"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # The shop's time zone: dates typed without a time are read in it, reports are cut by it.
 TIME_ZONE = env("SHOP_TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -465,7 +476,7 @@ DJANGO_TABLES2_TEMPLATE = "partials/table.html"
 # List pages count matching rows exactly up to this many, then say "more than"; counting a
 # million rows on every page view is what makes big admin pages slow.
 LIST_COUNT_LIMIT = env.int("LIST_COUNT_LIMIT", default=10_000)
-FILTERS_EMPTY_CHOICE_LABEL = "Any"
+FILTERS_EMPTY_CHOICE_LABEL = gettext_lazy("Any")
 # Bulk actions on the accesses and buyers lists (buyers/bulk.py): at most this many rows at
 # once ("all matching the filter" beyond it is refused), written in chunks of BULK_CHUNK_SIZE
 # (one transaction each, so progress shows and a killed worker resumes); an operation can be

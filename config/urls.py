@@ -27,6 +27,7 @@ urlpatterns = [
     path("team/", site_views.TeamListView.as_view(), name="team"),
     path("audit/", audit_pages.AuditTrailView.as_view(), name="audit_trail"),
     path("search/", site_views.SiteSearchView.as_view(), name="search"),
+    path("language/", site_views.choose_language, name="choose_language"),
     path("subscriptions/", include((catalog_urls.subscription_patterns, "subscriptions"))),
     path("media/", include((catalog_urls.media_patterns, "media"))),
     path("pricing-models/", include((catalog_urls.pricing_model_patterns, "pricing_models"))),

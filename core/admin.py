@@ -2,6 +2,7 @@
 are written by the services only; an admin may send waiting or dead ones again."""
 
 from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
 from .models import AuditEntry, Event, OutboxMessage
 from .outbox import send_again
@@ -44,7 +45,15 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     @admin.action(description="Send the selected messages again now", permissions=["change"])
     def send_selected_again(self, request, queryset):
         count = send_again(queryset.values_list("pk", flat=True))
-        messages.success(request, f"{count} message(s) will be sent again now.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d message will be sent again now.",
+                "%(count)d messages will be sent again now.",
+                count,
+            )
+            % {"count": count},
+        )
 
 
 @admin.register(Event)

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BackOfficeAdminConfig(AdminConfig):
@@ -13,12 +14,12 @@ class SiteConfig(AppConfig):
 
     name = "core"
     label = "site"
-    verbose_name = "Site"
+    verbose_name = _("Site")
 
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from . import tables_speedup
+        from . import languages, tables_speedup  # noqa: F401 (languages: its sign-in receiver)
         from .sqlite_functions import install_unicode_like
 
         connection_created.connect(install_unicode_like, dispatch_uid="site.unicode_like")

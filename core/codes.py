@@ -8,6 +8,7 @@ import secrets
 import string
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 8
@@ -42,7 +43,7 @@ class PublicCodeModel(models.Model):
     """Abstract base for models users see: a unique, generated, read-only `code`."""
 
     code = models.CharField(
-        "code", max_length=CODE_LENGTH, unique=True, editable=False, default=new_public_code
+        _("code"), max_length=CODE_LENGTH, unique=True, editable=False, default=new_public_code
     )
 
     class Meta:

@@ -193,7 +193,9 @@ class ExportColumn:
     @property
     def title(self) -> str:
         """The header as written: a time column names the shop's time zone."""
-        return time_header(self.header) if self.kind == "time" else self.header
+        # The header may be lazy (translated): written in the language of the request.
+        header = str(self.header)
+        return time_header(header) if self.kind == "time" else header
 
 
 def typed_value(value, kind: str, currency: str | None = None):

@@ -7,10 +7,12 @@ code. Codes never change once published; messages may be reworded.
 
 from contextlib import contextmanager
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     code = "refused"
-    message = "This was refused."
+    message = _("This was refused.")
     field: str | None = None
 
     def __init__(self, message: str | None = None, *, field: str | None = None, **args):

@@ -7,6 +7,7 @@ theirs: the form, the permission, the service call (`perform`), where to go next
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 
 from .errors import DomainError, show_on_form
@@ -30,8 +31,8 @@ class ServiceFormView(PermissionRequiredMixin, FormView):
     template_name = "form_page.html"
     title = ""
     heading = ""
-    submit_label = "Save"
-    cancel_label = "Cancel"
+    submit_label = _("Save")
+    cancel_label = _("Cancel")
     success_message = ""
 
     def dispatch(self, request, *args, **kwargs):

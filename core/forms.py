@@ -11,6 +11,9 @@ from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import RangeWidget
 
 DATE_FORMAT = "%Y-%m-%d"
@@ -28,7 +31,9 @@ def validate_date_in_range(value):
     day = value.date() if isinstance(value, datetime) else value
     if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ValidationError(
-            f"Enter a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}.",
+            gettext("Enter a date between {earliest} and {latest}.").format(
+                earliest=f"{EARLIEST_DATE:%Y-%m-%d}", latest=f"{LATEST_DATE:%Y-%m-%d}"
+            ),
             code="date_out_of_range",
         )
 
@@ -90,8 +95,8 @@ class DateRangeWidget(RangeWidget):
     def __init__(self, attrs=None, suffixes=("min", "max")):
         self.suffixes = list(suffixes)
         super().__init__(attrs={"type": "date", **(attrs or {})})
-        self.widgets[0].attrs["aria-label"] = "From"
-        self.widgets[1].attrs["aria-label"] = "To"
+        self.widgets[0].attrs["aria-label"] = _("From")
+        self.widgets[1].attrs["aria-label"] = _("To")
 
 
 class DateOrDateTimeField(forms.CharField):
@@ -99,7 +104,7 @@ class DateOrDateTimeField(forms.CharField):
     or `2030-12-31 14:01:55`, from the browser's date and time inputs (DateAndTimeInput)."""
 
     default_error_messages = {
-        "invalid": "Enter a date (YYYY-MM-DD), and a time (HH:MM[:SS]) if you want one."
+        "invalid": _("Enter a date (YYYY-MM-DD), and a time (HH:MM[:SS]) if you want one.")
     }
 
     default_validators = [validate_date_in_range]
@@ -109,7 +114,9 @@ class DateOrDateTimeField(forms.CharField):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
         # The label names the date input; the time input says what it is on its own.
-        self.widget.widgets[1].attrs["aria-label"] = f"{self.label} (time, optional)"
+        self.widget.widgets[1].attrs["aria-label"] = format_lazy(
+            "{} ({})", self.label, _("time, optional")
+        )
 
     def widget_attrs(self, widget):
         return {}  # no maxlength on the date and time inputs

@@ -20,6 +20,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
@@ -132,11 +133,11 @@ def server_error(request, *args, **kwargs):
     api = request.path_info.startswith("/api/")
     if isinstance(error, DATABASE_DOWN):
         status, code = 503, "service_unavailable"
-        message = "The service is unavailable for a moment: retry shortly."
+        message = _("The service is unavailable for a moment: retry shortly.")
         template = "503.html"
     else:
         status, code = 500, "server_error"
-        message = "Something went wrong; the error was logged. Retry, or tell the shop."
+        message = _("Something went wrong; the error was logged. Retry, or tell the shop.")
         template = "500.html"
     if api:
         response = JsonResponse(

@@ -39,6 +39,8 @@ from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
@@ -309,7 +311,7 @@ class ListTable(tables.Table):
     class Meta:
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
         per_page = DEFAULT_PER_PAGE
-        empty_text = "Nothing matches these filters."
+        empty_text = _("Nothing matches these filters.")
 
     @tables.Table.order_by.setter
     def order_by(self, value):
@@ -335,7 +337,7 @@ class AnyYesNoSelect(NullBooleanSelect):
 
     def __init__(self, attrs=None):
         super().__init__(attrs)
-        self.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
+        self.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
 
 class ListFilterSet(django_filters.FilterSet):
@@ -348,7 +350,7 @@ class ListFilterSet(django_filters.FilterSet):
 
     search_fields: tuple[str, ...] = ()
 
-    q = django_filters.CharFilter(label="Search", method="filter_search")
+    q = django_filters.CharFilter(label=_("Search"), method="filter_search")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -375,11 +377,17 @@ class ListFilterSet(django_filters.FilterSet):
                 model = model._meta.get_field(part).related_model
             name = str(model._meta.get_field(parts[-1]).verbose_name)
             if len(parts) > 1:
-                name = f"{model._meta.verbose_name}'s {name}"
-            entry = f"whole {name}" if field.startswith("=") else name
+                name = gettext("{model}'s {field}").format(
+                    model=model._meta.verbose_name, field=name
+                )
+            entry = gettext("whole {field}").format(field=name) if field.startswith("=") else name
             if entry not in names:
                 names.append(entry)
-        text = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+        text = (
+            gettext("{items} or {last}").format(items=", ".join(names[:-1]), last=names[-1])
+            if len(names) > 1
+            else names[-1]
+        )
         return text[0].upper() + text[1:] + "."
 
     # How many rows the search box matched, when the search counted them (core.search); the
@@ -404,7 +412,7 @@ class ListFilterSet(django_filters.FilterSet):
 
 
 def days_in_shop_time_zone() -> str:
-    return f"Days in the shop's time zone, {settings.TIME_ZONE}."
+    return gettext("Days in the shop's time zone, {zone}.").format(zone=settings.TIME_ZONE)
 
 
 def validate_date_range_in_range(value: slice) -> None:

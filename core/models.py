@@ -3,6 +3,7 @@ transaction of the change that causes them and delivered after it commits (core/
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -15,26 +16,26 @@ class OutboxMessage(models.Model):
     it once; after OUTBOX_MAX_ATTEMPTS failures it is dead and stays visible to staff."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        SENT = "sent", "Sent"
-        DEAD = "dead", "Failed for good"
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        DEAD = "dead", _("Failed for good")
 
-    kind = models.CharField("kind", max_length=60)
-    payload = models.JSONField("payload", default=dict)
+    kind = models.CharField(_("kind"), max_length=60)
+    payload = models.JSONField(_("payload"), default=dict)
     # Names the event (the e-mail's key): writing the same event twice writes one row.
-    key = models.CharField("event", max_length=150, blank=True)
+    key = models.CharField(_("event"), max_length=150, blank=True)
     status = models.CharField(
-        "status", max_length=10, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveSmallIntegerField("attempts", default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # When a worker may (next) try it: its creation, then each retry's backoff.
-    available_at = models.DateTimeField("next attempt", default=timezone.now)
-    last_error = models.TextField("last error", blank=True)
-    created_at = models.DateTimeField("written", default=timezone.now)
-    sent_at = models.DateTimeField("sent", null=True, blank=True)
+    available_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("written"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "outbox message"
+        verbose_name = _("outbox message")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -64,18 +65,18 @@ class Event(models.Model):
     transaction (core/events.py). `data` is the object as the JSON API showed it then; the row
     never changes. Outbound webhooks deliver it to the endpoints that want its type."""
 
-    uid = models.UUIDField("event id", unique=True, default=uuid.uuid4, editable=False)
-    type = models.CharField("type", max_length=60)
-    created_at = models.DateTimeField("created", default=timezone.now)
-    api_version = models.CharField("API version", max_length=20)
+    uid = models.UUIDField(_("event id"), unique=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(_("type"), max_length=60)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    api_version = models.CharField(_("API version"), max_length=20)
     # The object's public code, so staff can find the events of one purchase or buyer.
-    object_code = models.CharField("object", max_length=40, blank=True)
-    data = models.JSONField("object as the API shows it", default=dict)
+    object_code = models.CharField(_("object"), max_length=40, blank=True)
+    data = models.JSONField(_("object as the API shows it"), default=dict)
     # Names a one-off event ("access.expiring" once per access): writing it twice writes one row.
-    key = models.CharField("event key", max_length=150, blank=True)
+    key = models.CharField(_("event key"), max_length=150, blank=True)
 
     class Meta:
-        verbose_name = "event"
+        verbose_name = _("event")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="event_key_once"),
@@ -190,3 +191,22 @@ class AuditEntry(models.Model):
 class AuditTrailIsAppendOnly(Exception):
     def __init__(self):
         super().__init__(_("The audit trail is append-only: its entries are never changed."))
+
+
+class UserPreference(models.Model):
+    """A staff user's own settings: the language their pages are shown in. Kept per user so the
+    choice follows them to every browser and sign-in (core/languages.py)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="preference",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+
+    class Meta:
+        verbose_name = _("user preference")
+
+    def __str__(self):
+        return f"{self.user} ({self.language})"

@@ -5,12 +5,15 @@ package, which ships the ISO 4217 maintenance agency's own table, rather than a 
 a currency change (BGN gave way to EUR in 2026) is a package update, not a code change. Babel's
 CLDR data was considered and not used: its "digits" are the units in practical use, which differ
 from ISO 4217 for a dozen currencies (IQD 0 instead of 3, RSD 0 instead of 2), and payment
-gateways speak ISO 4217.
+gateways speak ISO 4217. Babel does give the currencies' names in the reader's language when it
+is not English (names only: the units stay ISO 4217's).
 """
 
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from babel.numbers import get_currency_name
+from django.utils import translation
 from iso4217 import Currency, raw_xml
 
 # The model columns keep this many decimal places: the most ISO 4217 gives any currency (UYW).
@@ -38,10 +41,23 @@ def currency_codes() -> tuple[str, ...]:
 
 
 def currency_choices() -> list[tuple[str, str]]:
-    """Choices for a currency field: ("EUR", "EUR · Euro")."""
-    return [
-        (code, f"{code} · {currency.currency_name}") for code, currency in _currencies().items()
-    ]
+    """Choices for a currency field in the active language: ("EUR", "EUR · Euro"), in Russian
+    ("EUR", "EUR · Евро"); a currency CLDR has no name for is its code alone."""
+    return _choices_in(translation.get_language() or "en")
+
+
+@lru_cache(maxsize=8)
+def _choices_in(language: str) -> list[tuple[str, str]]:
+    if language.split("-")[0] == "en":
+        return [
+            (code, f"{code} · {currency.currency_name}") for code, currency in _currencies().items()
+        ]
+    locale = translation.to_locale(language)
+    choices = []
+    for code in _currencies():
+        name = get_currency_name(code, locale=locale)
+        choices.append((code, code if name == code else f"{code} · {name[:1].upper()}{name[1:]}"))
+    return choices
 
 
 def minor_digits(currency: str) -> int:

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .roles import AUDIT_TRAIL, MONEY_REPORTS
 
 
 @dataclass(frozen=True)
 class NavLink:
-    title: str
+    title: str  # gettext_lazy: translated when shown
     url_name: str
     permission: str = ""  # "app_label.codename"; empty means staff status (the Django admin)
 
@@ -26,51 +27,64 @@ class NavLink:
 
 AREAS: dict[str, list[NavLink]] = {
     "Catalog": [
-        NavLink("Subscriptions", "subscriptions:list", "subscriptions.view_subscription"),
-        NavLink("Media", "media:list", "subscriptions.view_media"),
-        NavLink("Pricing models", "pricing_models:list", "subscriptions.view_pricingmodel"),
-        NavLink("Coupons", "coupons:list", "subscriptions.view_coupon"),
-        NavLink("Shop contacts", "contacts:detail", "subscriptions.view_shopcontacts"),
+        NavLink(_("Subscriptions"), "subscriptions:list", "subscriptions.view_subscription"),
+        NavLink(_("Media"), "media:list", "subscriptions.view_media"),
+        NavLink(_("Pricing models"), "pricing_models:list", "subscriptions.view_pricingmodel"),
+        NavLink(_("Coupons"), "coupons:list", "subscriptions.view_coupon"),
+        NavLink(_("Shop contacts"), "contacts:detail", "subscriptions.view_shopcontacts"),
     ],
     "Buyers": [
-        NavLink("Buyers", "buyers:list", "buyers.view_buyer"),
-        NavLink("Accesses", "accesses:list", "buyers.view_access"),
-        NavLink("E-wallet ledger", "buyers:wallet_ledger", "buyers.view_walletentry"),
-        NavLink("E-mails", "emails:list", "buyers.view_sentemail"),
-        NavLink("Import buyers", "buyers:import", "buyers.import_buyers"),
+        NavLink(_("Buyers"), "buyers:list", "buyers.view_buyer"),
+        NavLink(_("Accesses"), "accesses:list", "buyers.view_access"),
+        NavLink(_("E-wallet ledger"), "buyers:wallet_ledger", "buyers.view_walletentry"),
+        NavLink(_("E-mails"), "emails:list", "buyers.view_sentemail"),
+        NavLink(_("Import buyers"), "buyers:import", "buyers.import_buyers"),
     ],
     "Purchases": [
-        NavLink("Purchases", "purchases:list", "purchases.view_purchase"),
-        NavLink("New purchase", "purchases:create", "purchases.add_purchase"),
-        NavLink("Purchase sessions", "purchases:sessions", "purchases.view_purchasesession"),
+        NavLink(_("Purchases"), "purchases:list", "purchases.view_purchase"),
+        NavLink(_("New purchase"), "purchases:create", "purchases.add_purchase"),
+        NavLink(_("Purchase sessions"), "purchases:sessions", "purchases.view_purchasesession"),
     ],
     "Renewals": [
-        NavLink("Contracts", "contracts:list", "purchases.view_recurringcontract"),
+        NavLink(_("Contracts"), "contracts:list", "purchases.view_recurringcontract"),
     ],
     "Reports": [
-        NavLink("Revenue", "purchases:reports:revenue", MONEY_REPORTS),
-        NavLink("Money journal", "purchases:reports:journal", "purchases.view_journalentry"),
-        NavLink("Reconciliation", "purchases:reports:reconciliation", MONEY_REPORTS),
-        NavLink("Closed months", "purchases:reports:closed_periods", "purchases.view_closedperiod"),
-        NavLink("Refunds", "purchases:reports:refunds", MONEY_REPORTS),
-        NavLink("Renewals", "purchases:reports:renewals", MONEY_REPORTS),
+        NavLink(_("Revenue"), "purchases:reports:revenue", MONEY_REPORTS),
+        NavLink(_("Money journal"), "purchases:reports:journal", "purchases.view_journalentry"),
+        NavLink(_("Reconciliation"), "purchases:reports:reconciliation", MONEY_REPORTS),
+        NavLink(
+            _("Closed months"), "purchases:reports:closed_periods", "purchases.view_closedperiod"
+        ),
+        NavLink(_("Refunds"), "purchases:reports:refunds", MONEY_REPORTS),
+        NavLink(_("Renewals"), "purchases:reports:renewals", MONEY_REPORTS),
         NavLink(
             gettext_lazy("Renewal forecast"), "purchases:reports:renewal_forecast", MONEY_REPORTS
         ),
         NavLink(gettext_lazy("MRR and churn"), "purchases:reports:mrr_movements", MONEY_REPORTS),
         NavLink(
-            "Contract transactions",
+            _("Contract transactions"),
             "purchases:reports:contract_transactions",
             MONEY_REPORTS,
         ),
     ],
     "Admin": [
-        NavLink("Team", "team", "auth.view_user"),
-        NavLink("Audit trail", "audit_trail", AUDIT_TRAIL),
-        NavLink("API keys", "api_keys:list", "api.view_apikey"),
-        NavLink("Webhooks", "webhooks:list", "webhooks.view_webhookendpoint"),
-        NavLink("Django admin", "admin:index"),
+        NavLink(_("Team"), "team", "auth.view_user"),
+        NavLink(_("Audit trail"), "audit_trail", AUDIT_TRAIL),
+        NavLink(_("API keys"), "api_keys:list", "api.view_apikey"),
+        NavLink(_("Webhooks"), "webhooks:list", "webhooks.view_webhookendpoint"),
+        NavLink(_("Django admin"), "admin:index"),
     ],
+}
+
+
+# The areas' names as shown (AREAS is keyed by the English name, which other apps extend).
+AREA_TITLES = {
+    "Catalog": _("Catalog"),
+    "Buyers": _("Buyers"),
+    "Purchases": _("Purchases"),
+    "Renewals": _("Renewals"),
+    "Reports": _("Reports"),
+    "Admin": _("Admin"),
 }
 
 
@@ -89,6 +103,10 @@ def navigation_for(user, current_path: str = "") -> list[dict]:
                 )
         if visible:
             areas.append(
-                {"title": title, "links": visible, "active": any(v["active"] for v in visible)}
+                {
+                    "title": AREA_TITLES.get(title, title),
+                    "links": visible,
+                    "active": any(v["active"] for v in visible),
+                }
             )
     return areas

@@ -17,13 +17,13 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .models import OutboxMessage
 
@@ -52,12 +52,19 @@ class Message:
     kind: str
     payload: dict
     key: str = ""
+    # The language its handler runs in (a buyer's e-mail in the buyer's language), fixed when
+    # the message is written; empty: the site's (settings.LANGUAGE_CODE).
+    language: str = ""
 
 
-def enqueue(kind: str, payload: dict, *, key: str = "") -> int:
-    """Write one message in the current transaction; it is delivered after the commit.
-    Answers 1 when written, 0 when its event (`key`) was written before."""
-    return enqueue_many([Message(kind, payload, key)])
+LANGUAGE_KEY = "language"
+
+
+def enqueue(kind: str, payload: dict, *, key: str = "", language: str = "") -> int:
+    """Write one message in the current transaction; it is delivered after the commit, in
+    `language` when given. Answers 1 when written, 0 when its event (`key`) was written
+    before."""
+    return enqueue_many([Message(kind, payload, key, language)])
 
 
 def enqueue_many(messages: Iterable[Message]) -> int:
@@ -67,7 +74,8 @@ def enqueue_many(messages: Iterable[Message]) -> int:
     for message in messages:
         if message.kind not in HANDLERS:
             raise LookupError(f"No outbox handler is registered for {message.kind!r}.")
-    # The first of two messages with one key in the same call is the one written.
+    # The first of two messages with one key in the same call is the one written; a message's
+    # language rides in its payload, read back by the handler's run.
     seen: set[str] = set()
     fresh = []
     for message in messages:
@@ -75,6 +83,8 @@ def enqueue_many(messages: Iterable[Message]) -> int:
             if message.key in seen:
                 continue
             seen.add(message.key)
+        if message.language:
+            message = replace(message, payload={**message.payload, LANGUAGE_KEY: message.language})
         fresh.append(message)
     if not fresh:
         return 0
@@ -202,7 +212,10 @@ def _attempt(message: OutboxMessage) -> bool:
     try:
         if handler is None:
             raise LookupError(f"No outbox handler is registered for {message.kind!r}.")
-        with transaction.atomic():  # a failing handler's own writes are undone
+        # A failing handler's own writes are undone. It runs in the message's language, not in
+        # whatever language this worker or request last used.
+        language = message.payload.get(LANGUAGE_KEY) or settings.LANGUAGE_CODE
+        with transaction.atomic(), translation.override(language):
             handler(message.payload)
     except Exception as error:
         message.last_error = f"{type(error).__name__}: {error}"[:2000]

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 import django_filters
 import django_tables2 as tables
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -13,10 +14,15 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.models import Group
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from .health import healthz_response
+from .languages import set_preferred_language, supported
 from .listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from .site_search import SHORTEST_PART, only_match, search_everything
 
@@ -24,16 +30,16 @@ User = get_user_model()
 
 
 class TeamTable(ListTable):
-    username = tables.Column(verbose_name="User name")
+    username = tables.Column(verbose_name=_("User name"))
     full_name = tables.Column(
-        verbose_name="Name", accessor="get_full_name", order_by=("first_name", "last_name")
+        verbose_name=_("Name"), accessor="get_full_name", order_by=("first_name", "last_name")
     )
-    email = tables.EmailColumn(verbose_name="E-mail")
-    roles = tables.Column(verbose_name="Roles", accessor="pk", orderable=False, empty_values=())
-    is_active = tables.BooleanColumn(verbose_name="Active")
-    is_superuser = tables.BooleanColumn(verbose_name="Admin")
-    last_login = DateTimeColumn(verbose_name="Last sign-in", format="Y-m-d H:i")
-    date_joined = DateTimeColumn(verbose_name="Joined", format="Y-m-d")
+    email = tables.EmailColumn(verbose_name=_("E-mail"))
+    roles = tables.Column(verbose_name=_("Roles"), accessor="pk", orderable=False, empty_values=())
+    is_active = tables.BooleanColumn(verbose_name=_("Active"))
+    is_superuser = tables.BooleanColumn(verbose_name=_("Admin"))
+    last_login = DateTimeColumn(verbose_name=_("Last sign-in"), format="Y-m-d H:i")
+    date_joined = DateTimeColumn(verbose_name=_("Joined"), format="Y-m-d")
 
     class Meta(ListTable.Meta):
         model = User
@@ -50,10 +56,10 @@ class TeamFilter(ListFilterSet):
     search_fields = ("username", "first_name", "last_name", "email")
 
     role = django_filters.ModelChoiceFilter(
-        label="Role", field_name="groups", queryset=Group.objects.order_by("name")
+        label=_("Role"), field_name="groups", queryset=Group.objects.order_by("name")
     )
-    is_active = django_filters.BooleanFilter(label="Active")
-    is_superuser = django_filters.BooleanFilter(label="Admin")
+    is_active = django_filters.BooleanFilter(label=_("Active"))
+    is_superuser = django_filters.BooleanFilter(label=_("Admin"))
 
     class Meta:
         model = User
@@ -65,7 +71,7 @@ class TeamListView(ListPageView):
 
     permission_required = "auth.view_user"
     model = User
-    title = "Team"
+    title = _("Team")
     table_class = TeamTable
     filterset_class = TeamFilter
     export_name = "team"
@@ -75,7 +81,7 @@ class TeamListView(ListPageView):
 
 
 class SiteSearchForm(forms.Form):
-    q = forms.CharField(label="Search", max_length=254)
+    q = forms.CharField(label=_("Search"), max_length=254)
 
 
 class SiteSearchView(View):
@@ -107,13 +113,13 @@ class SiteSearchView(View):
             request,
             "core/search_results.html",
             {
-                "title": "Search",
+                "title": _("Search"),
                 "form": form,
                 "text": text,
                 "kinds": kinds,
                 "too_short": 0 < len(text) < SHORTEST_PART,
                 "shortest_part": SHORTEST_PART,
-                "breadcrumbs": [("Search", None)],
+                "breadcrumbs": [(_("Search"), None)],
             },
         )
 
@@ -153,3 +159,20 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
+
+
+@require_POST
+def choose_language(request):
+    """The header's language menu: save the signed-in user's language, then go back to the page
+    they were on (only a page of this site)."""
+    language = request.POST.get("language", "")
+    if supported(language):
+        set_preferred_language(request=request, language=language)
+    else:
+        messages.error(request, gettext("Choose English or Russian."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    return redirect(back)

@@ -26,6 +26,7 @@ from decimal import Decimal
 
 import xlsxwriter
 from django.http import FileResponse
+from django.utils.translation import gettext
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -65,8 +66,8 @@ def write_workbook(target, columns: Sequence, rows: Iterable[Sequence]) -> int:
     kinds = [column.kind for column in columns]
     for index, kind in enumerate(kinds):
         width = {"time": 19, "date": 11, "money": 12, "number": 10}.get(kind, 18)
-        sheet.set_column(index, index, max(width, len(columns[index].title) + 2))
-    sheet.write_row(0, 0, [column.title for column in columns], bold)
+        sheet.set_column(index, index, max(width, len(str(columns[index].title)) + 2))
+    sheet.write_row(0, 0, [str(column.title) for column in columns], bold)
     sheet.freeze_panes(1, 0)
 
     money = [index for index, kind in enumerate(kinds) if kind == "money"]
@@ -107,7 +108,9 @@ def write_workbook(target, columns: Sequence, rows: Iterable[Sequence]) -> int:
     total_row = row_number + 1
     label = _label_column(columns, currency_index)
     for currency, sums in sorted(totals.items()):
-        sheet.write_string(total_row, label, f"Total {currency}".strip(), bold)
+        sheet.write_string(
+            total_row, label, gettext("Total {currency}").format(currency=currency).strip(), bold
+        )
         if currency_index not in (None, 0):
             sheet.write_string(total_row, currency_index, currency, bold)
         for position, index in enumerate(money):

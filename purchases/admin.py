@@ -3,6 +3,7 @@ cancellations are money: they are made only by the services (the staff pages and
 are never edited or deleted here."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from core.readonly_admin import ReadOnlyAdmin, currency_code
 from subscriptions.admin import PricingModelAdmin
@@ -33,7 +34,7 @@ class KnownValuesFilter(admin.SimpleListFilter):
 
 
 class PaymentTypeFilter(KnownValuesFilter):
-    title = "payment type"
+    title = _("payment type")
     parameter_name = "payment_type"
 
     def lookups(self, request, model_admin):
@@ -41,7 +42,7 @@ class PaymentTypeFilter(KnownValuesFilter):
 
 
 class GatewayFilter(KnownValuesFilter):
-    title = "gateway"
+    title = _("gateway")
     parameter_name = "gateway"
 
     def lookups(self, request, model_admin):

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PurchasesConfig(AppConfig):
     name = "purchases"
-    verbose_name = "Purchases"
+    verbose_name = _("Purchases")
 
     def ready(self):
         from buyers.models import WalletEntry, register_email_kinds

@@ -11,7 +11,7 @@ from core.errors import DomainError
 
 class PurchaseError(DomainError):
     code = "purchase_refused"
-    message = "This purchase was refused."
+    message = _("This purchase was refused.")
 
 
 # --- CreatePurchase (reference 001) -------------------------------------------------------------
@@ -19,121 +19,121 @@ class PurchaseError(DomainError):
 
 class AuthenticationRequired(PurchaseError):
     code = "authentication_required"
-    message = "Choose the buyer who buys."
+    message = _("Choose the buyer who buys.")
     field = "buyer"
 
 
 class UserPurchasePinValueNoMatch(PurchaseError):
     code = "user_purchase_pin_value_no_match"
-    message = "The purchase PIN is wrong or missing."
+    message = _("The purchase PIN is wrong or missing.")
     field = "pin"
 
 
 class PurchasePinLocked(PurchaseError):
     code = "purchase_pin_locked"
-    message = "The purchase PIN is locked after too many wrong tries; staff can reset it."
+    message = _("The purchase PIN is locked after too many wrong tries; staff can reset it.")
     field = "pin"
 
 
 class InvalidPaymentType(PurchaseError):
     code = "invalid_payment_type"
-    message = "This payment type is not accepted."
+    message = _("This payment type is not accepted.")
     field = "payment_type"
 
 
 class UserDoesNotHaveMandatorySubscription(PurchaseError):
     code = "user_does_not_have_mandatory_subscription"
-    message = "The buyer must first hold the shop's mandatory subscription."
+    message = _("The buyer must first hold the shop's mandatory subscription.")
     field = "subscription"
 
 
 class InvalidReturnOrCancelURL(PurchaseError):
     code = "invalid_return_or_cancel_url"
-    message = "This payment type sends the buyer to a payment page: give return and cancel URLs."
+    message = _("This payment type sends the buyer to a payment page: give return and cancel URLs.")
     field = "return_url"
 
 
 class InsufficientBalance(PurchaseError):
     code = "insufficient_balance"
-    message = "The buyer's e-wallet holds too little for this purchase."
+    message = _("The buyer's e-wallet holds too little for this purchase.")
     field = "payment_type"
 
 
 class ProductDoesNotExist(PurchaseError):
     code = "product_does_not_exist"
-    message = "There is no such subscription for sale."
+    message = _("There is no such subscription for sale.")
     field = "subscription"
 
 
 class UserAlreadyHasProduct(PurchaseError):
     code = "user_already_has_product"
-    message = "The buyer already has access to this subscription."
+    message = _("The buyer already has access to this subscription.")
     field = "subscription"
 
 
 class InvalidPricingModelForThisProduct(PurchaseError):
     code = "invalid_pricing_model_for_this_product"
-    message = "This subscription is not sold with this pricing model."
+    message = _("This subscription is not sold with this pricing model.")
     field = "pricing_model"
 
 
 class PendingProductCanNotBePurchased(PurchaseError):
     code = "pending_product_can_not_be_purchased"
-    message = "A purchase of this subscription by this buyer is waiting for payment."
+    message = _("A purchase of this subscription by this buyer is waiting for payment.")
     field = "subscription"
 
 
 class ProductNotAvailableYet(PurchaseError):
     code = "product_not_available_yet"
-    message = "This subscription is not on sale yet."
+    message = _("This subscription is not on sale yet.")
     field = "subscription"
 
 
 class ProductExpired(PurchaseError):
     code = "product_expired"
-    message = "This subscription is no longer on sale."
+    message = _("This subscription is no longer on sale.")
     field = "subscription"
 
 
 class UserCantAcquire(PurchaseError):
     code = "user_cant_acquire"
-    message = "The buyer cannot get this subscription."
+    message = _("The buyer cannot get this subscription.")
     field = "subscription"
 
 
 class SubscriptionNotAvailableForPurchaseType(PurchaseError):
     code = "subscription_not_available_for_purchase_type"
-    message = "This subscription is granted by staff only, never sold."
+    message = _("This subscription is granted by staff only, never sold.")
     field = "subscription"
 
 
 class WebpayIsntAvailableForRecurringPayment(PurchaseError):
     code = "webpay_isnt_available_for_recurring_payment"
-    message = "This payment type cannot pay a recurring subscription."
+    message = _("This payment type cannot pay a recurring subscription.")
     field = "payment_type"
 
 
 class InvalidPricingModel(PurchaseError):
     code = "invalid_pricing_model"
-    message = "Choose a pricing model."
+    message = _("Choose a pricing model.")
     field = "pricing_model"
 
 
 class InvalidCoupon(PurchaseError):
     code = "invalid_coupon"
-    message = "This coupon cannot be used."
+    message = _("This coupon cannot be used.")
     field = "coupon"
 
 
 class InvalidPurchaseSession(PurchaseError):
     code = "invalid_purchase_session"
-    message = "This purchase session is unknown, expired, used, or for another product."
+    message = _("This purchase session is unknown, expired, used, or for another product.")
     field = "session"
 
 
 class PaymentNotConfirmed(PurchaseError):
     code = "payment_not_confirmed"
-    message = "The payment is not confirmed yet."
+    message = _("The payment is not confirmed yet.")
 
 
 # --- CancelProduct (reference 002) --------------------------------------------------------------
@@ -141,47 +141,47 @@ class PaymentNotConfirmed(PurchaseError):
 
 class UserHasNoRightsToThisProduct(PurchaseError):
     code = "user_has_no_rights_to_this_product"
-    message = "This buyer has no purchase of this product."
+    message = _("This buyer has no purchase of this product.")
 
 
 class PurchaseNotFound(PurchaseError):
     code = "purchase_not_found"
-    message = "There is no such purchase."
+    message = _("There is no such purchase.")
 
 
 class NonRenewableUserRight(PurchaseError):
     code = "non_renewable_user_right"
-    message = "A one-time purchase cannot be cancelled; finance can refund it."
+    message = _("A one-time purchase cannot be cancelled; finance can refund it.")
 
 
 class PurchaseAlreadyCancelled(PurchaseError):
     code = "purchase_already_cancelled"
-    message = "This purchase is already cancelled."
+    message = _("This purchase is already cancelled.")
 
 
 class PurchaseAlreadyInCancelling(PurchaseError):
     code = "purchase_already_in_cancelling"
-    message = "This purchase already stops at the end of its period."
+    message = _("This purchase already stops at the end of its period.")
 
 
 class PurchaseNotCancelling(PurchaseError):
     code = "purchase_not_cancelling"
-    message = "This purchase renews as usual: there is no stop to take back."
+    message = _("This purchase renews as usual: there is no stop to take back.")
 
 
 class PurchasePeriodOver(PurchaseError):
     code = "purchase_period_over"
-    message = "The period this purchase stopped at is over: buy it again instead."
+    message = _("The period this purchase stopped at is over: buy it again instead.")
 
 
 class PurchaseAlreadyInPendingOBCancellation(PurchaseError):
     code = "purchase_already_in_pending_ob_cancellation"
-    message = "This purchase is waiting for payment; it cannot be cancelled until it completes."
+    message = _("This purchase is waiting for payment; it cannot be cancelled until it completes.")
 
 
 class RefundRefused(PurchaseError):
     code = "refund_refused"
-    message = "This refund was refused."
+    message = _("This refund was refused.")
     field = "amount"
 
 
@@ -190,12 +190,12 @@ class RefundRefused(PurchaseError):
 
 class ContractNotRetryable(PurchaseError):
     code = "contract_not_retryable"
-    message = "Only a past-due contract can be retried now."
+    message = _("Only a past-due contract can be retried now.")
 
 
 class InvalidCard(PurchaseError):
     code = "invalid_card"
-    message = "Give the new card's token."
+    message = _("Give the new card's token.")
     field = "instrument"
 
 
@@ -323,26 +323,28 @@ class NoScheduledPlanChange(PlanChangeError):
 
 class JournalError(PurchaseError):
     code = "journal_refused"
-    message = "This was refused."
+    message = _("This was refused.")
 
 
 class PeriodClosed(JournalError):
     code = "period_closed"
-    message = "This period is closed: book it in the open period, with a reference to the original."
+    message = _(
+        "This period is closed: book it in the open period, with a reference to the original."
+    )
 
 
 class PeriodNotClosable(JournalError):
     code = "period_not_closable"
-    message = "This period cannot be closed."
+    message = _("This period cannot be closed.")
     field = "month"
 
 
 class CorrectionRefused(JournalError):
     code = "correction_refused"
-    message = "This correction was refused."
+    message = _("This correction was refused.")
     field = "amount"
 
 
 class NotCorrectable(JournalError):
     code = "not_correctable"
-    message = "This entry cannot be corrected here."
+    message = _("This entry cannot be corrected here.")

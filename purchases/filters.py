@@ -1,4 +1,5 @@
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateRangeWidget
 from core.listing import ListFilterSet
@@ -13,16 +14,20 @@ class PurchaseFilter(ListFilterSet):
     search_fields = ("=code", "buyer__email", "=gateway_reference")
 
     created = django_filters.DateFromToRangeFilter(
-        label="Created (from – to)", field_name="created_at", widget=DateRangeWidget()
+        label=_("Created (from – to)"), field_name="created_at", widget=DateRangeWidget()
     )
     status = django_filters.ChoiceFilter(choices=Purchase.Status.choices)
-    payment_type = django_filters.ChoiceFilter(label="Payment type", choices=payment_type_choices)
+    payment_type = django_filters.ChoiceFilter(
+        label=_("Payment type"), choices=payment_type_choices
+    )
     subscription = django_filters.ModelChoiceFilter(
-        queryset=Subscription.objects.order_by("name").only("code", "name"), to_field_name="code"
+        label=_("Subscription"),
+        queryset=Subscription.objects.order_by("name").only("code", "name"),
+        to_field_name="code",
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     coupon = django_filters.CharFilter(
-        label="Coupon", field_name="coupon_code", lookup_expr="iexact"
+        label=_("Coupon"), field_name="coupon_code", lookup_expr="iexact"
     )
 
     class Meta:
@@ -34,13 +39,13 @@ class PurchaseSessionFilter(ListFilterSet):
     search_fields = ("buyer__email", "udid", "user_ip")
 
     opened = django_filters.DateFromToRangeFilter(
-        label="Opened (from – to)", field_name="created_at", widget=DateRangeWidget()
+        label=_("Opened (from – to)"), field_name="created_at", widget=DateRangeWidget()
     )
     transaction_type = django_filters.ChoiceFilter(
-        label="Transaction type", choices=PurchaseSession.TransactionType.choices
+        label=_("Transaction type"), choices=PurchaseSession.TransactionType.choices
     )
     used = django_filters.BooleanFilter(
-        label="Used", field_name="consumed_at", lookup_expr="isnull", exclude=True
+        label=_("Used"), field_name="consumed_at", lookup_expr="isnull", exclude=True
     )
 
     class Meta:
@@ -53,10 +58,12 @@ class ContractFilter(ListFilterSet):
 
     status = django_filters.ChoiceFilter(choices=RecurringContract.Status.choices)
     next_bill = django_filters.DateFromToRangeFilter(
-        label="Next bill (from – to)", field_name="next_bill_date", widget=DateRangeWidget()
+        label=_("Next bill (from – to)"), field_name="next_bill_date", widget=DateRangeWidget()
     )
     subscription = django_filters.ModelChoiceFilter(
-        queryset=Subscription.objects.order_by("name").only("code", "name"), to_field_name="code"
+        label=_("Subscription"),
+        queryset=Subscription.objects.order_by("name").only("code", "name"),
+        to_field_name="code",
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from buyers.models import Access, Buyer
 from core.codes import PublicCodeModel
@@ -39,14 +40,14 @@ class PurchaseSession(models.Model):
     """A purchase session (reference 000 GetPurchaseSessionID); its numeric id is its handle."""
 
     class TransactionType(models.TextChoices):
-        PPV = "PPV", "PPV"
-        SUBSCRIPTION = "Subscription", "Subscription"
-        COLLECTION = "Collection", "Collection"
-        PROGRAM_ASSET_GROUP_OFFER = "ProgramAssetGroupOffer", "Program asset group offer"
+        PPV = "PPV", _("PPV")
+        SUBSCRIPTION = "Subscription", _("Subscription")
+        COLLECTION = "Collection", _("Collection")
+        PROGRAM_ASSET_GROUP_OFFER = "ProgramAssetGroupOffer", _("Program asset group offer")
 
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="purchase_sessions")
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.PROTECT, related_name="+", verbose_name="product"
+        Subscription, on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
     )
     pricing_model = models.ForeignKey(
         PricingModel, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -57,29 +58,29 @@ class PurchaseSession(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="content",
+        verbose_name=_("content"),
     )
     transaction_type = models.CharField(
-        "transaction type", max_length=22, choices=TransactionType.choices
+        _("transaction type"), max_length=22, choices=TransactionType.choices
     )
     # The quote a purchase with this session is charged (price = list price - discount), kept
     # as it was when the session opened. Sessions opened before it was kept have no split.
     list_price = money_field("list price", null=True, blank=True)
     discount = money_field("discount", null=True, blank=True)
     price = money_field("price")
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
     coupon = models.ForeignKey(
         Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    user_ip = models.GenericIPAddressField("user IP", null=True, blank=True)
-    udid = models.CharField("device id (udid)", max_length=255, blank=True)
-    preview_module = models.CharField("preview module", max_length=64, blank=True)
-    created_at = models.DateTimeField("opened", default=timezone.now)
-    expires_at = models.DateTimeField("expires")
-    consumed_at = models.DateTimeField("used", null=True, blank=True)
+    user_ip = models.GenericIPAddressField(_("user IP"), null=True, blank=True)
+    udid = models.CharField(_("device id (udid)"), max_length=255, blank=True)
+    preview_module = models.CharField(_("preview module"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("opened"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    consumed_at = models.DateTimeField(_("used"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "purchase session"
+        verbose_name = _("purchase session")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="session_price_not_negative"),
@@ -115,12 +116,12 @@ class Purchase(PublicCodeModel):
     """A purchase (reference 001): the price, currency, coupon and discount as they were."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
-        CANCELLING = "cancelling", "Cancelling at period end"
-        CANCELLED = "cancelled", "Cancelled"
-        REFUNDED = "refunded", "Refunded"
+        PENDING = "pending", _("Pending")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        CANCELLING = "cancelling", _("Cancelling at period end")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
 
     # The buyer holds what was bought, and a recurring one may still be cancelled.
     LIVE_STATUSES = (Status.COMPLETED, Status.CANCELLING)
@@ -143,26 +144,26 @@ class Purchase(PublicCodeModel):
     list_price = money_field("list price")
     discount = money_field("discount", default=0)
     amount = money_field("amount charged")
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
     coupon = models.ForeignKey(
         Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="purchases"
     )
-    coupon_code = models.CharField("coupon code", max_length=32, blank=True)
-    is_recurring = models.BooleanField("recurring", default=False)
-    payment_type = models.CharField("payment type", max_length=40)
+    coupon_code = models.CharField(_("coupon code"), max_length=32, blank=True)
+    is_recurring = models.BooleanField(_("recurring"), default=False)
+    payment_type = models.CharField(_("payment type"), max_length=40)
     instrument = models.CharField(
-        "payment instrument", max_length=80, blank=True, help_text="The stored card's token."
+        _("payment instrument"), max_length=80, blank=True, help_text=_("The stored card's token.")
     )
     status = models.CharField(
-        "status", max_length=10, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    gateway_reference = models.CharField("gateway reference (PNRef)", max_length=40, blank=True)
-    auth_code = models.CharField("auth code", max_length=12, blank=True)
-    result_code = models.CharField("result code", max_length=8, blank=True)
-    response_message = models.CharField("gateway message", max_length=200, blank=True)
-    redirect_url = models.CharField("payment page", max_length=500, blank=True)
-    return_url = models.URLField("return URL", max_length=500, blank=True)
-    cancel_url = models.URLField("cancel URL", max_length=500, blank=True)
+    gateway_reference = models.CharField(_("gateway reference (PNRef)"), max_length=40, blank=True)
+    auth_code = models.CharField(_("auth code"), max_length=12, blank=True)
+    result_code = models.CharField(_("result code"), max_length=8, blank=True)
+    response_message = models.CharField(_("gateway message"), max_length=200, blank=True)
+    redirect_url = models.CharField(_("payment page"), max_length=500, blank=True)
+    return_url = models.URLField(_("return URL"), max_length=500, blank=True)
+    cancel_url = models.URLField(_("cancel URL"), max_length=500, blank=True)
     access = models.OneToOneField(
         Access, on_delete=models.PROTECT, null=True, blank=True, related_name="purchase"
     )
@@ -172,15 +173,15 @@ class Purchase(PublicCodeModel):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="entered by",
+        verbose_name=_("entered by"),
     )
-    created_at = models.DateTimeField("created", default=timezone.now)
-    completed_at = models.DateTimeField("completed", null=True, blank=True)
-    expires_at = models.DateTimeField("pending until", null=True, blank=True)
-    trial_ends_at = models.DateTimeField("free trial until", null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("pending until"), null=True, blank=True)
+    trial_ends_at = models.DateTimeField(_("free trial until"), null=True, blank=True)
     # The API request that made it (its Idempotency-Key's claim): a retry after a crash finds
     # the purchase by it and answers its outcome instead of buying again.
-    request_key = models.CharField("API request", max_length=64, blank=True, db_default="")
+    request_key = models.CharField(_("API request"), max_length=64, blank=True, db_default="")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -263,22 +264,22 @@ class Refund(PublicCodeModel):
         null=True,
         blank=True,
         related_name="refunds",
-        verbose_name="renewal charge",
+        verbose_name=_("renewal charge"),
     )
     amount = money_field("amount")
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
-    method = models.CharField("refunded to", max_length=40)
-    gateway_reference = models.CharField("gateway reference (PNRef)", max_length=40, blank=True)
-    reason = models.CharField("reason", max_length=255, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
+    method = models.CharField(_("refunded to"), max_length=40)
+    gateway_reference = models.CharField(_("gateway reference (PNRef)"), max_length=40, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="by",
+        verbose_name=_("by"),
     )
-    created_at = models.DateTimeField("date", default=timezone.now)
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -296,35 +297,35 @@ class Cancellation(models.Model):
     """A purchase stopped by the buyer or staff (reference 002 CancelProduct)."""
 
     class Mode(models.TextChoices):
-        PERIOD_END = "period_end", "Stop renewing at the period's end"
-        NOW = "now", "End now"
+        PERIOD_END = "period_end", _("Stop renewing at the period's end")
+        NOW = "now", _("End now")
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="cancellations")
-    mode = models.CharField("how", max_length=10, choices=Mode.choices)
+    mode = models.CharField(_("how"), max_length=10, choices=Mode.choices)
     refund = models.OneToOneField(
         Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="cancellation"
     )
-    by_buyer = models.BooleanField("by the buyer", default=False)
+    by_buyer = models.BooleanField(_("by the buyer"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="by",
+        verbose_name=_("by"),
     )
-    created_at = models.DateTimeField("date", default=timezone.now)
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
     # A stop at the period's end taken back before the period ended (the contract renews again).
-    undone_at = models.DateTimeField("taken back", null=True, blank=True)
+    undone_at = models.DateTimeField(_("taken back"), null=True, blank=True)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="taken back by",
+        verbose_name=_("taken back by"),
     )
-    undone_by_buyer = models.BooleanField("taken back by the buyer", default=False)
+    undone_by_buyer = models.BooleanField(_("taken back by the buyer"), default=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -343,22 +344,22 @@ class SandboxCharge(models.Model):
     because the sandbox has no provider. One row per gateway and idempotency key."""
 
     class Kind(models.TextChoices):
-        CHARGE = "charge", "Charge"
-        REFUND = "refund", "Refund"
+        CHARGE = "charge", _("Charge")
+        REFUND = "refund", _("Refund")
 
     class Status(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        PENDING = "pending", "Waiting for the buyer"
-        CANCELLED = "cancelled", "Cancelled by the buyer"
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        PENDING = "pending", _("Waiting for the buyer")
+        CANCELLED = "cancelled", _("Cancelled by the buyer")
 
     gateway = models.CharField(max_length=40)
     idempotency_key = models.CharField(max_length=120)
     kind = models.CharField(max_length=6, choices=Kind.choices)
-    pnref = models.CharField("PNRef", max_length=20, unique=True, default=new_pnref)
+    pnref = models.CharField(_("PNRef"), max_length=20, unique=True, default=new_pnref)
     amount = models.DecimalField(max_digits=18, decimal_places=STORED_DECIMAL_PLACES)
     currency = models.CharField(max_length=3)
-    instrument = models.CharField("card token", max_length=80, blank=True)
+    instrument = models.CharField(_("card token"), max_length=80, blank=True)
     status = models.CharField(max_length=9, choices=Status.choices)
     result_code = models.CharField(max_length=8, blank=True)
     response_message = models.CharField(max_length=200, blank=True)
@@ -391,11 +392,11 @@ class RecurringContract(PublicCodeModel):
     so that month ends come back (31 Jan, 28 Feb, 31 Mar)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAST_DUE = "past_due", "Past due"
-        PAUSED = "paused", "Paused"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Past due")
+        PAUSED = "paused", _("Paused")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     # Still charging (past-due ones retry); cancelled and expired ones have ended.
     LIVE_STATUSES = (Status.ACTIVE, Status.PAST_DUE)
@@ -412,42 +413,54 @@ class RecurringContract(PublicCodeModel):
     )
     access = models.ForeignKey(Access, on_delete=models.PROTECT, related_name="contracts")
     amount = money_field("amount each period")
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
-    payment_type = models.CharField("payment type", max_length=40)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
+    payment_type = models.CharField(_("payment type"), max_length=40)
     instrument = models.CharField(
-        "stored payment instrument",
+        _("stored payment instrument"),
         max_length=80,
         blank=True,
-        help_text="The card token, or the gateway reference of the first payment.",
+        help_text=_("The card token, or the gateway reference of the first payment."),
     )
     # The recurrence as it was bought: a later edit of the pricing model never reschedules a
     # running contract.
     recurrence_unit = models.CharField(
-        "renews every (unit)", max_length=6, choices=PricingModel.RecurrenceUnit.choices
+        _("renews every (unit)"), max_length=6, choices=PricingModel.RecurrenceUnit.choices
     )
-    recurrence_count = models.PositiveSmallIntegerField("renews every (count)", default=1)
-    anchor = models.DateTimeField("periods counted from")
-    periods_paid = models.PositiveIntegerField("periods paid", default=0)
-    next_bill_date = models.DateTimeField("next bill date")
-    next_retry_at = models.DateTimeField("next retry", null=True, blank=True)
-    failed_attempts = models.PositiveSmallIntegerField("failed attempts", default=0)
+    recurrence_count = models.PositiveSmallIntegerField(_("renews every (count)"), default=1)
+    anchor = models.DateTimeField(_("periods counted from"))
+    periods_paid = models.PositiveIntegerField(_("periods paid"), default=0)
+    next_bill_date = models.DateTimeField(_("next bill date"))
+    next_retry_at = models.DateTimeField(_("next retry"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(_("failed attempts"), default=0)
+    cancel_at_period_end = models.BooleanField(_("stops at the period's end"), default=False)
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.ACTIVE
+    )
+    recurrence_count = models.PositiveSmallIntegerField(_("renews every (count)"), default=1)
+    anchor = models.DateTimeField(_("periods counted from"))
+    periods_paid = models.PositiveIntegerField(_("periods paid"), default=0)
+    next_bill_date = models.DateTimeField(_("next bill date"))
+    next_retry_at = models.DateTimeField(_("next retry"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(_("failed attempts"), default=0)
     # Periods paid before `anchor` last moved (a plan change starts a new period at its
     # proration time): period n ends at anchor + (n - period_offset) x the recurrence.
-    period_offset = models.PositiveIntegerField("periods paid before the anchor", default=0)
-    cancel_at_period_end = models.BooleanField("stops at the period's end", default=False)
-    status = models.CharField("status", max_length=9, choices=Status.choices, default=Status.ACTIVE)
+    period_offset = models.PositiveIntegerField(_("periods paid before the anchor"), default=0)
+    cancel_at_period_end = models.BooleanField(_("stops at the period's end"), default=False)
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.ACTIVE
+    )
     # A worker claims a batch of due contracts for a while; if it dies, the claim lapses and
     # the next run takes them again (their idempotency keys make that harmless).
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField("created", default=timezone.now)
-    ended_at = models.DateTimeField("ended", null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     # While paused (status PAUSED): when the pause starts (now, or the period's end) and when the
     # job resumes it (an open-ended pause resumes when it reaches CONTRACT_MAX_PAUSE_DAYS).
-    paused_from = models.DateTimeField("paused from", null=True, blank=True)
-    resume_at = models.DateTimeField("resumes", null=True, blank=True)
+    paused_from = models.DateTimeField(_("paused from"), null=True, blank=True)
+    resume_at = models.DateTimeField(_("resumes"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "recurring contract"
+        verbose_name = _("recurring contract")
         ordering = ["-created_at", "-pk"]
         permissions = [("retry_contract", "Can retry a contract's renewal now")]
         constraints = [
@@ -503,36 +516,36 @@ class ContractPause(models.Model):
     and the buyer's timeline show. A pause moves no money (no journal row)."""
 
     contract = models.ForeignKey(RecurringContract, on_delete=models.PROTECT, related_name="pauses")
-    starts_at = models.DateTimeField("from")
-    ends_at = models.DateTimeField("until (as asked)")
-    open_ended = models.BooleanField("open-ended", default=False)
-    periods = models.PositiveSmallIntegerField("for periods", null=True, blank=True)
-    next_bill_before = models.DateTimeField("next bill date when paused")
-    created_at = models.DateTimeField("asked", default=timezone.now)
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until (as asked)"))
+    open_ended = models.BooleanField(_("open-ended"), default=False)
+    periods = models.PositiveSmallIntegerField(_("for periods"), null=True, blank=True)
+    next_bill_before = models.DateTimeField(_("next bill date when paused"))
+    created_at = models.DateTimeField(_("asked"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="by",
+        verbose_name=_("by"),
     )
-    by_buyer = models.BooleanField("by the buyer", default=False)
-    resumed_at = models.DateTimeField("resumed", null=True, blank=True)
+    by_buyer = models.BooleanField(_("by the buyer"), default=False)
+    resumed_at = models.DateTimeField(_("resumed"), null=True, blank=True)
     resumed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="resumed by",
+        verbose_name=_("resumed by"),
     )
-    resumed_by_buyer = models.BooleanField("resumed by the buyer", default=False)
-    resumed_automatically = models.BooleanField("resumed by the job", default=False)
-    next_bill_after = models.DateTimeField("next bill date when resumed", null=True, blank=True)
+    resumed_by_buyer = models.BooleanField(_("resumed by the buyer"), default=False)
+    resumed_automatically = models.BooleanField(_("resumed by the job"), default=False)
+    next_bill_after = models.DateTimeField(_("next bill date when resumed"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "contract pause"
+        verbose_name = _("contract pause")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -562,31 +575,31 @@ class ContractTransaction(models.Model):
     names the contract, the billing period and the attempt; a period is paid at most once."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Charging"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
+        PENDING = "pending", _("Charging")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
 
     contract = models.ForeignKey(
         RecurringContract, on_delete=models.PROTECT, related_name="transactions"
     )
-    period = models.PositiveIntegerField("billing period")
-    attempt = models.PositiveSmallIntegerField("attempt", default=1)
-    idempotency_key = models.CharField("idempotency key", max_length=120, unique=True)
-    payment_pref = models.CharField("PaymentPref", max_length=40)
-    transaction_date = models.DateTimeField("Transaction_Date", default=timezone.now)
+    period = models.PositiveIntegerField(_("billing period"))
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
+    payment_pref = models.CharField(_("PaymentPref"), max_length=40)
+    transaction_date = models.DateTimeField(_("Transaction_Date"), default=timezone.now)
     amount = money_field("Transaction_Amount")
     convenience_fee = money_field("Convenience_Fee", default=0)
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
     status = models.CharField(
-        "status", max_length=8, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=8, choices=Status.choices, default=Status.PENDING
     )
-    pnref = models.CharField("PNRef", max_length=40, blank=True)
-    result_code = models.CharField("ResultCode", max_length=8, blank=True)
-    response_message = models.CharField("ResponseMessage", max_length=200, blank=True)
-    auth_code = models.CharField("AuthCode", max_length=12, blank=True)
+    pnref = models.CharField(_("PNRef"), max_length=40, blank=True)
+    result_code = models.CharField(_("ResultCode"), max_length=8, blank=True)
+    response_message = models.CharField(_("ResponseMessage"), max_length=200, blank=True)
+    auth_code = models.CharField(_("AuthCode"), max_length=12, blank=True)
 
     class Meta:
-        verbose_name = "contract transaction"
+        verbose_name = _("contract transaction")
         ordering = ["-transaction_date", "-pk"]
         constraints = [
             models.UniqueConstraint(

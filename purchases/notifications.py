@@ -9,8 +9,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, TextChoices, Value
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from buyers.models import SentEmail
 from buyers.notifications import send_once
@@ -24,15 +25,15 @@ class EmailKind(TextChoices):
     """The kinds of buyer e-mail this app sends; registered with buyers' SentEmail by
     PurchasesConfig.ready(). A renewal kind also names its templates under purchases/email/."""
 
-    PURCHASE_RECEIPT = "purchase_receipt", "Purchase receipt"
-    RENEWAL_REMINDER = "renewal_reminder", "Renewal reminder"
-    RENEWAL_RECEIPT = "renewal_receipt", "Renewal receipt"
-    RENEWAL_FAILED = "renewal_failed", "Renewal failed"
-    CONTRACT_ENDED = "contract_ended", "Subscription ended"
-    REFUND_CONFIRMATION = "refund_confirmation", "Refund confirmation"
-    CONTRACT_PAUSED = "contract_paused", "Subscription paused"
-    CONTRACT_RESUMED = "contract_resumed", "Subscription resumed"
-    PLAN_CHANGED = "plan_changed", "Plan changed"
+    PURCHASE_RECEIPT = "purchase_receipt", _("Purchase receipt")
+    RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
+    RENEWAL_RECEIPT = "renewal_receipt", _("Renewal receipt")
+    RENEWAL_FAILED = "renewal_failed", _("Renewal failed")
+    CONTRACT_ENDED = "contract_ended", _("Subscription ended")
+    REFUND_CONFIRMATION = "refund_confirmation", _("Refund confirmation")
+    CONTRACT_PAUSED = "contract_paused", _("Subscription paused")
+    CONTRACT_RESUMED = "contract_resumed", _("Subscription resumed")
+    PLAN_CHANGED = "plan_changed", _("Plan changed")
 
 
 RECEIPT = EmailKind.PURCHASE_RECEIPT
@@ -64,7 +65,12 @@ def _shop_name() -> str:
 
 def queue_purchase_receipt(purchase: Purchase) -> None:
     """In the purchase's transaction: mail the receipt once it commits."""
-    outbox.enqueue(RECEIPT_MESSAGE, {"purchase_id": purchase.pk}, key=f"receipt:{purchase.code}")
+    outbox.enqueue(
+        RECEIPT_MESSAGE,
+        {"purchase_id": purchase.pk},
+        key=f"receipt:{purchase.code}",
+        language=purchase.buyer.language,
+    )
 
 
 def send_purchase_receipt(purchase_id: int) -> bool:
@@ -80,7 +86,9 @@ def send_purchase_receipt(purchase_id: int) -> bool:
         key=f"receipt:{purchase.code}",
         kind=RECEIPT,
         to=purchase.buyer.email,
-        subject=f"Your receipt from {_shop_name()}: {purchase.subscription.name}",
+        subject=gettext("Your receipt from {shop}: {subscription}").format(
+            shop=_shop_name(), subscription=purchase.subscription.name
+        ),
         template="purchases/email/receipt",
         context={"purchase": purchase, "buyer": purchase.buyer, "access": purchase.access},
         access=purchase.access,
@@ -89,7 +97,12 @@ def send_purchase_receipt(purchase_id: int) -> bool:
 
 def queue_refund_confirmation(refund) -> None:
     """In the refund's transaction: tell the buyer what was given back, once it commits."""
-    outbox.enqueue(REFUND_MESSAGE, {"refund_id": refund.pk}, key=f"refund:{refund.code}")
+    outbox.enqueue(
+        REFUND_MESSAGE,
+        {"refund_id": refund.pk},
+        key=f"refund:{refund.code}",
+        language=refund.purchase.buyer.language,
+    )
 
 
 def send_refund_confirmation(refund_id: int) -> bool:
@@ -108,7 +121,9 @@ def send_refund_confirmation(refund_id: int) -> bool:
         key=f"refund:{refund.code}",
         kind=REFUND_CONFIRMATION,
         to=purchase.buyer.email,
-        subject=f"Your refund from {_shop_name()}: {purchase.subscription.name}",
+        subject=gettext("Your refund from {shop}: {subscription}").format(
+            shop=_shop_name(), subscription=purchase.subscription.name
+        ),
         template="purchases/email/refund_confirmation",
         context={"refund": refund, "purchase": purchase, "buyer": purchase.buyer},
         access=purchase.access,
@@ -117,7 +132,12 @@ def send_refund_confirmation(refund_id: int) -> bool:
 
 def queue_plan_change_email(change) -> None:
     """In the plan change's transaction: confirm it to the buyer once it commits."""
-    outbox.enqueue(PLAN_CHANGE_MESSAGE, {"change_id": change.pk}, key=f"plan-changed:{change.code}")
+    outbox.enqueue(
+        PLAN_CHANGE_MESSAGE,
+        {"change_id": change.pk},
+        key=f"plan-changed:{change.code}",
+        language=change.contract.buyer.language,
+    )
 
 
 def send_plan_change_email(change_id: int) -> bool:
@@ -154,9 +174,17 @@ def queue_renewal_emails(events: list[tuple[str, int, str]]) -> int:
     """In the renewal's transaction, a batch's e-mails: (kind, contract id, event key) each,
     one outbox row per e-mail (one insert), each mailed once after the commit. Answers how many
     were written (an event written before is not written again)."""
+    languages = dict(
+        RecurringContract.objects.filter(
+            pk__in={contract_id for _kind, contract_id, _key in events}
+        ).values_list("pk", "buyer__language")
+    )
     return outbox.enqueue_many(
         outbox.Message(
-            RENEWAL_MESSAGE, {"kind": kind, "contract_id": contract_id, "key": key}, key=key
+            RENEWAL_MESSAGE,
+            {"kind": kind, "contract_id": contract_id, "key": key},
+            key=key,
+            language=languages.get(contract_id, ""),
         )
         for kind, contract_id, key in events
     )
@@ -174,16 +202,18 @@ def send_renewal_email(kind: str, contract_id: int, key: str) -> bool:
     name = contract.subscription.name
     bill_day = f"{timezone.localtime(contract.next_bill_date):%Y-%m-%d}"
     subjects = {
-        RENEWAL_REMINDER: f"{name} renews on {bill_day}",
-        RENEWAL_RECEIPT: f"Your {name} subscription is renewed",
-        RENEWAL_FAILED: f"We could not renew {name}",
-        CONTRACT_ENDED: f"Your {name} subscription has ended",
+        kind_: subject.format(subscription=name, day=bill_day)
+        for kind_, subject in {
+            RENEWAL_REMINDER: gettext("{subscription} renews on {day}"),
+            RENEWAL_RECEIPT: gettext("Your {subscription} subscription is renewed"),
+            RENEWAL_FAILED: gettext("We could not renew {subscription}"),
+            CONTRACT_ENDED: gettext("Your {subscription} subscription has ended"),
+        }.items()
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subjects[CONTRACT_PAUSED] = gettext("Your %(name)s subscription is paused") % {"name": name}
-        subjects[CONTRACT_RESUMED] = gettext("Your %(name)s subscription is running again") % {
-            "name": name
-        }
+    subjects[CONTRACT_PAUSED] = gettext("Your %(name)s subscription is paused") % {"name": name}
+    subjects[CONTRACT_RESUMED] = gettext("Your %(name)s subscription is running again") % {
+        "name": name
+    }
     return send_once(
         key=key,
         kind=kind,

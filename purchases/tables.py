@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
@@ -42,28 +42,28 @@ class PaymentTypeColumn(tables.Column):
 
 class PurchaseTable(ListTable):
     code = tables.Column(
-        verbose_name="Purchase",
+        verbose_name=_("Purchase"),
         linkify=("purchases:detail", {"code": tables.A("code")}),
         attrs={"td": {"class": "code"}},
     )
     created_at = DateTimeColumn(
-        verbose_name="Created", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
+        verbose_name=_("Created"), format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
     )
     # Sortable: code, date and amount, each read from an index. Buyer, product, payment type and
     # status are narrowed by the filters instead: sorting a million rows by a joined or
     # few-valued column costs a second a page (tests/bench/bench_staff_lists.py).
-    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", orderable=False)
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="buyer__email", orderable=False)
     subscription = tables.Column(
-        verbose_name="Subscription", accessor="subscription__name", orderable=False
+        verbose_name=_("Subscription"), accessor="subscription__name", orderable=False
     )
     pricing_model = tables.Column(
-        verbose_name="Pricing model", accessor="pricing_model__title", orderable=False
+        verbose_name=_("Pricing model"), accessor="pricing_model__title", orderable=False
     )
-    amount = MoneyColumn(verbose_name="Amount")
+    amount = MoneyColumn(verbose_name=_("Amount"))
     # The amount column shows the currency; the export keeps it in a column of its own.
-    currency = tables.Column(verbose_name="Currency", visible=False)
-    payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
-    status = tables.Column(verbose_name="Status", orderable=False)
+    currency = tables.Column(verbose_name=_("Currency"), visible=False)
+    payment_type = PaymentTypeColumn(verbose_name=_("Payment"), orderable=False)
+    status = tables.Column(verbose_name=_("Status"), orderable=False)
 
     class Meta(ListTable.Meta):
         model = Purchase
@@ -89,17 +89,17 @@ class PurchaseTable(ListTable):
 
 class PurchaseSessionTable(ListTable):
     # Sorted by number or opening time (indexed); the rest are searched or filtered.
-    id = tables.Column(verbose_name="Session", orderable=True)
-    created_at = DateTimeColumn(verbose_name="Opened", format="Y-m-d H:i:s", orderable=True)
-    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email")
-    subscription = tables.Column(verbose_name="Product", accessor="subscription__name")
-    transaction_type = tables.Column(verbose_name="Type")
-    price = MoneyColumn(verbose_name="Price")
+    id = tables.Column(verbose_name=_("Session"), orderable=True)
+    created_at = DateTimeColumn(verbose_name=_("Opened"), format="Y-m-d H:i:s", orderable=True)
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="buyer__email")
+    subscription = tables.Column(verbose_name=_("Product"), accessor="subscription__name")
+    transaction_type = tables.Column(verbose_name=_("Type"))
+    price = MoneyColumn(verbose_name=_("Price"))
     # The price column shows the currency; the export keeps it in a column of its own.
-    currency = tables.Column(verbose_name="Currency", visible=False)
-    user_ip = tables.Column(verbose_name="User IP")
-    udid = tables.Column(verbose_name="Device")
-    state = tables.Column(verbose_name="State", accessor="pk", orderable=False)
+    currency = tables.Column(verbose_name=_("Currency"), visible=False)
+    user_ip = tables.Column(verbose_name=_("User IP"))
+    udid = tables.Column(verbose_name=_("Device"))
+    state = tables.Column(verbose_name=_("State"), accessor="pk", orderable=False)
 
     class Meta(ListTable.Meta):
         model = PurchaseSession
@@ -115,25 +115,25 @@ class PurchaseSessionTable(ListTable):
 
 class ContractTable(ListTable):
     code = tables.Column(
-        verbose_name="Contract",
+        verbose_name=_("Contract"),
         linkify=("contracts:detail", {"code": tables.A("code")}),
         attrs={"td": {"class": "code"}},
     )
     # Sortable: code, amount and next bill, each read from an index; the rest are filters
     # (status, subscription, currency) or search (buyer).
-    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", orderable=False)
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="buyer__email", orderable=False)
     subscription = tables.Column(
-        verbose_name="Subscription", accessor="subscription__name", orderable=False
+        verbose_name=_("Subscription"), accessor="subscription__name", orderable=False
     )
-    amount = MoneyColumn(verbose_name="Each period")
+    amount = MoneyColumn(verbose_name=_("Each period"))
     # The amount column shows the currency; the export keeps it in a column of its own.
-    currency = tables.Column(verbose_name="Currency", visible=False)
-    payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
+    currency = tables.Column(verbose_name=_("Currency"), visible=False)
+    payment_type = PaymentTypeColumn(verbose_name=_("Payment"), orderable=False)
     next_bill_date = DateTimeColumn(
-        verbose_name="Next bill", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
+        verbose_name=_("Next bill"), format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
     )
-    failed_attempts = tables.Column(verbose_name="Failed tries", orderable=False)
-    status = tables.Column(verbose_name="Status", orderable=False)
+    failed_attempts = tables.Column(verbose_name=_("Failed tries"), orderable=False)
+    status = tables.Column(verbose_name=_("Status"), orderable=False)
 
     class Meta(ListTable.Meta):
         model = RecurringContract

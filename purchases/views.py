@@ -11,6 +11,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, TemplateView
 
@@ -66,7 +68,7 @@ class PurchaseListView(ListPageView):
 
     permission_required = "purchases.view_purchase"
     model = Purchase
-    title = "Purchases"
+    title = _("Purchases")
     table_class = PurchaseTable
     filterset_class = PurchaseFilter
     template_name = "purchases/purchase_list.html"
@@ -103,7 +105,7 @@ class PurchaseListView(ListPageView):
 class PurchaseSessionListView(ListPageView):
     permission_required = "purchases.view_purchasesession"
     model = PurchaseSession
-    title = "Purchase sessions"
+    title = _("Purchase sessions")
     table_class = PurchaseSessionTable
     filterset_class = PurchaseSessionFilter
     export_name = "purchase-sessions"
@@ -126,7 +128,7 @@ class PurchasePageMixin(PermissionRequiredMixin):
         return self._purchase
 
     def breadcrumbs(self, *trail):
-        return [("Purchases", reverse("purchases:list")), *trail]
+        return [(_("Purchases"), reverse("purchases:list")), *trail]
 
 
 class PurchaseDetailView(PurchasePageMixin, DetailView):
@@ -144,7 +146,7 @@ class PurchaseDetailView(PurchasePageMixin, DetailView):
         sees_money = user.has_perm(MONEY_REPORTS)
         entries = purchase.journal_entries.filter(kind__in=REVENUE_KINDS)
         context.update(
-            title=f"Purchase {purchase.code}",
+            title=gettext("Purchase {code}").format(code=purchase.code),
             breadcrumbs=self.breadcrumbs((purchase.code, None)),
             view=product_view(purchase),
             refunds=purchase.refunds.select_related("created_by"),
@@ -175,7 +177,7 @@ class PurchaseFormView(PurchasePageMixin, ServiceFormView):
     """A form about the purchase the URL names (or a new one); the button says what it does."""
 
     template_name = "purchases/purchase_form.html"
-    cancel_label = "Back"
+    cancel_label = _("Back")
 
     @property
     def submit_label(self):
@@ -211,7 +213,7 @@ class PurchaseFormView(PurchasePageMixin, ServiceFormView):
 class NewPurchaseView(PurchaseFormView):
     permission_required = "purchases.add_purchase"
     form_class = NewPurchaseForm
-    title = "New purchase for a buyer"
+    title = _("New purchase for a buyer")
 
     def get_initial(self):
         return {
@@ -260,15 +262,22 @@ class NewPurchaseView(PurchaseFormView):
     def announce(self, cleaned_data):
         purchase = self.result
         if purchase.status == Purchase.Status.COMPLETED:
-            messages.success(self.request, f"Purchase {purchase.code} completed.")
+            messages.success(
+                self.request, gettext("Purchase {code} completed.").format(code=purchase.code)
+            )
         elif purchase.status == Purchase.Status.PENDING:
             messages.info(
                 self.request,
-                f"Purchase {purchase.code} waits for the buyer to pay on the payment page.",
+                gettext("Purchase {code} waits for the buyer to pay on the payment page.").format(
+                    code=purchase.code
+                ),
             )
         else:
             messages.error(
-                self.request, f"The payment failed: {purchase.response_message or 'declined'}."
+                self.request,
+                gettext("The payment failed: {reason}.").format(
+                    reason=purchase.response_message or gettext("declined")
+                ),
             )
 
     def get_success_url(self):
@@ -278,8 +287,8 @@ class NewPurchaseView(PurchaseFormView):
 class CancelPurchaseView(PurchaseFormView):
     permission_required = "purchases.cancel_purchase"
     form_class = CancelPurchaseForm
-    title = "Cancel"
-    success_message = "Purchase {result.code} cancelled."
+    title = _("Cancel")
+    success_message = _("Purchase {result.code} cancelled.")
 
     def perform(self, data):
         purchase = self.get_purchase()
@@ -295,7 +304,7 @@ class CancelPurchaseView(PurchaseFormView):
 class RefundPurchaseView(PurchaseFormView):
     permission_required = "purchases.refund_purchase"
     form_class = RefundPurchaseForm
-    title = "Refund"
+    title = _("Refund")
 
     def get_initial(self):
         purchase = self.get_purchase()
@@ -312,7 +321,9 @@ class RefundPurchaseView(PurchaseFormView):
 
     def get_success_message(self, cleaned_data):
         refund = self.result
-        return f"Refunded {quantize(refund.amount, refund.currency):f} {refund.currency}."
+        return gettext("Refunded {amount} {currency}.").format(
+            amount=f"{quantize(refund.amount, refund.currency):f}", currency=refund.currency
+        )
 
 
 class CheckPaymentView(PurchasePageMixin, DetailView):
@@ -324,7 +335,10 @@ class CheckPaymentView(PurchasePageMixin, DetailView):
     def post(self, request, *args, **kwargs):
         purchase = confirm_purchase(purchase=self.get_purchase())
         messages.info(
-            request, f"Purchase {purchase.code} is {purchase.get_status_display().lower()}."
+            request,
+            gettext("Purchase {code} is {status}.").format(
+                code=purchase.code, status=purchase.get_status_display().lower()
+            ),
         )
         return redirect("purchases:detail", code=purchase.code)
 
@@ -355,7 +369,7 @@ class ContractListView(ListPageView):
 
     permission_required = "purchases.view_recurringcontract"
     model = RecurringContract
-    title = "Renewals"
+    title = _("Renewals")
     table_class = ContractTable
     filterset_class = ContractFilter
     template_name = "purchases/contract_list.html"
@@ -427,8 +441,8 @@ class ContractDetailView(ContractPageMixin, DetailView):
         live = contract.status in RecurringContract.LIVE_STATUSES
         can_change = user.has_perm("purchases.change_recurringcontract") and live
         context.update(
-            title=f"Contract {contract.code}",
-            breadcrumbs=[("Renewals", reverse("contracts:list")), (contract.code, None)],
+            title=gettext("Contract {code}").format(code=contract.code),
+            breadcrumbs=[(_("Renewals"), reverse("contracts:list")), (contract.code, None)],
             transactions=contract.transactions.order_by("-transaction_date", "-pk"),
             can_stop=can_change and not contract.cancel_at_period_end,
             can_reactivate=can_change
@@ -461,7 +475,7 @@ class ContractActionView(ContractPageMixin, ServiceFormView):
 
     template_name = "purchases/purchase_form.html"
     form_class = ConfirmForm
-    cancel_label = "Back"
+    cancel_label = _("Back")
 
     @property
     def submit_label(self):
@@ -472,7 +486,7 @@ class ContractActionView(ContractPageMixin, ServiceFormView):
 
     def get_breadcrumbs(self):
         return [
-            ("Renewals", reverse("contracts:list")),
+            (_("Renewals"), reverse("contracts:list")),
             (self.get_contract().code, self.detail_url()),
             (self.title, None),
         ]
@@ -486,8 +500,8 @@ class ContractActionView(ContractPageMixin, ServiceFormView):
 
 class StopContractView(ContractActionView):
     permission_required = "purchases.change_recurringcontract"
-    title = "Stop renewing at the period's end"
-    success_message = "The contract stops at the end of its period; the access lasts until then."
+    title = _("Stop renewing at the period's end")
+    success_message = _("The contract stops at the end of its period; the access lasts until then.")
 
     def perform(self, data):
         return cancel_purchase(
@@ -497,8 +511,8 @@ class StopContractView(ContractActionView):
 
 class ReactivateContractView(ContractActionView):
     permission_required = "purchases.change_recurringcontract"
-    title = "Keep renewing"
-    success_message = "The stop is taken back: the contract renews on its next bill date."
+    title = _("Keep renewing")
+    success_message = _("The stop is taken back: the contract renews on its next bill date.")
 
     def perform(self, data):
         return reactivate_purchase(
@@ -509,8 +523,8 @@ class ReactivateContractView(ContractActionView):
 class EndContractView(ContractActionView):
     permission_required = ("purchases.change_recurringcontract", "purchases.cancel_purchase")
     form_class = EndContractForm
-    title = "End now"
-    success_message = "The contract ended now."
+    title = _("End now")
+    success_message = _("The contract ended now.")
 
     def perform(self, data):
         return cancel_purchase(
@@ -523,7 +537,7 @@ class EndContractView(ContractActionView):
 
 class RetryContractView(ContractActionView):
     permission_required = "purchases.retry_contract"
-    title = "Retry the charge now"
+    title = _("Retry the charge now")
 
     def perform(self, data):
         return renewals.retry_contract_now(contract=self.get_contract())
@@ -537,8 +551,8 @@ class RetryContractView(ContractActionView):
 class ChangeCardView(ContractActionView):
     permission_required = "purchases.change_recurringcontract"
     form_class = ChangeCardForm
-    title = "Change the card"
-    success_message = "The contract will be charged to the new card."
+    title = _("Change the card")
+    success_message = _("The contract will be charged to the new card.")
 
     def perform(self, data):
         return change_contract_card(contract=self.get_contract(), instrument=data["instrument"])
@@ -573,8 +587,8 @@ class ExplainView(PermissionRequiredMixin, TemplateView):
                     device_id=data["device_id"].strip(),
                 )
         return super().get_context_data(
-            title="Why can't this buyer buy or watch?",
-            breadcrumbs=[("Why can't they buy or watch?", None)],
+            title=_("Why can't this buyer buy or watch?"),
+            breadcrumbs=[(_("Why can't they buy or watch?"), None)],
             form=form,
             explanation=explanation,
             **kwargs,
@@ -602,11 +616,11 @@ class BuyerTimelineView(PermissionRequiredMixin, TemplateView):
         next_query = query.copy()
         next_query["after"] = page.next_key or ""
         return super().get_context_data(
-            title=f"Timeline of {buyer}",
+            title=gettext("Timeline of {buyer}").format(buyer=buyer),
             breadcrumbs=[
-                ("Buyers", reverse("buyers:list")),
+                (_("Buyers"), reverse("buyers:list")),
                 (buyer.code, reverse("buyers:detail", args=[buyer.code])),
-                ("Timeline", None),
+                (_("Timeline"), None),
             ],
             buyer=buyer,
             page=page,
@@ -625,9 +639,9 @@ class BuyerNoteCreateView(ServiceFormView):
 
     permission_required = "buyers.add_buyernote"
     form_class = BuyerNoteForm
-    title = "Add a note"
-    submit_label = "Add the note"
-    success_message = "Note added."
+    title = _("Add a note")
+    submit_label = _("Add the note")
+    success_message = _("Note added.")
 
     def load(self):
         self.buyer = get_object_or_404(Buyer, code=self.kwargs["code"])

@@ -9,6 +9,7 @@ from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet, construct_instance
+from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.errors import show_on_form
@@ -96,7 +97,7 @@ class SubscriptionPricingModelFormSet(BaseInlineFormSet):
     def clean(self):
         super().clean()
         if sum(bool(form.cleaned_data.get("is_default")) for form in _kept_forms(self)) > 1:
-            raise ValidationError("Only one pricing model can be the default.")
+            raise ValidationError(gettext("Only one pricing model can be the default."))
 
 
 class SubscriptionMediaInline(admin.TabularInline):

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
-    verbose_name = "Catalog"
+    verbose_name = _("Catalog")
 
     def ready(self):
         from core.site_search import register_finder

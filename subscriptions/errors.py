@@ -4,12 +4,14 @@ A form shows the message beside `field` (or above the form when it is None); an 
 code. Codes never change once published; messages may be reworded.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError, SeveralRefusals
 
 
 class CatalogError(DomainError):
     code = "catalog_error"
-    message = "The catalog refused this change."
+    message = _("The catalog refused this change.")
 
 
 class CatalogRefusals(SeveralRefusals, CatalogError):
@@ -18,14 +20,14 @@ class CatalogRefusals(SeveralRefusals, CatalogError):
 
 class ControlCharacter(CatalogError):
     code = "control_character"
-    message = (
+    message = _(
         "Line breaks, tabs and other control characters are not allowed here: keep it on one line."
     )
 
 
 class FieldRequired(CatalogError):
     code = "required"
-    message = "This field is required."
+    message = _("This field is required.")
 
 
 # --- Subscriptions ------------------------------------------------------------------------------
@@ -33,68 +35,68 @@ class FieldRequired(CatalogError):
 
 class PeriodOrAccessExpireRequired(CatalogError):
     code = "period_or_access_expire_required"
-    message = "Give a period in days or an access expiry date (one of the two is required)."
+    message = _("Give a period in days or an access expiry date (one of the two is required).")
     field = "period"
 
 
 class AccessStartNotBeforeExpire(CatalogError):
     code = "access_start_not_before_expire"
-    message = "Access must start before it expires."
+    message = _("Access must start before it expires.")
     field = "access_expire"
 
 
 class SaleStartNotBeforeEnd(CatalogError):
     code = "sale_start_not_before_end"
-    message = "The sale must start before it ends."
+    message = _("The sale must start before it ends.")
     field = "sale_end"
 
 
 class DrmOptionWithoutDrm(CatalogError):
     code = "drm_option_without_drm"
-    message = "This option is allowed only with DRM: turn DRM on or clear the option."
+    message = _("This option is allowed only with DRM: turn DRM on or clear the option.")
 
 
 class CollectionTypeOnlyForCollections(CatalogError):
     code = "collection_type_only_for_collections"
-    message = "A collection type is only for subscriptions of the registration-form kind."
+    message = _("A collection type is only for subscriptions of the registration-form kind.")
     field = "collection_type"
 
 
 class MandatorySubscriptionExists(CatalogError):
     code = "mandatory_subscription_exists"
-    message = "Another subscription is already mandatory; a shop may have only one."
+    message = _("Another subscription is already mandatory; a shop may have only one.")
     field = "mandatory"
 
 
 class InvalidUrl(CatalogError):
     code = "invalid_url"
-    message = "Enter a full web address starting with http:// or https://."
+    message = _("Enter a full web address starting with http:// or https://.")
 
 
 class InvalidChoice(CatalogError):
     code = "invalid_choice"
-    message = "This is not one of the available choices."
+    message = _("This is not one of the available choices.")
 
 
 class NotANumberInRange(CatalogError):
     code = "not_a_number_in_range"
-    message = "Enter a whole number of at least 0."
+    message = _("Enter a whole number of at least 0.")
 
 
 class PeriodTooLong(CatalogError):
     code = "period_too_long"
-    message = "A rental or billing period is at most 100 years."
+    message = _("A rental or billing period is at most 100 years.")
 
 
 class DefaultPricingModelNotOffered(CatalogError):
     code = "default_pricing_model_not_offered"
-    message = "The default pricing model must be one of the pricing models offered."
+    message = _("The default pricing model must be one of the pricing models offered.")
     field = "default_pricing_model"
 
 
 class SingleSubscriptionHoldsOneMedia(CatalogError):
     code = "single_subscription_holds_one_media"
-    message = (
+    message = _(
         "A single-media subscription holds at most one media; remove it first or make it a group."
     )
     field = "media"
@@ -102,19 +104,19 @@ class SingleSubscriptionHoldsOneMedia(CatalogError):
 
 class MediaAlreadyAttached(CatalogError):
     code = "media_already_attached"
-    message = "This media is already in the subscription."
+    message = _("This media is already in the subscription.")
     field = "media"
 
 
 class MediaNotAttached(CatalogError):
     code = "media_not_attached"
-    message = "This media is not in the subscription."
+    message = _("This media is not in the subscription.")
     field = "media"
 
 
 class SubscriptionArchived(CatalogError):
     code = "subscription_archived"
-    message = "This subscription is archived and can no longer be changed."
+    message = _("This subscription is archived and can no longer be changed.")
 
 
 # --- Media --------------------------------------------------------------------------------------
@@ -122,7 +124,7 @@ class SubscriptionArchived(CatalogError):
 
 class MediaInUse(CatalogError):
     code = "media_in_use"
-    message = "This media is held by a subscription; remove it from every subscription first."
+    message = _("This media is held by a subscription; remove it from every subscription first.")
 
 
 # --- Pricing models -----------------------------------------------------------------------------
@@ -130,19 +132,19 @@ class MediaInUse(CatalogError):
 
 class NegativeAmount(CatalogError):
     code = "negative_amount"
-    message = "The amount cannot be negative."
+    message = _("The amount cannot be negative.")
     field = "price"
 
 
 class AmountTooPrecise(CatalogError):
     code = "amount_too_precise"
-    message = "This currency has fewer decimal places than this amount."
+    message = _("This currency has fewer decimal places than this amount.")
     field = "price"
 
 
 class RecurrenceRequired(CatalogError):
     code = "recurrence_required"
-    message = (
+    message = _(
         "A recurring pricing model needs how often it renews (a unit and a count of 1 or more)."
     )
     field = "recurrence_unit"
@@ -150,31 +152,31 @@ class RecurrenceRequired(CatalogError):
 
 class RecurrenceOnlyForRecurring(CatalogError):
     code = "recurrence_only_for_recurring"
-    message = "Only a recurring pricing model renews: clear the renewal or make it recurring."
+    message = _("Only a recurring pricing model renews: clear the renewal or make it recurring.")
     field = "recurrence_unit"
 
 
 class RentalHoursOnlyForOneTime(CatalogError):
     code = "rental_hours_only_for_one_time"
-    message = "Rental hours are for one-time access; a recurring model renews instead."
+    message = _("Rental hours are for one-time access; a recurring model renews instead.")
     field = "rental_hours"
 
 
 class TrialOnlyForRecurring(CatalogError):
     code = "trial_only_for_recurring"
-    message = "Trial days are only for recurring pricing models."
+    message = _("Trial days are only for recurring pricing models.")
     field = "trial_days"
 
 
 class DeviceTypesRequired(CatalogError):
     code = "device_types_required"
-    message = "Choose the device types it grants, or grant all devices."
+    message = _("Choose the device types it grants, or grant all devices.")
     field = "device_types"
 
 
 class PricingModelTermsFixed(CatalogError):
     code = "pricing_model_terms_fixed"
-    message = (
+    message = _(
         "This pricing model has been sold: its currency and recurrence cannot change. "
         "Create a new pricing model instead."
     )
@@ -182,7 +184,7 @@ class PricingModelTermsFixed(CatalogError):
 
 class PricingModelInUse(CatalogError):
     code = "pricing_model_in_use"
-    message = "This pricing model is offered by a subscription or was used in a purchase."
+    message = _("This pricing model is offered by a subscription or was used in a purchase.")
 
 
 # --- Coupons ------------------------------------------------------------------------------------
@@ -190,43 +192,43 @@ class PricingModelInUse(CatalogError):
 
 class CouponCodeTaken(CatalogError):
     code = "coupon_code_taken"
-    message = "A coupon with this code already exists (codes ignore letter case)."
+    message = _("A coupon with this code already exists (codes ignore letter case).")
     field = "code"
 
 
 class InvalidCouponCode(CatalogError):
     code = "invalid_coupon_code"
-    message = "Use 3 to 32 letters, digits, dashes or underscores."
+    message = _("Use 3 to 32 letters, digits, dashes or underscores.")
     field = "code"
 
 
 class InvalidDiscount(CatalogError):
     code = "invalid_discount"
-    message = "Give a percent above 0 and at most 100."
+    message = _("Give a percent above 0 and at most 100.")
     field = "percent"
 
 
 class ValidFromNotBeforeUntil(CatalogError):
     code = "valid_from_not_before_until"
-    message = "The coupon must become valid before it stops being valid."
+    message = _("The coupon must become valid before it stops being valid.")
     field = "valid_until"
 
 
 class UseLimitBelowUses(CatalogError):
     code = "use_limit_below_uses"
-    message = "The use limit cannot be lower than the uses so far."
+    message = _("The use limit cannot be lower than the uses so far.")
     field = "use_limit"
 
 
 class CouponNeedsSubscriptions(CatalogError):
     code = "coupon_needs_subscriptions"
-    message = "Choose the subscriptions it applies to, or make it apply to every subscription."
+    message = _("Choose the subscriptions it applies to, or make it apply to every subscription.")
     field = "subscriptions"
 
 
 class CouponForAllHasSubscriptions(CatalogError):
     code = "coupon_for_all_has_subscriptions"
-    message = (
+    message = _(
         "A coupon for every subscription takes no list: untick “applies to every subscription” "
         "or clear the chosen subscriptions."
     )
@@ -235,36 +237,36 @@ class CouponForAllHasSubscriptions(CatalogError):
 
 class CouponInUse(CatalogError):
     code = "coupon_in_use"
-    message = "This coupon was used in a purchase and cannot be deleted."
+    message = _("This coupon was used in a purchase and cannot be deleted.")
 
 
 class CouponNotValidYet(CatalogError):
     code = "coupon_not_valid_yet"
-    message = "This coupon is not valid yet."
+    message = _("This coupon is not valid yet.")
     field = "coupon"
 
 
 class CouponExpired(CatalogError):
     code = "coupon_expired"
-    message = "This coupon has expired."
+    message = _("This coupon has expired.")
     field = "coupon"
 
 
 class CouponUsedUp(CatalogError):
     code = "coupon_used_up"
-    message = "This coupon has been used as many times as it may be."
+    message = _("This coupon has been used as many times as it may be.")
     field = "coupon"
 
 
 class CouponNotApplicable(CatalogError):
     code = "coupon_not_applicable"
-    message = "This coupon does not apply to this subscription."
+    message = _("This coupon does not apply to this subscription.")
     field = "coupon"
 
 
 class CouponCurrencyMismatch(CatalogError):
     code = "coupon_currency_mismatch"
-    message = "This coupon takes off an amount in another currency than the price."
+    message = _("This coupon takes off an amount in another currency than the price.")
     field = "coupon"
 
 
@@ -273,17 +275,17 @@ class CouponCurrencyMismatch(CatalogError):
 
 class ShopNameRequired(CatalogError):
     code = "shop_name_required"
-    message = "The seller's name is required."
+    message = _("The seller's name is required.")
     field = "name"
 
 
 class PhoneOrEmailRequired(CatalogError):
     code = "phone_or_email_required"
-    message = "Give a phone number or an e-mail address (at least one)."
+    message = _("Give a phone number or an e-mail address (at least one).")
     field = "phone"
 
 
 class InvalidEmail(CatalogError):
     code = "invalid_email"
-    message = "Enter a valid e-mail address."
+    message = _("Enter a valid e-mail address.")
     field = "email"

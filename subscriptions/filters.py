@@ -1,5 +1,6 @@
 import django_filters
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.listing import ListFilterSet
 from core.money import currency_choices
@@ -11,12 +12,12 @@ from .selectors import SUBSCRIPTION_STATUSES, subscription_status_condition
 class SubscriptionFilter(ListFilterSet):
     search_fields = ("name", "code")
 
-    kind = django_filters.ChoiceFilter(label="Kind", choices=Subscription.Kind.choices)
-    scope = django_filters.ChoiceFilter(label="Scope", choices=Subscription.Scope.choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Subscription.Kind.choices)
+    scope = django_filters.ChoiceFilter(label=_("Scope"), choices=Subscription.Scope.choices)
     status = django_filters.ChoiceFilter(
-        label="Status", choices=SUBSCRIPTION_STATUSES, method="filter_status"
+        label=_("Status"), choices=SUBSCRIPTION_STATUSES, method="filter_status"
     )
-    drm = django_filters.BooleanFilter(label="DRM")
+    drm = django_filters.BooleanFilter(label=_("DRM"))
 
     class Meta:
         model = Subscription
@@ -29,8 +30,8 @@ class SubscriptionFilter(ListFilterSet):
 class MediaFilter(ListFilterSet):
     search_fields = ("title", "code")
 
-    kind = django_filters.ChoiceFilter(label="Kind", choices=Media.Kind.choices)
-    status = django_filters.ChoiceFilter(label="Status", choices=Media.Status.choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Media.Kind.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Media.Status.choices)
 
     class Meta:
         model = Media
@@ -40,9 +41,9 @@ class MediaFilter(ListFilterSet):
 class PricingModelFilter(ListFilterSet):
     search_fields = ("title", "code")
 
-    currency = django_filters.ChoiceFilter(label="Currency", choices=currency_choices)
-    is_recurring = django_filters.BooleanFilter(label="Recurring")
-    quality = django_filters.ChoiceFilter(label="Quality", choices=PricingModel.Quality.choices)
+    currency = django_filters.ChoiceFilter(label=_("Currency"), choices=currency_choices)
+    is_recurring = django_filters.BooleanFilter(label=_("Recurring"))
+    quality = django_filters.ChoiceFilter(label=_("Quality"), choices=PricingModel.Quality.choices)
 
     class Meta:
         model = PricingModel
@@ -53,9 +54,9 @@ class CouponFilter(ListFilterSet):
     search_fields = ("code", "description")
 
     discount_type = django_filters.ChoiceFilter(
-        label="Discount", choices=Coupon.DiscountType.choices
+        label=_("Discount"), choices=Coupon.DiscountType.choices
     )
-    applies_to_all = django_filters.BooleanFilter(label="For every subscription")
+    applies_to_all = django_filters.BooleanFilter(label=_("For every subscription"))
 
     class Meta:
         model = Coupon

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateOrDateTimeField, ModelMultipleChoiceField, stored_integer_range
 from core.money import currency_choices
@@ -53,41 +54,42 @@ class ServiceModelForm(forms.ModelForm):
 
 class SubscriptionForm(ServiceModelForm):
     access_start = DateOrDateTimeField(
-        label="Access start",
-        help_text="A date alone means 00:00:01 in the shop's time zone.",
+        label=_("Access start"),
+        help_text=_("A date alone means 00:00:01 in the shop's time zone."),
     )
     access_expire = DateOrDateTimeField(
-        label="Access expires", help_text="A date alone means 23:59:59 in the shop's time zone."
+        label=_("Access expires"),
+        help_text=_("A date alone means 23:59:59 in the shop's time zone."),
     )
-    sale_start = DateOrDateTimeField(label="On sale from")
-    sale_end = DateOrDateTimeField(label="On sale until")
+    sale_start = DateOrDateTimeField(label=_("On sale from"))
+    sale_end = DateOrDateTimeField(label=_("On sale until"))
     pricing_models = ModelMultipleChoiceField(
-        label="Pricing models offered",
+        label=_("Pricing models offered"),
         queryset=PricingModel.objects.order_by("title", "pk"),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
     default_pricing_model = forms.ModelChoiceField(
-        label="Default pricing model",
+        label=_("Default pricing model"),
         queryset=PricingModel.objects.order_by("title", "pk"),
         required=False,
-        help_text="Empty: the first one offered.",
+        help_text=_("Empty: the first one offered."),
     )
 
     fieldset_layout = [
-        ("What it is", ["name", "kind", "collection_type", "scope", "description", "materials"]),
-        ("Price", ["pricing_models", "default_pricing_model"]),
+        (_("What it is"), ["name", "kind", "collection_type", "scope", "description", "materials"]),
+        (_("Price"), ["pricing_models", "default_pricing_model"]),
         (
-            "Access",
+            _("Access"),
             ["period", "access_start", "access_expire", "activation"],
         ),
-        ("Sale", ["sale_start", "sale_end", "stock", "provisioning_only", "mandatory"]),
+        (_("Sale"), ["sale_start", "sale_end", "stock", "provisioning_only", "mandatory"]),
         (
-            "Options",
+            _("Options"),
             ["buy_redirect_url", "custom_url", "ip_recovery", "device_ban", "buyer_commission"],
         ),
         (
-            "DRM",
+            _("DRM"),
             [
                 "drm",
                 "downloadable_origin",
@@ -165,15 +167,15 @@ class MediaForm(ServiceModelForm):
 
 class PricingModelForm(ServiceModelForm):
     device_types = forms.MultipleChoiceField(
-        label="Device types",
+        label=_("Device types"),
         choices=PricingModel.DeviceType.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Only when it does not grant all devices.",
+        help_text=_("Only when it does not grant all devices."),
     )
 
     fieldset_layout = [
-        ("Price", ["title", "price", "currency", "quality"]),
+        (_("Price"), ["title", "price", "currency", "quality"]),
         (
             "One-time or recurring",
             ["is_recurring", "recurrence_unit", "recurrence_count", "trial_days", "rental_hours"],
@@ -205,30 +207,32 @@ class PricingModelForm(ServiceModelForm):
 
 class CouponForm(ServiceModelForm):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=32,
         required=False,
-        help_text="What buyers type, like SUMMER25; letter case does not matter. "
-        "Empty: a code is generated.",
+        help_text=_(
+            "What buyers type, like SUMMER25; letter case does not matter. "
+            "Empty: a code is generated."
+        ),
     )
-    valid_from = DateOrDateTimeField(label="Valid from")
+    valid_from = DateOrDateTimeField(label=_("Valid from"))
     valid_until = DateOrDateTimeField(
-        label="Valid until", help_text="A date alone means until 23:59:59 that day."
+        label=_("Valid until"), help_text=_("A date alone means until 23:59:59 that day.")
     )
     subscriptions = ModelMultipleChoiceField(
-        label="Subscriptions",
+        label=_("Subscriptions"),
         queryset=Subscription.objects.filter(archived_at__isnull=True).order_by("name", "pk"),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="Only when it does not apply to every subscription.",
+        help_text=_("Only when it does not apply to every subscription."),
     )
 
     fieldset_layout = [
-        ("Coupon", ["code", "description"]),
-        ("Discount", ["discount_type", "percent", "amount", "currency"]),
-        ("Validity", ["valid_from", "valid_until", "use_limit"]),
-        ("Who may use it", ["uses_per_buyer", "first_purchase_only"]),
-        ("Applies to", ["applies_to_all", "subscriptions"]),
+        (_("Coupon"), ["code", "description"]),
+        (_("Discount"), ["discount_type", "percent", "amount", "currency"]),
+        (_("Validity"), ["valid_from", "valid_until", "use_limit"]),
+        (_("Who may use it"), ["uses_per_buyer", "first_purchase_only"]),
+        (_("Applies to"), ["applies_to_all", "subscriptions"]),
     ]
 
     class Meta:
@@ -261,15 +265,16 @@ class ShopContactsForm(ServiceModelForm):
         formfield_callback = https_by_default
         fields = ["name", "phone", "email", "site", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {"phone": "A phone number or an e-mail address is required."}
+        help_texts = {"phone": _("A phone number or an e-mail address is required.")}
 
 
 class AttachMediaForm(forms.Form):
-    media = forms.CharField(label="Media code", max_length=32)
+    media = forms.CharField(label=_("Media code"), max_length=32)
 
     def clean_media(self):
         code = self.cleaned_data["media"].strip()
         media = Media.objects.filter(code=code).first()
         if media is None:
-            raise forms.ValidationError("No media has this code.")
+            raise forms.ValidationError(_("No media has this code."))
+
         return media

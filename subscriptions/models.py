@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.codes import PublicCodeModel, new_public_code
@@ -28,30 +30,30 @@ class Media(PublicCodeModel):
     """A video or audio file (reference 004 `listmedia` item)."""
 
     class Kind(models.TextChoices):
-        VIDEO = "video", "Video"
-        AUDIO = "audio", "Audio"
+        VIDEO = "video", _("Video")
+        AUDIO = "audio", _("Audio")
 
     class Status(models.TextChoices):
-        PROCESSING = "processing", "Processing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PROCESSING = "processing", _("Processing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
-    title = models.CharField("title", max_length=255)
-    kind = models.CharField("kind", max_length=10, choices=Kind.choices, default=Kind.VIDEO)
-    width = models.PositiveIntegerField("width (px)", null=True, blank=True)
-    height = models.PositiveIntegerField("height (px)", null=True, blank=True)
-    duration = models.PositiveIntegerField("duration (seconds)", null=True, blank=True)
+    title = models.CharField(_("title"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.VIDEO)
+    width = models.PositiveIntegerField(_("width (px)"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height (px)"), null=True, blank=True)
+    duration = models.PositiveIntegerField(_("duration (seconds)"), null=True, blank=True)
     status = models.CharField(
-        "status", max_length=12, choices=Status.choices, default=Status.PROCESSING
+        _("status"), max_length=12, choices=Status.choices, default=Status.PROCESSING
     )
-    poster_url = models.URLField("poster URL", max_length=500, blank=True)
-    hls_url = models.URLField("HLS URL", max_length=500, blank=True)
-    download_url = models.URLField("download link", max_length=500, blank=True)
-    created_at = models.DateTimeField("created", default=timezone.now)
+    poster_url = models.URLField(_("poster URL"), max_length=500, blank=True)
+    hls_url = models.URLField(_("HLS URL"), max_length=500, blank=True)
+    download_url = models.URLField(_("download link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
-        verbose_name = "media"
-        verbose_name_plural = "media"
+        verbose_name = _("media")
+        verbose_name_plural = _("media")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -71,50 +73,53 @@ class PricingModel(PublicCodeModel):
     """How a subscription is sold (reference 002 `PricingModel`): price, currency, recurrence."""
 
     class RecurrenceUnit(models.TextChoices):
-        DAYS = "days", "Days"
-        WEEKS = "weeks", "Weeks"
-        MONTHS = "months", "Months"
-        YEARS = "years", "Years"
+        DAYS = "days", _("Days")
+        WEEKS = "weeks", _("Weeks")
+        MONTHS = "months", _("Months")
+        YEARS = "years", _("Years")
 
     class Quality(models.TextChoices):
-        SD = "SD", "SD"
-        HD = "HD", "HD"
-        UHD = "UHD", "UHD"
+        SD = "SD", _("SD")
+        HD = "HD", _("HD")
+        UHD = "UHD", _("UHD")
 
     class DeviceType(models.TextChoices):
-        WEB = "web", "Web browser"
-        MOBILE = "mobile", "Phone"
-        TABLET = "tablet", "Tablet"
-        SMART_TV = "smart_tv", "Smart TV"
-        SET_TOP_BOX = "set_top_box", "Set-top box"
-        CONSOLE = "console", "Game console"
+        WEB = "web", _("Web browser")
+        MOBILE = "mobile", _("Phone")
+        TABLET = "tablet", _("Tablet")
+        SMART_TV = "smart_tv", _("Smart TV")
+        SET_TOP_BOX = "set_top_box", _("Set-top box")
+        CONSOLE = "console", _("Game console")
 
-    title = models.CharField("title", max_length=255)
+    title = models.CharField(_("title"), max_length=255)
     price = models.DecimalField(
-        "price", max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES
+        _("price"), max_digits=MONEY_DIGITS, decimal_places=STORED_DECIMAL_PLACES
     )
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
-    is_recurring = models.BooleanField("recurring", default=False)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
+    is_recurring = models.BooleanField(_("recurring"), default=False)
     recurrence_unit = models.CharField(
-        "renews every (unit)", max_length=6, choices=RecurrenceUnit.choices, blank=True
+        _("renews every (unit)"), max_length=6, choices=RecurrenceUnit.choices, blank=True
     )
     recurrence_count = models.PositiveSmallIntegerField(
-        "renews every (count)", null=True, blank=True
+        _("renews every (count)"), null=True, blank=True
     )
     rental_hours = models.PositiveIntegerField(
-        "rental hours", null=True, blank=True, help_text="One-time access only; empty: no limit."
+        _("rental hours"),
+        null=True,
+        blank=True,
+        help_text=_("One-time access only; empty: no limit."),
     )
-    quality = models.CharField("quality", max_length=3, choices=Quality.choices, default="HD")
-    grant_all_devices = models.BooleanField("grants all devices", default=True)
-    device_types = models.JSONField("device types", default=list, blank=True)
-    trial_days = models.PositiveSmallIntegerField("trial days", default=0)
-    created_at = models.DateTimeField("created", auto_now_add=True)
-    updated_at = models.DateTimeField("updated", auto_now=True)
+    quality = models.CharField(_("quality"), max_length=3, choices=Quality.choices, default="HD")
+    grant_all_devices = models.BooleanField(_("grants all devices"), default=True)
+    device_types = models.JSONField(_("device types"), default=list, blank=True)
+    trial_days = models.PositiveSmallIntegerField(_("trial days"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "pricing model"
+        verbose_name = _("pricing model")
         ordering = ["title", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -150,69 +155,82 @@ class PricingModel(PublicCodeModel):
     @property
     def recurrence_display(self) -> str:
         if not self.is_recurring:
-            return "one-time"
-        unit = self.get_recurrence_unit_display().lower()
-        if self.recurrence_count == 1:
-            return f"every {unit.rstrip('s')}"
-        return f"every {self.recurrence_count} {unit}"
+            return gettext("one-time")
+        count = self.recurrence_count
+        if count == 1:
+            return {
+                "days": gettext("every day"),
+                "weeks": gettext("every week"),
+                "months": gettext("every month"),
+                "years": gettext("every year"),
+            }[self.recurrence_unit]
+        # Russian says "every 21 days" with the singular's form: the count is in every form.
+        return {
+            "days": ngettext("every %(count)d day", "every %(count)d days", count),
+            "weeks": ngettext("every %(count)d week", "every %(count)d weeks", count),
+            "months": ngettext("every %(count)d month", "every %(count)d months", count),
+            "years": ngettext("every %(count)d year", "every %(count)d years", count),
+        }[self.recurrence_unit] % {"count": count}
 
 
 class Subscription(PublicCodeModel):
     """The product a buyer gets access to (reference 004 `create`)."""
 
     class Kind(models.TextChoices):
-        SUBSCRIPTION = "subscription", "Pay-per-view access"
-        PASSWORD = "password", "Password access"
-        COLLECTION = "collection", "Registration form"
+        SUBSCRIPTION = "subscription", _("Pay-per-view access")
+        PASSWORD = "password", _("Password access")
+        COLLECTION = "collection", _("Registration form")
 
     class CollectionType(models.TextChoices):
-        COLLECT = "collect", "Collect: access after filling in the form"
-        PROTECT = "protect", "Protect: access only for listed customers"
+        COLLECT = "collect", _("Collect: access after filling in the form")
+        PROTECT = "protect", _("Protect: access only for listed customers")
 
     class Scope(models.TextChoices):
-        SINGLE = "single", "Single media"
-        GROUP = "group", "Group of media"
+        SINGLE = "single", _("Single media")
+        GROUP = "group", _("Group of media")
 
-    name = models.CharField("name", max_length=255)
-    kind = models.CharField("kind", max_length=12, choices=Kind.choices, default=Kind.SUBSCRIPTION)
-    collection_type = models.CharField(
-        "collection type", max_length=7, choices=CollectionType.choices, blank=True
+    name = models.CharField(_("name"), max_length=255)
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=Kind.choices, default=Kind.SUBSCRIPTION
     )
-    scope = models.CharField("scope", max_length=6, choices=Scope.choices, default=Scope.SINGLE)
-    description = models.TextField("description", blank=True)
-    materials = models.TextField("additional materials", blank=True)
+    collection_type = models.CharField(
+        _("collection type"), max_length=7, choices=CollectionType.choices, blank=True
+    )
+    scope = models.CharField(_("scope"), max_length=6, choices=Scope.choices, default=Scope.SINGLE)
+    description = models.TextField(_("description"), blank=True)
+    materials = models.TextField(_("additional materials"), blank=True)
 
-    period = models.PositiveIntegerField("period (days)", null=True, blank=True)
-    access_start = models.DateTimeField("access start", null=True, blank=True)
-    access_expire = models.DateTimeField("access expires", null=True, blank=True)
-    activation = models.PositiveIntegerField("activation limit", null=True, blank=True)
+    period = models.PositiveIntegerField(_("period (days)"), null=True, blank=True)
+    access_start = models.DateTimeField(_("access start"), null=True, blank=True)
+    access_expire = models.DateTimeField(_("access expires"), null=True, blank=True)
+    activation = models.PositiveIntegerField(_("activation limit"), null=True, blank=True)
 
-    buy_redirect_url = models.URLField("redirect after purchase", max_length=500, blank=True)
-    custom_url = models.URLField("link for e-mails", max_length=500, blank=True)
-    ip_recovery = models.BooleanField("recover session by IP", default=False)
-    device_ban = models.BooleanField("ban concurrent devices", default=False)
-    buyer_commission = models.BooleanField("buyer pays gateway commission", default=False)
+    buy_redirect_url = models.URLField(_("redirect after purchase"), max_length=500, blank=True)
+    custom_url = models.URLField(_("link for e-mails"), max_length=500, blank=True)
+    ip_recovery = models.BooleanField(_("recover session by IP"), default=False)
+    device_ban = models.BooleanField(_("ban concurrent devices"), default=False)
+    buyer_commission = models.BooleanField(_("buyer pays gateway commission"), default=False)
 
-    drm = models.BooleanField("DRM", default=False)
-    downloadable_origin = models.BooleanField("downloadable original", default=False)
-    preview = models.PositiveIntegerField("preview (seconds)", null=True, blank=True)
-    watermark = models.BooleanField("watermark", default=False)
-    watermark_email = models.BooleanField("watermark: e-mail", default=False)
-    watermark_name = models.BooleanField("watermark: name", default=False)
-    watermark_ip = models.BooleanField("watermark: IP address", default=False)
+    drm = models.BooleanField(_("DRM"), default=False)
+    downloadable_origin = models.BooleanField(_("downloadable original"), default=False)
+    preview = models.PositiveIntegerField(_("preview (seconds)"), null=True, blank=True)
+    watermark = models.BooleanField(_("watermark"), default=False)
+    watermark_email = models.BooleanField(_("watermark: e-mail"), default=False)
+    watermark_name = models.BooleanField(_("watermark: name"), default=False)
+    watermark_ip = models.BooleanField(_("watermark: IP address"), default=False)
 
-    sale_start = models.DateTimeField("on sale from", null=True, blank=True)
-    sale_end = models.DateTimeField("on sale until", null=True, blank=True)
+    sale_start = models.DateTimeField(_("on sale from"), null=True, blank=True)
+    sale_end = models.DateTimeField(_("on sale until"), null=True, blank=True)
     stock = models.PositiveIntegerField(
-        "stock", null=True, blank=True, help_text="Most accesses to grant; empty: no limit."
+        _("stock"), null=True, blank=True, help_text=_("Most accesses to grant; empty: no limit.")
     )
     provisioning_only = models.BooleanField(
-        "provisioning only", default=False, help_text="Granted by staff, never sold."
+        _("provisioning only"), default=False, help_text=_("Granted by staff, never sold.")
     )
     mandatory = models.BooleanField(
-        "mandatory", default=False, help_text="Buyers must hold it to buy anything else."
+        _("mandatory"), default=False, help_text=_("Buyers must hold it to buy anything else.")
     )
-    archived_at = models.DateTimeField("archived", null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True, editable=False)
 
     media = models.ManyToManyField(
         Media, through="SubscriptionMedia", related_name="subscriptions", blank=True
@@ -220,8 +238,8 @@ class Subscription(PublicCodeModel):
     pricing_models = models.ManyToManyField(
         PricingModel, through="SubscriptionPricingModel", related_name="subscriptions", blank=True
     )
-    created_at = models.DateTimeField("created", auto_now_add=True)
-    updated_at = models.DateTimeField("updated", auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -306,14 +324,14 @@ class SubscriptionMedia(models.Model):
         Subscription, on_delete=models.CASCADE, related_name="media_links"
     )
     media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="subscription_links")
-    added_at = models.DateTimeField("added", auto_now_add=True)
+    added_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     # Media attached and detached show in the subscription's history.
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "media of a subscription"
-        verbose_name_plural = "media of subscriptions"
+        verbose_name = _("media of a subscription")
+        verbose_name_plural = _("media of subscriptions")
         ordering = ["added_at", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -330,13 +348,13 @@ class SubscriptionPricingModel(models.Model):
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="offers")
     pricing_model = models.ForeignKey(PricingModel, on_delete=models.PROTECT, related_name="offers")
-    is_default = models.BooleanField("default", default=False)
+    is_default = models.BooleanField(_("default"), default=False)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "pricing model offered"
-        verbose_name_plural = "pricing models offered"
+        verbose_name = _("pricing model offered")
+        verbose_name_plural = _("pricing models offered")
         ordering = ["-is_default", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -357,47 +375,47 @@ class Coupon(PublicCodeModel):
     """A discount code a buyer types; unique whatever its letter case."""
 
     class DiscountType(models.TextChoices):
-        PERCENT = "percent", "Percent off"
-        FIXED = "fixed", "Fixed amount off"
+        PERCENT = "percent", _("Percent off")
+        FIXED = "fixed", _("Fixed amount off")
 
     # The coupon's code is its public code: staff choose it (SUMMER25) or leave it generated.
-    code = models.CharField("code", max_length=32, default=new_public_code)
-    description = models.CharField("description", max_length=255, blank=True)
+    code = models.CharField(_("code"), max_length=32, default=new_public_code)
+    description = models.CharField(_("description"), max_length=255, blank=True)
     discount_type = models.CharField(
-        "discount", max_length=7, choices=DiscountType.choices, default=DiscountType.PERCENT
+        _("discount"), max_length=7, choices=DiscountType.choices, default=DiscountType.PERCENT
     )
     percent = models.DecimalField(
-        "percent off", max_digits=5, decimal_places=2, null=True, blank=True
+        _("percent off"), max_digits=5, decimal_places=2, null=True, blank=True
     )
     amount = models.DecimalField(
-        "amount off",
+        _("amount off"),
         max_digits=MONEY_DIGITS,
         decimal_places=STORED_DECIMAL_PLACES,
         null=True,
         blank=True,
     )
     currency = models.CharField(
-        "currency of the amount", max_length=3, choices=currency_choices, blank=True
+        _("currency of the amount"), max_length=3, choices=currency_choices, blank=True
     )
-    valid_from = models.DateTimeField("valid from", null=True, blank=True)
-    valid_until = models.DateTimeField("valid until", null=True, blank=True)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     use_limit = models.PositiveIntegerField(
-        "use limit", null=True, blank=True, help_text="Empty: no limit."
+        _("use limit"), null=True, blank=True, help_text=_("Empty: no limit.")
     )
-    uses = models.PositiveIntegerField("uses so far", default=0)
+    uses = models.PositiveIntegerField(_("uses so far"), default=0)
     uses_per_buyer = models.PositiveIntegerField(
-        "uses per buyer", null=True, blank=True, help_text="Empty: no limit."
+        _("uses per buyer"), null=True, blank=True, help_text=_("Empty: no limit.")
     )
     first_purchase_only = models.BooleanField(
-        "first purchase only",
+        _("first purchase only"),
         default=False,
-        help_text="Only for a buyer who has never paid for a purchase.",
+        help_text=_("Only for a buyer who has never paid for a purchase."),
     )
-    applies_to_all = models.BooleanField("applies to every subscription", default=True)
+    applies_to_all = models.BooleanField(_("applies to every subscription"), default=True)
     subscriptions = models.ManyToManyField(
-        Subscription, related_name="coupons", blank=True, verbose_name="subscriptions"
+        Subscription, related_name="coupons", blank=True, verbose_name=_("subscriptions")
     )
-    created_at = models.DateTimeField("created", auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -432,8 +450,11 @@ class Coupon(PublicCodeModel):
     @property
     def discount_display(self) -> str:
         if self.discount_type == self.DiscountType.PERCENT:
-            return f"{self.percent.normalize():f}% off"
-        return f"{quantize(self.amount, self.currency)} {self.currency} off"
+            return gettext("{percent} off").format(percent=f"{self.percent.normalize():f}%")
+
+        return gettext("{amount} {currency} off").format(
+            amount=quantize(self.amount, self.currency), currency=self.currency
+        )
 
     def is_valid_at(self, when) -> bool:
         if self.valid_from and when < self.valid_from:
@@ -449,16 +470,16 @@ class ShopContacts(models.Model):
     SINGLETON_ID = 1
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
-    name = models.CharField("seller's name", max_length=255)
-    phone = models.CharField("phone", max_length=40, blank=True)
-    email = models.EmailField("e-mail", blank=True)
-    site = models.URLField("site", max_length=500, blank=True)
-    description = models.TextField("description", blank=True)
-    updated_at = models.DateTimeField("updated", auto_now=True)
+    name = models.CharField(_("seller's name"), max_length=255)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    site = models.URLField(_("site"), max_length=500, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        verbose_name = "shop contacts"
-        verbose_name_plural = "shop contacts"
+        verbose_name = _("shop contacts")
+        verbose_name_plural = _("shop contacts")
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="shop_contacts_single_row"),
             models.CheckConstraint(

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Coupon,
@@ -13,10 +14,10 @@ from .models import (
 )
 
 SUBSCRIPTION_STATUSES = (
-    ("active", "Active"),
-    ("upcoming", "Upcoming"),
-    ("expired", "Expired"),
-    ("archived", "Archived"),
+    ("active", _("Active")),
+    ("upcoming", _("Upcoming")),
+    ("expired", _("Expired")),
+    ("archived", _("Archived")),
 )
 
 

@@ -1,27 +1,30 @@
 import django_tables2 as tables
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core.listing import DateTimeColumn, ListTable
 from core.money import quantize
 
 from .models import Coupon, Media, PricingModel, Subscription
+from .selectors import SUBSCRIPTION_STATUSES
 
 
 class SubscriptionTable(ListTable):
     code = tables.Column(
-        verbose_name="Code", linkify=("subscriptions:detail", {"code": tables.A("code")})
+        verbose_name=_("Code"), linkify=("subscriptions:detail", {"code": tables.A("code")})
     )
-    name = tables.Column(verbose_name="Name")
-    kind = tables.Column(verbose_name="Kind")
-    scope = tables.Column(verbose_name="Scope")
-    status = tables.Column(verbose_name="Status", accessor="status", orderable=False)
+    name = tables.Column(verbose_name=_("Name"))
+    kind = tables.Column(verbose_name=_("Kind"))
+    scope = tables.Column(verbose_name=_("Scope"))
+    status = tables.Column(verbose_name=_("Status"), accessor="status", orderable=False)
     price = tables.Column(
-        verbose_name="Default price", accessor="pk", orderable=False, empty_values=()
+        verbose_name=_("Default price"), accessor="pk", orderable=False, empty_values=()
     )
-    media_count = tables.Column(verbose_name="Media")
-    period = tables.Column(verbose_name="Period (days)")
-    access_expire = DateTimeColumn(verbose_name="Access expires", format="Y-m-d H:i")
-    drm = tables.BooleanColumn(verbose_name="DRM")
-    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d")
+    media_count = tables.Column(verbose_name=_("Media"))
+    period = tables.Column(verbose_name=_("Period (days)"))
+    access_expire = DateTimeColumn(verbose_name=_("Access expires"), format="Y-m-d H:i")
+    drm = tables.BooleanColumn(verbose_name=_("DRM"))
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d")
 
     class Meta(ListTable.Meta):
         model = Subscription
@@ -29,7 +32,7 @@ class SubscriptionTable(ListTable):
         order_by = ("-created_at",)
 
     def render_status(self, value):
-        return value.capitalize()
+        return dict(SUBSCRIPTION_STATUSES).get(value, value)
 
     def value_status(self, value):
         return value
@@ -44,15 +47,17 @@ class SubscriptionTable(ListTable):
 
 
 class MediaTable(ListTable):
-    code = tables.Column(verbose_name="Code", linkify=("media:detail", {"code": tables.A("code")}))
-    title = tables.Column(verbose_name="Title")
-    kind = tables.Column(verbose_name="Kind")
-    status = tables.Column(verbose_name="Status")
-    width = tables.Column(verbose_name="Width")
-    height = tables.Column(verbose_name="Height")
-    duration = tables.Column(verbose_name="Duration (s)")
-    subscription_count = tables.Column(verbose_name="Subscriptions")
-    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    code = tables.Column(
+        verbose_name=_("Code"), linkify=("media:detail", {"code": tables.A("code")})
+    )
+    title = tables.Column(verbose_name=_("Title"))
+    kind = tables.Column(verbose_name=_("Kind"))
+    status = tables.Column(verbose_name=_("Status"))
+    width = tables.Column(verbose_name=_("Width"))
+    height = tables.Column(verbose_name=_("Height"))
+    duration = tables.Column(verbose_name=_("Duration (s)"))
+    subscription_count = tables.Column(verbose_name=_("Subscriptions"))
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d H:i")
 
     class Meta(ListTable.Meta):
         model = Media
@@ -62,18 +67,18 @@ class MediaTable(ListTable):
 
 class PricingModelTable(ListTable):
     code = tables.Column(
-        verbose_name="Code", linkify=("pricing_models:detail", {"code": tables.A("code")})
+        verbose_name=_("Code"), linkify=("pricing_models:detail", {"code": tables.A("code")})
     )
-    title = tables.Column(verbose_name="Title")
-    price = tables.Column(verbose_name="Price", attrs={"td": {"class": "text-end"}})
-    currency = tables.Column(verbose_name="Currency")
+    title = tables.Column(verbose_name=_("Title"))
+    price = tables.Column(verbose_name=_("Price"), attrs={"td": {"class": "text-end"}})
+    currency = tables.Column(verbose_name=_("Currency"))
     recurrence = tables.Column(
-        verbose_name="Renewal", accessor="recurrence_display", order_by=("is_recurring",)
+        verbose_name=_("Renewal"), accessor="recurrence_display", order_by=("is_recurring",)
     )
-    rental_hours = tables.Column(verbose_name="Rental hours")
-    quality = tables.Column(verbose_name="Quality")
-    trial_days = tables.Column(verbose_name="Trial days")
-    subscription_count = tables.Column(verbose_name="Subscriptions")
+    rental_hours = tables.Column(verbose_name=_("Rental hours"))
+    quality = tables.Column(verbose_name=_("Quality"))
+    trial_days = tables.Column(verbose_name=_("Trial days"))
+    subscription_count = tables.Column(verbose_name=_("Subscriptions"))
 
     class Meta(ListTable.Meta):
         model = PricingModel
@@ -88,18 +93,18 @@ class PricingModelTable(ListTable):
 
 class CouponTable(ListTable):
     code = tables.Column(
-        verbose_name="Code", linkify=("coupons:detail", {"code": tables.A("code")})
+        verbose_name=_("Code"), linkify=("coupons:detail", {"code": tables.A("code")})
     )
-    description = tables.Column(verbose_name="Description")
+    description = tables.Column(verbose_name=_("Description"))
     discount = tables.Column(
-        verbose_name="Discount", accessor="discount_display", order_by=("discount_type",)
+        verbose_name=_("Discount"), accessor="discount_display", order_by=("discount_type",)
     )
-    valid_from = DateTimeColumn(verbose_name="Valid from", format="Y-m-d H:i")
-    valid_until = DateTimeColumn(verbose_name="Valid until", format="Y-m-d H:i")
-    uses = tables.Column(verbose_name="Uses")
-    use_limit = tables.Column(verbose_name="Use limit")
+    valid_from = DateTimeColumn(verbose_name=_("Valid from"), format="Y-m-d H:i")
+    valid_until = DateTimeColumn(verbose_name=_("Valid until"), format="Y-m-d H:i")
+    uses = tables.Column(verbose_name=_("Uses"))
+    use_limit = tables.Column(verbose_name=_("Use limit"))
     applies_to = tables.Column(
-        verbose_name="Applies to", accessor="subscription_count", order_by=("applies_to_all",)
+        verbose_name=_("Applies to"), accessor="subscription_count", order_by=("applies_to_all",)
     )
 
     class Meta(ListTable.Meta):
@@ -109,8 +114,10 @@ class CouponTable(ListTable):
 
     def render_applies_to(self, record):
         if record.applies_to_all:
-            return "Every subscription"
+            return gettext("Every subscription")
         count = record.subscription_count
-        return f"{count} subscription{'s' if count != 1 else ''}"
+        return ngettext("%(count)d subscription", "%(count)d subscriptions", count) % {
+            "count": count
+        }
 
     value_applies_to = render_applies_to

@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, TemplateView
 
 from core.errors import show_on_form
@@ -38,7 +40,7 @@ def shown(value):
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     return value
@@ -130,7 +132,11 @@ class CatalogFormView(CatalogPageMixin, ServiceFormView):
         return kwargs
 
     def get_heading(self):
-        return f"Edit {self.get_object()}" if self.edits_object else self.get_title()
+        return (
+            gettext("Edit {object}").format(object=self.get_object())
+            if self.edits_object
+            else self.get_title()
+        )
 
     def get_cancel_url(self):
         if self.edits_object:
@@ -147,10 +153,12 @@ class DeleteConfirmView(CatalogPageMixin, TemplateView):
     template_name = "subscriptions/object_confirm_delete.html"
 
     def get_title(self):
-        return "Delete"
+        return gettext("Delete")
 
     def consequence(self):
-        return f"{self.get_object()} will be deleted. This cannot be undone."
+        return gettext("{object} will be deleted. This cannot be undone.").format(
+            object=self.get_object()
+        )
 
     def perform(self):
         raise NotImplementedError
@@ -182,7 +190,7 @@ class SubscriptionPages:
     rules = (services.check_subscription, services.SUBSCRIPTION_FIELDS)
     model = Subscription
     list_url = "subscriptions:list"
-    list_title = "Subscriptions"
+    list_title = _("Subscriptions")
 
 
 class SubscriptionListView(ListPageView):
@@ -190,7 +198,7 @@ class SubscriptionListView(ListPageView):
 
     permission_required = "subscriptions.view_subscription"
     model = Subscription
-    title = "Subscriptions"
+    title = _("Subscriptions")
     table_class = SubscriptionTable
     filterset_class = SubscriptionFilter
     export_name = "subscriptions"
@@ -265,8 +273,8 @@ class SubscriptionDetailView(SubscriptionPages, CatalogDetailView):
 class SubscriptionCreateView(SubscriptionPages, CatalogFormView):
     permission_required = "subscriptions.add_subscription"
     form_class = SubscriptionForm
-    title = "New subscription"
-    success_message = "Subscription {result.code} created."
+    title = _("New subscription")
+    success_message = _("Subscription {result.code} created.")
 
     def perform(self, data):
         return services.create_subscription(**data)
@@ -275,9 +283,9 @@ class SubscriptionCreateView(SubscriptionPages, CatalogFormView):
 class SubscriptionEditView(SubscriptionPages, CatalogFormView):
     permission_required = "subscriptions.change_subscription"
     form_class = SubscriptionForm
-    title = "Edit"
+    title = _("Edit")
     edits_object = True
-    success_message = "Subscription {result.code} saved."
+    success_message = _("Subscription {result.code} saved.")
 
     def perform(self, data):
         return services.update_subscription(subscription=self.get_object(), **data)
@@ -288,28 +296,30 @@ class SubscriptionDeleteView(SubscriptionPages, DeleteConfirmView):
 
     def get_title(self):
         if services.records_keeping_subscription(self.get_object()):
-            return "Archive"
-        return "Delete"
+            return gettext("Archive")
+        return gettext("Delete")
 
     def consequence(self):
         subscription = self.get_object()
         records = services.records_keeping_subscription(subscription)
         if records:
-            return (
-                f"{subscription} has {', '.join(records)}, so it will be archived, not deleted: "
-                "it stays readable with its history, can no longer be changed or sold, and is "
-                "no longer mandatory."
-            )
-        return (
-            f"{subscription} has no purchases or accesses, so it will be deleted with its "
-            "media list and pricing offers (the media and pricing models themselves stay). "
-            "This cannot be undone."
-        )
+            return gettext(
+                "{subscription} has {records}, so it will be archived, not deleted: it stays "
+                "readable with its history, can no longer be changed or sold, and is no longer "
+                "mandatory."
+            ).format(subscription=subscription, records=", ".join(records))
+        return gettext(
+            "{subscription} has no purchases or accesses, so it will be deleted with its media "
+            "list and pricing offers (the media and pricing models themselves stay). This "
+            "cannot be undone."
+        ).format(subscription=subscription)
 
     def perform(self):
         subscription = self.get_object()
         outcome = services.delete_or_archive_subscription(subscription=subscription)
-        return f"Subscription {subscription.code} {outcome}."
+        return gettext("Subscription {code} {outcome}.").format(
+            code=subscription.code, outcome=outcome
+        )
 
 
 class AttachMediaView(SubscriptionDetailView):
@@ -328,7 +338,7 @@ class AttachMediaView(SubscriptionDetailView):
                 show_on_form(form, error)
             else:
                 media = form.cleaned_data["media"]
-                messages.success(request, f"“{media.title}” added.")
+                messages.success(request, gettext("“{title}” added.").format(title=media.title))
                 return redirect(self.detail_url_of(subscription) + "#media")
         return self.render_to_response(self.get_context_data(attach_form=form))
 
@@ -345,7 +355,11 @@ class DetachMediaView(SubscriptionPages, CatalogPageMixin, TemplateView):
         except CatalogError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"“{media.title}” removed from this subscription.")
+            messages.success(
+                request,
+                gettext("“{title}” removed from this subscription.").format(title=media.title),
+            )
+
         return redirect(self.detail_url_of(subscription) + "#media")
 
 
@@ -356,13 +370,13 @@ class MediaPages:
     rules = (services.check_media, services.MEDIA_FIELDS)
     model = Media
     list_url = "media:list"
-    list_title = "Media"
+    list_title = _("Media")
 
 
 class MediaListView(ListPageView):
     permission_required = "subscriptions.view_media"
     model = Media
-    title = "Media"
+    title = _("Media")
     table_class = MediaTable
     filterset_class = MediaFilter
     export_name = "media"
@@ -403,8 +417,8 @@ class MediaDetailView(MediaPages, CatalogDetailView):
 class MediaCreateView(MediaPages, CatalogFormView):
     permission_required = "subscriptions.add_media"
     form_class = MediaForm
-    title = "New media"
-    success_message = "Media {result.code} created."
+    title = _("New media")
+    success_message = _("Media {result.code} created.")
 
     def perform(self, data):
         return services.create_media(**data)
@@ -413,9 +427,9 @@ class MediaCreateView(MediaPages, CatalogFormView):
 class MediaEditView(MediaPages, CatalogFormView):
     permission_required = "subscriptions.change_media"
     form_class = MediaForm
-    title = "Edit"
+    title = _("Edit")
     edits_object = True
-    success_message = "Media {result.code} saved."
+    success_message = _("Media {result.code} saved.")
 
     def perform(self, data):
         return services.update_media(media=self.get_object(), **data)
@@ -427,7 +441,7 @@ class MediaDeleteView(MediaPages, DeleteConfirmView):
     def perform(self):
         media = self.get_object()
         services.delete_media(media=media)
-        return f"Media {media.code} deleted."
+        return gettext("Media {code} deleted.").format(code=media.code)
 
 
 # --- Pricing models ----------------------------------------------------------------------------
@@ -437,13 +451,13 @@ class PricingModelPages:
     rules = (services.check_pricing_model, services.PRICING_MODEL_FIELDS)
     model = PricingModel
     list_url = "pricing_models:list"
-    list_title = "Pricing models"
+    list_title = _("Pricing models")
 
 
 class PricingModelListView(ListPageView):
     permission_required = "subscriptions.view_pricingmodel"
     model = PricingModel
-    title = "Pricing models"
+    title = _("Pricing models")
     table_class = PricingModelTable
     filterset_class = PricingModelFilter
     export_name = "pricing-models"
@@ -463,8 +477,8 @@ class PricingModelDetailView(PricingModelPages, CatalogDetailView):
         pricing_model = self.object
         context.update(
             fields=[
-                ("Price", pricing_model.price_display),
-                ("Renewal", pricing_model.recurrence_display),
+                (_("Price"), pricing_model.price_display),
+                (_("Renewal"), pricing_model.recurrence_display),
                 *field_rows(
                     pricing_model,
                     ("rental_hours", "trial_days", "quality", "grant_all_devices"),
@@ -488,8 +502,8 @@ class PricingModelDetailView(PricingModelPages, CatalogDetailView):
 class PricingModelCreateView(PricingModelPages, CatalogFormView):
     permission_required = "subscriptions.add_pricingmodel"
     form_class = PricingModelForm
-    title = "New pricing model"
-    success_message = "Pricing model {result.code} created."
+    title = _("New pricing model")
+    success_message = _("Pricing model {result.code} created.")
 
     def perform(self, data):
         return services.create_pricing_model(**data)
@@ -498,9 +512,9 @@ class PricingModelCreateView(PricingModelPages, CatalogFormView):
 class PricingModelEditView(PricingModelPages, CatalogFormView):
     permission_required = "subscriptions.change_pricingmodel"
     form_class = PricingModelForm
-    title = "Edit"
+    title = _("Edit")
     edits_object = True
-    success_message = "Pricing model {result.code} saved."
+    success_message = _("Pricing model {result.code} saved.")
 
     def perform(self, data):
         return services.update_pricing_model(pricing_model=self.get_object(), **data)
@@ -512,7 +526,7 @@ class PricingModelDeleteView(PricingModelPages, DeleteConfirmView):
     def perform(self):
         pricing_model = self.get_object()
         services.delete_pricing_model(pricing_model=pricing_model)
-        return f"Pricing model {pricing_model.code} deleted."
+        return gettext("Pricing model {code} deleted.").format(code=pricing_model.code)
 
 
 # --- Coupons -----------------------------------------------------------------------------------
@@ -522,13 +536,13 @@ class CouponPages:
     rules = (services.check_coupon, services.COUPON_FIELDS)
     model = Coupon
     list_url = "coupons:list"
-    list_title = "Coupons"
+    list_title = _("Coupons")
 
 
 class CouponListView(ListPageView):
     permission_required = "subscriptions.view_coupon"
     model = Coupon
-    title = "Coupons"
+    title = _("Coupons")
     table_class = CouponTable
     filterset_class = CouponFilter
     export_name = "coupons"
@@ -548,7 +562,7 @@ class CouponDetailView(CouponPages, CatalogDetailView):
         coupon = self.object
         context.update(
             fields=[
-                ("Discount", coupon.discount_display),
+                (_("Discount"), coupon.discount_display),
                 *field_rows(
                     coupon,
                     (
@@ -572,8 +586,8 @@ class CouponDetailView(CouponPages, CatalogDetailView):
 class CouponCreateView(CouponPages, CatalogFormView):
     permission_required = "subscriptions.add_coupon"
     form_class = CouponForm
-    title = "New coupon"
-    success_message = "Coupon {result.code} created."
+    title = _("New coupon")
+    success_message = _("Coupon {result.code} created.")
 
     def perform(self, data):
         return services.create_coupon(**data)
@@ -582,9 +596,9 @@ class CouponCreateView(CouponPages, CatalogFormView):
 class CouponEditView(CouponPages, CatalogFormView):
     permission_required = "subscriptions.change_coupon"
     form_class = CouponForm
-    title = "Edit"
+    title = _("Edit")
     edits_object = True
-    success_message = "Coupon {result.code} saved."
+    success_message = _("Coupon {result.code} saved.")
 
     def perform(self, data):
         return services.update_coupon(coupon=self.get_object(), **data)
@@ -596,7 +610,7 @@ class CouponDeleteView(CouponPages, DeleteConfirmView):
     def perform(self):
         coupon = self.get_object()
         services.delete_coupon(coupon=coupon)
-        return f"Coupon {coupon.code} deleted."
+        return gettext("Coupon {code} deleted.").format(code=coupon.code)
 
 
 # --- Shop contacts -----------------------------------------------------------------------------
@@ -612,8 +626,8 @@ class ShopContactsView(PermissionRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         contacts = services.get_shop_contacts()
         context.update(
-            title="Shop contacts",
-            breadcrumbs=[("Shop contacts", None)],
+            title=_("Shop contacts"),
+            breadcrumbs=[(_("Shop contacts"), None)],
             entered=not contacts._state.adding,
             fields=field_rows(contacts, ("name", "phone", "email", "site", "description")),
         )
@@ -623,15 +637,15 @@ class ShopContactsView(PermissionRequiredMixin, TemplateView):
 class ShopContactsEditView(ServiceFormView):
     permission_required = "subscriptions.change_shopcontacts"
     form_class = ShopContactsForm
-    title = "Edit"
-    heading = "Edit the shop's contacts"
-    success_message = "Shop contacts saved."
+    title = _("Edit")
+    heading = _("Edit the shop's contacts")
+    success_message = _("Shop contacts saved.")
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": services.get_shop_contacts()}
 
     def get_breadcrumbs(self):
-        return [("Shop contacts", reverse("contacts:detail")), ("Edit", None)]
+        return [(_("Shop contacts"), reverse("contacts:detail")), (_("Edit"), None)]
 
     def get_cancel_url(self):
         return reverse("contacts:detail")

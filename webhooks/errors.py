@@ -1,30 +1,32 @@
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError
 
 
 class WebhookError(DomainError):
     code = "webhook_error"
-    message = "This webhook change is refused."
+    message = _("This webhook change is refused.")
 
 
 class EndpointRefused(WebhookError):
     code = "endpoint_refused"
-    message = "This URL cannot receive webhooks."
+    message = _("This URL cannot receive webhooks.")
     field = "url"
 
 
 class UnknownEventType(WebhookError):
     code = "unknown_event_type"
-    message = "Choose event types from the list."
+    message = _("Choose event types from the list.")
     field = "event_types"
 
 
 class InvalidRange(WebhookError):
     code = "invalid_range"
-    message = "The start must be before the end."
+    message = _("The start must be before the end.")
     field = "start"
 
 
 class InvalidOverlap(WebhookError):
     code = "invalid_overlap"
-    message = "Keep the old secret for a number of hours within the limit."
+    message = _("Keep the old secret for a number of hours within the limit.")
     field = "keep_previous_hours"

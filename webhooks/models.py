@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.codes import PublicCodeModel
 from core.models import Event
@@ -24,37 +25,37 @@ class WebhookEndpoint(PublicCodeModel):
     kept as it is (signing needs it; it is shown to the admin once, when created). An endpoint
     failing for WEBHOOK_RETRY_DAYS is disabled and the admins are told."""
 
-    url = models.URLField("URL", max_length=500)
-    description = models.CharField("description", max_length=200, blank=True)
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
     # Event types it wants; ["*"] for all.
-    event_types = models.JSONField("events", default=list)
-    secret = models.CharField("signing secret", max_length=100, default=new_signing_secret)
+    event_types = models.JSONField(_("events"), default=list)
+    secret = models.CharField(_("signing secret"), max_length=100, default=new_signing_secret)
     # After a rotation the old secret still signs (a second v1) until this time, so receivers
     # can switch to the new one without refusing a delivery.
-    previous_secret = models.CharField("previous signing secret", max_length=100, blank=True)
+    previous_secret = models.CharField(_("previous signing secret"), max_length=100, blank=True)
     previous_secret_until = models.DateTimeField(
-        "previous secret signs until", null=True, blank=True
+        _("previous secret signs until"), null=True, blank=True
     )
-    enabled = models.BooleanField("enabled", default=True)
-    disabled_at = models.DateTimeField("disabled", null=True, blank=True)
-    disabled_reason = models.CharField("why disabled", max_length=200, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=200, blank=True)
     # Disabled by the delivery loop after failing for the whole retry window (not by an admin):
     # the site tells admins on every page until it is enabled again.
-    disabled_by_failures = models.BooleanField("disabled after failing", default=False)
+    disabled_by_failures = models.BooleanField(_("disabled after failing"), default=False)
     # The first failed attempt since the last success; cleared by a success.
-    failing_since = models.DateTimeField("failing since", null=True, blank=True)
-    created_at = models.DateTimeField("created", default=timezone.now)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="created by",
+        verbose_name=_("created by"),
     )
 
     class Meta:
-        verbose_name = "webhook endpoint"
+        verbose_name = _("webhook endpoint")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self):
@@ -80,28 +81,28 @@ class WebhookDelivery(models.Model):
     mid-attempt leaves it due again once the lease passes (at-least-once)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
 
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries"
     )
     status = models.CharField(
-        "status", max_length=10, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveIntegerField("attempts", default=0)
-    next_attempt_at = models.DateTimeField("next attempt", default=timezone.now)
-    created_at = models.DateTimeField("created", default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     # Retries go on until WEBHOOK_RETRY_DAYS after this: its creation, or the last resend.
-    retry_from = models.DateTimeField("retried since", default=timezone.now)
-    delivered_at = models.DateTimeField("delivered", null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField("last status", null=True, blank=True)
+    retry_from = models.DateTimeField(_("retried since"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last status"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "webhook delivery"
-        verbose_name_plural = "webhook deliveries"
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         constraints = [
             models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once"),
             models.CheckConstraint(
@@ -127,15 +128,15 @@ class WebhookAttempt(models.Model):
 
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="log")
-    attempted_at = models.DateTimeField("attempted", default=timezone.now)
-    succeeded = models.BooleanField("succeeded", default=False)
-    status_code = models.PositiveSmallIntegerField("status", null=True, blank=True)
-    latency_ms = models.PositiveIntegerField("latency (ms)", default=0)
-    response_excerpt = models.TextField("response (first bytes)", blank=True)
-    error = models.CharField("error", max_length=300, blank=True)
+    attempted_at = models.DateTimeField(_("attempted"), default=timezone.now)
+    succeeded = models.BooleanField(_("succeeded"), default=False)
+    status_code = models.PositiveSmallIntegerField(_("status"), null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
+    response_excerpt = models.TextField(_("response (first bytes)"), blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
 
     class Meta:
-        verbose_name = "webhook attempt"
+        verbose_name = _("webhook attempt")
         ordering = ["-attempted_at", "-pk"]
         indexes = [
             models.Index(

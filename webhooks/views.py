@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.events import EVENT_TYPES
 from core.form_pages import ServiceFormView
@@ -19,18 +21,18 @@ from core.listing import DateTimeColumn, ListFilterSet, ListPageView, ListTable
 from . import services
 from .models import ALL_EVENTS, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-EVENT_CHOICES = [(ALL_EVENTS, "Every event"), *((t, t) for t in EVENT_TYPES)]
+EVENT_CHOICES = [(ALL_EVENTS, _("Every event")), *((t, t) for t in EVENT_TYPES)]
 
 
 class EndpointTable(ListTable):
     code = tables.Column(
-        verbose_name="Code", linkify=("webhooks:detail", {"code": tables.A("code")})
+        verbose_name=_("Code"), linkify=("webhooks:detail", {"code": tables.A("code")})
     )
-    url = tables.Column(verbose_name="URL")
-    event_types = tables.Column(verbose_name="Events", orderable=False)
-    enabled = tables.BooleanColumn(verbose_name="Enabled")
-    failing_since = DateTimeColumn(verbose_name="Failing since", format="Y-m-d H:i")
-    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    url = tables.Column(verbose_name=_("URL"))
+    event_types = tables.Column(verbose_name=_("Events"), orderable=False)
+    enabled = tables.BooleanColumn(verbose_name=_("Enabled"))
+    failing_since = DateTimeColumn(verbose_name=_("Failing since"), format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name=_("Created"), format="Y-m-d H:i")
 
     class Meta(ListTable.Meta):
         model = WebhookEndpoint
@@ -46,7 +48,7 @@ class EndpointTable(ListTable):
 class EndpointFilter(ListFilterSet):
     search_fields = ("url", "code", "description")
 
-    enabled = django_filters.BooleanFilter(label="Enabled")
+    enabled = django_filters.BooleanFilter(label=_("Enabled"))
 
     class Meta:
         model = WebhookEndpoint
@@ -56,7 +58,7 @@ class EndpointFilter(ListFilterSet):
 class EndpointListView(ListPageView):
     permission_required = "webhooks.view_webhookendpoint"
     model = WebhookEndpoint
-    title = "Webhooks"
+    title = _("Webhooks")
     table_class = EndpointTable
     filterset_class = EndpointFilter
     create_url = "webhooks:create"
@@ -65,14 +67,14 @@ class EndpointListView(ListPageView):
 
 class EndpointForm(forms.Form):
     url = forms.CharField(
-        label="URL",
+        label=_("URL"),
         max_length=500,
-        help_text="HTTPS, on a public address. Redirects are not followed.",
+        help_text=_("HTTPS, on a public address. Redirects are not followed."),
     )
     event_types = forms.MultipleChoiceField(
-        label="Events", choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
+        label=_("Events"), choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
     )
-    description = forms.CharField(label="Description", max_length=200, required=False)
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
 
 
 class ShowsSecretOnce:
@@ -99,7 +101,7 @@ class EndpointCreateView(ShowsSecretOnce, ServiceFormView):
 
     permission_required = "webhooks.add_webhookendpoint"
     form_class = EndpointForm
-    title = "New webhook endpoint"
+    title = _("New webhook endpoint")
 
     def perform(self, data):
         return services.create_endpoint(
@@ -109,35 +111,37 @@ class EndpointCreateView(ShowsSecretOnce, ServiceFormView):
             created_by=self.request.user,
         )
 
-    shown_once_title = "Webhook endpoint added"
+    shown_once_title = _("Webhook endpoint added")
 
     def get_success_url(self):
         return reverse("webhooks:detail", args=[self.result.code])
 
     def get_breadcrumbs(self):
-        return [("Webhooks", reverse("webhooks:list")), (self.get_title(), None)]
+        return [(_("Webhooks"), reverse("webhooks:list")), (self.get_title(), None)]
 
     def get_cancel_url(self):
         return reverse("webhooks:list")
 
 
 class AttemptTable(ListTable):
-    attempted_at = DateTimeColumn(verbose_name="Attempted", format="Y-m-d H:i:s")
-    event = tables.Column(verbose_name="Event", accessor="delivery__event__type", orderable=False)
-    event_id = tables.Column(
-        verbose_name="Event id", accessor="delivery__event__uid", orderable=False
+    attempted_at = DateTimeColumn(verbose_name=_("Attempted"), format="Y-m-d H:i:s")
+    event = tables.Column(
+        verbose_name=_("Event"), accessor="delivery__event__type", orderable=False
     )
-    status_code = tables.Column(verbose_name="Status")
-    latency_ms = tables.Column(verbose_name="Latency (ms)")
-    response_excerpt = tables.Column(verbose_name="Response (first bytes)", orderable=False)
-    error = tables.Column(verbose_name="Error", orderable=False)
+    event_id = tables.Column(
+        verbose_name=_("Event id"), accessor="delivery__event__uid", orderable=False
+    )
+    status_code = tables.Column(verbose_name=_("Status"))
+    latency_ms = tables.Column(verbose_name=_("Latency (ms)"))
+    response_excerpt = tables.Column(verbose_name=_("Response (first bytes)"), orderable=False)
+    error = tables.Column(verbose_name=_("Error"), orderable=False)
     actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
 
     class Meta(ListTable.Meta):
         model = WebhookAttempt
         fields = ()
         order_by = ("-attempted_at",)
-        empty_text = "No attempt yet."
+        empty_text = _("No attempt yet.")
 
     def render_event_id(self, value):
         return f"evt_{value.hex}"
@@ -158,7 +162,7 @@ class AttemptTable(ListTable):
 class AttemptFilter(ListFilterSet):
     search_fields = ("=delivery__event__type",)
 
-    succeeded = django_filters.BooleanFilter(label="Succeeded")
+    succeeded = django_filters.BooleanFilter(label=_("Succeeded"))
 
     class Meta:
         model = WebhookAttempt
@@ -178,7 +182,7 @@ class EndpointDetailView(ListPageView):
         if not self.has_permission():
             return self.handle_no_permission()
         self.endpoint = get_object_or_404(WebhookEndpoint, code=kwargs["code"])
-        self.title = f"Webhook {self.endpoint.url}"
+        self.title = gettext("Webhook {url}").format(url=self.endpoint.url)
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -209,7 +213,7 @@ class EndpointActionView(ServiceFormView):
 
     def get_breadcrumbs(self):
         return [
-            ("Webhooks", reverse("webhooks:list")),
+            (_("Webhooks"), reverse("webhooks:list")),
             (self.endpoint.url, reverse("webhooks:detail", args=[self.endpoint.code])),
             (self.title, None),
         ]
@@ -223,7 +227,7 @@ class EndpointActionView(ServiceFormView):
 class EndpointToggleView(EndpointActionView):
     def load(self):
         super().load()
-        self.title = "Disable" if self.endpoint.enabled else "Enable"
+        self.title = _("Disable") if self.endpoint.enabled else _("Enable")
         self.submit_label = self.title
         self.success_message = f"Endpoint {self.title.lower()}d."
 
@@ -234,18 +238,18 @@ class EndpointToggleView(EndpointActionView):
 
 
 class TestEventView(EndpointActionView):
-    title = "Send a test event to"
-    submit_label = "Send test event"
-    success_message = "Test event sent: its attempt appears in the log."
+    title = _("Send a test event to")
+    submit_label = _("Send test event")
+    success_message = _("Test event sent: its attempt appears in the log.")
 
     def perform(self, data):
         return services.send_test_event(endpoint=self.endpoint)
 
 
 class ResendView(EndpointActionView):
-    title = "Resend event to"
-    submit_label = "Resend"
-    success_message = "The event is sent again now."
+    title = _("Resend event to")
+    submit_label = _("Resend")
+    success_message = _("The event is sent again now.")
 
     def load(self):
         super().load()
@@ -259,11 +263,13 @@ class ResendView(EndpointActionView):
 
 class RotateSecretForm(forms.Form):
     keep_previous_hours = forms.IntegerField(
-        label="Keep signing with the old secret for (hours)",
+        label=_("Keep signing with the old secret for (hours)"),
         min_value=0,
         initial=24,
-        help_text="Deliveries carry both signatures meanwhile, so receivers switch to the new "
-        "secret without refusing one. 0 stops using the old secret now.",
+        help_text=_(
+            "Deliveries carry both signatures meanwhile, so receivers switch to the new "
+            "secret without refusing one. 0 stops using the old secret now."
+        ),
     )
 
     def __init__(self, *args, **kwargs):
@@ -277,10 +283,10 @@ class RotateSecretForm(forms.Form):
 class RotateSecretView(ShowsSecretOnce, EndpointActionView):
     """A new signing secret, shown once on the page that follows."""
 
-    title = "New signing secret for"
-    shown_once_title = "New signing secret"
+    title = _("New signing secret for")
+    shown_once_title = _("New signing secret")
     form_class = RotateSecretForm
-    submit_label = "Make a new secret"
+    submit_label = _("Make a new secret")
 
     def perform(self, data):
         return services.rotate_secret(
@@ -292,22 +298,22 @@ class ReplayForm(forms.Form):
     """Times in the shop's time zone, as YYYY-MM-DD HH:MM."""
 
     start = forms.DateTimeField(
-        label="From",
-        help_text="YYYY-MM-DD HH:MM, the shop's time.",
+        label=_("From"),
+        help_text=_("YYYY-MM-DD HH:MM, the shop's time."),
         validators=[validate_date_in_range],
     )
     end = forms.DateTimeField(
-        label="Until (not included)",
-        help_text="YYYY-MM-DD HH:MM.",
+        label=_("Until (not included)"),
+        help_text=_("YYYY-MM-DD HH:MM."),
         validators=[validate_date_in_range],
     )
 
 
 class ReplayView(EndpointActionView):
-    title = "Replay events to"
+    title = _("Replay events to")
     form_class = ReplayForm
-    submit_label = "Replay"
-    success_message = "{result} events are sent again."
+    submit_label = _("Replay")
+    success_message = _("{result} events are sent again.")
 
     def perform(self, data):
         return services.replay_events(endpoint=self.endpoint, start=data["start"], end=data["end"])

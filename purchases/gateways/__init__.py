@@ -9,21 +9,22 @@ by the purchase services against the buyer's ledger, not a gateway.
 """
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from ..models import WALLET
 from .base import PaymentGateway
 from .recurring003 import RecurringServiceGateway
 from .sandbox import SandboxCardGateway, SandboxRedirectGateway
 
-WALLET_LABEL = "E-wallet"
+WALLET_LABEL = _("E-wallet")
 
 GATEWAYS: dict[str, PaymentGateway] = {
     gateway.name: gateway
     for gateway in (
         SandboxCardGateway(),
-        SandboxRedirectGateway("sandbox_paypal", "PayPal (sandbox)"),
-        SandboxRedirectGateway("sandbox_webpay", "WebPay (sandbox)", supports_recurring=False),
-        SandboxRedirectGateway("sandbox_worldpay", "WorldPay (sandbox)"),
+        SandboxRedirectGateway("sandbox_paypal", _("PayPal (sandbox)")),
+        SandboxRedirectGateway("sandbox_webpay", _("WebPay (sandbox)"), supports_recurring=False),
+        SandboxRedirectGateway("sandbox_worldpay", _("WorldPay (sandbox)")),
         RecurringServiceGateway(),
     )
 }

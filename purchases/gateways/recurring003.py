@@ -71,6 +71,7 @@ from xml.sax.saxutils import escape as xml_escape
 import defusedxml.ElementTree as safe_etree
 from defusedxml import DefusedXmlException
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from .base import (
     APPROVED,
@@ -359,7 +360,7 @@ class RecurringServiceGateway(PaymentGateway):
     """
 
     name = "recurring003"
-    label = "Card (Recurring service)"
+    label = _("Card (Recurring service)")
     is_redirect = False
     supports_recurring = True
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from ..journal.reconciliation import Settlement
 from ..models import SandboxCharge
@@ -51,7 +52,7 @@ class SandboxCardGateway(SandboxLedgerSettlements, PaymentGateway):
     """
 
     name = "sandbox_card"
-    label = "Card (sandbox)"
+    label = _("Card (sandbox)")
 
     OUTCOMES = {
         "tok_approve": (SandboxCharge.Status.APPROVED, APPROVED, "Approved"),
@@ -84,10 +85,10 @@ class SandboxCardGateway(SandboxLedgerSettlements, PaymentGateway):
         return _refund(self.name, idempotency_key, pnref, amount, currency)
 
     DESCRIPTIONS = {
-        "tok_approve": "Visa •••• 4242, expires 12/2030 (test card: approves)",
-        "tok_timeout": "Visa •••• 0341, expires 12/2030 (test card: answers late)",
-        "tok_decline": "Visa •••• 0002, expires 12/2030 (test card: declines)",
-        "tok_insufficient_funds": "Visa •••• 9995, expires 12/2030 (test card: no funds)",
+        "tok_approve": _("Visa •••• 4242, expires 12/2030 (test card: approves)"),
+        "tok_timeout": _("Visa •••• 0341, expires 12/2030 (test card: answers late)"),
+        "tok_decline": _("Visa •••• 0002, expires 12/2030 (test card: declines)"),
+        "tok_insufficient_funds": _("Visa •••• 9995, expires 12/2030 (test card: no funds)"),
     }
 
     def describe(self, instrument):

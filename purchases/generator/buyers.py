@@ -1,6 +1,8 @@
 """Buyers, one at a time with their history: purchases in time order, staff grants, abandoned
 purchase sessions, and the e-wallet ledger those leave, with running balances."""
 
+from django.conf import settings
+
 from buyers.models import Buyer, WalletBalance, WalletEntry
 
 from .accesses import staff_grant
@@ -28,6 +30,9 @@ def generate_buyer(run, kinds) -> list[str]:
             "email": email,
             "phone": phone,
             "name": name,
+            # Every fourth buyer reads Russian (no draw from rng: the rest of the shop stays the
+            # same for a seed).
+            "language": "ru" if buyer_id % 4 == 0 else settings.LANGUAGE_CODE,
             "created_at": run.text.ts(created),
             "pin_hash": run.pin_hash if rng.random() < 0.1 else "",
             "pin_failed_attempts": 0,

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from buyers.models import Buyer, WalletEntry
 from core.codes import PublicCodeModel
@@ -40,17 +41,17 @@ TOTAL_DIGITS = 20
 
 
 class Kind(models.TextChoices):
-    SALE = "sale", "Sale"
-    RENEWAL = "renewal", "Renewal charge"
-    REFUND = "refund", "Refund"
-    CHARGEBACK = "chargeback", "Chargeback"
-    CORRECTION = "correction", "Correction"
-    WALLET_TOP_UP = "wallet_top_up", "E-wallet top-up"
-    WALLET_PAYMENT = "wallet_payment", "Paid from e-wallet"
-    WALLET_REFUND = "wallet_refund", "Refund to e-wallet"
-    WALLET_ADJUSTMENT = "wallet_adjustment", "E-wallet adjustment"
-    PLAN_CHARGE = "plan_charge", "Plan change charge"
-    PLAN_CREDIT = "plan_credit", "Plan change credit"
+    SALE = "sale", _("Sale")
+    RENEWAL = "renewal", _("Renewal charge")
+    REFUND = "refund", _("Refund")
+    CHARGEBACK = "chargeback", _("Chargeback")
+    CORRECTION = "correction", _("Correction")
+    WALLET_TOP_UP = "wallet_top_up", _("E-wallet top-up")
+    WALLET_PAYMENT = "wallet_payment", _("Paid from e-wallet")
+    WALLET_REFUND = "wallet_refund", _("Refund to e-wallet")
+    WALLET_ADJUSTMENT = "wallet_adjustment", _("E-wallet adjustment")
+    PLAN_CHARGE = "plan_charge", _("Plan change charge")
+    PLAN_CREDIT = "plan_credit", _("Plan change credit")
 
 
 # Revenue: money the shop earned (+) or gave back (-).
@@ -107,10 +108,10 @@ class JournalEntryQuerySet(models.QuerySet):
 class JournalEntry(PublicCodeModel):
     """One movement of money (see the module's docstring for the ledgers and their signs)."""
 
-    booked_at = models.DateTimeField("booked", help_text="When the money moved.")
-    kind = models.CharField("kind", max_length=17, choices=Kind.choices)
+    booked_at = models.DateTimeField(_("booked"), help_text=_("When the money moved."))
+    kind = models.CharField(_("kind"), max_length=17, choices=Kind.choices)
     amount = money_field("amount")
-    currency = models.CharField("currency", max_length=3, choices=currency_choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=currency_choices)
     # Who and what, copied from the row the money belongs to (the purchase, contract, wallet
     # entry or corrected row below, whose keys the database checks) so that reports filter by
     # them without a join: not checked a second time, nor indexed (the daily totals serve them).
@@ -158,7 +159,7 @@ class JournalEntry(PublicCodeModel):
         null=True,
         blank=True,
         related_name="journal_entries",
-        verbose_name="renewal charge",
+        verbose_name=_("renewal charge"),
         db_index=False,  # the partial unique index below serves it
     )
     refund = models.ForeignKey(
@@ -175,7 +176,7 @@ class JournalEntry(PublicCodeModel):
         null=True,
         blank=True,
         related_name="journal_entries",
-        verbose_name="e-wallet entry",
+        verbose_name=_("e-wallet entry"),
         db_index=False,  # the partial unique index below serves it
     )
     corrects = models.ForeignKey(
@@ -184,31 +185,34 @@ class JournalEntry(PublicCodeModel):
         null=True,
         blank=True,
         related_name="corrections",
-        verbose_name="corrects",
-        help_text="The entry this one reverses or corrects.",
+        verbose_name=_("corrects"),
+        help_text=_("The entry this one reverses or corrects."),
         db_index=False,  # the partial index below serves it
     )
-    payment_type = models.CharField("payment type", max_length=40)
-    gateway_reference = models.CharField("gateway reference (PNRef)", max_length=40, blank=True)
+    payment_type = models.CharField(_("payment type"), max_length=40)
+    gateway_reference = models.CharField(_("gateway reference (PNRef)"), max_length=40, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="by",
+        verbose_name=_("by"),
         db_index=False,
     )
     api_key = models.CharField(
-        "API key", max_length=16, blank=True, help_text="The prefix of the API key that caused it."
+        _("API key"),
+        max_length=16,
+        blank=True,
+        help_text=_("The prefix of the API key that caused it."),
     )
-    reason = models.CharField("reason", max_length=255, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
 
     objects = JournalEntryQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "journal entry"
-        verbose_name_plural = "journal entries"
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
         ordering = ["-booked_at", "-pk"]
         permissions = [
             ("close_period", "Can close a period of the money journal"),
@@ -283,8 +287,8 @@ class JournalDay(models.Model):
     Written only by purchases.journal.booking (with each journal row, same transaction) and by
     its rebuild; tests prove it equals the journal."""
 
-    day = models.DateField("day")
-    currency = models.CharField("currency", max_length=3)
+    day = models.DateField(_("day"))
+    currency = models.CharField(_("currency"), max_length=3)
     subscription = models.ForeignKey(
         Subscription,
         on_delete=models.PROTECT,
@@ -293,13 +297,13 @@ class JournalDay(models.Model):
         related_name="+",
         db_index=False,
     )
-    payment_type = models.CharField("payment type", max_length=40)
-    kind = models.CharField("kind", max_length=17, choices=Kind.choices)
+    payment_type = models.CharField(_("payment type"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=17, choices=Kind.choices)
     amount = total_field("amount")
-    entries = models.PositiveIntegerField("entries")
+    entries = models.PositiveIntegerField(_("entries"))
 
     class Meta:
-        verbose_name = "journal day"
+        verbose_name = _("journal day")
         constraints = [
             # The key of the upsert in booking.py (its ON CONFLICT names these same columns).
             models.UniqueConstraint(
@@ -321,15 +325,15 @@ class JournalShopDay(models.Model):
     shop: JournalDay without the subscription, kept beside it (booking.py) for the reports and
     the dashboard that do not look at subscriptions."""
 
-    day = models.DateField("day")
-    currency = models.CharField("currency", max_length=3)
-    payment_type = models.CharField("payment type", max_length=40)
-    kind = models.CharField("kind", max_length=17, choices=Kind.choices)
+    day = models.DateField(_("day"))
+    currency = models.CharField(_("currency"), max_length=3)
+    payment_type = models.CharField(_("payment type"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=17, choices=Kind.choices)
     amount = total_field("amount")
-    entries = models.PositiveIntegerField("entries")
+    entries = models.PositiveIntegerField(_("entries"))
 
     class Meta:
-        verbose_name = "journal day of the shop"
+        verbose_name = _("journal day of the shop")
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "currency", "kind", "payment_type"], name="journal_shop_day_once"
@@ -344,11 +348,11 @@ class JournalDayZone(models.Model):
     """The time zone JournalDay's days are local to (one row). When the shop's zone changes,
     `manage.py rebuild_journal_days` recomputes them; until then reports read rows."""
 
-    time_zone = models.CharField("time zone", max_length=64)
-    built_at = models.DateTimeField("built")
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    built_at = models.DateTimeField(_("built"))
 
     class Meta:
-        verbose_name = "journal days' time zone"
+        verbose_name = _("journal days' time zone")
 
     def __str__(self):
         return self.time_zone
@@ -358,18 +362,18 @@ class ClosedPeriod(models.Model):
     """A period of local days that finance closed: nothing may be booked inside it afterwards.
     Periods are closed in order, so everything before `ends_at` of the latest one is closed."""
 
-    first_day = models.DateField("from")
-    last_day = models.DateField("to")
-    time_zone = models.CharField("time zone", max_length=64)
-    starts_at = models.DateTimeField("starts")
-    ends_at = models.DateTimeField("ends", unique=True)
+    first_day = models.DateField(_("from"))
+    last_day = models.DateField(_("to"))
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"), unique=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="by"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
     )
-    closed_at = models.DateTimeField("closed")
+    closed_at = models.DateTimeField(_("closed"))
 
     class Meta:
-        verbose_name = "closed period"
+        verbose_name = _("closed period")
         ordering = ["-ends_at"]
         constraints = [
             models.CheckConstraint(
@@ -385,14 +389,14 @@ class ClosedPeriodTotal(models.Model):
     """A closed period's total per currency, kind and payment type, as it was at closing."""
 
     period = models.ForeignKey(ClosedPeriod, on_delete=models.PROTECT, related_name="totals")
-    currency = models.CharField("currency", max_length=3)
-    kind = models.CharField("kind", max_length=17, choices=Kind.choices)
-    payment_type = models.CharField("payment type", max_length=40)
+    currency = models.CharField(_("currency"), max_length=3)
+    kind = models.CharField(_("kind"), max_length=17, choices=Kind.choices)
+    payment_type = models.CharField(_("payment type"), max_length=40)
     amount = total_field("amount", default=Decimal(0))
-    entries = models.PositiveIntegerField("entries")
+    entries = models.PositiveIntegerField(_("entries"))
 
     class Meta:
-        verbose_name = "closed period total"
+        verbose_name = _("closed period total")
         constraints = [
             models.UniqueConstraint(
                 fields=["period", "currency", "kind", "payment_type"],

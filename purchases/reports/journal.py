@@ -12,7 +12,10 @@ from django.db.models import Min
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, TemplateView
 
 from core.csv_export import CsvReport, ExportColumn
@@ -37,27 +40,27 @@ JOURNAL_REPORT = CsvReport(
     name="money-journal",
     date_filter="booked",
     columns=(
-        ExportColumn("Code", "code", "code"),
-        ExportColumn("Booked", "booked_at", "time"),
-        ExportColumn("Kind", "kind", "code"),
-        ExportColumn("Amount", "amount", "money"),
-        ExportColumn("Currency", "currency", "code"),
-        ExportColumn("Payment type", "payment_type", "code"),
-        ExportColumn("Gateway reference", "gateway_reference"),
-        ExportColumn("Buyer", "buyer__code", "code"),
-        ExportColumn("Buyer e-mail", "buyer__email"),
-        ExportColumn("Subscription code", "subscription__code", "code"),
-        ExportColumn("Subscription", "subscription__name"),
-        ExportColumn("Pricing model", "pricing_model__title"),
-        ExportColumn("Purchase", "purchase__code", "code"),
-        ExportColumn("Contract", "contract__code", "code"),
-        ExportColumn("Renewal charge", "renewal_charge__idempotency_key", "code"),
-        ExportColumn("Refund", "refund__code", "code"),
-        ExportColumn("E-wallet entry", "wallet_entry_id", "number"),
-        ExportColumn("Corrects", "corrects__code", "code"),
-        ExportColumn("By", "created_by__username"),
-        ExportColumn("API key", "api_key"),
-        ExportColumn("Reason", "reason"),
+        ExportColumn(_("Code"), "code", "code"),
+        ExportColumn(_("Booked"), "booked_at", "time"),
+        ExportColumn(_("Kind"), "kind", "code"),
+        ExportColumn(_("Amount"), "amount", "money"),
+        ExportColumn(_("Currency"), "currency", "code"),
+        ExportColumn(_("Payment type"), "payment_type", "code"),
+        ExportColumn(_("Gateway reference"), "gateway_reference"),
+        ExportColumn(_("Buyer"), "buyer__code", "code"),
+        ExportColumn(_("Buyer e-mail"), "buyer__email"),
+        ExportColumn(_("Subscription code"), "subscription__code", "code"),
+        ExportColumn(_("Subscription"), "subscription__name"),
+        ExportColumn(_("Pricing model"), "pricing_model__title"),
+        ExportColumn(_("Purchase"), "purchase__code", "code"),
+        ExportColumn(_("Contract"), "contract__code", "code"),
+        ExportColumn(_("Renewal charge"), "renewal_charge__idempotency_key", "code"),
+        ExportColumn(_("Refund"), "refund__code", "code"),
+        ExportColumn(_("E-wallet entry"), "wallet_entry_id", "number"),
+        ExportColumn(_("Corrects"), "corrects__code", "code"),
+        ExportColumn(_("By"), "created_by__username"),
+        ExportColumn(_("API key"), "api_key"),
+        ExportColumn(_("Reason"), "reason"),
     ),
 )
 
@@ -77,29 +80,29 @@ class KindColumn(tables.Column):
 
 class JournalTable(ListTable):
     code = tables.Column(
-        verbose_name="Entry",
+        verbose_name=_("Entry"),
         linkify=lambda record: reverse("purchases:reports:journal_entry", args=[record.code]),
         attrs={"td": {"class": "code"}},
         orderable=False,
     )
     # Sortable: booked, read from its index; the rest are filters or search.
-    booked_at = DateTimeColumn(verbose_name="Booked", format="Y-m-d H:i:s")
-    kind = KindColumn(verbose_name="Kind", accessor="kind", orderable=False)
-    amount = MoneyColumn(verbose_name="Amount", orderable=False)
-    payment_type = PaymentTypeColumn(verbose_name="Payment", orderable=False)
-    buyer = tables.Column(verbose_name="Buyer", accessor="buyer__email", orderable=False)
+    booked_at = DateTimeColumn(verbose_name=_("Booked"), format="Y-m-d H:i:s")
+    kind = KindColumn(verbose_name=_("Kind"), accessor="kind", orderable=False)
+    amount = MoneyColumn(verbose_name=_("Amount"), orderable=False)
+    payment_type = PaymentTypeColumn(verbose_name=_("Payment"), orderable=False)
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="buyer__email", orderable=False)
     subscription = tables.Column(
-        verbose_name="Subscription", accessor="subscription__name", orderable=False
+        verbose_name=_("Subscription"), accessor="subscription__name", orderable=False
     )
     purchase = tables.Column(
-        verbose_name="Purchase",
+        verbose_name=_("Purchase"),
         accessor="purchase__code",
         linkify=lambda record: reverse("purchases:detail", args=[record.purchase.code]),
         orderable=False,
     )
-    gateway_reference = tables.Column(verbose_name="Gateway reference", orderable=False)
-    by = tables.Column(verbose_name="By", accessor="created_by__username", orderable=False)
-    reason = tables.Column(verbose_name="Reason", orderable=False)
+    gateway_reference = tables.Column(verbose_name=_("Gateway reference"), orderable=False)
+    by = tables.Column(verbose_name=_("By"), accessor="created_by__username", orderable=False)
+    reason = tables.Column(verbose_name=_("Reason"), orderable=False)
 
     class Meta(ListTable.Meta):
         model = JournalEntry
@@ -120,19 +123,23 @@ class JournalFilter(ListFilterSet):
     search_fields = ("=code", "=purchase__code", "buyer__email", "=gateway_reference")
 
     booked = django_filters.DateFromToRangeFilter(
-        label="Booked (from – to)", field_name="booked_at", widget=DateRangeWidget()
+        label=_("Booked (from – to)"), field_name="booked_at", widget=DateRangeWidget()
     )
     ledger = django_filters.ChoiceFilter(
-        label="Ledger",
-        choices=[("revenue", "Revenue"), ("wallet", "E-wallets (prepaid, not revenue)")],
+        label=_("Ledger"),
+        choices=[("revenue", _("Revenue")), ("wallet", _("E-wallets (prepaid, not revenue)"))],
         method="filter_ledger",
     )
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     subscription = django_filters.ModelChoiceFilter(
-        queryset=Subscription.objects.order_by("name"), to_field_name="code"
+        label=_("Subscription"),
+        queryset=Subscription.objects.order_by("name"),
+        to_field_name="code",
     )
-    payment_type = django_filters.ChoiceFilter(label="Payment type", choices=payment_type_choices)
+    payment_type = django_filters.ChoiceFilter(
+        label=_("Payment type"), choices=payment_type_choices
+    )
 
     class Meta:
         model = JournalEntry
@@ -148,7 +155,7 @@ class JournalListView(ListPageView):
 
     permission_required = JOURNAL_PERMISSION
     model = JournalEntry
-    title = "Money journal"
+    title = _("Money journal")
     table_class = JournalTable
     filterset_class = JournalFilter
     template_name = "purchases/journal/journal_list.html"
@@ -228,9 +235,9 @@ class JournalEntryView(PermissionRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         entry = self.object
         context.update(
-            title=f"Journal entry {entry.code}",
+            title=gettext("Journal entry {code}").format(code=entry.code),
             breadcrumbs=[
-                ("Money journal", reverse("purchases:reports:journal")),
+                (_("Money journal"), reverse("purchases:reports:journal")),
                 (entry.code, None),
             ],
             corrections=entry.corrections.select_related("created_by").order_by("booked_at"),
@@ -242,11 +249,11 @@ class JournalEntryView(PermissionRequiredMixin, DetailView):
 
 class CorrectionForm(forms.Form):
     amount = forms.DecimalField(
-        label="Amount",
+        label=_("Amount"),
         max_digits=14,
-        help_text="What the correction adds to the revenue; negative to take off (-0.50).",
+        help_text=_("What the correction adds to the revenue; negative to take off (-0.50)."),
     )
-    reason = forms.CharField(label="Reason", max_length=255)
+    reason = forms.CharField(label=_("Reason"), max_length=255)
 
 
 class CorrectionView(ServiceFormView):
@@ -254,9 +261,9 @@ class CorrectionView(ServiceFormView):
 
     permission_required = "purchases.book_correction"
     form_class = CorrectionForm
-    title = "Book a correction"
-    submit_label = "Book the correction"
-    success_message = "Correction {result.code} booked: {result.amount_display}."
+    title = _("Book a correction")
+    submit_label = _("Book the correction")
+    success_message = _("Correction {result.code} booked: {result.amount_display}.")
 
     def load(self):
         self.entry = get_object_or_404(JournalEntry, code=self.kwargs["code"])
@@ -270,11 +277,13 @@ class CorrectionView(ServiceFormView):
         )
 
     def get_heading(self):
-        return f"Correct entry {self.entry.code} ({self.entry})"
+        return gettext("Correct entry {code} ({entry})").format(
+            code=self.entry.code, entry=self.entry
+        )
 
     def get_breadcrumbs(self):
         return [
-            ("Money journal", reverse("purchases:reports:journal")),
+            (_("Money journal"), reverse("purchases:reports:journal")),
             (self.entry.code, self.get_cancel_url()),
             (self.title, None),
         ]
@@ -289,14 +298,15 @@ class CorrectionView(ServiceFormView):
 def closable_months(today: date, count: int = 36) -> list[tuple[str, str]]:
     """The last `count` months that have ended, newest first, as (YYYY-MM, "November 2026")."""
     months, month = [], today.replace(day=1)
-    for _ in range(count):
+    for _step in range(count):
         month = (month - timedelta(days=1)).replace(day=1)
-        months.append((month.strftime("%Y-%m"), month.strftime("%B %Y")))
+        # Django's month names: in the reader's language ("ноябрь 2026").
+        months.append((month.strftime("%Y-%m"), date_format(month, "F Y")))
     return months
 
 
 class CloseMonthForm(forms.Form):
-    month = forms.ChoiceField(label="Month")
+    month = forms.ChoiceField(label=_("Month"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -313,9 +323,9 @@ class ClosedPeriodsView(ServiceFormView):
     permission_required = "purchases.view_closedperiod"
     form_class = CloseMonthForm
     template_name = "purchases/journal/closed_periods.html"
-    title = "Closed months"
-    submit_label = "Close the month"
-    success_message = "Closed: {result.first_day} to {result.last_day}."
+    title = _("Closed months")
+    submit_label = _("Close the month")
+    success_message = _("Closed: {result.first_day} to {result.last_day}.")
 
     def post(self, request, *args, **kwargs):
         if not request.user.has_perm("purchases.close_period"):
@@ -342,12 +352,12 @@ class ClosedPeriodsView(ServiceFormView):
 
 class PeriodForm(forms.Form):
     start = forms.DateField(
-        label="From",
+        label=_("From"),
         widget=forms.DateInput({"type": "date"}),
         validators=[validate_date_in_range],
     )
     end = forms.DateField(
-        label="To",
+        label=_("To"),
         widget=forms.DateInput({"type": "date"}),
         validators=[validate_date_in_range],
     )
@@ -357,10 +367,12 @@ class PeriodForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start and end:
             if start > end:
-                raise forms.ValidationError("The start date is after the end date.")
+                raise forms.ValidationError(_("The start date is after the end date."))
             if (end - start).days >= MAX_RECONCILIATION_DAYS:
                 raise forms.ValidationError(
-                    f"Choose at most {MAX_RECONCILIATION_DAYS} days: reconcile month by month."
+                    gettext("Choose at most {days} days: reconcile month by month.").format(
+                        days=MAX_RECONCILIATION_DAYS
+                    )
                 )
         return data
 
@@ -386,8 +398,8 @@ class ReconciliationView(PermissionRequiredMixin, TemplateView):
                 else None
             )
         context.update(
-            title="Reconciliation",
-            breadcrumbs=[("Reconciliation", None)],
+            title=_("Reconciliation"),
+            breadcrumbs=[(_("Reconciliation"), None)],
             form=form,
             results=results,
         )

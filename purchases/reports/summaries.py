@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.csv_export import local_iso_date
 from core.money import quantize
@@ -34,12 +35,12 @@ GROUPINGS = {
 }
 # The columns that name a row's group, per grouping: (header, the row's key).
 GROUP_COLUMNS = {
-    "period": [("Period", "period")],
+    "period": [(_("Period"), "period")],
     "subscription": [
-        ("Subscription code", "subscription__code"),
-        ("Subscription", "subscription__name"),
+        (_("Subscription code"), "subscription__code"),
+        (_("Subscription"), "subscription__name"),
     ],
-    "payment_type": [("Payment type", "payment_type")],
+    "payment_type": [(_("Payment type"), "payment_type")],
 }
 FIGURES = (
     "sales_count",

@@ -13,6 +13,8 @@ from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from core.csv_export import download_rows, typed_rows
@@ -42,17 +44,17 @@ MAX_SUMMARY_DAYS = 3 * 366
 
 class RefundTable(ListTable):
     # Sorted by code or date (indexed); the rest are searched or filtered.
-    code = tables.Column(verbose_name="Refund", attrs={"td": {"class": "code"}}, orderable=True)
-    created_at = DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
+    code = tables.Column(verbose_name=_("Refund"), attrs={"td": {"class": "code"}}, orderable=True)
+    created_at = DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i", orderable=True)
     purchase = tables.Column(
-        verbose_name="Purchase",
+        verbose_name=_("Purchase"),
         accessor="purchase__code",
         linkify=lambda record: reverse("purchases:detail", kwargs={"code": record.purchase.code}),
     )
-    buyer = tables.Column(verbose_name="Buyer", accessor="purchase__buyer__email")
-    amount = MoneyColumn(verbose_name="Amount")
-    method = tables.Column(verbose_name="Refunded to")
-    reason = tables.Column(verbose_name="Reason")
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="purchase__buyer__email")
+    amount = MoneyColumn(verbose_name=_("Amount"))
+    method = tables.Column(verbose_name=_("Refunded to"))
+    reason = tables.Column(verbose_name=_("Reason"))
 
     class Meta(ListTable.Meta):
         model = Refund
@@ -70,10 +72,11 @@ class RefundFilter(ListFilterSet):
     )
 
     created = django_filters.DateFromToRangeFilter(
-        label="Date (from – to)", field_name="created_at", widget=DateRangeWidget()
+        label=_("Date (from – to)"), field_name="created_at", widget=DateRangeWidget()
     )
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     subscription = django_filters.ModelChoiceFilter(
+        label=_("Subscription"),
         field_name="purchase__subscription",
         queryset=Subscription.objects.order_by("name"),
         to_field_name="code",
@@ -89,7 +92,7 @@ class RefundListView(ListPageView):
 
     permission_required = REPORTS_PERMISSION
     model = Refund
-    title = "Refunds"
+    title = _("Refunds")
     table_class = RefundTable
     filterset_class = RefundFilter
     export_name = "refunds"
@@ -103,13 +106,13 @@ class SummaryForm(forms.Form):
     """The summary's filters: a date range (local days, both included), subscription, currency."""
 
     start = forms.DateField(
-        label="From",
+        label=_("From"),
         required=False,
         widget=forms.DateInput({"type": "date"}),
         validators=[validate_date_in_range],
     )
     end = forms.DateField(
-        label="To",
+        label=_("To"),
         required=False,
         widget=forms.DateInput({"type": "date"}),
         validators=[validate_date_in_range],
@@ -118,25 +121,25 @@ class SummaryForm(forms.Form):
         queryset=Subscription.objects.order_by("name"),
         to_field_name="code",
         required=False,
-        empty_label="Any",
+        empty_label=_("Any"),
     )
     currency = forms.ChoiceField(required=False)
-    payment_type = forms.ChoiceField(label="Payment type", required=False)
+    payment_type = forms.ChoiceField(label=_("Payment type"), required=False)
     grouping = forms.ChoiceField(
-        label="Show", choices=list(summaries.GROUPINGS.items()), required=False
+        label=_("Show"), choices=list(summaries.GROUPINGS.items()), required=False
     )
     period = forms.ChoiceField(
-        label="Per",
-        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
+        label=_("Per"),
+        choices=[("day", _("Day")), ("week", _("Week")), ("month", _("Month"))],
         required=False,
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [("", "Any"), *currency_choices()]
+        self.fields["currency"].choices = [("", gettext("Any")), *currency_choices()]
         self.fields["end"].help_text = days_in_shop_time_zone()
         if "payment_type" in self.fields:
-            self.fields["payment_type"].choices = [("", "Any"), *payment_type_choices()]
+            self.fields["payment_type"].choices = [("", gettext("Any")), *payment_type_choices()]
 
     def clean(self):
         data = super().clean()
@@ -146,9 +149,10 @@ class SummaryForm(forms.Form):
             end = end or today
             start = start or end - timedelta(days=29)
             if start > end:
-                raise forms.ValidationError("The start date is after the end date.")
+                raise forms.ValidationError(_("The start date is after the end date."))
             if (end - start).days > MAX_SUMMARY_DAYS:
-                raise forms.ValidationError("Choose a range of at most three years.")
+                raise forms.ValidationError(_("Choose a range of at most three years."))
+
             data.update(start=start, end=end)
         data["grouping"] = data.get("grouping") or "period"
         data["period"] = data.get("period") or "day"
@@ -232,8 +236,8 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            title="Revenue",
-            breadcrumbs=[("Revenue", None)],
+            title=_("Revenue"),
+            breadcrumbs=[(_("Revenue"), None)],
             form=self.form,
             rows=None
             if self.rows is None
@@ -251,15 +255,15 @@ class RevenueSummaryView(PermissionRequiredMixin, TemplateView):
 
 class ContractTransactionTable(ListTable):
     # Sorted by date only (indexed); status and contract are filters and search.
-    transaction_date = DateTimeColumn(verbose_name="Date", format="Y-m-d H:i", orderable=True)
-    contract = tables.Column(verbose_name="Contract", accessor="contract__code")
-    buyer = tables.Column(verbose_name="Buyer", accessor="contract__buyer__email")
-    period = tables.Column(verbose_name="Period")
-    attempt = tables.Column(verbose_name="Attempt")
-    amount = MoneyColumn(verbose_name="Amount")
-    status = tables.Column(verbose_name="Status")
-    result_code = tables.Column(verbose_name="Result")
-    pnref = tables.Column(verbose_name="PNRef")
+    transaction_date = DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i", orderable=True)
+    contract = tables.Column(verbose_name=_("Contract"), accessor="contract__code")
+    buyer = tables.Column(verbose_name=_("Buyer"), accessor="contract__buyer__email")
+    period = tables.Column(verbose_name=_("Period"))
+    attempt = tables.Column(verbose_name=_("Attempt"))
+    amount = MoneyColumn(verbose_name=_("Amount"))
+    status = tables.Column(verbose_name=_("Status"))
+    result_code = tables.Column(verbose_name=_("Result"))
+    pnref = tables.Column(verbose_name=_("PNRef"))
 
     class Meta(ListTable.Meta):
         model = ContractTransaction
@@ -272,11 +276,12 @@ class ContractTransactionFilter(ListFilterSet):
     search_fields = ("=contract__code", "contract__buyer__email", "=pnref")
 
     date = django_filters.DateFromToRangeFilter(
-        label="Date (from – to)", field_name="transaction_date", widget=DateRangeWidget()
+        label=_("Date (from – to)"), field_name="transaction_date", widget=DateRangeWidget()
     )
     status = django_filters.ChoiceFilter(choices=ContractTransaction.Status.choices)
     currency = django_filters.ChoiceFilter(choices=currency_choices)
     subscription = django_filters.ModelChoiceFilter(
+        label=_("Subscription"),
         field_name="contract__subscription",
         queryset=Subscription.objects.order_by("name"),
         to_field_name="code",
@@ -292,7 +297,7 @@ class ContractTransactionListView(ListPageView):
 
     permission_required = REPORTS_PERMISSION
     model = ContractTransaction
-    title = "Contract transactions"
+    title = _("Contract transactions")
     table_class = ContractTransactionTable
     filterset_class = ContractTransactionFilter
     export_name = "contract-transactions"
@@ -338,8 +343,8 @@ class RenewalsView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            title="Renewals",
-            breadcrumbs=[("Renewals", None)],
+            title=_("Renewals"),
+            breadcrumbs=[(_("Renewals"), None)],
             form=self.form,
             rows=self.rows,
             contracts=self.contracts,

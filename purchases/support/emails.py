@@ -9,6 +9,8 @@ from datetime import datetime
 from django.db.models import IntegerField, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from buyers import notifications as buyer_notifications
 from buyers.models import Access, Buyer, SentEmail
@@ -24,18 +26,18 @@ EMAIL_KINDS = {
     buyer_notifications.ACCESS_EXPIRING: ("Access expiring", "access_id", Access),
     buyer_notifications.ACCESS_CHANGED: ("Access changed", "access_id", Access),
     buyer_notifications.NEW_ACCESS_HASH: ("New access password", "access_id", Access),
-    buyer_notifications.RESEND: ("Copy of a sent e-mail", "email_id", SentEmail),
+    buyer_notifications.RESEND: (_("Copy of a sent e-mail"), "email_id", SentEmail),
     notifications.RECEIPT_MESSAGE: ("Purchase receipt", "purchase_id", Purchase),
     notifications.REFUND_MESSAGE: ("Refund confirmation", "refund_id", Refund),
-    notifications.RENEWAL_MESSAGE: ("Renewal e-mail", "contract_id", RecurringContract),
+    notifications.RENEWAL_MESSAGE: (_("Renewal e-mail"), "contract_id", RecurringContract),
 }
 
 WAITING, RETRYING, FAILED, NOT_MAILED = "waiting", "retrying", "failed", "not_mailed"
 STATE_LABELS = {
-    WAITING: "Waiting in the outbox",
-    RETRYING: "Retrying",
-    FAILED: "Failed",
-    NOT_MAILED: "Not mailed",
+    WAITING: _("Waiting in the outbox"),
+    RETRYING: _("Retrying"),
+    FAILED: _("Failed"),
+    NOT_MAILED: _("Not mailed"),
 }
 
 
@@ -55,7 +57,7 @@ class UnsentEmail:
 
 def _of_buyer(buyer: Buyer) -> Q:
     condition = Q(pk__in=[])
-    for kind, (_, key, model) in EMAIL_KINDS.items():
+    for kind, (_label, key, model) in EMAIL_KINDS.items():
         owner = "purchase__buyer" if model is Refund else "buyer"
         owned = model.objects.filter(**{owner: buyer}).values("pk")
         condition |= Q(kind=kind, **{f"_{key}__in": owned})
@@ -95,25 +97,32 @@ def _unsent(message: OutboxMessage, buyer: Buyer | None) -> UnsentEmail:
         )
     elif message.status == OutboxMessage.Status.PENDING and message.attempts:
         state = RETRYING
-        why = (
-            f"Failed {message.attempts} time{'s' if message.attempts != 1 else ''}: {error}. "
-            f"Next attempt {message.available_at:%Y-%m-%d %H:%M}."
-        )
+        why = ngettext(
+            "Failed %(attempts)d time: %(error)s. Next attempt %(when)s.",
+            "Failed %(attempts)d times: %(error)s. Next attempt %(when)s.",
+            message.attempts,
+        ) % {
+            "attempts": message.attempts,
+            "error": error,
+            "when": f"{message.available_at:%Y-%m-%d %H:%M}",
+        }
     elif message.status == OutboxMessage.Status.PENDING:
         state = WAITING
-        why = (
-            f"Written {message.created_at:%Y-%m-%d %H:%M}; a worker sends it shortly (later if "
-            "the workers or the broker are down: the relay job sends it when they are back)."
-        )
+        why = gettext(
+            "Written {when}; a worker sends it shortly (later if the workers or the broker "
+            "are down: the relay job sends it when they are back)."
+        ).format(when=f"{message.created_at:%Y-%m-%d %H:%M}")
     else:
         state = NOT_MAILED
         if buyer is not None and not buyer.email:
-            cause = "the buyer has no e-mail address"
+            cause = gettext("the buyer has no e-mail address")
         else:
-            cause = (
+            cause = gettext(
                 "what it was about no longer applied when it was delivered (an access revoked, "
                 "a purchase not completed, an e-mail sent earlier for the same event)"
             )
         when = message.sent_at or message.created_at
-        why = f"The outbox delivered it {when:%Y-%m-%d %H:%M}, but no mail went out: {cause}."
+        why = gettext("The outbox delivered it {when}, but no mail went out: {cause}.").format(
+            when=f"{when:%Y-%m-%d %H:%M}", cause=cause
+        )
     return UnsentEmail(kind, state, message.created_at, message.attempts, why, message.pk)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from buyers.errors import BuyerNotFound
 from buyers.models import Access, AccessActivation, Buyer
@@ -191,7 +193,7 @@ def explain(
 
 
 def _pin_notes(buyer: Buyer, payment_type: str) -> list[RuleAnswer]:
-    title = "The buyer's purchase PIN"
+    title = _("The buyer's purchase PIN")
     answers = []
     if buyer.pin_is_locked:
         answers.append(
@@ -281,10 +283,14 @@ def _passed_reason(name: str, facts: PurchaseFacts) -> str:
     if name == "price" and facts.amount is not None:
         price = format_money(facts.amount, facts.currency)
         if facts.trial_ends_at is not None:
-            return f"Free trial until {facts.trial_ends_at:%Y-%m-%d}; then {price} is charged."
+            return gettext("Free trial until {trial_ends_at}; then {price} is charged.").format(
+                trial_ends_at=f"{facts.trial_ends_at:%Y-%m-%d}", price=price
+            )
         return f"{price}" + (f" with coupon {facts.coupon.code}." if facts.coupon else ".")
     if name == "balance" and "balance" in facts.notes:
-        return f"The e-wallet holds {format_money(facts.notes['balance'], facts.currency)}."
+        return gettext("The e-wallet holds {balance}.").format(
+            balance=format_money(facts.notes["balance"], facts.currency)
+        )
     return ""
 
 
@@ -294,13 +300,17 @@ def _purchase_fix(name: str, refusal: errors.PurchaseError, facts: PurchaseFacts
         if isinstance(refusal, errors.SubscriptionNotAvailableForPurchaseType):
             return "It is provisioning-only: grant the access instead (Grant access)."
         if isinstance(refusal, errors.ProductNotAvailableYet):
-            return f"Its sale starts {subscription.sale_start:%Y-%m-%d %H:%M}: wait, or edit it."
+            return gettext("Its sale starts {sale_start}: wait, or edit it.").format(
+                sale_start=f"{subscription.sale_start:%Y-%m-%d %H:%M}"
+            )
         if isinstance(refusal, errors.ProductExpired):
             return "Edit the subscription's sale or access window, or sell another subscription."
         return "It is archived: sell another subscription."
     if name == "pricing_model":
         offered = ", ".join(facts.product.offers.values_list("pricing_model__title", flat=True))
-        return f"Choose a pricing model it offers ({offered or 'none yet'}), or offer this one."
+        return gettext("Choose a pricing model it offers ({offered}), or offer this one.").format(
+            offered=offered or gettext("none yet")
+        )
     if name == "payment_type":
         if isinstance(refusal, errors.WebpayIsntAvailableForRecurringPayment):
             return "Pay by the e-wallet or a card gateway that renews."
@@ -341,7 +351,9 @@ def _purchase_fix(name: str, refusal: errors.PurchaseError, facts: PurchaseFacts
         balance = facts.notes.get("balance")
         if balance is not None and facts.amount is not None:
             short = format_money(facts.amount - balance, facts.currency)
-            return f"Top up the e-wallet by at least {short}, or pay by card."
+            return gettext("Top up the e-wallet by at least {short}, or pay by card.").format(
+                short=short
+            )
         return "Top up the e-wallet, or pay by card."
     return ""
 
@@ -424,19 +436,29 @@ def _watch_passed(rule, access, known_device: bool) -> str:
             return "This device was activated before."
         if access.activation_limit is None:
             return f"{access.activations_used} activations used; no limit."
-        return f"Activations {access.activations_used} of {access.activation_limit} used."
+        return gettext("Activations {activations_used} of {activation_limit} used.").format(
+            activations_used=access.activations_used, activation_limit=access.activation_limit
+        )
     if rule.refusal == AccessRefusal.EXPIRED and access.access_expire:
-        return f"Expires {access.access_expire:%Y-%m-%d %H:%M}."
+        return gettext("Expires {access_expire}.").format(
+            access_expire=f"{access.access_expire:%Y-%m-%d %H:%M}"
+        )
     return ""
 
 
 def _watch_reason(refusal: str, access: Access) -> str:
     if refusal == AccessRefusal.REVOKED:
-        return f"Access {access.code} was revoked on {access.revoked_at:%Y-%m-%d %H:%M}."
+        return gettext("Access {code} was revoked on {revoked_at}.").format(
+            code=access.code, revoked_at=f"{access.revoked_at:%Y-%m-%d %H:%M}"
+        )
     if refusal == AccessRefusal.NOT_STARTED:
-        return f"Access {access.code} starts {access.access_start:%Y-%m-%d %H:%M}."
+        return gettext("Access {code} starts {access_start}.").format(
+            code=access.code, access_start=f"{access.access_start:%Y-%m-%d %H:%M}"
+        )
     if refusal == AccessRefusal.EXPIRED:
-        return f"Access {access.code} expired on {access.access_expire:%Y-%m-%d %H:%M}."
+        return gettext("Access {code} expired on {access_expire}.").format(
+            code=access.code, access_expire=f"{access.access_expire:%Y-%m-%d %H:%M}"
+        )
     return (
         f"Activations {access.activations_used} of {access.activation_limit} used: "
         "a new device cannot play it."

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from buyers.models import Access, AccessActivation, Buyer, BuyerNote, SentEmail, WalletEntry
 from core.money import quantize
@@ -90,9 +91,19 @@ def _owned_through(model, parent, fk: str, buyer: Buyer):
 
 
 def _access_granted(access, money):
-    by = f"by {access.granted_by.username}" if access.granted_by_id else "by a purchase or import"
+    title = (
+        gettext("Access {code} to {subscription} granted by {user}").format(
+            code=access.code,
+            subscription=access.subscription.name,
+            user=access.granted_by.username,
+        )
+        if access.granted_by_id
+        else gettext("Access {code} to {subscription} granted by a purchase or import").format(
+            code=access.code, subscription=access.subscription.name
+        )
+    )
     return (
-        f"Access {access.code} to {access.subscription.name} granted {by}",
+        title,
         _window(access),
         reverse("accesses:detail", args=[access.code]),
         "success",
@@ -102,20 +113,30 @@ def _access_granted(access, money):
 def _window(access) -> str:
     parts = []
     if access.access_start:
-        parts.append(f"from {access.access_start:%Y-%m-%d %H:%M}")
+        parts.append(gettext("from {when}").format(when=f"{access.access_start:%Y-%m-%d %H:%M}"))
     if access.access_expire:
-        parts.append(f"until {access.access_expire:%Y-%m-%d %H:%M}")
+        parts.append(gettext("until {when}").format(when=f"{access.access_expire:%Y-%m-%d %H:%M}"))
     if access.activation_limit is None:
-        parts.append(f"{access.activations_used} activations, no limit")
+        parts.append(gettext("{used} activations, no limit").format(used=access.activations_used))
     else:
-        parts.append(f"activations {access.activations_used} of {access.activation_limit}")
+        parts.append(
+            gettext("activations {used} of {limit}").format(
+                used=access.activations_used, limit=access.activation_limit
+            )
+        )
     return ", ".join(parts)
 
 
 def _access_revoked(access, money):
-    by = f" by {access.revoked_by.username}" if access.revoked_by_id else ""
+    title = gettext("Access {code} to {subscription} revoked").format(
+        code=access.code, subscription=access.subscription.name
+    )
+    if access.revoked_by_id:
+        title = gettext("Access {code} to {subscription} revoked by {user}").format(
+            code=access.code, subscription=access.subscription.name, user=access.revoked_by.username
+        )
     return (
-        f"Access {access.code} to {access.subscription.name} revoked{by}",
+        title,
         "",
         reverse("accesses:detail", args=[access.code]),
         "danger",
@@ -125,9 +146,14 @@ def _access_revoked(access, money):
 def _activation(activation, money):
     access = activation.access
     return (
-        f"Device “{activation.device_id}” activated access {access.code}",
-        f"{access.subscription.name}"
-        + (f", from {activation.ip_address}" if activation.ip_address else ""),
+        gettext("Device “{device}” activated access {code}").format(
+            device=activation.device_id, code=access.code
+        ),
+        gettext("{subscription}, from {address}").format(
+            subscription=access.subscription.name, address=activation.ip_address
+        )
+        if activation.ip_address
+        else access.subscription.name,
         reverse("accesses:detail", args=[access.code]),
         "info",
     )
@@ -142,8 +168,12 @@ def _purchase(purchase, money):
         outcome += f": {purchase.response_message}"
     price = _money(purchase.amount, purchase.currency)
     return (
-        f"Purchase {purchase.code} of {purchase.subscription.name}, {price} by "
-        f"{payment_type_label(purchase.payment_type)}",
+        gettext("Purchase {code} of {subscription}, {price} by {payment}").format(
+            code=purchase.code,
+            subscription=purchase.subscription.name,
+            price=price,
+            payment=payment_type_label(purchase.payment_type),
+        ),
         outcome,
         reverse("purchases:detail", args=[purchase.code]),
         tone,
@@ -152,8 +182,13 @@ def _purchase(purchase, money):
 
 def _coupon(purchase, money):
     return (
-        f"Coupon {purchase.coupon_code} used on purchase {purchase.code}",
-        f"{_money(purchase.discount, purchase.currency)} off {purchase.subscription.name}",
+        gettext("Coupon {coupon} used on purchase {code}").format(
+            coupon=purchase.coupon_code, code=purchase.code
+        ),
+        gettext("{amount} off {subscription}").format(
+            amount=_money(purchase.discount, purchase.currency),
+            subscription=purchase.subscription.name,
+        ),
         reverse("purchases:detail", args=[purchase.code]),
         "info",
     )
@@ -162,11 +197,19 @@ def _coupon(purchase, money):
 def _renewal(tx, money):
     contract = tx.contract
     approved = tx.status == ContractTransaction.Status.APPROVED
-    verb = {"approved": "charged", "declined": "declined", "pending": "charging"}[tx.status]
+    title = {
+        "approved": gettext("Renewal of {subscription} charged: {amount}"),
+        "declined": gettext("Renewal of {subscription} declined: {amount}"),
+        "pending": gettext("Renewal of {subscription} charging: {amount}"),
+    }[tx.status]
+    detail = gettext("Period {period}, attempt {attempt}").format(
+        period=tx.period, attempt=tx.attempt
+    )
     return (
-        f"Renewal of {contract.subscription.name} {verb}: {_money(tx.amount, tx.currency)}",
-        f"Period {tx.period}, attempt {tx.attempt}"
-        + (f": {tx.response_message}" if tx.response_message else ""),
+        title.format(
+            subscription=contract.subscription.name, amount=_money(tx.amount, tx.currency)
+        ),
+        f"{detail}: {tx.response_message}" if tx.response_message else detail,
         reverse("contracts:detail", args=[contract.code]),
         "success" if approved else ("danger" if tx.status == "declined" else "warning"),
     )
@@ -217,12 +260,14 @@ def _resume(pause, money):
 def _cancellation(cancellation, money):
     purchase = cancellation.purchase
     who = (
-        "the buyer"
+        gettext("the buyer")
         if cancellation.by_buyer
-        else (cancellation.created_by.username if cancellation.created_by_id else "staff")
+        else (cancellation.created_by.username if cancellation.created_by_id else gettext("staff"))
     )
     return (
-        f"Purchase {purchase.code} of {purchase.subscription.name} cancelled by {who}",
+        gettext("Purchase {code} of {subscription} cancelled by {who}").format(
+            code=purchase.code, subscription=purchase.subscription.name, who=who
+        ),
         cancellation.get_mode_display(),
         reverse("purchases:detail", args=[purchase.code]),
         "warning",
@@ -231,23 +276,41 @@ def _cancellation(cancellation, money):
 
 def _refund(refund, money):
     purchase = refund.purchase
-    amount = f" of {_money(refund.amount, refund.currency)}" if money else ""
+    title = (
+        gettext("Refund {code} of {amount} on purchase {purchase}").format(
+            code=refund.code, amount=_money(refund.amount, refund.currency), purchase=purchase.code
+        )
+        if money
+        else gettext("Refund {code} on purchase {purchase}").format(
+            code=refund.code, purchase=purchase.code
+        )
+    )
+    to = gettext("To {method}").format(method=payment_type_label(refund.method))
     return (
-        f"Refund {refund.code}{amount} on purchase {purchase.code}",
-        f"To {payment_type_label(refund.method)}" + (f": {refund.reason}" if refund.reason else ""),
+        title,
+        f"{to}: {refund.reason}" if refund.reason else to,
         reverse("purchases:detail", args=[purchase.code]),
         "warning",
     )
 
 
 def _wallet(entry, money):
-    by = f" by {entry.created_by.username}" if entry.created_by_id else ""
     detail = entry.reason or ""
     if entry.reference:
         detail = f"{detail} {entry.reference}".strip()
+    title = gettext("E-wallet {kind}: {amount}").format(
+        kind=entry.get_kind_display().lower(), amount=entry.amount_display
+    )
+    if entry.created_by_id:
+        title = gettext("E-wallet {kind}: {amount} by {user}").format(
+            kind=entry.get_kind_display().lower(),
+            amount=entry.amount_display,
+            user=entry.created_by.username,
+        )
+    balance = gettext("Balance after: {balance}").format(balance=entry.balance_after_display)
     return (
-        f"E-wallet {entry.get_kind_display().lower()}: {entry.amount_display}{by}",
-        f"Balance after: {entry.balance_after_display}" + (f". {detail}" if detail else ""),
+        title,
+        f"{balance}. {detail}" if detail else balance,
         reverse("buyers:wallet_ledger") + f"?buyer={entry.buyer.code}",
         "secondary",
     )
@@ -290,24 +353,25 @@ def _plan_change(change, money):
 
 
 def _email(email, money):
-    copy = " (resent copy)" if email.resent_from_id else ""
     return (
-        f"E-mail sent: {email.subject}{copy}",
-        f"{email.get_kind_display()} to {email.to}",
+        gettext("E-mail sent: {subject} (resent copy)").format(subject=email.subject)
+        if email.resent_from_id
+        else gettext("E-mail sent: {subject}").format(subject=email.subject),
+        gettext("{kind} to {to}").format(kind=email.get_kind_display(), to=email.to),
         reverse("emails:detail", args=[email.code]),
         "primary",
     )
 
 
 def _note(note, money):
-    by = note.written_by.username if note.written_by_id else "staff"
-    return (f"Note by {by}", note.text, "", "dark")
+    by = note.written_by.username if note.written_by_id else gettext("staff")
+    return (gettext("Note by {user}").format(user=by), note.text, "", "dark")
 
 
 KINDS: tuple[EventKind, ...] = (
     EventKind(
         "access",
-        "Access granted",
+        _("Access granted"),
         "buyers.view_access",
         lambda b: Access.objects.filter(buyer=b),
         "created_at",
@@ -316,7 +380,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "access_revoked",
-        "Access revoked",
+        _("Access revoked"),
         "buyers.view_access",
         lambda b: Access.objects.filter(buyer=b, revoked_at__isnull=False),
         "revoked_at",
@@ -325,7 +389,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "activation",
-        "Device activation",
+        _("Device activation"),
         "buyers.view_access",
         lambda b: _owned_through(AccessActivation, Access, "access", b),
         "first_seen_at",
@@ -334,7 +398,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "cancellation",
-        "Cancellation",
+        _("Cancellation"),
         "purchases.view_cancellation",
         lambda b: _owned_through(Cancellation, Purchase, "purchase", b),
         "created_at",
@@ -343,7 +407,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "coupon",
-        "Coupon used",
+        _("Coupon used"),
         "purchases.view_purchase",
         lambda b: Purchase.objects.filter(
             buyer=b, coupon__isnull=False, completed_at__isnull=False
@@ -354,7 +418,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "email",
-        "E-mail",
+        _("E-mail"),
         "buyers.view_sentemail",
         lambda b: SentEmail.objects.filter(buyer=b),
         "sent_at",
@@ -363,7 +427,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "note",
-        "Staff note",
+        _("Staff note"),
         "buyers.view_buyernote",
         lambda b: BuyerNote.objects.filter(buyer=b),
         "created_at",
@@ -372,7 +436,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "pause",
-        "Subscription paused",
+        _("Subscription paused"),
         "purchases.view_recurringcontract",
         lambda b: _owned_through(ContractPause, RecurringContract, "contract", b),
         "created_at",
@@ -381,7 +445,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "plan_change",
-        "Plan change",
+        _("Plan change"),
         "purchases.view_recurringcontract",
         lambda b: _owned_through(ContractChange, RecurringContract, "contract", b),
         "requested_at",
@@ -390,7 +454,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "purchase",
-        "Purchase and payment",
+        _("Purchase and payment"),
         "purchases.view_purchase",
         lambda b: Purchase.objects.filter(buyer=b),
         "created_at",
@@ -399,7 +463,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "refund",
-        "Refund",
+        _("Refund"),
         "purchases.view_purchase",
         lambda b: _owned_through(Refund, Purchase, "purchase", b),
         "created_at",
@@ -408,7 +472,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "renewal",
-        "Renewal charge or decline",
+        _("Renewal charge or decline"),
         "purchases.view_contracttransaction",
         lambda b: _owned_through(ContractTransaction, RecurringContract, "contract", b),
         "transaction_date",
@@ -417,7 +481,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "resume",
-        "Subscription resumed",
+        _("Subscription resumed"),
         "purchases.view_recurringcontract",
         lambda b: _owned_through(ContractPause, RecurringContract, "contract", b).filter(
             resumed_at__isnull=False
@@ -428,7 +492,7 @@ KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "wallet",
-        "E-wallet movement",
+        _("E-wallet movement"),
         "buyers.view_walletentry",
         lambda b: WalletEntry.objects.filter(buyer=b),
         "created_at",
@@ -569,7 +633,7 @@ def timeline_page(
     keys = keys[:size]
     money = user.has_perm(MONEY_REPORTS)
     by_kind: dict[str, list[int]] = {}
-    for _, name, pk in keys:
+    for _when, name, pk in keys:
         by_kind.setdefault(name, []).append(pk)
     loaded = {}
     for name, pks in by_kind.items():

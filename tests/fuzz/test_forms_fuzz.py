@@ -50,6 +50,9 @@ NOT_FUZZED = {
     # The sandbox provider's page for buyers (404 unless a sandbox redirect gateway is on);
     # tests/purchases/test_gateways.py covers it.
     "sandbox_checkout": "the payment provider's page, not staff's",
+    # One choice from the two languages and a page to go back to; refusals and off-site pages
+    # are tested by tests/site/test_languages.py.
+    "choose_language": "a fixed choice with its own tests (tests/site/test_languages.py)",
 }
 # The buyer's self-service pages: function views opened by a signed link, whose forms are
 # one per subscription; tests/purchases/test_self_service.py posts hostile input to each.

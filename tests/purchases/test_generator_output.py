@@ -35,7 +35,7 @@ from subscriptions.models import (
 )
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-DIGEST = "af10b6936398bdaafb0bede94cf4b73dd6184904c63ac3236263bd8f194e3df3"
+DIGEST = "8abfaf1d971b10c84ba2135fea0161da08a8a86292d9c164a6f55cb363ddd501"
 
 # Written by the ORM, which sets these columns to the clock's time (or numbers them from a
 # sequence that a rolled-back test does not reset); the generator's own values are kept.

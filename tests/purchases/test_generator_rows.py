@@ -152,6 +152,7 @@ def test_a_row_naming_a_column_its_model_lacks_is_refused_before_anything_is_wri
         "email": "ann@example.com",
         "phone": "",
         "name": "Ann",
+        "language": "en",
         "created_at": "2026-01-01 10:00:00" + ("+00" if writer.postgres else ""),
         "pin_hash": "",
         "pin_failed_attempts": 0,

@@ -59,7 +59,11 @@ def test_the_e_mail_is_a_row_written_with_the_grant_and_sent_once_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         access = grant()
     message = OutboxMessage.objects.get()
-    assert (message.kind, message.payload) == ("buyers.access_granted", {"access_id": access.pk})
+    # Written with the buyer's language, which the e-mail is rendered in (core/outbox.py).
+    assert (message.kind, message.payload) == (
+        "buyers.access_granted",
+        {"access_id": access.pk, "language": "en"},
+    )
     assert message.status == OutboxMessage.Status.SENT
     assert message.attempts == 1
     assert [m.to for m in mailoutbox] == [[access.buyer.email]]

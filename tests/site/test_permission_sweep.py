@@ -47,7 +47,15 @@ PUBLIC = {
 }
 # Pages every signed-in user may open whatever their role: their own account, the home page, and
 # the header's search (it searches only the kinds the user may open: tests/site/test_site_search).
-SIGNED_IN_ONLY = {"home", "password_change", "password_change_done", "logout", "search"}
+SIGNED_IN_ONLY = {
+    "home",
+    "password_change",
+    "password_change_done",
+    "logout",
+    "search",
+    # Any signed-in user chooses the language of their own pages.
+    "choose_language",
+}
 # The Django admin guards itself (staff status and model permissions), tested separately.
 OWN_AUTH_NAMESPACES = {"admin"}
 
