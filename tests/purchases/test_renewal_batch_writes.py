@@ -47,6 +47,7 @@ def test_a_batch_of_renewals_writes_one_journal_row_e_mail_and_event_each():
             "kind": "renewal_receipt",
             "contract_id": contract.pk,
             "key": key,
+            "language": contract.buyer.language,  # the receipt is written in the buyer's
         }
         event = Event.objects.get(key=f"contract.renewed:{key}")
         assert event.object_code == contract.code and event.api_version == "1"
