@@ -1,5 +1,5 @@
 """ "Why can't this buyer buy / watch?": every rule a purchase (purchases.services.rules's
-PURCHASE_RULES) and the access check (buyers.services's ACCESS_RULES) apply, each answered
+PURCHASE_RULES) and the access check (buyers.access_check's ACCESS_RULES) apply, each answered
 passed, failed (with the refusal's own message and what would change it) or not checked (it
 reads what an earlier refusal left unknown). It runs the very functions the services run, so it
 answers "can buy" exactly when a real purchase would be accepted; it writes nothing."""
@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from buyers.errors import BuyerNotFound
 from buyers.models import Access, AccessActivation, Buyer
-from buyers.services import ACCESS_RULES, AccessRefusal
+from buyers.access_check import ACCESS_RULES, AccessRefusal
 from core.money import quantize
 from subscriptions.models import PricingModel, Subscription
 
