@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from buyers.access_check import ACCESS_RULES, AccessRefusal
 from buyers.errors import BuyerNotFound
 from buyers.models import Access, AccessActivation, Buyer
-from buyers.access_check import ACCESS_RULES, AccessRefusal
 from core.money import quantize
 from subscriptions.models import PricingModel, Subscription
 
