@@ -289,13 +289,13 @@ def _load(access_id: int) -> Access | None:
     return Access.objects.select_related("buyer", "subscription").filter(pk=access_id).first()
 
 
-def send_access_granted_email(access_id: int) -> bool:
-    """E-mail the buyer the access password and link, once per access."""
+def _send_access_password_and_link(access_id: int, key: str) -> bool:
+    """The access e-mail (password and link, as the access is now), once per key."""
     access = _load(access_id)
     if access is None or access.revoked_at is not None:
         return False
     return _send_once(
-        key=f"access_granted:{access.pk}",
+        key=key,
         kind=SentEmail.Kind.ACCESS_GRANTED,
         access=access,
         template="access_granted",
@@ -305,18 +305,15 @@ def send_access_granted_email(access_id: int) -> bool:
     )
 
 
+def send_access_granted_email(access_id: int) -> bool:
+    """E-mail the buyer the access password and link, once per access."""
+    return _send_access_password_and_link(access_id, f"access_granted:{access_id}")
+
+
 def send_access_email_again(access_id: int, event: str) -> bool:
-    """E-mail the buyer the access password and link again, once per event."""
-    access = _load(access_id)
-    if access is None or access.revoked_at is not None:
-        return False
-    return _send_once(
-        key=f"access_again:{access.pk}:{event}",
-        kind=SentEmail.Kind.ACCESS_GRANTED,
-        access=access,
-        template="access_granted",
-        subject=f"Your access to {access.subscription.name}",
-    )
+    """E-mail the buyer the access password and link again (a bulk re-send), once per event, in
+    the buyer's language like the first."""
+    return _send_access_password_and_link(access_id, f"access_again:{access_id}:{event}")
 
 
 def send_access_revoked_email(access_id: int) -> bool:

@@ -278,3 +278,13 @@ def test_undo_of_a_revoke_leaves_an_access_the_buyer_replaced_meanwhile(run, sta
     )
     access.refresh_from_db()
     assert access.revoked_at is not None  # two live accesses would be one too many
+
+
+def test_a_re_sent_access_email_is_written_in_the_buyer_s_language(run, staff_user):
+    subscription = SubscriptionFactory(name="Yoga")
+    access = AccessFactory(
+        subscription=subscription, buyer=BuyerFactory(email="r@example.com", language="ru")
+    )
+    run(bulk.start_operation, action=Action.RESEND, access_ids=[access.pk], started_by=staff_user)
+    [email] = mail.outbox
+    assert "Yoga" in email.subject and "Your access" not in email.subject
