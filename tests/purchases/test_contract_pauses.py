@@ -391,6 +391,10 @@ def test_the_engine_and_the_resume_job_read_their_partial_indexes():
     now = timezone.now() + timedelta(days=400)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
+        # On a handful of rows the planner may as well pick a full index on the same column
+        # (CI did once): take those away inside this test's transaction (rolled back after it),
+        # so the claim can only use the partial index if its WHERE implies the index's.
+        cursor.execute("DROP INDEX contract_next_bill_sort_idx, contract_due_idx")
     bills, _retries = due_contracts(now)
     assert "contract_bill_due_idx" in bills.select_for_update(skip_locked=True)[:500].explain()
     resumes = RecurringContract.objects.filter(
