@@ -289,31 +289,42 @@ def _load(access_id: int) -> Access | None:
     return Access.objects.select_related("buyer", "subscription").filter(pk=access_id).first()
 
 
-def _send_access_password_and_link(access_id: int, key: str) -> bool:
-    """The access e-mail (password and link, as the access is now), once per key."""
+def _send_to_live_access(access_id: int, *, key: str, kind, template: str, subject: str) -> bool:
+    """An e-mail about a live access (not revoked), as the access is now, once per key;
+    `subject` names the subscription as `{subscription}`."""
     access = _load(access_id)
     if access is None or access.revoked_at is not None:
         return False
     return _send_once(
         key=key,
-        kind=SentEmail.Kind.ACCESS_GRANTED,
+        kind=kind,
         access=access,
-        template="access_granted",
-        subject=gettext("Your access to {subscription}").format(
-            subscription=access.subscription.name
-        ),
+        template=template,
+        subject=subject.format(subscription=access.subscription.name),
     )
 
 
 def send_access_granted_email(access_id: int) -> bool:
     """E-mail the buyer the access password and link, once per access."""
-    return _send_access_password_and_link(access_id, f"access_granted:{access_id}")
+    return _send_to_live_access(
+        access_id,
+        key=f"access_granted:{access_id}",
+        kind=SentEmail.Kind.ACCESS_GRANTED,
+        template="access_granted",
+        subject=gettext("Your access to {subscription}"),
+    )
 
 
 def send_access_email_again(access_id: int, event: str) -> bool:
     """E-mail the buyer the access password and link again (a bulk re-send), once per event, in
     the buyer's language like the first."""
-    return _send_access_password_and_link(access_id, f"access_again:{access_id}:{event}")
+    return _send_to_live_access(
+        access_id,
+        key=f"access_again:{access_id}:{event}",
+        kind=SentEmail.Kind.ACCESS_GRANTED,
+        template="access_granted",
+        subject=gettext("Your access to {subscription}"),
+    )
 
 
 def send_access_revoked_email(access_id: int) -> bool:
@@ -334,34 +345,24 @@ def send_access_revoked_email(access_id: int) -> bool:
 
 def send_access_password_email(access_id: int, event: str) -> bool:
     """E-mail the buyer their access's new password, once per password."""
-    access = _load(access_id)
-    if access is None or access.revoked_at is not None:
-        return False
-    return _send_once(
-        key=f"password_reset:{access.pk}:{event}",
+    return _send_to_live_access(
+        access_id,
+        key=f"password_reset:{access_id}:{event}",
         kind=SentEmail.Kind.PASSWORD_RESET,
-        access=access,
         template="access_password",
-        subject=gettext("Your new access password for {subscription}").format(
-            subscription=access.subscription.name
-        ),
+        subject=gettext("Your new access password for {subscription}"),
     )
 
 
 def send_access_changed_email(access_id: int, event: str) -> bool:
     """Tell the buyer their access's dates, limit or link as staff changed them, once per
     change (the access as it is when the e-mail is sent)."""
-    access = _load(access_id)
-    if access is None or access.revoked_at is not None:
-        return False
-    return _send_once(
-        key=f"access_changed:{access.pk}:{event}",
+    return _send_to_live_access(
+        access_id,
+        key=f"access_changed:{access_id}:{event}",
         kind=SentEmail.Kind.ACCESS_CHANGED,
-        access=access,
         template="access_changed",
-        subject=gettext("Your access to {subscription} has changed").format(
-            subscription=access.subscription.name
-        ),
+        subject=gettext("Your access to {subscription} has changed"),
     )
 
 
